@@ -1,0 +1,115 @@
+"""The incident announcement in ``channels.incidents``: posted once, edited in place, with a thread.
+
+Runs after Slack has been acknowledged. Slack failures are logged and counted, never raised:
+the incident and its timeline are already safe in Redis, and the next change re-renders the
+announcement from the store (posting it then if the first post never went out).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import metrics
+from bot.incidents.model import Incident, TimelineEntry
+from bot.incidents.store import IncidentStore, StoreUnavailable, doc_key
+from bot.render import announcement_blocks, headline, thread_line
+from bot.slack_client import SLACK_ERRORS
+
+log = logging.getLogger(__name__)
+
+MAX_REFRESH_ROUNDS = 5
+
+
+class Announcer:
+    def __init__(
+        self, client: AsyncWebClient, store: IncidentStore, channel: str, clock: Callable[[], datetime]
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.channel = channel
+        self.clock = clock
+
+    async def announce(self, incident: Incident) -> None:
+        """Post the announcement once (one poster across replicas), remembering its ts."""
+        lock = f"{doc_key(incident.number)}:announcing"
+        try:
+            if await self.store.announcement(incident.number) or not await self.store.claim(lock, 30):
+                return
+            current = await self.store.get(incident.number)
+        except StoreUnavailable as exc:
+            log.error("announcement of %s skipped: %s", incident.ref, exc)
+            return
+        try:
+            resp = await self.client.chat_postMessage(
+                channel=self.channel,
+                text=headline(current),
+                blocks=announcement_blocks(current, self.clock()),
+                unfurl_links=False,
+            )
+        except SLACK_ERRORS as exc:
+            self._failed("chat.postMessage", incident, exc)
+            await self.store.release(lock)
+            return
+        try:
+            await self.store.set_announcement(incident.number, str(resp["channel"]), str(resp["ts"]))
+        except StoreUnavailable as exc:
+            log.error("announcement of %s posted but its ts was not saved: %s", incident.ref, exc)
+            return
+        if current.version != await self.store.version(incident.number):
+            await self.refresh(incident.number)
+
+    async def changed(self, incident: Incident, entry: TimelineEntry) -> None:
+        """After a change: bring the announcement up to date and add a line to its thread."""
+        await self.refresh(incident.number)
+        try:
+            where = await self.store.announcement(incident.number)
+        except StoreUnavailable as exc:
+            log.error("thread line for %s skipped: %s", incident.ref, exc)
+            return
+        if where is None:
+            return
+        channel, ts = where
+        try:
+            await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=thread_line(incident, entry))
+        except SLACK_ERRORS as exc:
+            self._failed("chat.postMessage", incident, exc)
+
+    async def refresh(self, number: int) -> None:
+        """Render the latest state into the announcement; repeat if it changed meanwhile.
+
+        Concurrent refreshes (other clicks, other replicas) may land in any order; each one
+        re-checks the version after its update, so the last write always shows the latest state.
+        """
+        for _ in range(MAX_REFRESH_ROUNDS):
+            try:
+                incident = await self.store.get(number)
+                where = await self.store.announcement(number)
+            except StoreUnavailable as exc:
+                log.error("announcement refresh of INC-%s skipped: %s", number, exc)
+                return
+            if where is None:
+                await self.announce(incident)
+                return
+            channel, ts = where
+            try:
+                await self.client.chat_update(
+                    channel=channel, ts=ts, text=headline(incident), blocks=announcement_blocks(incident, self.clock())
+                )
+            except SLACK_ERRORS as exc:
+                self._failed("chat.update", incident, exc)
+                return
+            try:
+                if await self.store.version(number) == incident.version:
+                    return
+            except StoreUnavailable:
+                return
+
+    def _failed(self, method: str, incident: Incident, exc: Exception) -> None:
+        metrics.SLACK_API_ERRORS.labels(method=method).inc()
+        detail = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+        log.error("Slack %s for %s failed: %s", method, incident.ref, detail)

@@ -1,0 +1,103 @@
+"""The Bolt app factory: one AsyncApp shared by HTTP and Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.incidents.store import StoreUnavailable
+from bot.services import Services
+from bot.slack_client import SLACK_ERRORS
+from handlers import events, incident, later
+
+log = logging.getLogger(__name__)
+
+DEDUPE_TTL_SECONDS = 3600
+
+
+class BotIdentity:
+    """The bot's own token and ids; ``authorize`` for Bolt without an auth.test per request."""
+
+    def __init__(self, bot_token: str) -> None:
+        self.bot_token = bot_token
+        self.bot_user_id: str | None = None
+        self.bot_id: str | None = None
+        self.team_id: str | None = None
+
+    def authorizer(self) -> Callable[..., Awaitable[AuthorizeResult]]:
+        """A plain function for Bolt, which injects arguments by parameter name."""
+
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return AuthorizeResult(
+                enterprise_id=enterprise_id,
+                team_id=team_id or self.team_id,
+                bot_token=self.bot_token,
+                bot_user_id=self.bot_user_id,
+                bot_id=self.bot_id,
+            )
+
+        return authorize
+
+    async def learn(self, client: AsyncWebClient) -> None:
+        """Best effort at start-up: requests are served whether or not Slack answers."""
+        try:
+            resp = await client.auth_test()
+        except SLACK_ERRORS as exc:
+            log.warning("Slack auth.test failed at start-up (%s); continuing", type(exc).__name__)
+            return
+        self.bot_user_id, self.bot_id, self.team_id = resp.get("user_id"), resp.get("bot_id"), resp.get("team_id")
+        log.info("connected to Slack team %s as bot user %s", resp.get("team"), self.bot_user_id)
+
+
+def build_app(svc: Services, identity: BotIdentity, *, signing_secret: str | None) -> AsyncApp:
+    """Create the Bolt app with idempotency middleware and every listener registered."""
+    app = AsyncApp(
+        client=svc.client,
+        signing_secret=signing_secret or "unused-in-socket-mode",
+        authorize=identity.authorizer(),
+        request_verification_enabled=signing_secret is not None,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    app.use(_dedupe(svc))
+    incident.register(app, svc)
+    incident.register_buttons(app, svc)
+    later.register(app)
+    events.register(app, svc)
+    return app
+
+
+def request_key(body: dict[str, Any]) -> str | None:
+    """What makes a Slack request unique: the event id for events, the trigger id otherwise."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"seen:event:{body['event_id']}"
+    trigger = body.get("trigger_id")
+    if isinstance(trigger, str) and trigger:
+        return f"seen:trigger:{trigger}"
+    return None
+
+
+def _dedupe(svc: Services) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """Swallow Slack's retries and replays: a request already handled gets an empty 200."""
+
+    async def dedupe(req: AsyncBoltRequest, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+        key = request_key(body)
+        if key is not None:
+            try:
+                first = await svc.store.claim(key, DEDUPE_TTL_SECONDS)
+            except StoreUnavailable:
+                first = True  # the listener reports the outage itself
+            if not first:
+                retry = req.headers.get("x-slack-retry-num", ["0"])[0]
+                log.info("duplicate Slack request ignored (%s, retry %s)", key.split(":")[1], retry)
+                return BoltResponse(status=200, body="")
+        return await next()
+
+    return dedupe

@@ -1,0 +1,88 @@
+"""``chatops-bot`` (also ``python -m bot``): serve, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+
+from bot import __version__
+from bot.durations import format_duration
+from bot.logging_setup import setup_logging
+from bot.settings import SettingsError, load_config_file, load_environment, load_settings
+
+EXIT_BAD_SETTINGS = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatops-bot",
+        description="Incident response, escalation and runbooks for your platform, in Slack.",
+        epilog="Settings: environment (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, REDIS_URL, CHATOPS_CONFIG, ...) "
+        "and the YAML file named by CHATOPS_CONFIG. See docs/configuration.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"chatops-bot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser(
+        "serve",
+        help="run the bot",
+        description="Run the bot: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on PORT "
+        "(POST /slack/events, GET /healthz, /readyz, /metrics).",
+    )
+    check = sub.add_parser(
+        "check-config",
+        help="validate the config file and environment, listing every problem",
+        description="Validate the YAML config (CHATOPS_CONFIG) and the environment; exit 2 listing every problem.",
+    )
+    check.add_argument("--file-only", action="store_true", help="check only the config file, not the environment")
+    return parser
+
+
+def _fail(problems: Sequence[str]) -> int:
+    print("chatops-bot: the settings have problems:", file=sys.stderr)
+    for problem in problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return EXIT_BAD_SETTINGS
+
+
+def check_config(file_only: bool) -> int:
+    try:
+        if file_only:
+            env = load_environment()
+            config = load_config_file(env.chatops_config)
+        else:
+            settings = load_settings()
+            env, config = settings.env, settings.config
+    except SettingsError as exc:
+        return _fail(exc.problems)
+    print(f"{env.chatops_config}: OK")
+    print(f"  incidents channel: {config.channels.incidents}")
+    for severity, policy in config.severities.items():
+        within = policy.ack_within
+        shown = format_duration(within) if isinstance(within, timedelta) else "the next business day, 09:00"
+        print(f"  {severity.value}: acknowledge within {shown}")
+    print(f"  responders: {', '.join(config.permissions.responders) or 'everyone'}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "check-config":
+        return check_config(args.file_only)
+    if args.command == "serve":
+        try:
+            settings = load_settings()
+        except SettingsError as exc:
+            return _fail(exc.problems)
+        env = settings.env
+        setup_logging(env.log_level, env.log_format, env.secrets())
+        from bot.server import serve
+
+        try:
+            serve(settings)
+        except KeyboardInterrupt:
+            pass
+        return 0
+    _parser().print_help()
+    return EXIT_BAD_SETTINGS

@@ -1,0 +1,86 @@
+"""The incident lifecycle as a pure transition table (no I/O).
+
+open → acknowledged → mitigated → resolved → closed; resolved → reopen → acknowledged.
+Mitigating or resolving an incident nobody acknowledged also records the acknowledgement,
+because someone evidently responded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.incidents.model import Action, Incident, Severity, State, TimelineEntry
+
+TRANSITIONS: dict[Action, tuple[frozenset[State], State]] = {
+    Action.ACKNOWLEDGE: (frozenset({State.OPEN}), State.ACKNOWLEDGED),
+    Action.MITIGATE: (frozenset({State.OPEN, State.ACKNOWLEDGED}), State.MITIGATED),
+    Action.RESOLVE: (frozenset({State.OPEN, State.ACKNOWLEDGED, State.MITIGATED}), State.RESOLVED),
+    Action.REOPEN: (frozenset({State.RESOLVED}), State.ACKNOWLEDGED),
+    Action.CLOSE: (frozenset({State.RESOLVED}), State.CLOSED),
+}
+
+PAST_TENSE = {
+    Action.ACKNOWLEDGE: "acknowledged",
+    Action.MITIGATE: "mitigated",
+    Action.RESOLVE: "resolved",
+    Action.REOPEN: "reopened",
+    Action.CLOSE: "closed",
+}
+
+
+class TransitionRefused(Exception):
+    """The action is not allowed from the incident's current state."""
+
+    def __init__(self, incident: Incident, action: Action | None) -> None:
+        self.incident = incident
+        self.action = action
+        verb = action.value if action else "change"
+        super().__init__(f"{incident.ref} is {incident.state.value}; cannot {verb} it")
+
+
+def allowed_actions(state: State) -> list[Action]:
+    """Actions that the table allows from ``state``, in lifecycle order."""
+    return [action for action, (sources, _) in TRANSITIONS.items() if state in sources]
+
+
+def apply(incident: Incident, action: Action, actor: str, now: datetime, note: str = "") -> tuple[Incident, TimelineEntry]:
+    """Return the incident after ``action`` and the timeline entry recording it, or raise TransitionRefused."""
+    sources, target = TRANSITIONS[action]
+    if incident.state not in sources:
+        raise TransitionRefused(incident, action)
+    changes: dict[str, object] = {"state": target, "version": incident.version + 1}
+    if action in (Action.ACKNOWLEDGE, Action.MITIGATE, Action.RESOLVE) and incident.acknowledged_by is None:
+        changes |= {"acknowledged_by": actor, "acknowledged_at": now}
+    if incident.commander is None and action is not Action.CLOSE:
+        changes["commander"] = actor
+    if action is Action.MITIGATE:
+        changes |= {"mitigated_by": actor, "mitigated_at": now}
+    elif action is Action.RESOLVE:
+        changes |= {"resolved_by": actor, "resolved_at": now}
+    elif action is Action.REOPEN:
+        changes |= {"resolved_by": None, "resolved_at": None, "mitigated_by": None, "mitigated_at": None}
+    elif action is Action.CLOSE:
+        changes |= {"closed_by": actor, "closed_at": now}
+    entry = TimelineEntry(at=now, actor=actor, kind=PAST_TENSE[action], text=note)
+    return incident.model_copy(update=changes), entry
+
+
+def change_severity(
+    incident: Incident, severity: Severity, respond_by: datetime, actor: str, now: datetime, note: str = ""
+) -> tuple[Incident, TimelineEntry]:
+    """Re-assess the severity (any state but closed); the response deadline moves with it."""
+    if incident.state is State.CLOSED:
+        raise TransitionRefused(incident, None)
+    if severity is incident.severity:
+        raise SeverityUnchanged(incident)
+    updated = incident.model_copy(update={"severity": severity, "respond_by": respond_by, "version": incident.version + 1})
+    text = f"{incident.severity.value} → {severity.value}" + (f": {note}" if note else "")
+    return updated, TimelineEntry(at=now, actor=actor, kind="severity changed", text=text)
+
+
+class SeverityUnchanged(Exception):
+    """The incident already has the requested severity."""
+
+    def __init__(self, incident: Incident) -> None:
+        self.incident = incident
+        super().__init__(f"{incident.ref} is already {incident.severity.value}")

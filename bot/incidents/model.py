@@ -1,0 +1,107 @@
+"""Incident data: severities, states, the incident record and its timeline entries."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+INCIDENT_REF = re.compile(r"^(?:inc-?|#)?(\d{1,9})$", re.IGNORECASE)
+
+
+class Severity(StrEnum):
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+    @classmethod
+    def parse(cls, text: str) -> Severity | None:
+        try:
+            return cls(text.strip().upper())
+        except ValueError:
+            return None
+
+
+SEVERITY_LABELS = {
+    Severity.P1: "Critical",
+    Severity.P2: "High",
+    Severity.P3: "Medium",
+    Severity.P4: "Low",
+}
+
+
+class State(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Action(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    MITIGATE = "mitigate"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    CLOSE = "close"
+
+
+def format_ref(number: int) -> str:
+    return f"INC-{number}"
+
+
+def parse_ref(text: str) -> int | None:
+    """``INC-42``, ``inc-42``, ``#42`` or ``42`` → 42; anything else → None."""
+    match = INCIDENT_REF.match(text.strip())
+    if not match:
+        return None
+    number = int(match.group(1))
+    return number if number > 0 else None
+
+
+class Incident(BaseModel):
+    """One incident as stored. ``version`` increases by one with every change."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    title: str
+    description: str = ""
+    severity: Severity
+    state: State = State.OPEN
+    opened_by: str
+    opened_at: datetime
+    respond_by: datetime
+    commander: str | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    mitigated_by: str | None = None
+    mitigated_at: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+    version: int = 1
+
+    @property
+    def ref(self) -> str:
+        return format_ref(self.number)
+
+    @property
+    def active(self) -> bool:
+        return self.state is not State.CLOSED
+
+
+class TimelineEntry(BaseModel):
+    """One line of an incident's append-only timeline."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    actor: str
+    kind: str
+    text: str = ""
+    entry_id: str | None = Field(default=None, description="the Redis stream id once stored")

@@ -1,0 +1,255 @@
+"""Incidents in Redis.
+
+Keys (one hash tag per incident, so every script touches a single Redis Cluster slot):
+
+- ``inc:{42}:doc``       hash: ``doc`` (the Incident as JSON), ``version``, ``ann_channel``, ``ann_ts``
+- ``inc:{42}:timeline``  stream: append-only timeline entries
+- ``inc:seq``            counter for INC-n (global, stands alone)
+- ``inc:active``         sorted set of incidents not closed (global index, healed lazily)
+
+Every change is a compare-and-set on ``version`` in one Lua script that also appends
+the timeline entry, so a change and its record are atomic and concurrent clicks
+serialise: the loser re-reads and is refused by the state machine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+
+from bot.incidents.model import Incident, Severity, State, TimelineEntry
+
+log = logging.getLogger(__name__)
+
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'version', '1')
+redis.call('XADD', KEYS[2], '*', 'at', ARGV[2], 'actor', ARGV[3], 'kind', ARGV[4], 'text', ARGV[5])
+return 1
+"""
+
+_COMPARE_AND_SET = """
+local current = redis.call('HGET', KEYS[1], 'version')
+if not current then return {'missing'} end
+if current ~= ARGV[1] then return {'conflict', current} end
+redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'version', ARGV[3])
+local id = redis.call('XADD', KEYS[2], '*', 'at', ARGV[4], 'actor', ARGV[5], 'kind', ARGV[6], 'text', ARGV[7])
+return {'ok', id}
+"""
+
+MAX_CAS_ATTEMPTS = 50
+
+
+class StoreUnavailable(Exception):
+    """The state store (Redis) could not be reached or answered with an error."""
+
+
+class IncidentNotFound(Exception):
+    def __init__(self, number: int) -> None:
+        self.number = number
+        super().__init__(f"INC-{number} does not exist")
+
+
+class ConcurrentChange(Exception):
+    """A compare-and-set kept losing; should not happen outside pathological contention."""
+
+
+def doc_key(number: int) -> str:
+    return f"inc:{{{number}}}:doc"
+
+
+def timeline_key(number: int) -> str:
+    return f"inc:{{{number}}}:timeline"
+
+
+SEQ_KEY = "inc:seq"
+ACTIVE_KEY = "inc:active"
+
+Mutation = Callable[[Incident], tuple[Incident, TimelineEntry]]
+
+
+class IncidentStore:
+    """Async access to incidents; every Redis failure surfaces as StoreUnavailable."""
+
+    def __init__(self, redis: Redis, description: str) -> None:
+        self.redis = redis
+        self.description = description
+        self._create = redis.register_script(_CREATE)
+        self._cas = redis.register_script(_COMPARE_AND_SET)
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        log.warning("state store error: %s: %s", type(exc).__name__, exc)
+        return StoreUnavailable(f"the state store ({self.description}) is unavailable: {type(exc).__name__}")
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except (redis_errors.RedisError, OSError):
+            return False
+
+    async def open(
+        self, *, title: str, description: str, severity: Severity, opened_by: str, now: datetime, respond_by: datetime
+    ) -> Incident:
+        """Allocate INC-n and store the new incident with its first timeline entry."""
+        try:
+            number = int(await self.redis.incr(SEQ_KEY))
+            await self.redis.zadd(ACTIVE_KEY, {str(number): number})
+            incident = Incident(
+                number=number,
+                title=title,
+                description=description,
+                severity=severity,
+                opened_by=opened_by,
+                opened_at=now,
+                respond_by=respond_by,
+            )
+            await self._create(
+                keys=[doc_key(number), timeline_key(number)],
+                args=[incident.model_dump_json(), now.isoformat(), opened_by, "opened", f"{severity.value}: {title}"],
+            )
+        except (redis_errors.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+        return incident
+
+    async def get(self, number: int) -> Incident:
+        try:
+            raw = await self.redis.hget(doc_key(number), "doc")
+        except (redis_errors.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+        if raw is None:
+            raise IncidentNotFound(number)
+        return Incident.model_validate_json(raw)
+
+    async def change(self, number: int, mutation: Mutation) -> tuple[Incident, TimelineEntry]:
+        """Apply ``mutation`` atomically; re-read and retry when another writer got there first.
+
+        ``mutation`` is pure and may raise (e.g. TransitionRefused), which propagates unchanged.
+        """
+        for _ in range(MAX_CAS_ATTEMPTS):
+            current = await self.get(number)
+            updated, entry = mutation(current)
+            try:
+                result = await self._cas(
+                    keys=[doc_key(number), timeline_key(number)],
+                    args=[
+                        str(current.version),
+                        updated.model_dump_json(),
+                        str(updated.version),
+                        entry.at.isoformat(),
+                        entry.actor,
+                        entry.kind,
+                        entry.text,
+                    ],
+                )
+            except (redis_errors.RedisError, OSError) as exc:
+                raise self._unavailable(exc) from exc
+            status = _text(result[0])
+            if status == "ok":
+                if updated.state is State.CLOSED:
+                    await self._forget_active(number)
+                return updated, entry.model_copy(update={"entry_id": _text(result[1])})
+            if status == "missing":
+                raise IncidentNotFound(number)
+        raise ConcurrentChange(f"INC-{number} changed {MAX_CAS_ATTEMPTS} times while we tried to update it")
+
+    async def _forget_active(self, number: int) -> None:
+        try:
+            await self.redis.zrem(ACTIVE_KEY, str(number))
+        except (redis_errors.RedisError, OSError) as exc:
+            log.warning("could not drop INC-%s from the active index (healed on next list): %s", number, exc)
+
+    async def active(self) -> list[Incident]:
+        """Incidents not closed, newest first."""
+        try:
+            numbers = [int(n) for n in await self.redis.zrevrange(ACTIVE_KEY, 0, -1)]
+            if not numbers:
+                return []
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for number in numbers:
+                    pipe.hget(doc_key(number), "doc")
+                docs = await pipe.execute()
+        except (redis_errors.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+        out = []
+        for number, raw in zip(numbers, docs, strict=True):
+            if raw is None:
+                continue
+            incident = Incident.model_validate_json(raw)
+            if incident.active:
+                out.append(incident)
+            else:
+                await self._forget_active(number)
+        return out
+
+    async def timeline(self, number: int, limit: int | None = None) -> tuple[list[TimelineEntry], int]:
+        """The first ``limit`` timeline entries (all when None) and the total count."""
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xrange(timeline_key(number), count=limit)
+                pipe.xlen(timeline_key(number))
+                rows, total = await pipe.execute()
+        except (redis_errors.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+        entries = [_entry(entry_id, fields) for entry_id, fields in rows]
+        return entries, int(total)
+
+    async def last_timeline(self, number: int, count: int) -> list[TimelineEntry]:
+        """The newest ``count`` entries, oldest first."""
+        try:
+            rows = await self.redis.xrevrange(timeline_key(number), count=count)
+        except (redis_errors.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+        return [_entry(entry_id, fields) for entry_id, fields in reversed(rows)]
+
+    async def set_announcement(self, number: int, channel: str, ts: str) -> None:
+        try:
+            await self.redis.hset(doc_key(number), mapping={"ann_channel": channel, "ann_ts": ts})
+        except (redis_errors.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+
+    async def announcement(self, number: int) -> tuple[str, str] | None:
+        try:
+            channel, ts = await self.redis.hmget(doc_key(number), ["ann_channel", "ann_ts"])
+        except (redis_errors.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+        return (_text(channel), _text(ts)) if channel and ts else None
+
+    async def version(self, number: int) -> int:
+        try:
+            raw = await self.redis.hget(doc_key(number), "version")
+        except (redis_errors.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+        return int(raw or 0)
+
+    async def claim(self, key: str, ttl_seconds: int, owner: str = "1") -> bool:
+        """SET NX with a TTL: True for exactly one caller per key until it expires."""
+        try:
+            return bool(await self.redis.set(key, owner, nx=True, ex=ttl_seconds))
+        except (redis_errors.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+
+    async def release(self, key: str) -> None:
+        try:
+            await self.redis.delete(key)
+        except (redis_errors.RedisError, OSError) as exc:
+            log.warning("could not release %s: %s", key, exc)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _entry(entry_id: Any, fields: dict[Any, Any]) -> TimelineEntry:
+    data = {_text(k): _text(v) for k, v in fields.items()}
+    return TimelineEntry(
+        at=datetime.fromisoformat(data.get("at", "1970-01-01T00:00:00+00:00")).astimezone(UTC),
+        actor=data.get("actor", ""),
+        kind=data.get("kind", ""),
+        text=data.get("text", ""),
+        entry_id=_text(entry_id),
+    )

@@ -1,0 +1,90 @@
+"""Logging for the bot: text or JSON lines, with secrets redacted from every record.
+
+Redaction happens in the formatter, after the message is fully rendered (arguments,
+exception text and all), so nothing a library logs can carry a token, the signing
+secret, or a ``response_url`` value out of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+REDACTED = "[redacted]"
+
+_PATTERNS = [
+    # Slack tokens: bot, user, app-level, config and refresh tokens.
+    re.compile(r"xox[a-z]-[A-Za-z0-9-]+"),
+    re.compile(r"xapp-[A-Za-z0-9-]+"),
+    # response_url values in JSON, Python reprs, form bodies and URL-encoded payloads.
+    re.compile(
+        r"(response_url(?:s)?(?:\\?[\"']|%22|%27)?\s*(?:[:=]|%3A|%3D)\s*(?:\\?[\"']|%22|%27)?\s*(?:\[\s*)?)"
+        r"(?:(?!%22|%27|%2C|%7D|%26)[^\"'&\s,}\]\\])+",
+        re.IGNORECASE,
+    ),
+    # Slack webhook and response URLs wherever they appear, plain or URL-encoded.
+    re.compile(r"https?(?::|%3A)(?://|%2F%2F)hooks\.slack(?:-gov)?\.com[^\s\"'&,}]*", re.IGNORECASE),
+    # Authorization headers.
+    re.compile(r"(Bearer\s+)[A-Za-z0-9._\-]+", re.IGNORECASE),
+    # AWS access keys.
+    re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+]
+
+
+class Redactor:
+    """Replaces known secret values and secret-shaped strings with ``[redacted]``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        for pattern in _PATTERNS:
+            text = pattern.sub(_keep_prefix, text)
+        return text
+
+
+def _keep_prefix(match: re.Match[str]) -> str:
+    prefix = match.group(1) if match.re.groups else ""
+    return f"{prefix}{REDACTED}"
+
+
+class RedactingFormatter(logging.Formatter):
+    def __init__(self, redactor: Redactor, json_lines: bool) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.redactor = redactor
+        self.json_lines = json_lines
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not self.json_lines:
+            return self.redactor(super().format(record))
+        payload = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return self.redactor(json.dumps(payload, ensure_ascii=False, default=str))
+
+
+def setup_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> Redactor:
+    """Route every logger through one stderr handler with redaction; return the redactor."""
+    redactor = Redactor(secrets)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(redactor, json_lines=fmt == "json"))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("uvicorn.access",):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    return redactor

@@ -1,0 +1,36 @@
+"""Prometheus metrics exported on ``GET /metrics``."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+REQUESTS = Counter(
+    "chatops_slack_requests_total",
+    "Slack requests handled, by kind (command, action, view, event), name and outcome.",
+    ["kind", "name", "outcome"],
+)
+REQUEST_SECONDS = Histogram(
+    "chatops_slack_request_seconds",
+    "Time from receiving a Slack request to acknowledging it.",
+    ["kind", "name"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+TRANSITIONS = Counter(
+    "chatops_incident_transitions_total",
+    "Incident state changes, by action and severity.",
+    ["action", "severity"],
+)
+REFUSED = Counter(
+    "chatops_incident_refused_total",
+    "Incident actions refused by the lifecycle (wrong state, already done).",
+    ["action"],
+)
+SLACK_API_ERRORS = Counter(
+    "chatops_slack_api_errors_total",
+    "Slack Web API calls that failed after retries, by method.",
+    ["method"],
+)
+STORE_ERRORS = Counter(
+    "chatops_store_errors_total",
+    "Requests answered with 'state store unavailable'.",
+)

@@ -1,0 +1,43 @@
+"""The application's long-lived parts, built once per process and handed to every listener."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.announcer import Announcer
+from bot.incidents.service import IncidentService, utcnow
+from bot.incidents.store import IncidentStore
+from bot.permissions import Access
+from bot.settings import BotConfig
+from bot.tasks import BackgroundTasks
+
+
+@dataclass
+class Services:
+    config: BotConfig
+    client: AsyncWebClient
+    store: IncidentStore
+    incidents: IncidentService
+    announcer: Announcer
+    access: Access
+    tasks: BackgroundTasks
+    clock: Callable[[], datetime]
+
+    @classmethod
+    def build(
+        cls, config: BotConfig, client: AsyncWebClient, store: IncidentStore, clock: Callable[[], datetime] = utcnow
+    ) -> Services:
+        return cls(
+            config=config,
+            client=client,
+            store=store,
+            incidents=IncidentService(store, config, clock),
+            announcer=Announcer(client, store, config.channels.incidents, clock),
+            access=Access(client, config.permissions),
+            tasks=BackgroundTasks(),
+            clock=clock,
+        )

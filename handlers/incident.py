@@ -1,0 +1,199 @@
+"""``/incident``: open, lifecycle steps, status, list, severity, timeline; and the open-incident modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.incidents.machine import SeverityUnchanged, TransitionRefused
+from bot.incidents.model import Action, Incident, Severity, TimelineEntry
+from bot.render import (
+    DESCRIPTION_MAX,
+    OPEN_MODAL_CALLBACK,
+    TITLE_MAX,
+    escape,
+    list_blocks,
+    open_modal,
+    refusal_text,
+    status_blocks,
+    timeline_blocks,
+)
+from bot.services import Services
+from handlers import parse as p
+from handlers.guard import Replied, guarded
+
+STATUS_TIMELINE_ENTRIES = 5
+
+
+def register(app: AsyncApp, svc: Services) -> None:
+    """Bind ``/incident`` and its modal to ``app``."""
+    commands = IncidentCommands(svc)
+    app.command("/incident")(commands.on_command)
+    app.view(OPEN_MODAL_CALLBACK)(commands.on_modal_submit)
+
+
+class IncidentCommands:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any], client: Any) -> None:
+        async def reply(text: str) -> None:
+            await ack(text=text)
+
+        text = command.get("text") or ""
+        user = command["user_id"]
+        verb = (text.split(maxsplit=1) or ["help"])[0].lower()[:20]
+        async with guarded("command", f"/incident {verb if verb in KNOWN_VERBS else 'other'}", reply):
+            try:
+                cmd = p.parse(text)
+            except p.ParseError as exc:
+                await reply(str(exc))
+                raise Replied from None
+            await self._dispatch(cmd, ack, user, command, client)
+
+    async def _dispatch(self, cmd: p.Command, ack: AsyncAck, user: str, command: dict[str, Any], client: Any) -> None:
+        svc = self.svc
+        match cmd:
+            case p.Help():
+                await ack(text=p.USAGE)
+            case p.OpenModal():
+                await ack()
+                svc.tasks.spawn(
+                    client.views_open(trigger_id=command["trigger_id"], view=open_modal(command["channel_id"])),
+                    name="open-modal",
+                )
+            case p.Open(severity=severity, title=title):
+                incident = await svc.incidents.open(title=title, severity=severity, actor=user)
+                await ack(text=self._opened_text(incident))
+                svc.tasks.spawn(svc.announcer.announce(incident), name=f"announce-{incident.ref}")
+            case p.Lifecycle(action=action, number=number, note=note):
+                await self._require_responder(ack, user, action.value)
+                try:
+                    incident, entry = await svc.incidents.act(number, action, user, note)
+                except TransitionRefused as exc:
+                    await ack(text=refusal_text(exc))
+                    raise Replied from None
+                await ack(text=f"{incident.ref} is now *{incident.state.value}*.")
+                self._changed(incident, entry)
+            case p.ChangeSeverity(number=number, severity=severity, note=note):
+                await self._require_responder(ack, user, "change the severity of")
+                try:
+                    incident, entry = await svc.incidents.change_severity(number, severity, user, note)
+                except TransitionRefused as exc:
+                    await ack(text=f"{exc.incident.ref} is closed; its severity can no longer change.")
+                    raise Replied from None
+                except SeverityUnchanged as exc:
+                    await ack(text=f"{exc.incident.ref} is already {severity.value}.")
+                    raise Replied from None
+                await ack(text=f"{incident.ref} is now {incident.severity.value}; {entry.text}.")
+                self._changed(incident, entry)
+            case p.Status(number=number):
+                incident = await svc.store.get(number)
+                recent = await svc.store.last_timeline(number, STATUS_TIMELINE_ENTRIES)
+                await ack(text=incident.ref, blocks=status_blocks(incident, recent, svc.clock()))
+            case p.ListOpen():
+                incidents = await svc.store.active()
+                await ack(text=f"{len(incidents)} incidents not closed", blocks=list_blocks(incidents, svc.clock()))
+            case p.Timeline(number=number):
+                incident = await svc.store.get(number)
+                entries, total = await svc.store.timeline(number, limit=200)
+                await ack(text=f"Timeline of {incident.ref}", blocks=timeline_blocks(incident, entries, total))
+            case p.NotYetAvailable(verb=verb):
+                await ack(text=f"`/incident {verb}` is not available in this version yet. {p.USAGE}")
+
+    async def _require_responder(self, ack: AsyncAck, user: str, doing: str) -> None:
+        if not await self.svc.access.is_responder(user):
+            await ack(text=f"Only incident responders may {doing} incidents. Ask the platform team to add you.")
+            raise Replied
+
+    def _changed(self, incident: Incident, entry: TimelineEntry) -> None:
+        self.svc.tasks.spawn(self.svc.announcer.changed(incident, entry), name=f"changed-{incident.ref}")
+
+    def _opened_text(self, incident: Incident) -> str:
+        return (
+            f"Opened *{incident.ref}* [{incident.severity.value}] {escape(incident.title)} — "
+            f"announced in <#{self.svc.config.channels.incidents}>."
+        )
+
+    async def on_modal_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        values = view.get("state", {}).get("values", {})
+
+        async def reply(text: str) -> None:
+            await ack(response_action="errors", errors={"title": text[:150]})
+
+        async with guarded("view", OPEN_MODAL_CALLBACK, reply):
+            errors: dict[str, str] = {}
+            title = description = ""
+            try:
+                title = p.check_text(p.unescape_slack(_input(values, "title") or ""), "title", TITLE_MAX)
+                if not title:
+                    errors["title"] = "Give the incident a title."
+            except p.ParseError as exc:
+                errors["title"] = str(exc)
+            severity = Severity.parse(_selected(values, "severity") or "")
+            if severity is None:
+                errors["severity"] = "Pick a severity, P1 to P4."
+            try:
+                description = p.check_text(_input(values, "description") or "", "description", DESCRIPTION_MAX, multiline=True)
+            except p.ParseError as exc:
+                errors["description"] = str(exc)
+            if errors or severity is None:
+                await ack(response_action="errors", errors=errors)
+                raise Replied
+            incident = await self.svc.incidents.open(title=title, severity=severity, actor=user, description=description)
+            await ack()
+            self.svc.tasks.spawn(self.svc.announcer.announce(incident), name=f"announce-{incident.ref}")
+
+
+def register_buttons(app: AsyncApp, svc: Services) -> None:
+    """The announcement's buttons: Acknowledge, Mitigated, Resolve, Reopen."""
+    from bot.render import BUTTONS, action_id
+
+    for action in BUTTONS:
+        app.action(action_id(action))(LifecycleButton(svc, action).on_click)
+
+
+class LifecycleButton:
+    def __init__(self, svc: Services, action: Action) -> None:
+        self.svc = svc
+        self.action = action
+
+    async def on_click(self, ack: AsyncAck, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        self.svc.tasks.spawn(self._run(body, respond), name=f"click-{self.action.value}")
+
+    async def _run(self, body: dict[str, Any], respond: Any) -> None:
+        async def reply(text: str) -> None:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+
+        async with guarded("action", self.action.value, reply):
+            user = body["user"]["id"]
+            value = str((body.get("actions") or [{}])[0].get("value", ""))
+            if not value.isdigit() or len(value) > 9:
+                await reply("That button is not attached to an incident.")
+                raise Replied
+            if not await self.svc.access.is_responder(user):
+                await reply(f"Only incident responders may {self.action.value} incidents.")
+                raise Replied
+            try:
+                incident, entry = await self.svc.incidents.act(int(value), self.action, user)
+            except TransitionRefused as exc:
+                await reply(refusal_text(exc))
+                raise Replied from None
+            await self.svc.announcer.changed(incident, entry)
+
+
+KNOWN_VERBS = {"help", "open", "status", "list", "severity", "timeline", *p.LIFECYCLE_VERBS, *p.LATER_VERBS}
+
+
+def _input(values: dict[str, Any], block: str) -> str | None:
+    value = values.get(block, {}).get("value", {}).get("value")
+    return value if isinstance(value, str) else None
+
+
+def _selected(values: dict[str, Any], block: str) -> str | None:
+    option = values.get(block, {}).get("value", {}).get("selected_option") or {}
+    value = option.get("value")
+    return value if isinstance(value, str) else None

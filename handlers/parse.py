@@ -1,0 +1,186 @@
+"""Parsing ``/incident`` text into typed commands (pure; no Slack, no Redis).
+
+Every rejection is a ParseError whose message says what was wrong and the right form.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from bot.incidents.model import Action, Severity, parse_ref
+from bot.render import TITLE_MAX
+
+MAX_TEXT = 4000
+NOTE_MAX = 500
+
+USAGE = """*`/incident` commands*
+• `/incident open P1 <title>` — open an incident (no arguments opens a form)
+• `/incident ack|mitigate|resolve INC-n [note]` — lifecycle steps
+• `/incident reopen INC-n [note]`, `/incident close INC-n` — after resolve
+• `/incident status INC-n`, `/incident list` — one incident in full; all not closed
+• `/incident severity INC-n P2` — re-assess the severity
+• `/incident timeline INC-n` — every recorded step
+Severities: P1 (critical), P2 (high), P3 (medium), P4 (low)."""
+
+LIFECYCLE_VERBS = {
+    "ack": Action.ACKNOWLEDGE,
+    "acknowledge": Action.ACKNOWLEDGE,
+    "mitigate": Action.MITIGATE,
+    "mitigated": Action.MITIGATE,
+    "resolve": Action.RESOLVE,
+    "resolved": Action.RESOLVE,
+    "reopen": Action.REOPEN,
+    "close": Action.CLOSE,
+}
+LATER_VERBS = {"update", "assign", "postmortem"}
+
+
+class ParseError(Exception):
+    """Bad input; the message is shown to the user as is."""
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class OpenModal:
+    pass
+
+
+@dataclass(frozen=True)
+class Open:
+    severity: Severity
+    title: str
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    action: Action
+    number: int
+    note: str
+
+
+@dataclass(frozen=True)
+class Status:
+    number: int
+
+
+@dataclass(frozen=True)
+class ListOpen:
+    pass
+
+
+@dataclass(frozen=True)
+class ChangeSeverity:
+    number: int
+    severity: Severity
+    note: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    number: int
+
+
+@dataclass(frozen=True)
+class NotYetAvailable:
+    verb: str
+
+
+Command = Help | OpenModal | Open | Lifecycle | Status | ListOpen | ChangeSeverity | Timeline | NotYetAvailable
+
+
+def unescape_slack(text: str) -> str:
+    """Slack sends &, < and > as HTML entities; store the characters themselves."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def check_text(text: str, what: str, limit: int, *, multiline: bool = False) -> str:
+    """Reject control or invisible formatting characters and overlong text; return it stripped."""
+    for ch in text:
+        if multiline and ch in "\n\t":
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            raise ParseError(f"The {what} contains a control character (U+{ord(ch):04X}); use plain text.")
+    text = text.strip()
+    if len(text) > limit:
+        raise ParseError(f"The {what} is {len(text):,} characters long; keep it to {limit}.")
+    return text
+
+
+def _number(token: str | None, verb: str, form: str) -> int:
+    if token is None:
+        raise ParseError(f"Which incident? Write `/incident {verb} INC-n{form}`, e.g. `/incident {verb} INC-42`.")
+    number = parse_ref(token)
+    if number is None:
+        raise ParseError(f"`{clip_token(token)}` is not an incident id; write it as INC-42.")
+    return number
+
+
+def clip_token(token: str) -> str:
+    shown = token if len(token) <= 30 else token[:29] + "…"
+    return shown.replace("`", "'")
+
+
+def _severity(token: str | None, form: str) -> Severity:
+    if token is None:
+        raise ParseError(f"Give a severity, P1 to P4: `{form}`.")
+    severity = Severity.parse(token)
+    if severity is None:
+        raise ParseError(f"`{clip_token(token)}` is not a severity; use P1, P2, P3 or P4: `{form}`.")
+    return severity
+
+
+def parse(text: str) -> Command:
+    """Parse the text after ``/incident``."""
+    if len(text) > MAX_TEXT:
+        raise ParseError(f"That command is {len(text):,} characters long; commands stop at {MAX_TEXT}.")
+    text = unescape_slack(text)
+    check_text(text, "command", MAX_TEXT, multiline=True)
+    words = text.split(maxsplit=1)
+    if not words:
+        return Help()
+    verb = words[0].lower()
+    rest = words[1].strip() if len(words) > 1 else ""
+    if verb in ("help", "-h", "--help", "?"):
+        return Help()
+    if verb in ("open", "new", "declare"):
+        return _parse_open(rest)
+    if verb in LIFECYCLE_VERBS:
+        head, _, note = rest.partition(" ")
+        number = _number(head or None, verb, " [note]")
+        return Lifecycle(LIFECYCLE_VERBS[verb], number, check_text(note, "note", NOTE_MAX))
+    if verb == "status":
+        return Status(_number(rest.split()[0] if rest else None, verb, ""))
+    if verb in ("list", "ls"):
+        return ListOpen()
+    if verb in ("severity", "sev"):
+        parts = rest.split(maxsplit=2)
+        form = "/incident severity INC-n P2 [reason]"
+        number = _number(parts[0] if parts else None, verb, " P2")
+        severity = _severity(parts[1] if len(parts) > 1 else None, form)
+        return ChangeSeverity(number, severity, check_text(parts[2] if len(parts) > 2 else "", "reason", NOTE_MAX))
+    if verb == "timeline":
+        return Timeline(_number(rest.split()[0] if rest else None, verb, ""))
+    if verb in LATER_VERBS:
+        return NotYetAvailable(verb)
+    raise ParseError(f"`{clip_token(verb)}` is not an /incident command.\n{USAGE}")
+
+
+def _parse_open(rest: str) -> Command:
+    if not rest:
+        return OpenModal()
+    form = "/incident open P1 <title>"
+    head, _, title = rest.partition(" ")
+    severity = Severity.parse(head)
+    if severity is None:
+        if head.upper().startswith("P") and head[1:].isdigit():
+            raise ParseError(f"`{clip_token(head)}` is not a severity; use P1, P2, P3 or P4: `{form}`.")
+        raise ParseError(f"Start with the severity: `{form}` (or `/incident open` alone for a form).")
+    title = check_text(title, "title", TITLE_MAX)
+    if not title:
+        raise ParseError(f"Give the incident a title: `{form}`.")
+    return Open(severity, title)

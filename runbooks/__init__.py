@@ -1,0 +1,1 @@
+"""Operations on infrastructure (Kubernetes, AWS); typed results, no Slack."""

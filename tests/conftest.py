@@ -1,0 +1,93 @@
+"""Fixtures: real Redis, a Slack Web API recorder and the bot served over HTTP, all on loopback."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.redis_server import RedisServer
+from tests.support.slack_recorder import SlackRecorder
+
+CONFIG = """
+channels:
+  incidents: C0INCIDENTS
+  stakeholders: C0STATUS
+severities:
+  P1: {ack_within: 15m}
+oncall:
+  timezone: Europe/Berlin
+  rotation: [U0ALICE, U0BOB]
+  lead: U0LEAD
+permissions:
+  responders: {responders}
+  operators: [U0ALICE]
+"""
+
+
+def write_config(path: Path, responders: str = "[]") -> Path:
+    path.write_text(textwrap.dedent(CONFIG).replace("{responders}", responders))
+    return path
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def recorder() -> Iterator[SlackRecorder]:
+    rec = SlackRecorder().start()
+    yield rec
+    rec.stop()
+
+
+@pytest.fixture(scope="session")
+def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="session")
+def bot(redis_server: RedisServer, recorder: SlackRecorder, tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> Iterator[BotProcess]:
+    config = write_config(tmp_path_factory.mktemp("config") / "chatops.yaml")
+    proc = BotProcess(
+        redis_url=redis_server.url, slack_api_url=recorder.api_url, config_path=config, log_path=logs_dir / "bot.log"
+    ).start()
+    yield proc
+    proc.terminate()
+
+
+@pytest.fixture
+def slack(bot: BotProcess, recorder: SlackRecorder) -> Iterator[SignedSlack]:
+    client = SignedSlack(bot.base_url, recorder.response_url)
+    yield client
+    client.close()
+
+
+OPENED = re.compile(r"Opened \*INC-(\d+)\*")
+
+
+@pytest.fixture
+def open_incident(slack: SignedSlack) -> Callable[..., int]:
+    """Open an incident over the wire and return its number."""
+
+    def opener(severity: str = "P1", title: str = "Checkout API returns 500s", user: str = "U0ALICE") -> int:
+        text = ack_text(slack.command(f"open {severity} {title}", user=user))
+        match = OPENED.search(text)
+        assert match, text
+        return int(match.group(1))
+
+    return opener
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10) as client:
+        yield client

@@ -1,0 +1,1 @@
+"""Real components for tests and benchmarks: Redis, a Slack Web API recorder, the bot process."""

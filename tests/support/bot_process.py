@@ -1,0 +1,237 @@
+"""The bot as users run it: ``python -m bot serve`` in a subprocess, driven by signed HTTP requests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+from tests.support.net import free_port, wait_for
+
+SIGNING_SECRET = "test-signing-secret-5f0c2a9e7b1d"
+BOT_TOKEN = "xoxb-111-222-testbottokenvalue"
+REPO = Path(__file__).resolve().parents[2]
+
+
+class BotProcess:
+    def __init__(
+        self,
+        *,
+        redis_url: str,
+        slack_api_url: str,
+        config_path: Path,
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_", "CHATOPS_"))},
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack_api_url,
+            "REDIS_URL": redis_url,
+            "CHATOPS_CONFIG": str(config_path),
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "LOG_LEVEL": "DEBUG",
+            "LOG_FORMAT": "json",
+            **(extra_env or {}),
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> BotProcess:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"], cwd=REPO, env=self.env, stdout=log, stderr=log
+        )
+        log.close()
+        wait_for(self._healthy, timeout=timeout, what=f"bot /healthz on {self.port}")
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"bot exited with {self.proc.returncode}; log: {self.log_path.read_text()[-2000:]}")
+        return httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def terminate(self, timeout: float = 20.0) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return int(self.proc.returncode or 0)
+
+
+class SignedSlack:
+    """Builds requests the way Slack sends them (bodies as in shared/slack-payloads) and signs them."""
+
+    def __init__(self, base_url: str, response_url: Any, secret: str = SIGNING_SECRET) -> None:
+        self.url = f"{base_url}/slack/events"
+        self.verifier = SignatureVerifier(secret)
+        self.response_url = response_url
+        self.http = httpx.Client(timeout=10)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        sig = signature or self.verifier.generate_signature(timestamp=ts, body=body)
+        all_headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sig,
+            **(headers or {}),
+        }
+        return self.http.post(self.url, content=body.encode(), headers=all_headers)
+
+    def command_body(
+        self, text: str, *, user: str = "U0ALICE", command: str = "/incident", channel: str = "C0WARROOM", trigger: str | None = None
+    ) -> str:
+        token = uuid.uuid4().hex
+        fields = {
+            "token": "verification_token",
+            "team_id": "T111",
+            "team_domain": "test-domain",
+            "channel_id": channel,
+            "channel_name": "war-room",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A111",
+            "response_url": self.response_url(token),
+            "trigger_id": trigger or f"{uuid.uuid4().int % 10**13}.111.{token[:8]}",
+        }
+        return urlencode(fields)
+
+    def command(self, text: str, **kwargs: Any) -> httpx.Response:
+        return self.post(self.command_body(text, **kwargs), "application/x-www-form-urlencoded")
+
+    def click_body(self, action_id: str, value: str, *, user: str = "U0ALICE", message_ts: str = "1700000000.000001") -> str:
+        token = uuid.uuid4().hex
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": "T111"},
+            "api_app_id": "A111",
+            "token": "verification_token",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": "C0INCIDENTS", "is_ephemeral": False},
+            "trigger_id": f"{uuid.uuid4().int % 10**13}.111.{token[:8]}",
+            "team": {"id": "T111", "domain": "test-domain"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": "C0INCIDENTS", "name": "incidents"},
+            "message": {"type": "message", "ts": message_ts, "text": "incident", "blocks": []},
+            "state": {"values": {}},
+            "response_url": self.response_url(token),
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "incident_actions",
+                    "text": {"type": "plain_text", "text": action_id},
+                    "value": value,
+                    "type": "button",
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        return "payload=" + quote(json.dumps(payload))
+
+    def click(self, action_id: str, value: str, **kwargs: Any) -> httpx.Response:
+        return self.post(self.click_body(action_id, value, **kwargs), "application/x-www-form-urlencoded")
+
+    def submit_open_modal(self, title: str, severity: str | None, description: str = "", *, user: str = "U0ALICE") -> httpx.Response:
+        values: dict[str, Any] = {
+            "title": {"value": {"type": "plain_text_input", "value": title}},
+            "severity": {
+                "value": {
+                    "type": "static_select",
+                    "selected_option": {"value": severity, "text": {"type": "plain_text", "text": severity}} if severity else None,
+                }
+            },
+            "description": {"value": {"type": "plain_text_input", "value": description}},
+        }
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T111", "domain": "test-domain"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T111"},
+            "api_app_id": "A111",
+            "token": "verification_token",
+            "trigger_id": f"{uuid.uuid4().int % 10**13}.111.modal",
+            "view": {
+                "id": "V111",
+                "team_id": "T111",
+                "type": "modal",
+                "callback_id": "incident_open_modal",
+                "private_metadata": "C0WARROOM",
+                "state": {"values": values},
+                "hash": "1596530361.3wRYuk3R",
+                "blocks": [],
+                "app_id": "A111",
+                "bot_id": "BBOT",
+            },
+            "response_urls": [],
+        }
+        return self.post("payload=" + quote(json.dumps(payload)), "application/x-www-form-urlencoded")
+
+    def event(self, event: dict[str, Any], event_id: str, retry_num: int | None = None) -> httpx.Response:
+        body = json.dumps(
+            {
+                "token": "verification_token",
+                "team_id": "T111",
+                "api_app_id": "A111",
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": "T111", "user_id": "UBOT", "is_bot": True, "is_enterprise_install": False}],
+            }
+        )
+        headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else {}
+        return self.post(body, "application/json", headers=headers)
+
+
+def ack_text(response: httpx.Response) -> str:
+    """The ephemeral text a command's acknowledgement carries (text plus any block text)."""
+    assert response.status_code == 200, (response.status_code, response.text)
+    if not response.content:
+        return ""
+    if "json" not in response.headers.get("content-type", ""):
+        return response.text
+    data = response.json()
+    from tests.support.slack_recorder import text_of_blocks
+
+    return "\n".join(filter(None, [str(data.get("text") or ""), text_of_blocks(data.get("blocks") or [])]))

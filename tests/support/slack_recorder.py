@@ -1,0 +1,148 @@
+"""A local stand-in for the Slack Web API (``SLACK_API_URL``) that records every call.
+
+``POST /api/<method>`` answers like Slack; ``POST /response/<id>`` records response_url posts.
+Tests can make a method fail (``fail(method, error)``) or rate-limit (``rate_limit(method, n, retry_after)``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+from tests.support.net import wait_for
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class SlackRecorder:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self.failures: dict[str, str] = {}
+        self.rate_limits: dict[str, list[int]] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = dict(parse_qsl(raw))
+                status, body, extra = recorder.answer(self.path, params, dict(self.headers))
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in extra.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, token: str) -> str:
+        return f"http://127.0.0.1:{self.port}/response/{token}"
+
+    def start(self) -> SlackRecorder:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.failures.clear()
+            self.rate_limits.clear()
+
+    def fail(self, method: str, error: str = "internal_error") -> None:
+        self.failures[method] = error
+
+    def answer(self, path: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if path.startswith("/response/"):
+            with self.lock:
+                self.calls.append(Call("response_url", params, headers))
+            return 200, {"ok": True}, {}
+        method = path.removeprefix("/api/")
+        with self.lock:
+            self.calls.append(Call(method, params, headers))
+            limited = self.rate_limits.get(method)
+            if limited and limited[0] > 0:
+                limited[0] -= 1
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(limited[1])}
+            if method in self.failures:
+                return 200, {"ok": False, "error": self.failures[method]}, {}
+            ts = f"1700000000.{next(self._ts):06d}"
+        if method == "auth.test":
+            return 200, {"ok": True, "team": "Test", "team_id": "T111", "user_id": "UBOT", "bot_id": "BBOT"}, {}
+        if method == "chat.postMessage":
+            return 200, {"ok": True, "channel": params.get("channel"), "ts": ts, "message": {"ts": ts}}, {}
+        if method == "chat.update":
+            return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}, {}
+        if method == "usergroups.users.list":
+            return 200, {"ok": True, "users": self.usergroups.get(str(params.get("usergroup")), [])}, {}
+        return 200, {"ok": True}, {}
+
+    def rate_limit(self, method: str, times: int, retry_after: int) -> None:
+        self.rate_limits[method] = [times, retry_after]
+
+    def of(self, method: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for_calls(self, method: str, count: int, timeout: float = 10.0) -> list[Call]:
+        wait_for(lambda: len(self.of(method)) >= count, timeout=timeout, what=f"{count} {method} call(s)")
+        return self.of(method)
+
+
+def blocks_of(call: Call) -> list[dict[str, Any]]:
+    blocks = call.params.get("blocks")
+    if isinstance(blocks, str):
+        return list(json.loads(blocks))
+    return list(blocks or [])
+
+
+def text_of_blocks(blocks: list[dict[str, Any]]) -> str:
+    """All visible text of a message's blocks, for assertions."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("plain_text", "mrkdwn") and "text" in node:
+                out.append(str(node["text"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(blocks)
+    return "\n".join(out)

@@ -1,0 +1,158 @@
+"""The incident lifecycle end to end: signed requests in, Slack Web API calls out, state in Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.support.bot_process import SignedSlack, ack_text
+from tests.support.slack_recorder import SlackRecorder, blocks_of, text_of_blocks
+
+
+def announcement_of(recorder: SlackRecorder, number: int) -> tuple[str, str]:
+    """(channel, ts) of INC-number's announcement, once posted."""
+    posts = recorder.wait_for_calls("chat.postMessage", 1)
+    for call in reversed(posts):
+        if "thread_ts" not in call.params and f"INC-{number}:" in text_of_blocks(blocks_of(call)):
+            return call.params["channel"], call.params.get("ts") or ""
+    raise AssertionError(f"no announcement for INC-{number}")
+
+
+def updates_of(recorder: SlackRecorder, number: int) -> list[str]:
+    return [text_of_blocks(blocks_of(c)) for c in recorder.of("chat.update") if f"INC-{number}:" in text_of_blocks(blocks_of(c))]
+
+
+def thread_lines(recorder: SlackRecorder, number: int) -> list[str]:
+    return [c.params["text"] for c in recorder.of("chat.postMessage") if c.params.get("thread_ts") and f"INC-{number}" in c.params["text"]]
+
+
+def wait_thread_line(recorder: SlackRecorder, number: int, phrase: str) -> None:
+    from tests.support.net import wait_for
+
+    wait_for(lambda: any(phrase in line for line in thread_lines(recorder, number)), what=f"thread line {phrase!r} for INC-{number}")
+
+
+def test_open_announces_with_buttons(slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]) -> None:
+    number = open_incident("P1", "Checkout API returns 500s")
+    from tests.support.net import wait_for
+
+    wait_for(lambda: any(f"INC-{number}:" in text_of_blocks(blocks_of(c)) for c in recorder.of("chat.postMessage")), what="announcement")
+    call = next(c for c in recorder.of("chat.postMessage") if f"INC-{number}:" in text_of_blocks(blocks_of(c)))
+    assert call.params["channel"] == "C0INCIDENTS"
+    blocks = blocks_of(call)
+    text = text_of_blocks(blocks)
+    assert "Checkout API returns 500s" in text
+    assert "P1 (Critical)" in text and "Open" in text and "Respond by" in text and "Commander" in text
+    actions = [b for b in blocks if b["type"] == "actions"][0]["elements"]
+    assert [e["action_id"] for e in actions] == ["incident_acknowledge", "incident_mitigate", "incident_resolve"]
+    assert all(e["value"] == str(number) for e in actions)
+
+
+def test_full_lifecycle_updates_in_place(slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]) -> None:
+    number = open_incident("P2", "Latency up on payments")
+    from tests.support.net import wait_for
+
+    wait_for(lambda: any(f"INC-{number}:" in text_of_blocks(blocks_of(c)) for c in recorder.of("chat.postMessage")), what="announcement")
+
+    assert slack.click("incident_acknowledge", str(number), user="U0BOB").status_code == 200
+    wait_thread_line(recorder, number, "acknowledged")
+    assert "INC-" in ack_text(slack.command(f"mitigate INC-{number} rolled back to 2.4.0", user="U0BOB"))
+    wait_thread_line(recorder, number, "mitigated")
+    assert "now *resolved*" in ack_text(slack.command(f"resolve INC-{number}", user="U0BOB"))
+    wait_thread_line(recorder, number, "resolved")
+    assert "now *acknowledged*" in ack_text(slack.command(f"reopen INC-{number} errors are back", user="U0CAROL"))
+    wait_thread_line(recorder, number, "reopened")
+    assert "now *resolved*" in ack_text(slack.command(f"resolve INC-{number}", user="U0BOB"))
+    assert "now *closed*" in ack_text(slack.command(f"close INC-{number}", user="U0BOB"))
+    wait_thread_line(recorder, number, "closed")
+
+    # The announcement is edited in place: the last update shows the final state, without buttons.
+    def final_update() -> bool:
+        updates = [c for c in recorder.of("chat.update") if f"INC-{number}:" in text_of_blocks(blocks_of(c))]
+        return bool(updates) and "Closed" in text_of_blocks(blocks_of(updates[-1]))
+
+    wait_for(final_update, what="announcement updated to closed")
+    last = [c for c in recorder.of("chat.update") if f"INC-{number}:" in text_of_blocks(blocks_of(c))][-1]
+    assert not [b for b in blocks_of(last) if b["type"] == "actions"]
+    ann = next(c for c in recorder.of("chat.postMessage") if f"INC-{number}:" in text_of_blocks(blocks_of(c)))
+    assert last.params["channel"] == "C0INCIDENTS"
+
+    timeline = ack_text(slack.command(f"timeline INC-{number}"))
+    for kind in ("opened", "acknowledged", "mitigated", "resolved", "reopened", "closed"):
+        assert f"*{kind}*" in timeline, kind
+    assert "rolled back to 2.4.0" in timeline and "errors are back" in timeline
+    assert timeline.index("*opened*") < timeline.index("*acknowledged*") < timeline.index("*mitigated*")
+    assert ann.params["channel"] == "C0INCIDENTS"
+
+    status = ack_text(slack.command(f"status INC-{number}"))
+    assert "Closed" in status and "<@U0BOB>" in status
+    listing = ack_text(slack.command("list"))
+    assert f"INC-{number}*" not in listing
+
+
+def test_every_refused_transition_names_the_state(slack: SignedSlack, open_incident: Callable[..., int]) -> None:
+    number = open_incident("P3", "Refusals")
+    refused_from_open = {"reopen": "open", "close": "open"}
+    for verb, state in refused_from_open.items():
+        text = ack_text(slack.command(f"{verb} INC-{number}"))
+        assert f"is *{state}*" in text, text
+    ack_text(slack.command(f"ack INC-{number}", user="U0BOB"))
+    text = ack_text(slack.command(f"ack INC-{number}", user="U0CAROL"))
+    assert "already acknowledged by <@U0BOB>" in text
+    for verb in ("reopen", "close"):
+        assert "is *acknowledged*" in ack_text(slack.command(f"{verb} INC-{number}"))
+    ack_text(slack.command(f"mitigate INC-{number}"))
+    for verb in ("reopen", "close"):
+        assert "is *mitigated*" in ack_text(slack.command(f"{verb} INC-{number}"))
+    assert "already mitigated by <@U0ALICE>" in ack_text(slack.command(f"mitigate INC-{number}"))
+    ack_text(slack.command(f"resolve INC-{number}"))
+    for verb in ("ack", "mitigate"):
+        assert "*resolved*" in ack_text(slack.command(f"{verb} INC-{number}"))
+    assert "already resolved" in ack_text(slack.command(f"resolve INC-{number}"))
+    ack_text(slack.command(f"close INC-{number}"))
+    for verb in ("ack", "mitigate", "resolve", "reopen"):
+        assert "*closed*" in ack_text(slack.command(f"{verb} INC-{number}")), verb
+    assert "already closed by <@U0ALICE>" in ack_text(slack.command(f"close INC-{number}"))
+    assert "closed" in ack_text(slack.command(f"severity INC-{number} P1"))
+    # Nothing refused reached the timeline.
+    timeline = ack_text(slack.command(f"timeline INC-{number}"))
+    assert timeline.count("*acknowledged*") == 1 and timeline.count("*closed*") == 1
+
+
+def test_severity_change_moves_deadline_and_is_recorded(slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]) -> None:
+    number = open_incident("P3", "Queue lag")
+    text = ack_text(slack.command(f"severity INC-{number} p1 customers affected"))
+    assert "now P1" in text and "P3 → P1" in text
+    assert "already P1" in ack_text(slack.command(f"severity INC-{number} P1"))
+    status = ack_text(slack.command(f"status INC-{number}"))
+    assert "P1 (Critical)" in status and "severity changed" in status
+
+
+def test_list_shows_open_incidents_by_severity(slack: SignedSlack, open_incident: Callable[..., int]) -> None:
+    low = open_incident("P4", "Typo on status page")
+    high = open_incident("P1", "Database down")
+    listing = ack_text(slack.command("list"))
+    assert f"*INC-{high}*" in listing and f"*INC-{low}*" in listing
+    assert listing.index(f"*INC-{high}*") < listing.index(f"*INC-{low}*")
+
+
+def test_modal_opens_and_submission_creates_incident(slack: SignedSlack, recorder: SlackRecorder) -> None:
+    resp = slack.command("open")
+    assert resp.status_code == 200
+    call = recorder.wait_for_calls("views.open", 1)[-1]
+    assert "trigger_id" in call.params
+
+    bad = slack.submit_open_modal("x" * 10 + "\u0007", None)
+    assert bad.status_code == 200
+    errors = bad.json()["errors"]
+    assert "control character" in errors["title"] and "severity" in errors
+
+    ok = slack.submit_open_modal("Login page blank", "P2", "Since 10:02, all regions")
+    assert ok.status_code == 200 and not ok.content
+    from tests.support.net import wait_for
+
+    wait_for(
+        lambda: any("Login page blank" in text_of_blocks(blocks_of(c)) for c in recorder.of("chat.postMessage")),
+        what="modal incident announced",
+    )
+    listing = ack_text(slack.command("list"))
+    assert "Login page blank" in listing
