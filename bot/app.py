@@ -13,6 +13,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.store import StoreUnavailable
+from bot.logging_setup import redact_value
 from bot.services import Services
 from bot.slack_client import SLACK_ERRORS
 from handlers import events, incident, later
@@ -85,9 +86,13 @@ def request_key(body: dict[str, Any]) -> str | None:
 
 
 def _dedupe(svc: Services) -> Callable[..., Awaitable[BoltResponse | None]]:
-    """Swallow Slack's retries and replays: a request already handled gets an empty 200."""
+    """Swallow Slack's retries and replays (a request already handled gets an empty 200);
+    register the request's response_url with the log redactor."""
 
     async def dedupe(req: AsyncBoltRequest, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+        for url in [body.get("response_url"), *[r.get("response_url") for r in body.get("response_urls") or []]]:
+            if isinstance(url, str):
+                redact_value(url)
         key = request_key(body)
         if key is not None:
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -77,12 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(exc.problems)
         env = settings.env
         setup_logging(env.log_level, env.log_format, env.secrets())
-        from bot.server import serve
+        from bot.server import serve  # noqa: PLC0415 - keeps check-config free of server imports
 
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             serve(settings)
-        except KeyboardInterrupt:
-            pass
         return 0
     _parser().print_help()
     return EXIT_BAD_SETTINGS

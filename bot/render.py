@@ -204,8 +204,8 @@ def _chunked_sections(lines: Sequence[str]) -> list[Block]:
     """Pack lines into sections that each stay inside Slack's 3,000-character limit."""
     sections: list[Block] = []
     current = ""
-    for line in lines:
-        line = clip(line, SECTION_LIMIT)
+    for raw in lines:
+        line = clip(raw, SECTION_LIMIT)
         if current and len(current) + 1 + len(line) > SECTION_LIMIT:
             sections.append(SectionBlock(text=MarkdownTextObject(text=current)))
             current = ""
@@ -257,9 +257,7 @@ def open_modal(origin_channel: str) -> View:
                 element=StaticSelectElement(
                     action_id="value",
                     placeholder="Pick a severity",
-                    options=[
-                        Option(value=s.value, text=f"{s.value} — {SEVERITY_LABELS[s]}") for s in Severity
-                    ],
+                    options=[Option(value=s.value, text=f"{s.value} — {SEVERITY_LABELS[s]}") for s in Severity],
                 ),
             ),
             InputBlock(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,8 +22,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.app import BotIdentity, build_app
-from bot.redis_conn import RedisConnection, connect
 from bot.incidents.store import IncidentStore
+from bot.redis_conn import RedisConnection, connect
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack_client import build_client
@@ -63,11 +64,13 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
         await identity.learn(client)
         socket = None
         if env.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            from slack_bolt.adapter.socket_mode.async_handler import (  # noqa: PLC0415 - only in Socket Mode
+                AsyncSocketModeHandler,
+            )
 
             assert env.slack_app_token is not None
             socket = AsyncSocketModeHandler(bolt, env.slack_app_token.get_secret_value())
-            await socket.connect_async()
+            await socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("Socket Mode connected")
         if not await store.ping():
             log.warning("%s is not reachable yet; /readyz answers 503 until it is", store.description)
@@ -76,7 +79,7 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
         finally:
             log.info("shutting down")
             if socket is not None:
-                await socket.close_async()
+                await socket.close_async()  # type: ignore[no-untyped-call]
             await svc.tasks.drain(SHUTDOWN_GRACE_SECONDS)
             await redis.close()
 
@@ -107,4 +110,8 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
         lifespan="on",
     )
+    # uvicorn re-raises the captured signal after its graceful shutdown; a no-op handler for
+    # SIGTERM lets the process then exit 0, as orchestrators expect from a clean stop.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     asyncio.run(uvicorn.Server(config).serve())
+    log.info("stopped")

@@ -6,6 +6,7 @@ Both are validated with pydantic at start-up; every problem is collected into on
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -33,7 +34,7 @@ GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*,/\-?]+$")
-_HANDOFF = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]\d|2[0-3]):([0-5]\d)$", re.IGNORECASE)
+_HANDOFF = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01][0-9]|2[0-3]):([0-5][0-9])$", re.IGNORECASE)
 
 
 def _channel_id(value: str) -> str:
@@ -325,18 +326,16 @@ def load_settings(*, require_slack: bool = True) -> Settings:
         env = load_environment()
     except SettingsError as exc:
         problems.extend(exc.problems)
-    if env is not None:
-        if require_slack:
-            if env.slack_bot_token is None:
-                problems.append("SLACK_BOT_TOKEN: is required (the xoxb- token from OAuth & Permissions)")
-            if env.slack_signing_secret is None and not env.socket_mode:
-                problems.append(
-                    "SLACK_SIGNING_SECRET: is required in HTTP mode (from the app's Basic Information page)"
-                )
-        try:
-            config = load_config_file(env.chatops_config)
-        except SettingsError as exc:
-            problems.extend(exc.problems)
+    config_path = env.chatops_config if env is not None else Path(os.environ.get("CHATOPS_CONFIG", "chatops.yaml"))
+    if env is not None and require_slack:
+        if env.slack_bot_token is None:
+            problems.append("SLACK_BOT_TOKEN: is required (the xoxb- token from OAuth & Permissions)")
+        if env.slack_signing_secret is None and not env.socket_mode:
+            problems.append("SLACK_SIGNING_SECRET: is required in HTTP mode (from the app's Basic Information page)")
+    try:
+        config = load_config_file(config_path)
+    except SettingsError as exc:
+        problems.extend(exc.problems)
     if problems or env is None or config is None:
         raise SettingsError(problems)
     return Settings(env=env, config=config)

@@ -10,7 +10,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-SLACK_ERRORS: tuple[type[BaseException], ...] = (SlackApiError, ClientError, TimeoutError, OSError)
+SLACK_ERRORS: tuple[type[Exception], ...] = (SlackApiError, ClientError, TimeoutError, OSError)
 
 
 def build_client(token: str, base_url: str, timeout: int = 10) -> AsyncWebClient:

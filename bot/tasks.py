@@ -34,6 +34,6 @@ class BackgroundTasks:
         if not self._tasks:
             return
         log.info("waiting up to %.0fs for %d background task(s)", timeout, len(self._tasks))
-        done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
         for task in pending:
             task.cancel()

@@ -9,9 +9,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.incidents.machine import SeverityUnchanged, TransitionRefused
 from bot.incidents.model import Action, Incident, Severity, TimelineEntry
 from bot.render import (
+    BUTTONS,
     DESCRIPTION_MAX,
     OPEN_MODAL_CALLBACK,
     TITLE_MAX,
+    action_id,
     escape,
     list_blocks,
     open_modal,
@@ -136,21 +138,23 @@ class IncidentCommands:
             if severity is None:
                 errors["severity"] = "Pick a severity, P1 to P4."
             try:
-                description = p.check_text(_input(values, "description") or "", "description", DESCRIPTION_MAX, multiline=True)
+                description = p.check_text(
+                    _input(values, "description") or "", "description", DESCRIPTION_MAX, multiline=True
+                )
             except p.ParseError as exc:
                 errors["description"] = str(exc)
             if errors or severity is None:
                 await ack(response_action="errors", errors=errors)
                 raise Replied
-            incident = await self.svc.incidents.open(title=title, severity=severity, actor=user, description=description)
+            incident = await self.svc.incidents.open(
+                title=title, severity=severity, actor=user, description=description
+            )
             await ack()
             self.svc.tasks.spawn(self.svc.announcer.announce(incident), name=f"announce-{incident.ref}")
 
 
 def register_buttons(app: AsyncApp, svc: Services) -> None:
     """The announcement's buttons: Acknowledge, Mitigated, Resolve, Reopen."""
-    from bot.render import BUTTONS, action_id
-
     for action in BUTTONS:
         app.action(action_id(action))(LifecycleButton(svc, action).on_click)
 

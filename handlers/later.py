@@ -24,7 +24,9 @@ def register(app: AsyncApp) -> None:
 def _not_yet(name: str, feature: str) -> Any:
     async def handler(ack: AsyncAck) -> None:
         metrics.REQUESTS.labels(kind="command", name=name, outcome="not_available").inc()
-        await ack(text=f"`{name}` ({feature}) is not available in this version of chatops-bot yet. Try `/incident help`.")
+        await ack(
+            text=f"`{name}` ({feature}) is not available in this version of chatops-bot yet. Try `/incident help`."
+        )
 
     handler.__name__ = f"not_yet_{name.strip('/')}"
     return handler

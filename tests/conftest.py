@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.bot_process import BotProcess, SignedSlack, ack_text
 from tests.support.redis_server import RedisServer
+from tests.support.secrets_scan import leaks
 from tests.support.slack_recorder import SlackRecorder
 
 CONFIG = """
@@ -43,10 +44,15 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="session")
-def recorder() -> Iterator[SlackRecorder]:
+def recorder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackRecorder]:
     rec = SlackRecorder().start()
     yield rec
     rec.stop()
+    # Every bot of the session ran at DEBUG: none of its logs may carry a secret or a response_url.
+    logs = sorted(tmp_path_factory.getbasetemp().rglob("*.log"))
+    assert logs, "no bot logs were captured"
+    found = leaks(logs, rec.issued_tokens)
+    assert not found, f"secrets in logs: {found}"
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +61,9 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bot(redis_server: RedisServer, recorder: SlackRecorder, tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> Iterator[BotProcess]:
+def bot(
+    redis_server: RedisServer, recorder: SlackRecorder, tmp_path_factory: pytest.TempPathFactory, logs_dir: Path
+) -> Iterator[BotProcess]:
     config = write_config(tmp_path_factory.mktemp("config") / "chatops.yaml")
     proc = BotProcess(
         redis_url=redis_server.url, slack_api_url=recorder.api_url, config_path=config, log_path=logs_dir / "bot.log"

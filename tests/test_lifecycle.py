@@ -18,40 +18,61 @@ def announcement_of(recorder: SlackRecorder, number: int) -> tuple[str, str]:
 
 
 def updates_of(recorder: SlackRecorder, number: int) -> list[str]:
-    return [text_of_blocks(blocks_of(c)) for c in recorder.of("chat.update") if f"INC-{number}:" in text_of_blocks(blocks_of(c))]
+    return [
+        text_of_blocks(blocks_of(c))
+        for c in recorder.of("chat.update")
+        if f"INC-{number}:" in text_of_blocks(blocks_of(c))
+    ]
 
 
 def thread_lines(recorder: SlackRecorder, number: int) -> list[str]:
-    return [c.params["text"] for c in recorder.of("chat.postMessage") if c.params.get("thread_ts") and f"INC-{number}" in c.params["text"]]
+    return [
+        c.params["text"]
+        for c in recorder.of("chat.postMessage")
+        if c.params.get("thread_ts") and f"INC-{number}" in c.params["text"]
+    ]
 
 
 def wait_thread_line(recorder: SlackRecorder, number: int, phrase: str) -> None:
     from tests.support.net import wait_for
 
-    wait_for(lambda: any(phrase in line for line in thread_lines(recorder, number)), what=f"thread line {phrase!r} for INC-{number}")
+    wait_for(
+        lambda: any(phrase in line for line in thread_lines(recorder, number)),
+        what=f"thread line {phrase!r} for INC-{number}",
+    )
 
 
-def test_open_announces_with_buttons(slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]) -> None:
+def test_open_announces_with_buttons(
+    slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]
+) -> None:
     number = open_incident("P1", "Checkout API returns 500s")
     from tests.support.net import wait_for
 
-    wait_for(lambda: any(f"INC-{number}:" in text_of_blocks(blocks_of(c)) for c in recorder.of("chat.postMessage")), what="announcement")
+    wait_for(
+        lambda: any(f"INC-{number}:" in text_of_blocks(blocks_of(c)) for c in recorder.of("chat.postMessage")),
+        what="announcement",
+    )
     call = next(c for c in recorder.of("chat.postMessage") if f"INC-{number}:" in text_of_blocks(blocks_of(c)))
     assert call.params["channel"] == "C0INCIDENTS"
     blocks = blocks_of(call)
     text = text_of_blocks(blocks)
     assert "Checkout API returns 500s" in text
     assert "P1 (Critical)" in text and "Open" in text and "Respond by" in text and "Commander" in text
-    actions = [b for b in blocks if b["type"] == "actions"][0]["elements"]
+    actions = next(b for b in blocks if b["type"] == "actions")["elements"]
     assert [e["action_id"] for e in actions] == ["incident_acknowledge", "incident_mitigate", "incident_resolve"]
     assert all(e["value"] == str(number) for e in actions)
 
 
-def test_full_lifecycle_updates_in_place(slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]) -> None:
+def test_full_lifecycle_updates_in_place(
+    slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]
+) -> None:
     number = open_incident("P2", "Latency up on payments")
     from tests.support.net import wait_for
 
-    wait_for(lambda: any(f"INC-{number}:" in text_of_blocks(blocks_of(c)) for c in recorder.of("chat.postMessage")), what="announcement")
+    wait_for(
+        lambda: any(f"INC-{number}:" in text_of_blocks(blocks_of(c)) for c in recorder.of("chat.postMessage")),
+        what="announcement",
+    )
 
     assert slack.click("incident_acknowledge", str(number), user="U0BOB").status_code == 200
     wait_thread_line(recorder, number, "acknowledged")
@@ -118,7 +139,9 @@ def test_every_refused_transition_names_the_state(slack: SignedSlack, open_incid
     assert timeline.count("*acknowledged*") == 1 and timeline.count("*closed*") == 1
 
 
-def test_severity_change_moves_deadline_and_is_recorded(slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]) -> None:
+def test_severity_change_moves_deadline_and_is_recorded(
+    slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]
+) -> None:
     number = open_incident("P3", "Queue lag")
     text = ack_text(slack.command(f"severity INC-{number} p1 customers affected"))
     assert "now P1" in text and "P3 → P1" in text

@@ -43,7 +43,9 @@ def allowed_actions(state: State) -> list[Action]:
     return [action for action, (sources, _) in TRANSITIONS.items() if state in sources]
 
 
-def apply(incident: Incident, action: Action, actor: str, now: datetime, note: str = "") -> tuple[Incident, TimelineEntry]:
+def apply(
+    incident: Incident, action: Action, actor: str, now: datetime, note: str = ""
+) -> tuple[Incident, TimelineEntry]:
     """Return the incident after ``action`` and the timeline entry recording it, or raise TransitionRefused."""
     sources, target = TRANSITIONS[action]
     if incident.state not in sources:
@@ -66,14 +68,16 @@ def apply(incident: Incident, action: Action, actor: str, now: datetime, note: s
 
 
 def change_severity(
-    incident: Incident, severity: Severity, respond_by: datetime, actor: str, now: datetime, note: str = ""
+    incident: Incident, severity: Severity, respond_by: datetime, *, actor: str, now: datetime, note: str = ""
 ) -> tuple[Incident, TimelineEntry]:
     """Re-assess the severity (any state but closed); the response deadline moves with it."""
     if incident.state is State.CLOSED:
         raise TransitionRefused(incident, None)
     if severity is incident.severity:
         raise SeverityUnchanged(incident)
-    updated = incident.model_copy(update={"severity": severity, "respond_by": respond_by, "version": incident.version + 1})
+    updated = incident.model_copy(
+        update={"severity": severity, "respond_by": respond_by, "version": incident.version + 1}
+    )
     text = f"{incident.severity.value} → {severity.value}" + (f": {note}" if note else "")
     return updated, TimelineEntry(at=now, actor=actor, kind="severity changed", text=text)
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-INCIDENT_REF = re.compile(r"^(?:inc-?|#)?(\d{1,9})$", re.IGNORECASE)
+INCIDENT_REF = re.compile(r"^(?:inc-?|#)?([0-9]{1,9})$", re.IGNORECASE | re.ASCII)
 
 
 class Severity(StrEnum):

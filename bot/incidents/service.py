@@ -61,7 +61,7 @@ class IncidentService:
     ) -> tuple[Incident, TimelineEntry]:
         def mutation(current: Incident) -> tuple[Incident, TimelineEntry]:
             deadline = self.deadline(severity, current.opened_at)
-            return machine.change_severity(current, severity, deadline, actor, self.clock(), note)
+            return machine.change_severity(current, severity, deadline, actor=actor, now=self.clock(), note=note)
 
         incident, entry = await self.store.change(number, mutation)
         metrics.TRANSITIONS.labels(action="severity", severity=severity.value).inc()

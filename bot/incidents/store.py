@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
@@ -166,7 +166,8 @@ class IncidentStore:
     async def active(self) -> list[Incident]:
         """Incidents not closed, newest first."""
         try:
-            numbers = [int(n) for n in await self.redis.zrevrange(ACTIVE_KEY, 0, -1)]
+            members: list[Any] = list(await self.redis.zrevrange(ACTIVE_KEY, 0, -1))
+            numbers = [int(n) for n in members]
             if not numbers:
                 return []
             async with self.redis.pipeline(transaction=False) as pipe:
@@ -196,12 +197,12 @@ class IncidentStore:
         except (redis_errors.RedisError, OSError) as exc:
             raise self._unavailable(exc) from exc
         entries = [_entry(entry_id, fields) for entry_id, fields in rows]
-        return entries, int(total)
+        return entries, int(cast(int, total))
 
     async def last_timeline(self, number: int, count: int) -> list[TimelineEntry]:
         """The newest ``count`` entries, oldest first."""
         try:
-            rows = await self.redis.xrevrange(timeline_key(number), count=count)
+            rows: list[Any] = list(await self.redis.xrevrange(timeline_key(number), count=count) or [])
         except (redis_errors.RedisError, OSError) as exc:
             raise self._unavailable(exc) from exc
         return [_entry(entry_id, fields) for entry_id, fields in reversed(rows)]

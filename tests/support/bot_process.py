@@ -119,7 +119,13 @@ class SignedSlack:
         return self.http.post(self.url, content=body.encode(), headers=all_headers)
 
     def command_body(
-        self, text: str, *, user: str = "U0ALICE", command: str = "/incident", channel: str = "C0WARROOM", trigger: str | None = None
+        self,
+        text: str,
+        *,
+        user: str = "U0ALICE",
+        command: str = "/incident",
+        channel: str = "C0WARROOM",
+        trigger: str | None = None,
     ) -> str:
         token = uuid.uuid4().hex
         fields = {
@@ -141,14 +147,21 @@ class SignedSlack:
     def command(self, text: str, **kwargs: Any) -> httpx.Response:
         return self.post(self.command_body(text, **kwargs), "application/x-www-form-urlencoded")
 
-    def click_body(self, action_id: str, value: str, *, user: str = "U0ALICE", message_ts: str = "1700000000.000001") -> str:
+    def click_body(
+        self, action_id: str, value: str, *, user: str = "U0ALICE", message_ts: str = "1700000000.000001"
+    ) -> str:
         token = uuid.uuid4().hex
         payload = {
             "type": "block_actions",
             "user": {"id": user, "username": user.lower(), "team_id": "T111"},
             "api_app_id": "A111",
             "token": "verification_token",
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": "C0INCIDENTS", "is_ephemeral": False},
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": "C0INCIDENTS",
+                "is_ephemeral": False,
+            },
             "trigger_id": f"{uuid.uuid4().int % 10**13}.111.{token[:8]}",
             "team": {"id": "T111", "domain": "test-domain"},
             "enterprise": None,
@@ -173,13 +186,17 @@ class SignedSlack:
     def click(self, action_id: str, value: str, **kwargs: Any) -> httpx.Response:
         return self.post(self.click_body(action_id, value, **kwargs), "application/x-www-form-urlencoded")
 
-    def submit_open_modal(self, title: str, severity: str | None, description: str = "", *, user: str = "U0ALICE") -> httpx.Response:
+    def submit_open_modal(
+        self, title: str, severity: str | None, description: str = "", *, user: str = "U0ALICE"
+    ) -> httpx.Response:
         values: dict[str, Any] = {
             "title": {"value": {"type": "plain_text_input", "value": title}},
             "severity": {
                 "value": {
                     "type": "static_select",
-                    "selected_option": {"value": severity, "text": {"type": "plain_text", "text": severity}} if severity else None,
+                    "selected_option": {"value": severity, "text": {"type": "plain_text", "text": severity}}
+                    if severity
+                    else None,
                 }
             },
             "description": {"value": {"type": "plain_text_input", "value": description}},
@@ -217,7 +234,9 @@ class SignedSlack:
                 "type": "event_callback",
                 "event_id": event_id,
                 "event_time": int(time.time()),
-                "authorizations": [{"team_id": "T111", "user_id": "UBOT", "is_bot": True, "is_enterprise_install": False}],
+                "authorizations": [
+                    {"team_id": "T111", "user_id": "UBOT", "is_bot": True, "is_enterprise_install": False}
+                ],
             }
         )
         headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else {}

@@ -20,7 +20,9 @@ def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: f
             result = condition()
             if result:
                 return result
-        except Exception as exc:  # noqa: BLE001 - keep polling; report the last error on timeout
+        except Exception as exc:
             last_error = exc
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what or condition}" + (f": {last_error!r}" if last_error else ""))
+    raise TimeoutError(
+        f"timed out after {timeout}s waiting for {what or condition}" + (f": {last_error!r}" if last_error else "")
+    )

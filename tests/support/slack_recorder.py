@@ -32,6 +32,7 @@ class SlackRecorder:
         self.failures: dict[str, str] = {}
         self.rate_limits: dict[str, list[int]] = {}
         self.usergroups: dict[str, list[str]] = {}
+        self.issued_tokens: set[str] = set()
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,14 +41,22 @@ class SlackRecorder:
             def log_message(self, *args: Any) -> None:
                 return
 
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                self._reply(path, dict(parse_qsl(query)))
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
+                path, _, query = self.path.partition("?")
                 if "json" in (self.headers.get("Content-Type") or ""):
                     params = json.loads(raw or "{}")
                 else:
                     params = dict(parse_qsl(raw))
-                status, body, extra = recorder.answer(self.path, params, dict(self.headers))
+                self._reply(path, {**dict(parse_qsl(query)), **params})
+
+            def _reply(self, path: str, params: dict[str, Any]) -> None:
+                status, body, extra = recorder.answer(path, params, dict(self.headers))
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -67,6 +76,8 @@ class SlackRecorder:
         return f"http://127.0.0.1:{self.port}/api/"
 
     def response_url(self, token: str) -> str:
+        """A response_url that leads here; its token is remembered so logs can be scanned for it."""
+        self.issued_tokens.add(token)
         return f"http://127.0.0.1:{self.port}/response/{token}"
 
     def start(self) -> SlackRecorder:
@@ -86,7 +97,9 @@ class SlackRecorder:
     def fail(self, method: str, error: str = "internal_error") -> None:
         self.failures[method] = error
 
-    def answer(self, path: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def answer(
+        self, path: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if path.startswith("/response/"):
             with self.lock:
                 self.calls.append(Call("response_url", params, headers))

@@ -1,0 +1,43 @@
+# chatops-bot: `make run` sets up and runs the bot; `make test` sets up and runs every check.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+chatops.yaml:
+	cp chatops.example.yaml chatops.yaml
+	@echo "Created chatops.yaml from chatops.example.yaml: put your channel ids and people in it."
+
+## run: install into .venv, then serve (embedded Redis unless REDIS_URL is set; secrets from env or .env)
+run: $(STAMP) chatops.yaml
+	$(BIN)/chatops-bot check-config
+	$(BIN)/chatops-bot serve
+
+## test: install, then lint, type-check, import contracts and the full test suite
+test: $(STAMP) lint typecheck
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .chatops .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,21 @@
+"""Scan captured bot logs for anything that must never be logged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from tests.support.bot_process import BOT_TOKEN, SIGNING_SECRET
+
+
+def leaks(log_files: Iterable[Path], response_tokens: Iterable[str]) -> list[str]:
+    """Every (file, secret kind) where a token, the signing secret or a response_url token appears."""
+    needles = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+    needles |= {f"response_url token {t[:6]}…": t for t in response_tokens}
+    found = []
+    for path in log_files:
+        text = path.read_text(errors="replace")
+        for kind, value in needles.items():
+            if value in text:
+                found.append(f"{path.name}: {kind}")
+    return found
