@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.incidents.model import Incident, TimelineEntry
-from bot.incidents.store import IncidentStore, StoreUnavailable, doc_key
+from bot.incidents.store import IncidentStore, StoreUnavailable, announcing_key
 from bot.render import announcement_blocks, headline, thread_line
 from bot.slack_client import SLACK_ERRORS
 
@@ -34,43 +34,38 @@ class Announcer:
         self.channel = channel
         self.clock = clock
 
-    async def announce(self, incident: Incident) -> None:
-        """Post the announcement once (one poster across replicas), remembering its ts."""
-        lock = f"{doc_key(incident.number)}:announcing"
+    async def announce(self, incident: Incident) -> tuple[str, str] | None:
+        """Post the announcement once (one poster across replicas); return where it is."""
         try:
-            if await self.store.announcement(incident.number) or not await self.store.claim(lock, 30):
-                return
-            current = await self.store.get(incident.number)
+            if not await self.store.claim_announcement(incident.number):
+                return None
         except StoreUnavailable as exc:
             log.error("announcement of %s skipped: %s", incident.ref, exc)
-            return
+            return None
         try:
             resp = await self.client.chat_postMessage(
                 channel=self.channel,
-                text=headline(current),
-                blocks=announcement_blocks(current, self.clock()),
+                text=headline(incident),
+                blocks=announcement_blocks(incident, self.clock()),
                 unfurl_links=False,
             )
         except SLACK_ERRORS as exc:
             self._failed("chat.postMessage", incident, exc)
-            await self.store.release(lock)
-            return
+            await self.store.release(announcing_key(incident.number))
+            return None
+        where = (str(resp["channel"]), str(resp["ts"]))
         try:
-            await self.store.set_announcement(incident.number, str(resp["channel"]), str(resp["ts"]))
+            version = await self.store.set_announcement(incident.number, *where)
         except StoreUnavailable as exc:
             log.error("announcement of %s posted but its ts was not saved: %s", incident.ref, exc)
-            return
-        if current.version != await self.store.version(incident.number):
+            return where
+        if version != incident.version:
             await self.refresh(incident.number)
+        return where
 
     async def changed(self, incident: Incident, entry: TimelineEntry) -> None:
         """After a change: bring the announcement up to date and add a line to its thread."""
-        await self.refresh(incident.number)
-        try:
-            where = await self.store.announcement(incident.number)
-        except StoreUnavailable as exc:
-            log.error("thread line for %s skipped: %s", incident.ref, exc)
-            return
+        where = await self.refresh(incident.number)
         if where is None:
             return
         channel, ts = where
@@ -79,22 +74,22 @@ class Announcer:
         except SLACK_ERRORS as exc:
             self._failed("chat.postMessage", incident, exc)
 
-    async def refresh(self, number: int) -> None:
+    async def refresh(self, number: int) -> tuple[str, str] | None:
         """Render the latest state into the announcement; repeat if it changed meanwhile.
 
         Concurrent refreshes (other clicks, other replicas) may land in any order; each one
         re-checks the version after its update, so the last write always shows the latest state.
+        Returns where the announcement is, or None when it could not be posted.
         """
+        where: tuple[str, str] | None = None
         for _ in range(MAX_REFRESH_ROUNDS):
             try:
-                incident = await self.store.get(number)
-                where = await self.store.announcement(number)
+                incident, where = await self.store.snapshot(number)
             except StoreUnavailable as exc:
                 log.error("announcement refresh of INC-%s skipped: %s", number, exc)
-                return
+                return where
             if where is None:
-                await self.announce(incident)
-                return
+                return await self.announce(incident)
             channel, ts = where
             try:
                 await self.client.chat_update(
@@ -102,12 +97,13 @@ class Announcer:
                 )
             except SLACK_ERRORS as exc:
                 self._failed("chat.update", incident, exc)
-                return
+                return where
             try:
                 if await self.store.version(number) == incident.version:
-                    return
+                    return where
             except StoreUnavailable:
-                return
+                return where
+        return where
 
     def _failed(self, method: str, incident: Incident, exc: Exception) -> None:
         metrics.SLACK_API_ERRORS.labels(method=method).inc()

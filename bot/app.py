@@ -64,7 +64,9 @@ def build_app(svc: Services, identity: BotIdentity, *, signing_secret: str | Non
         signing_secret=signing_secret or "unused-in-socket-mode",
         authorize=identity.authorizer(),
         request_verification_enabled=signing_secret is not None,
-        process_before_response=False,
+        # Listeners ack first and hand slow work to BackgroundTasks, so running them to completion
+        # before answering costs nothing and avoids Bolt's 10 ms ack-polling loop.
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
     app.use(_dedupe(svc))

@@ -7,12 +7,13 @@ HTTP server still answers the probes and metrics.
 
 from __future__ import annotations
 
-import asyncio
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import aiohttp
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -61,6 +62,8 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # One pooled HTTP session for every Web API call (slack_sdk opens one per call otherwise).
+        client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
         await identity.learn(client)
         socket = None
         if env.socket_mode:
@@ -74,6 +77,9 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
             log.info("Socket Mode connected")
         if not await store.ping():
             log.warning("%s is not reachable yet; /readyz answers 503 until it is", store.description)
+        # Everything loaded so far lives for the whole process: keep it out of the cyclic GC's scans.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -81,6 +87,7 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
             if socket is not None:
                 await socket.close_async()  # type: ignore[no-untyped-call]
             await svc.tasks.drain(SHUTDOWN_GRACE_SECONDS)
+            await client.session.close()
             await redis.close()
 
     return Starlette(
@@ -113,5 +120,5 @@ def serve(settings: Settings) -> None:
     # uvicorn re-raises the captured signal after its graceful shutdown; a no-op handler for
     # SIGTERM lets the process then exit 0, as orchestrators expect from a clean stop.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    asyncio.run(uvicorn.Server(config).serve())
+    uvicorn.Server(config).run()  # uvloop and httptools when installed
     log.info("stopped")

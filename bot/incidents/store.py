@@ -4,6 +4,7 @@ Keys (one hash tag per incident, so every script touches a single Redis Cluster 
 
 - ``inc:{42}:doc``       hash: ``doc`` (the Incident as JSON), ``version``, ``ann_channel``, ``ann_ts``
 - ``inc:{42}:timeline``  stream: append-only timeline entries
+- ``inc:{42}:announcing`` short lock: one replica posts the announcement
 - ``inc:seq``            counter for INC-n (global, stands alone)
 - ``inc:active``         sorted set of incidents not closed (global index, healed lazily)
 
@@ -61,6 +62,10 @@ class ConcurrentChange(Exception):
 
 def doc_key(number: int) -> str:
     return f"inc:{{{number}}}:doc"
+
+
+def announcing_key(number: int) -> str:
+    return f"inc:{{{number}}}:announcing"
 
 
 def timeline_key(number: int) -> str:
@@ -207,18 +212,37 @@ class IncidentStore:
             raise self._unavailable(exc) from exc
         return [_entry(entry_id, fields) for entry_id, fields in reversed(rows)]
 
-    async def set_announcement(self, number: int, channel: str, ts: str) -> None:
+    async def snapshot(self, number: int) -> tuple[Incident, tuple[str, str] | None]:
+        """The incident and where its announcement is (channel, ts), in one round trip."""
         try:
-            await self.redis.hset(doc_key(number), mapping={"ann_channel": channel, "ann_ts": ts})
+            raw, channel, ts = await self.redis.hmget(doc_key(number), ["doc", "ann_channel", "ann_ts"])
         except (redis_errors.RedisError, OSError) as exc:
             raise self._unavailable(exc) from exc
+        if raw is None:
+            raise IncidentNotFound(number)
+        return Incident.model_validate_json(raw), (_text(channel), _text(ts)) if channel and ts else None
 
-    async def announcement(self, number: int) -> tuple[str, str] | None:
+    async def claim_announcement(self, number: int, ttl_seconds: int = 30) -> bool:
+        """True for the one caller that should post the announcement (none is posted yet, lock taken)."""
         try:
-            channel, ts = await self.redis.hmget(doc_key(number), ["ann_channel", "ann_ts"])
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hexists(doc_key(number), "ann_ts")
+                pipe.set(announcing_key(number), "1", nx=True, ex=ttl_seconds)
+                posted, claimed = await pipe.execute()
         except (redis_errors.RedisError, OSError) as exc:
             raise self._unavailable(exc) from exc
-        return (_text(channel), _text(ts)) if channel and ts else None
+        return bool(claimed) and not posted
+
+    async def set_announcement(self, number: int, channel: str, ts: str) -> int:
+        """Remember where the announcement is; return the incident's current version."""
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(doc_key(number), mapping={"ann_channel": channel, "ann_ts": ts})
+                pipe.hget(doc_key(number), "version")
+                _, version = await pipe.execute()
+        except (redis_errors.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+        return int(version or 0)
 
     async def version(self, number: int) -> int:
         try:

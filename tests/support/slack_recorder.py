@@ -159,3 +159,45 @@ def text_of_blocks(blocks: list[dict[str, Any]]) -> str:
 
     walk(blocks)
     return "\n".join(out)
+
+
+class RecorderProcess:
+    """The recorder in a process of its own, so a load generator's GIL is not shared with it (benchmarks)."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        self._ctx = multiprocessing.get_context("spawn")
+        self._port = self._ctx.Queue()
+        self._proc = self._ctx.Process(target=_serve_recorder, args=(self._port,), daemon=True)
+        self.port = 0
+
+    def start(self) -> RecorderProcess:
+        self._proc.start()
+        self.port = int(self._port.get(timeout=20))
+        return self
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, token: str) -> str:
+        return f"http://127.0.0.1:{self.port}/response/{token}"
+
+    def stop(self) -> None:
+        self._proc.terminate()
+        self._proc.join(timeout=10)
+
+
+def _serve_recorder(port_queue: Any) -> None:
+    recorder = SlackRecorder()
+    recorder.calls = _Discard()
+    port_queue.put(recorder.port)
+    recorder.server.serve_forever()
+
+
+class _Discard(list):  # type: ignore[type-arg]
+    """A call log that keeps nothing: a long benchmark should not grow the stand-in's memory."""
+
+    def append(self, item: Any) -> None:
+        return None

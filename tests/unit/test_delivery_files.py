@@ -1,0 +1,66 @@
+"""The Slack manifest and the Kubernetes manifests match the code and stay least-privilege."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SPEC_COMMANDS = {"/incident", "/health", "/rollback", "/runbook", "/oncall"}
+
+
+def test_manifest_declares_every_command_on_one_endpoint() -> None:
+    manifest = yaml.safe_load((REPO / "manifest.yml").read_text())
+    commands = manifest["features"]["slash_commands"]
+    assert {c["command"] for c in commands} == SPEC_COMMANDS
+    urls = {c["url"] for c in commands}
+    urls |= {
+        manifest["settings"]["interactivity"]["request_url"],
+        manifest["settings"]["event_subscriptions"]["request_url"],
+    }
+    assert len(urls) == 1 and urls.pop().endswith("/slack/events")
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands",
+        "chat:write",
+        "app_mentions:read",
+        "usergroups:read",
+    }
+    assert "socket_mode_enabled" in manifest["settings"]
+
+
+def test_every_manifest_command_has_a_listener() -> None:
+    from handlers.later import PLANNED
+
+    assert SPEC_COMMANDS == {"/incident", *PLANNED}
+
+
+def _docs(name: str) -> list[dict]:  # type: ignore[type-arg]
+    return [d for d in yaml.safe_load_all((REPO / "deploy" / name).read_text()) if d]
+
+
+def test_deployment_runs_two_replicas_with_probes_and_no_root() -> None:
+    (deployment,) = _docs("deployment.yaml")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 2
+    container = spec["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert spec["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert container["envFrom"][0]["secretRef"]["name"] == "chatops-bot"
+
+
+def test_cluster_role_is_read_only_and_never_touches_secrets() -> None:
+    role = next(d for d in _docs("rbac-read.yaml") if d["kind"] == "ClusterRole")
+    for rule in role["rules"]:
+        assert set(rule["verbs"]) <= {"get", "list", "watch"}, rule
+        assert "secrets" not in rule["resources"]
+
+
+def test_rollback_role_is_namespaced_and_minimal() -> None:
+    role = next(d for d in _docs("rbac-rollback.yaml") if d["kind"] == "Role")
+    assert role["metadata"]["namespace"]
+    verbs = {(res, verb) for rule in role["rules"] for res in rule["resources"] for verb in rule["verbs"]}
+    assert ("deployments", "patch") in verbs
+    assert all(verb in {"get", "list", "patch"} for _, verb in verbs)
+    assert not any(res == "secrets" for res, _ in verbs)
