@@ -57,8 +57,16 @@ class BotIdentity:
         log.info("connected to Slack team %s as bot user %s", resp.get("team"), self.bot_user_id)
 
 
+class _TokenIgnoredNotice(logging.Filter):
+    """Bolt warns that the client's token is ignored when ``authorize`` is given; here that is by design."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("As `installation_store` or `authorize` has been used")
+
+
 def build_app(svc: Services, identity: BotIdentity, *, signing_secret: str | None) -> AsyncApp:
     """Create the Bolt app with idempotency middleware and every listener registered."""
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(_TokenIgnoredNotice())
     app = AsyncApp(
         client=svc.client,
         signing_secret=signing_secret or "unused-in-socket-mode",

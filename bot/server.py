@@ -64,7 +64,7 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # One pooled HTTP session for every Web API call (slack_sdk opens one per call otherwise).
         client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
-        await identity.learn(client)
+        svc.tasks.spawn(identity.learn(client), name="auth-test")
         socket = None
         if env.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import (  # noqa: PLC0415 - only in Socket Mode

@@ -57,9 +57,14 @@ def test_failed_announcement_is_posted_by_the_next_change(
         return len(announcements(recorder, "Announcement that failed")) > first_attempts
 
     wait_for(reposted, what="announcement posted by the next change")
-    last = [c for c in recorder.of("chat.postMessage") if "Announcement that failed" in text_of_blocks(blocks_of(c))][-1]
+    last = [c for c in recorder.of("chat.postMessage") if "Announcement that failed" in text_of_blocks(blocks_of(c))][
+        -1
+    ]
     assert "Acknowledged" in text_of_blocks(blocks_of(last))
     wait_for(
-        lambda: any(c.params.get("thread_ts") and f"INC-{number}" in c.params.get("text", "") for c in recorder.of("chat.postMessage")),
+        lambda: any(
+            c.params.get("thread_ts") and f"INC-{number}" in c.params.get("text", "")
+            for c in recorder.of("chat.postMessage")
+        ),
         what="thread line under the new announcement",
     )

@@ -20,6 +20,7 @@ from tests.support.net import free_port, wait_for
 
 SIGNING_SECRET = "test-signing-secret-5f0c2a9e7b1d"
 BOT_TOKEN = "xoxb-111-222-testbottokenvalue"
+APP_TOKEN = "xapp-1-A111-222-socketmodetestapptoken"
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from tests.support.bot_process import BOT_TOKEN, SIGNING_SECRET
+from tests.support.bot_process import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
 
 
 def leaks(log_files: Iterable[Path], response_tokens: Iterable[str]) -> list[str]:
     """Every (file, secret kind) where a token, the signing secret or a response_url token appears."""
-    needles = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+    needles = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_APP_TOKEN": APP_TOKEN}
     needles |= {f"response_url token {t[:6]}…": t for t in response_tokens}
     found = []
     for path in log_files:

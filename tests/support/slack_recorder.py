@@ -33,6 +33,7 @@ class SlackRecorder:
         self.rate_limits: dict[str, list[int]] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.issued_tokens: set[str] = set()
+        self.socket_url = ""
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -120,6 +121,8 @@ class SlackRecorder:
             return 200, {"ok": True, "channel": params.get("channel"), "ts": ts, "message": {"ts": ts}}, {}
         if method == "chat.update":
             return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}, {}
+        if method == "apps.connections.open":
+            return 200, {"ok": True, "url": self.socket_url}, {}
         if method == "usergroups.users.list":
             return 200, {"ok": True, "users": self.usergroups.get(str(params.get("usergroup")), [])}, {}
         return 200, {"ok": True}, {}

@@ -84,6 +84,8 @@ def test_check_config_reports_ok_and_problems(tmp_path: Path) -> None:
     result = run_cli("check-config", env={"CHATOPS_CONFIG": str(bad)}, cwd=tmp_path)
     assert result.returncode == 2 and "not valid YAML (line 2" in result.stderr
     assert "SLACK_SIGNING_SECRET: is required" in result.stderr and "Traceback" not in result.stderr
+    empty = run_cli("check-config", env={"CHATOPS_CONFIG": str(bad), "SLACK_SIGNING_SECRET": "  "}, cwd=tmp_path)
+    assert empty.returncode == 2 and "SLACK_SIGNING_SECRET: is required" in empty.stderr
 
 
 def test_help_for_each_subcommand() -> None:
