@@ -11,7 +11,7 @@ REQUESTS = Counter(
 )
 REQUEST_SECONDS = Histogram(
     "chatops_slack_request_seconds",
-    "Time from receiving a Slack request to acknowledging it.",
+    "Time handling a Slack request: commands and forms until acknowledged; buttons until stored and announced.",
     ["kind", "name"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )

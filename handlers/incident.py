@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.incidents.machine import SeverityUnchanged, TransitionRefused
-from bot.incidents.model import Action, Incident, Severity, TimelineEntry
+from bot.incidents.model import Action, Incident, Severity, TimelineEntry, parse_ref
 from bot.render import (
     BUTTONS,
     DESCRIPTION_MAX,
@@ -22,10 +23,13 @@ from bot.render import (
     timeline_blocks,
 )
 from bot.services import Services
+from bot.slack_client import SLACK_ERRORS
 from handlers import parse as p
 from handlers.guard import Replied, guarded
 
 STATUS_TIMELINE_ENTRIES = 5
+
+log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, svc: Services) -> None:
@@ -39,12 +43,11 @@ class IncidentCommands:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
 
-    async def on_command(self, ack: AsyncAck, command: dict[str, Any], client: Any) -> None:
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any], client: Any, respond: Any) -> None:
         async def reply(text: str) -> None:
             await ack(text=text)
 
         text = command.get("text") or ""
-        user = command["user_id"]
         verb = (text.split(maxsplit=1) or ["help"])[0].lower()[:20]
         async with guarded("command", f"/incident {verb if verb in KNOWN_VERBS else 'other'}", reply):
             try:
@@ -52,19 +55,19 @@ class IncidentCommands:
             except p.ParseError as exc:
                 await reply(str(exc))
                 raise Replied from None
-            await self._dispatch(cmd, ack, user, command, client)
+            await self._dispatch(cmd, ack, command, client=client, respond=respond)
 
-    async def _dispatch(self, cmd: p.Command, ack: AsyncAck, user: str, command: dict[str, Any], client: Any) -> None:
+    async def _dispatch(
+        self, cmd: p.Command, ack: AsyncAck, command: dict[str, Any], *, client: Any, respond: Any
+    ) -> None:
         svc = self.svc
+        user = command["user_id"]
         match cmd:
             case p.Help():
                 await ack(text=p.USAGE)
             case p.OpenModal():
                 await ack()
-                svc.tasks.spawn(
-                    client.views_open(trigger_id=command["trigger_id"], view=open_modal(command["channel_id"])),
-                    name="open-modal",
-                )
+                svc.tasks.spawn(self._open_modal(client, respond, command), name="open-modal")
             case p.Open(severity=severity, title=title):
                 incident = await svc.incidents.open(title=title, severity=severity, actor=user)
                 await ack(text=self._opened_text(incident))
@@ -104,6 +107,16 @@ class IncidentCommands:
             case p.NotYetAvailable(verb=verb):
                 await ack(text=f"`/incident {verb}` is not available in this version yet. {p.USAGE}")
 
+    async def _open_modal(self, client: Any, respond: Any, command: dict[str, Any]) -> None:
+        try:
+            await client.views_open(trigger_id=command["trigger_id"], view=open_modal(command["channel_id"]))
+        except SLACK_ERRORS as exc:
+            log.warning("views.open failed: %s", type(exc).__name__)
+            await respond(
+                text="Slack did not open the form in time. Use `/incident open P1 <title>` instead.",
+                response_type="ephemeral",
+            )
+
     async def _require_responder(self, ack: AsyncAck, user: str, doing: str) -> None:
         if not await self.svc.access.is_responder(user):
             await ack(text=f"Only incident responders may {doing} incidents. Ask the platform team to add you.")
@@ -129,7 +142,7 @@ class IncidentCommands:
             errors: dict[str, str] = {}
             title = description = ""
             try:
-                title = p.check_text(p.unescape_slack(_input(values, "title") or ""), "title", TITLE_MAX)
+                title = p.check_text(_input(values, "title") or "", "title", TITLE_MAX)
                 if not title:
                     errors["title"] = "Give the incident a title."
             except p.ParseError as exc:
@@ -174,15 +187,15 @@ class LifecycleButton:
 
         async with guarded("action", self.action.value, reply):
             user = body["user"]["id"]
-            value = str((body.get("actions") or [{}])[0].get("value", ""))
-            if not value.isdigit() or len(value) > 9:
+            number = parse_ref(str((body.get("actions") or [{}])[0].get("value", "")))
+            if number is None:
                 await reply("That button is not attached to an incident.")
                 raise Replied
             if not await self.svc.access.is_responder(user):
                 await reply(f"Only incident responders may {self.action.value} incidents.")
                 raise Replied
             try:
-                incident, entry = await self.svc.incidents.act(int(value), self.action, user)
+                incident, entry = await self.svc.incidents.act(number, self.action, user)
             except TransitionRefused as exc:
                 await reply(refusal_text(exc))
                 raise Replied from None

@@ -158,6 +158,19 @@ def test_list_shows_open_incidents_by_severity(slack: SignedSlack, open_incident
     assert listing.index(f"*INC-{high}*") < listing.index(f"*INC-{low}*")
 
 
+def test_modal_that_slack_refuses_falls_back_to_the_command_form(slack: SignedSlack, recorder: SlackRecorder) -> None:
+    recorder.fail("views.open", "expired_trigger_id")
+    try:
+        before = len(recorder.of("response_url"))
+        assert slack.command("open").status_code == 200
+        from tests.support.net import wait_for
+
+        wait_for(lambda: len(recorder.of("response_url")) > before, what="fallback reply")
+        assert "/incident open P1 <title>" in recorder.of("response_url")[-1].params["text"]
+    finally:
+        recorder.failures.clear()
+
+
 def test_modal_opens_and_submission_creates_incident(slack: SignedSlack, recorder: SlackRecorder) -> None:
     resp = slack.command("open")
     assert resp.status_code == 200
