@@ -90,15 +90,15 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
             await client.session.close()
             await redis.close()
 
-    return Starlette(
-        routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    if not env.socket_mode:
+        # In Socket Mode requests arrive over the WebSocket; no unsigned HTTP entry point is left open.
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def serve(settings: Settings) -> None:

@@ -67,6 +67,8 @@ def test_socket_mode_takes_commands(
         assert "Opened over Socket Mode" in str(socket_server.ack_for(str(listed["envelope_id"]))["payload"])
         # The probes and metrics stay on HTTP; /slack/events is not needed in this mode.
         assert httpx.get(f"{bot.base_url}/readyz").status_code == 200
+        unsigned = httpx.post(f"{bot.base_url}/slack/events", data={"command": "/incident", "text": "open P1 x"})
+        assert unsigned.status_code in (404, 405)
         assert recorder.of("apps.connections.open")
     finally:
         assert bot.terminate() == 0
