@@ -16,7 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.incidents.model import Incident, TimelineEntry
-from bot.incidents.store import IncidentStore, StoreUnavailable, announcing_key
+from bot.incidents.store import IncidentStore, announcing_key
+from bot.redis_conn import StoreUnavailable
 from bot.render import announcement_blocks, headline, thread_line
 from bot.slack_client import SLACK_ERRORS
 

@@ -12,8 +12,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.incidents.store import StoreUnavailable
 from bot.logging_setup import redact_value
+from bot.redis_conn import StoreUnavailable
 from bot.services import Services
 from bot.slack_client import SLACK_ERRORS
 from handlers import events, incident, later

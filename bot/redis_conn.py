@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -21,6 +24,45 @@ _CLIENT_OPTIONS: dict[str, Any] = {
     "health_check_interval": 15,
     "decode_responses": True,
 }
+
+
+class StoreUnavailable(Exception):
+    """The state store (Redis) could not be reached or answered with an error."""
+
+
+class RedisBacked:
+    """Base for the stores: ``async with self.io():`` turns any Redis failure into StoreUnavailable."""
+
+    def __init__(self, redis: Redis, description: str) -> None:
+        self.redis = redis
+        self.description = description
+
+    @asynccontextmanager
+    async def io(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except (redis_errors.RedisError, OSError) as exc:
+            log.warning("state store error: %s: %s", type(exc).__name__, exc)
+            raise StoreUnavailable(
+                f"the state store ({self.description}) is unavailable: {type(exc).__name__}"
+            ) from exc
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except (redis_errors.RedisError, OSError):
+            return False
+
+    async def claim(self, key: str, ttl_seconds: int, owner: str = "1") -> bool:
+        """SET NX with a TTL: True for exactly one caller per key until it expires."""
+        async with self.io():
+            return bool(await self.redis.set(key, owner, nx=True, ex=ttl_seconds))
+
+    async def release(self, key: str) -> None:
+        try:
+            await self.redis.delete(key)
+        except (redis_errors.RedisError, OSError) as exc:
+            log.warning("could not release %s: %s", key, exc)
 
 
 @dataclass

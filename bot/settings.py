@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -111,8 +111,11 @@ DEFAULT_SEVERITIES: dict[Severity, SeverityPolicy] = {
 
 class Escalation(_Strict):
     repeat_every: timedelta = timedelta(minutes=10)
+    poll_interval: timedelta = timedelta(seconds=1)
+    claim_lease: timedelta = timedelta(seconds=60)
+    retry_failed_page_after: timedelta = timedelta(seconds=30)
 
-    @field_validator("repeat_every", mode="before")
+    @field_validator("repeat_every", "poll_interval", "claim_lease", "retry_failed_page_after", mode="before")
     @classmethod
     def _parse(cls, value: Any) -> timedelta:
         return _duration(value)
@@ -123,6 +126,9 @@ class OnCall(_Strict):
     handoff: str = "mon 09:00"
     rotation: list[UserId] = Field(default_factory=list)
     lead: UserId | None = None
+    rotation_start: date | None = Field(
+        default=None, description="a hand-off day on which rotation[0] was primary; default: the first start"
+    )
 
     @field_validator("handoff")
     @classmethod

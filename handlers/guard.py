@@ -11,7 +11,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot import metrics
-from bot.incidents.store import ConcurrentChange, IncidentNotFound, StoreUnavailable
+from bot.incidents.store import ConcurrentChange, IncidentNotFound
+from bot.redis_conn import StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from bot.incidents.model import Incident, Severity, State, TimelineEntry
+from bot.redis_conn import RedisBacked
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,6 @@ return {'ok', id}
 """
 
 MAX_CAS_ATTEMPTS = 50
-
-
-class StoreUnavailable(Exception):
-    """The state store (Redis) could not be reached or answered with an error."""
 
 
 class IncidentNotFound(Exception):
@@ -78,30 +75,19 @@ ACTIVE_KEY = "inc:active"
 Mutation = Callable[[Incident], tuple[Incident, TimelineEntry]]
 
 
-class IncidentStore:
+class IncidentStore(RedisBacked):
     """Async access to incidents; every Redis failure surfaces as StoreUnavailable."""
 
     def __init__(self, redis: Redis, description: str) -> None:
-        self.redis = redis
-        self.description = description
+        super().__init__(redis, description)
         self._create = redis.register_script(_CREATE)
         self._cas = redis.register_script(_COMPARE_AND_SET)
-
-    def _unavailable(self, exc: Exception) -> StoreUnavailable:
-        log.warning("state store error: %s: %s", type(exc).__name__, exc)
-        return StoreUnavailable(f"the state store ({self.description}) is unavailable: {type(exc).__name__}")
-
-    async def ping(self) -> bool:
-        try:
-            return bool(await self.redis.ping())
-        except (redis_errors.RedisError, OSError):
-            return False
 
     async def open(
         self, *, title: str, description: str, severity: Severity, opened_by: str, now: datetime, respond_by: datetime
     ) -> Incident:
         """Allocate INC-n and store the new incident with its first timeline entry."""
-        try:
+        async with self.io():
             number = int(await self.redis.incr(SEQ_KEY))
             await self.redis.zadd(ACTIVE_KEY, {str(number): number})
             incident = Incident(
@@ -117,15 +103,11 @@ class IncidentStore:
                 keys=[doc_key(number), timeline_key(number)],
                 args=[incident.model_dump_json(), now.isoformat(), opened_by, "opened", f"{severity.value}: {title}"],
             )
-        except (redis_errors.RedisError, OSError) as exc:
-            raise self._unavailable(exc) from exc
         return incident
 
     async def get(self, number: int) -> Incident:
-        try:
+        async with self.io():
             raw = await self.redis.hget(doc_key(number), "doc")
-        except (redis_errors.RedisError, OSError) as exc:
-            raise self._unavailable(exc) from exc
         if raw is None:
             raise IncidentNotFound(number)
         return Incident.model_validate_json(raw)
@@ -138,7 +120,7 @@ class IncidentStore:
         for _ in range(MAX_CAS_ATTEMPTS):
             current = await self.get(number)
             updated, entry = mutation(current)
-            try:
+            async with self.io():
                 result = await self._cas(
                     keys=[doc_key(number), timeline_key(number)],
                     args=[
@@ -151,8 +133,6 @@ class IncidentStore:
                         entry.text,
                     ],
                 )
-            except (redis_errors.RedisError, OSError) as exc:
-                raise self._unavailable(exc) from exc
             status = _text(result[0])
             if status == "ok":
                 if updated.state is State.CLOSED:
@@ -170,7 +150,7 @@ class IncidentStore:
 
     async def active(self) -> list[Incident]:
         """Incidents not closed, newest first."""
-        try:
+        async with self.io():
             members: list[Any] = list(await self.redis.zrevrange(ACTIVE_KEY, 0, -1))
             numbers = [int(n) for n in members]
             if not numbers:
@@ -179,8 +159,6 @@ class IncidentStore:
                 for number in numbers:
                     pipe.hget(doc_key(number), "doc")
                 docs = await pipe.execute()
-        except (redis_errors.RedisError, OSError) as exc:
-            raise self._unavailable(exc) from exc
         out = []
         for number, raw in zip(numbers, docs, strict=True):
             if raw is None:
@@ -194,75 +172,47 @@ class IncidentStore:
 
     async def timeline(self, number: int, limit: int | None = None) -> tuple[list[TimelineEntry], int]:
         """The first ``limit`` timeline entries (all when None) and the total count."""
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.xrange(timeline_key(number), count=limit)
-                pipe.xlen(timeline_key(number))
-                rows, total = await pipe.execute()
-        except (redis_errors.RedisError, OSError) as exc:
-            raise self._unavailable(exc) from exc
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+            pipe.xrange(timeline_key(number), count=limit)
+            pipe.xlen(timeline_key(number))
+            rows, total = await pipe.execute()
         entries = [_entry(entry_id, fields) for entry_id, fields in rows]
         return entries, int(cast(int, total))
 
     async def last_timeline(self, number: int, count: int) -> list[TimelineEntry]:
         """The newest ``count`` entries, oldest first."""
-        try:
+        async with self.io():
             rows: list[Any] = list(await self.redis.xrevrange(timeline_key(number), count=count) or [])
-        except (redis_errors.RedisError, OSError) as exc:
-            raise self._unavailable(exc) from exc
         return [_entry(entry_id, fields) for entry_id, fields in reversed(rows)]
 
     async def snapshot(self, number: int) -> tuple[Incident, tuple[str, str] | None]:
         """The incident and where its announcement is (channel, ts), in one round trip."""
-        try:
+        async with self.io():
             raw, channel, ts = await self.redis.hmget(doc_key(number), ["doc", "ann_channel", "ann_ts"])
-        except (redis_errors.RedisError, OSError) as exc:
-            raise self._unavailable(exc) from exc
         if raw is None:
             raise IncidentNotFound(number)
         return Incident.model_validate_json(raw), (_text(channel), _text(ts)) if channel and ts else None
 
     async def claim_announcement(self, number: int, ttl_seconds: int = 30) -> bool:
         """True for the one caller that should post the announcement (none is posted yet, lock taken)."""
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hexists(doc_key(number), "ann_ts")
-                pipe.set(announcing_key(number), "1", nx=True, ex=ttl_seconds)
-                posted, claimed = await pipe.execute()
-        except (redis_errors.RedisError, OSError) as exc:
-            raise self._unavailable(exc) from exc
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+            pipe.hexists(doc_key(number), "ann_ts")
+            pipe.set(announcing_key(number), "1", nx=True, ex=ttl_seconds)
+            posted, claimed = await pipe.execute()
         return bool(claimed) and not posted
 
     async def set_announcement(self, number: int, channel: str, ts: str) -> int:
         """Remember where the announcement is; return the incident's current version."""
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hset(doc_key(number), mapping={"ann_channel": channel, "ann_ts": ts})
-                pipe.hget(doc_key(number), "version")
-                _, version = await pipe.execute()
-        except (redis_errors.RedisError, OSError) as exc:
-            raise self._unavailable(exc) from exc
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(doc_key(number), mapping={"ann_channel": channel, "ann_ts": ts})
+            pipe.hget(doc_key(number), "version")
+            _, version = await pipe.execute()
         return int(version or 0)
 
     async def version(self, number: int) -> int:
-        try:
+        async with self.io():
             raw = await self.redis.hget(doc_key(number), "version")
-        except (redis_errors.RedisError, OSError) as exc:
-            raise self._unavailable(exc) from exc
         return int(raw or 0)
-
-    async def claim(self, key: str, ttl_seconds: int, owner: str = "1") -> bool:
-        """SET NX with a TTL: True for exactly one caller per key until it expires."""
-        try:
-            return bool(await self.redis.set(key, owner, nx=True, ex=ttl_seconds))
-        except (redis_errors.RedisError, OSError) as exc:
-            raise self._unavailable(exc) from exc
-
-    async def release(self, key: str) -> None:
-        try:
-            await self.redis.delete(key)
-        except (redis_errors.RedisError, OSError) as exc:
-            log.warning("could not release %s: %s", key, exc)
 
 
 def _text(value: Any) -> str:

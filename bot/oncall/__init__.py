@@ -1,0 +1,1 @@
+"""On-call: the weekly rotation, overrides, escalation of unacknowledged incidents, the hand-off."""
