@@ -34,3 +34,13 @@ STORE_ERRORS = Counter(
     "chatops_store_errors_total",
     "Requests answered with 'state store unavailable'.",
 )
+PAGES_SENT = Counter("chatops_pages_sent_total", "Pages delivered (DM sent), by role in the chain.", ["role"])
+PAGES_FAILED = Counter(
+    "chatops_pages_failed_total", "Pages that failed after retries and were rescheduled, by Slack error.", ["error"]
+)
+ESCALATION_TICK_SECONDS = Histogram(
+    "chatops_escalation_tick_seconds",
+    "Time of one escalation poller tick (claim due pages and send them).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+HANDOFFS_POSTED = Counter("chatops_handoffs_posted_total", "On-call hand-off checklists posted.", ["trigger"])

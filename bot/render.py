@@ -6,6 +6,7 @@ mrkdwn so a title can never mention ``@channel`` or forge a link.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -30,6 +31,7 @@ from bot.durations import format_duration
 from bot.incidents.machine import PAST_TENSE, TransitionRefused, allowed_actions
 from bot.incidents.model import SEVERITY_LABELS, Action, Incident, Severity, State, TimelineEntry
 
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SECTION_LIMIT = 3000
 LIST_LIMIT = 20
 TIMELINE_LIMIT = 40
@@ -63,7 +65,10 @@ def escape(text: str) -> str:
 
 
 def user(user_id: str | None) -> str:
-    return f"<@{user_id}>" if user_id else "—"
+    """A mention for a Slack user id; other actors (the bot itself) by name."""
+    if not user_id:
+        return "—"
+    return f"<@{user_id}>" if USER_ID.match(user_id) else escape(user_id)
 
 
 def when(moment: datetime, fmt: str = "{date_short_pretty} {time}") -> str:

@@ -7,6 +7,7 @@ HTTP server still answers the probes and metrics.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import signal
@@ -77,6 +78,7 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
             log.info("Socket Mode connected")
         if not await store.ping():
             log.warning("%s is not reachable yet; /readyz answers 503 until it is", store.description)
+        poller = asyncio.create_task(svc.escalator.run(), name="escalation-poller")
         # Everything loaded so far lives for the whole process: keep it out of the cyclic GC's scans.
         gc.collect()
         gc.freeze()
@@ -84,6 +86,8 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
             yield
         finally:
             log.info("shutting down")
+            svc.escalator.stop()
+            await poller
             if socket is not None:
                 await socket.close_async()  # type: ignore[no-untyped-call]
             await svc.tasks.drain(SHUTDOWN_GRACE_SECONDS)

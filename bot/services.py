@@ -11,6 +11,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.announcer import Announcer
 from bot.incidents.service import IncidentService, utcnow
 from bot.incidents.store import IncidentStore
+from bot.oncall.escalator import Escalator
+from bot.oncall.roster import Roster
+from bot.oncall.store import OnCallStore
 from bot.permissions import Access
 from bot.settings import BotConfig
 from bot.tasks import BackgroundTasks
@@ -26,18 +29,27 @@ class Services:
     access: Access
     tasks: BackgroundTasks
     clock: Callable[[], datetime]
+    oncall: OnCallStore
+    roster: Roster
+    escalator: Escalator
 
     @classmethod
     def build(
         cls, config: BotConfig, client: AsyncWebClient, store: IncidentStore, clock: Callable[[], datetime] = utcnow
     ) -> Services:
+        oncall = OnCallStore(store.redis, store.description)
+        roster = Roster(config.oncall, oncall)
+        escalator = Escalator(client=client, incidents=store, store=oncall, roster=roster, config=config, clock=clock)
         return cls(
             config=config,
             client=client,
             store=store,
-            incidents=IncidentService(store, config, clock),
+            incidents=IncidentService(store, config, clock, escalation=escalator),
             announcer=Announcer(client, store, config.channels.incidents, clock),
             access=Access(client, config.permissions),
             tasks=BackgroundTasks(),
             clock=clock,
+            oncall=oncall,
+            roster=roster,
+            escalator=escalator,
         )

@@ -12,7 +12,6 @@ PLANNED = {
     "/health": "the cluster health digest",
     "/rollback": "rollbacks from chat",
     "/runbook": "runbooks from chat",
-    "/oncall": "on-call rotation and escalation",
 }
 
 

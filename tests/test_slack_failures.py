@@ -16,14 +16,14 @@ def announcements(recorder: SlackRecorder, title: str) -> list[float]:
     return [
         i
         for i, c in enumerate(recorder.of("chat.postMessage"))
-        if "thread_ts" not in c.params and title in text_of_blocks(blocks_of(c))
+        if c.params.get("channel") == "C0INCIDENTS" and "thread_ts" not in c.params and title in text_of_blocks(blocks_of(c))
     ]
 
 
 def test_rate_limited_announcement_arrives_after_retry_after(
     slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]
 ) -> None:
-    recorder.rate_limit("chat.postMessage", times=1, retry_after=1)
+    recorder.rate_limit("chat.postMessage", times=1, retry_after=1, channel="C0INCIDENTS")
     started = time.monotonic()
     open_incident("P2", "Rate limited announcement")
     # The recorder logs both attempts: the one answered 429, and the retry after Retry-After.
@@ -57,9 +57,11 @@ def test_failed_announcement_is_posted_by_the_next_change(
         return len(announcements(recorder, "Announcement that failed")) > first_attempts
 
     wait_for(reposted, what="announcement posted by the next change")
-    last = [c for c in recorder.of("chat.postMessage") if "Announcement that failed" in text_of_blocks(blocks_of(c))][
-        -1
-    ]
+    last = [
+        c
+        for c in recorder.of("chat.postMessage")
+        if c.params.get("channel") == "C0INCIDENTS" and "Announcement that failed" in text_of_blocks(blocks_of(c))
+    ][-1]
     assert "Acknowledged" in text_of_blocks(blocks_of(last))
     wait_for(
         lambda: any(

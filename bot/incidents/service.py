@@ -5,8 +5,10 @@ No Slack here: callers render the results. Time comes from an injectable clock.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot import metrics
@@ -14,19 +16,50 @@ from bot.incidents import machine
 from bot.incidents.deadline import respond_by
 from bot.incidents.model import Action, Incident, Severity, TimelineEntry
 from bot.incidents.store import IncidentStore
+from bot.redis_conn import StoreUnavailable
 from bot.settings import BotConfig
+
+log = logging.getLogger(__name__)
+
+STOPS_ESCALATION = {Action.ACKNOWLEDGE, Action.MITIGATE, Action.RESOLVE, Action.CLOSE}
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class EscalationHooks(Protocol):
+    """What the incident lifecycle tells escalation (bot/oncall/escalator.py)."""
+
+    async def opened(self, incident: Incident) -> None: ...
+
+    async def stopped(self, incident: Incident) -> None: ...
+
+    async def severity_changed(self, incident: Incident) -> None: ...
+
+
 class IncidentService:
-    def __init__(self, store: IncidentStore, config: BotConfig, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        store: IncidentStore,
+        config: BotConfig,
+        clock: Callable[[], datetime] = utcnow,
+        escalation: EscalationHooks | None = None,
+    ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
+        self.escalation = escalation
         self.tz = ZoneInfo(config.oncall.timezone)
+
+    async def _tell_escalation(self, hook: str, incident: Incident) -> None:
+        """The change itself is stored; a failure here is healed by the escalator (state re-checks, re-arming)."""
+        if self.escalation is None:
+            return
+        try:
+            await getattr(self.escalation, hook)(incident)
+        except StoreUnavailable as exc:
+            log.warning("escalation not told that %s %s: %s", incident.ref, hook, exc)
 
     def deadline(self, severity: Severity, opened_at: datetime) -> datetime:
         return respond_by(opened_at, self.config.severities[severity].ack_within, self.tz)
@@ -42,6 +75,7 @@ class IncidentService:
             respond_by=self.deadline(severity, now),
         )
         metrics.TRANSITIONS.labels(action="open", severity=severity.value).inc()
+        await self._tell_escalation("opened", incident)
         return incident
 
     async def act(self, number: int, action: Action, actor: str, note: str = "") -> tuple[Incident, TimelineEntry]:
@@ -54,6 +88,8 @@ class IncidentService:
             metrics.REFUSED.labels(action=action.value).inc()
             raise
         metrics.TRANSITIONS.labels(action=action.value, severity=incident.severity.value).inc()
+        if action in STOPS_ESCALATION:
+            await self._tell_escalation("stopped", incident)
         return incident, entry
 
     async def change_severity(
@@ -65,4 +101,5 @@ class IncidentService:
 
         incident, entry = await self.store.change(number, mutation)
         metrics.TRANSITIONS.labels(action="severity", severity=severity.value).inc()
+        await self._tell_escalation("severity_changed", incident)
         return incident, entry

@@ -30,7 +30,7 @@ class SlackRecorder:
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
         self.failures: dict[str, str] = {}
-        self.rate_limits: dict[str, list[int]] = {}
+        self.rate_limits: dict[str, list[Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.issued_tokens: set[str] = set()
         self.socket_url = ""
@@ -109,7 +109,7 @@ class SlackRecorder:
         with self.lock:
             self.calls.append(Call(method, params, headers))
             limited = self.rate_limits.get(method)
-            if limited and limited[0] > 0:
+            if limited and limited[0] > 0 and limited[2] in (None, params.get("channel")):
                 limited[0] -= 1
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(limited[1])}
             if method in self.failures:
@@ -121,14 +121,17 @@ class SlackRecorder:
             return 200, {"ok": True, "channel": params.get("channel"), "ts": ts, "message": {"ts": ts}}, {}
         if method == "chat.update":
             return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}, {}
+        if method == "conversations.open":
+            return 200, {"ok": True, "channel": {"id": "D" + str(params.get("users", "X"))[1:]}}, {}
         if method == "apps.connections.open":
             return 200, {"ok": True, "url": self.socket_url}, {}
         if method == "usergroups.users.list":
             return 200, {"ok": True, "users": self.usergroups.get(str(params.get("usergroup")), [])}, {}
         return 200, {"ok": True}, {}
 
-    def rate_limit(self, method: str, times: int, retry_after: int) -> None:
-        self.rate_limits[method] = [times, retry_after]
+    def rate_limit(self, method: str, times: int, retry_after: int, channel: str | None = None) -> None:
+        """Answer the next ``times`` calls of ``method`` (to ``channel``, if given) with 429 and Retry-After."""
+        self.rate_limits[method] = [times, retry_after, channel]
 
     def of(self, method: str) -> list[Call]:
         with self.lock:

@@ -1,0 +1,250 @@
+"""Escalation: page the chain until someone acknowledges, exactly once per step across replicas.
+
+A poller in every replica claims due incidents from Redis (bot/oncall/store.py), pages the
+next person in the chain by DM (with an Acknowledge button) and in the incident's thread,
+records the page on the timeline, and schedules the next step. Acknowledging, resolving or
+closing cancels what is scheduled; a severity change moves it. A failed page is retried later
+from Redis, never dropped. The same poller posts the weekly hand-off checklist, once per
+hand-off across replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import metrics
+from bot.durations import format_duration
+from bot.incidents.model import Incident, State, TimelineEntry
+from bot.incidents.store import IncidentStore
+from bot.oncall import chain
+from bot.oncall.render import handoff_blocks, page_blocks, page_text
+from bot.oncall.roster import Roster
+from bot.oncall.rotation import last_handoff
+from bot.oncall.store import OnCallStore
+from bot.redis_conn import StoreUnavailable
+from bot.settings import BotConfig
+from bot.slack_client import SLACK_ERRORS
+
+log = logging.getLogger(__name__)
+
+BOT_ACTOR = "chatops-bot"
+HANDOFF_GRACE = timedelta(minutes=15)
+RECONCILE_EVERY = 30.0
+MAX_CONCURRENT_PAGES = 32
+ANNOUNCEMENT_WAIT = 3.0
+
+
+class Escalator:
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        incidents: IncidentStore,
+        store: OnCallStore,
+        roster: Roster,
+        config: BotConfig,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.client = client
+        self.incidents = incidents
+        self.store = store
+        self.roster = roster
+        self.config = config
+        self.clock = clock
+        self.policy = config.escalation
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._dm_channels: dict[str, str] = {}
+        self._limit = asyncio.Semaphore(MAX_CONCURRENT_PAGES)
+        self._last_reconcile = 0.0
+
+    # Hooks called by IncidentService ---------------------------------------------------------
+
+    async def opened(self, incident: Incident) -> None:
+        await self.store.arm(incident.number, incident.opened_at)
+        self._wake.set()
+
+    async def stopped(self, incident: Incident) -> None:
+        await self.store.cancel(incident.number)
+
+    async def severity_changed(self, incident: Incident) -> None:
+        if incident.state is State.OPEN:
+            _, step, _ = await self.store.state(incident.number)
+            await self.store.move(incident.number, self._due(incident, step, await self._chain_length()))
+            self._wake.set()
+
+    # The poller -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Tick every ``poll_interval`` (sooner when woken) until ``stop()``."""
+        interval = self.policy.poll_interval.total_seconds()
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                await self.tick()
+            except StoreUnavailable as exc:
+                log.warning("escalation tick skipped: %s", exc)
+            except Exception:
+                log.exception("escalation tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def tick(self) -> int:
+        """Claim what is due and page it; return how many incidents were claimed."""
+        started = time.perf_counter()
+        now = self.clock()
+        claimed = await self.store.claim_due(now, now + self.policy.claim_lease)
+        if claimed:
+            await asyncio.gather(*(self._guarded(number) for number in claimed))
+        metrics.ESCALATION_TICK_SECONDS.observe(time.perf_counter() - started)
+        if time.monotonic() - self._last_reconcile > RECONCILE_EVERY:
+            self._last_reconcile = time.monotonic()
+            await self.reconcile()
+        await self.maybe_handoff(now)
+        return len(claimed)
+
+    async def _guarded(self, number: int) -> None:
+        async with self._limit:
+            try:
+                await self.process(number)
+            except StoreUnavailable as exc:
+                log.warning("escalation of INC-%s deferred: %s", number, exc)
+            except Exception:
+                log.exception("escalation of INC-%s failed; it is retried when its claim expires", number)
+
+    async def process(self, number: int) -> None:
+        incident, step, sent = await self.store.state(number)
+        if incident is None or incident.state is not State.OPEN:
+            await self.store.complete(number, None)
+            return
+        now = self.clock()
+        who = await self.roster.now(now)
+        targets = chain.targets(who.primary, who.secondary, who.lead)
+        due = self._due(incident, step, len(targets))
+        if due > now + timedelta(seconds=0.5):
+            await self.store.complete(number, due)  # claimed early (deadline moved): put it back
+            return
+        target = chain.target_for(step, targets)
+        if target is None:
+            log.warning("%s: nobody to page (oncall.rotation and oncall.lead are empty)", incident.ref)
+            await self.store.complete(number, None)
+            return
+        if not sent:
+            waited = chain.waited(incident, now)
+            if not await self._page(incident, target, step, waited):
+                await self.store.complete(number, now + self.policy.retry_failed_page_after)
+                return
+            entry = TimelineEntry(at=now, actor=target.user, kind="was paged", text=_page_note(step, target, waited))
+            await self.store.record_page(number, step, entry)
+        await self.store.complete(number, self._due(incident, step + 1, len(targets)))
+
+    async def _page(self, incident: Incident, target: chain.Target, step: int, waited: timedelta) -> bool:
+        try:
+            channel = await self._dm_channel(target.user)
+            await self.client.chat_postMessage(
+                channel=channel,
+                text=page_text(incident, target, step, waited),
+                blocks=page_blocks(incident, target, step, waited),
+            )
+        except SLACK_ERRORS as exc:
+            error = exc.response.get("error", "error") if isinstance(exc, SlackApiError) else type(exc).__name__
+            metrics.PAGES_FAILED.labels(error=str(error)).inc()
+            log.error(
+                "paging %s for %s (step %d) failed: %s; retrying in %s",
+                target.user,
+                incident.ref,
+                step,
+                error,
+                self.policy.retry_failed_page_after,
+            )
+            return False
+        metrics.PAGES_SENT.labels(role=target.role).inc()
+        await self._mention_in_thread(incident, page_text(incident, target, step, waited))
+        return True
+
+    async def _dm_channel(self, user: str) -> str:
+        if user not in self._dm_channels:
+            resp = await self.client.conversations_open(users=user)
+            self._dm_channels[user] = str(resp["channel"]["id"])
+        return self._dm_channels[user]
+
+    async def _mention_in_thread(self, incident: Incident, text: str) -> None:
+        deadline = time.monotonic() + ANNOUNCEMENT_WAIT
+        where = None
+        while where is None and time.monotonic() < deadline:
+            _, where = await self.incidents.snapshot(incident.number)
+            if where is None:
+                await asyncio.sleep(0.2)
+        if where is None:
+            log.info("%s has no announcement yet; the page is on the timeline only", incident.ref)
+            return
+        try:
+            await self.client.chat_postMessage(channel=where[0], thread_ts=where[1], text=text)
+        except SLACK_ERRORS as exc:
+            metrics.SLACK_API_ERRORS.labels(method="chat.postMessage").inc()
+            log.error("page mention for %s failed: %s", incident.ref, type(exc).__name__)
+
+    def _due(self, incident: Incident, step: int, chain_length: int) -> datetime:
+        window = self.config.severities[incident.severity].ack_within
+        per_step = window if isinstance(window, timedelta) else self.policy.repeat_every
+        return chain.step_due(incident, step, chain_length, per_step, self.policy.repeat_every)
+
+    async def _chain_length(self) -> int:
+        who = await self.roster.now(self.clock())
+        return len(chain.targets(who.primary, who.secondary, who.lead))
+
+    async def reconcile(self) -> None:
+        """Re-arm open incidents that have nothing scheduled (a crash between open and arm)."""
+        open_incidents = [i for i in await self.incidents.active() if i.state is State.OPEN]
+        scheduled = await self.store.is_scheduled([i.number for i in open_incidents])
+        length = await self._chain_length()
+        for incident in open_incidents:
+            if incident.number not in scheduled:
+                _, step, _ = await self.store.state(incident.number)
+                log.warning("%s had no escalation scheduled; re-arming step %d", incident.ref, step)
+                await self.store.arm(incident.number, self._due(incident, step, length))
+
+    # The hand-off -----------------------------------------------------------------------------
+
+    async def maybe_handoff(self, now: datetime) -> None:
+        """Post the checklist once per hand-off, within a grace period after it (any replica)."""
+        last = last_handoff(now, self.roster.handoff, self.roster.tz)
+        if now - last > HANDOFF_GRACE:
+            return
+        if await self.store.claim(f"oncall:handoff:{last.isoformat()}", ttl_seconds=8 * 86400):
+            await self.post_handoff(now, trigger="scheduled")
+
+    async def post_handoff(self, now: datetime, trigger: str) -> None:
+        who = await self.roster.now(now)
+        active = await self.incidents.active()
+        open_now = sorted(active, key=lambda i: (i.severity.value, i.number))
+        past_week = await self.store.recent_incidents(now - timedelta(days=7))
+        try:
+            await self.client.chat_postMessage(
+                channel=self.config.channels.incidents,
+                text="On-call hand-off checklist",
+                blocks=handoff_blocks(who, open_now, past_week, now),
+            )
+        except SLACK_ERRORS as exc:
+            metrics.SLACK_API_ERRORS.labels(method="chat.postMessage").inc()
+            log.error("hand-off checklist not posted: %s", type(exc).__name__)
+            raise
+        metrics.HANDOFFS_POSTED.labels(trigger=trigger).inc()
+
+
+def _page_note(step: int, target: chain.Target, waited: timedelta) -> str:
+    if step == 1:
+        return f"step 1: {target.role}, at open"
+    return f"step {step}: {target.role}, after {format_duration(waited)} unacknowledged"

@@ -1,0 +1,108 @@
+"""Block Kit for on-call: the page DM, ``/oncall``, the hand-off checklist (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.durations import format_duration
+from bot.incidents.model import Action, Incident
+from bot.oncall.chain import Target
+from bot.oncall.roster import OnCallNow
+from bot.render import SEVERITY_EMOJI, action_id, clip, escape, user, when
+
+HANDOFF_LIST_LIMIT = 15
+
+
+def page_text(incident: Incident, target: Target, step: int, waited: timedelta) -> str:
+    why = "new incident" if step == 1 else f"unacknowledged for {format_duration(waited)}"
+    return f"📟 {user(target.user)} paged for {incident.ref} (step {step}: {target.role}) — {why}"
+
+
+def page_blocks(incident: Incident, target: Target, step: int, waited: timedelta) -> list[Block]:
+    """The DM to a paged person, with an Acknowledge button that works from the DM."""
+    sev = incident.severity
+    why = "A new incident needs you." if step == 1 else f"Nobody has acknowledged it for {format_duration(waited)}."
+    return [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"📟 *You are paged* as {target.role} for *{incident.ref}* "
+                f"{SEVERITY_EMOJI[sev]} {sev.value}: {escape(clip(incident.title, 150))}\n{why} "
+                f"Respond by {when(incident.respond_by)}."
+            )
+        ),
+        ActionsBlock(
+            block_id=f"page_{incident.number}_{step}",
+            elements=[
+                ButtonElement(
+                    text="Acknowledge",
+                    action_id=action_id(Action.ACKNOWLEDGE),
+                    value=str(incident.number),
+                    style="primary",
+                )
+            ],
+        ),
+    ]
+
+
+def oncall_blocks(now: OnCallNow) -> list[Block]:
+    shift = now.shift
+    override = f" (override by {user(now.override_by)} until {when(now.override_until)})" if now.override_until else ""
+    lines = [
+        f"*Primary:* {user(now.primary)}{override}",
+        f"*Secondary:* {user(now.secondary)}",
+        f"*Lead:* {user(now.lead)}",
+        f"*Until:* {when(shift.ends)} — then {user(shift.next_primary)} (primary) and {user(shift.next_secondary)}"
+        " (secondary)",
+    ]
+    return [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
+
+
+def handoff_blocks(
+    now: OnCallNow, open_incidents: Sequence[Incident], past_week: Sequence[Incident], at: datetime
+) -> list[Block]:
+    """The operations guide's on-call hand-off checklist, filled in."""
+    shift = now.shift
+    blocks: list[Block] = [
+        HeaderBlock(text="📋 On-call hand-off"),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"On call now: {user(now.primary)} (primary), {user(now.secondary)} (secondary), "
+                f"lead {user(now.lead)}, until {when(shift.ends)}.\n"
+                f"Next: {user(shift.next_primary)} (primary), {user(shift.next_secondary)} (secondary)."
+            )
+        ),
+        SectionBlock(text=MarkdownTextObject(text=_incident_lines("☐ *Review open incidents*", open_incidents, at))),
+        SectionBlock(text=MarkdownTextObject(text=_incident_lines("☐ *Incidents of the past week*", past_week, at))),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text="☐ *Review recent changes/deployments* — not collected yet (arrives with the Kubernetes "
+                "integration)\n☐ *Check alert status*\n☐ *Review upcoming maintenance* — none scheduled in "
+                "chatops-bot\n☐ *Ensure access to all systems*\n☐ *Test paging/alerting*"
+            )
+        ),
+    ]
+    return blocks
+
+
+def _incident_lines(title: str, incidents: Sequence[Incident], at: datetime) -> str:
+    if not incidents:
+        return f"{title}\n✅ none"
+    lines = [
+        f"• *{i.ref}* {SEVERITY_EMOJI[i.severity]} {i.severity.value} {escape(clip(i.title, 80))} — "
+        f"{i.state.value}, opened {format_duration(at - i.opened_at)} ago"
+        for i in incidents[:HANDOFF_LIST_LIMIT]
+    ]
+    more = len(incidents) - HANDOFF_LIST_LIMIT
+    if more > 0:
+        lines.append(f"…and {more} more")
+    return clip(f"{title}\n" + "\n".join(lines), 3000)

@@ -1,0 +1,186 @@
+"""On-call state in Redis: durable escalation deadlines, overrides, the rotation anchor.
+
+Keys:
+
+- ``{esc}:due``       sorted set: incident number → when its next page is due (epoch seconds)
+- ``{esc}:pending``   sorted set: incident number → lease expiry, while a replica is paging it
+- ``inc:{42}:esc``    hash: ``next_step`` and ``sent:<step>`` markers (same slot as the incident)
+- ``oncall:anchor``, ``oncall:override``, ``oncall:timeline``
+
+A claim moves due numbers (and pending ones whose lease ran out: their replica died) into
+``pending`` in one Lua script, so each due page is taken by exactly one replica, and a page
+claimed by a process that crashed before sending is taken again once the lease expires.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.incidents.model import Incident, TimelineEntry
+from bot.incidents.store import SEQ_KEY, doc_key, timeline_key
+from bot.redis_conn import RedisBacked
+
+DUE_KEY = "{esc}:due"
+PENDING_KEY = "{esc}:pending"
+ANCHOR_KEY = "oncall:anchor"
+OVERRIDE_KEY = "oncall:override"
+ONCALL_TIMELINE_KEY = "oncall:timeline"
+
+_CLAIM = """
+local out = {}
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, m in ipairs(expired) do
+  redis.call('ZADD', KEYS[2], ARGV[2], m)
+  table.insert(out, m)
+end
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, m in ipairs(due) do
+  redis.call('ZREM', KEYS[1], m)
+  redis.call('ZADD', KEYS[2], ARGV[2], m)
+  table.insert(out, m)
+end
+return out
+"""
+
+_COMPLETE = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[2] ~= '' then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
+return 1
+"""
+
+_CANCEL = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+
+_RECORD_PAGE = """
+if redis.call('HSETNX', KEYS[1], 'sent:' .. ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'next_step', tonumber(ARGV[1]) + 1)
+redis.call('XADD', KEYS[2], '*', 'at', ARGV[2], 'actor', ARGV[3], 'kind', ARGV[4], 'text', ARGV[5])
+return 1
+"""
+
+
+def esc_key(number: int) -> str:
+    return f"inc:{{{number}}}:esc"
+
+
+class OnCallStore(RedisBacked):
+    def __init__(self, redis: Redis, description: str) -> None:
+        super().__init__(redis, description)
+        self._claim = redis.register_script(_CLAIM)
+        self._complete = redis.register_script(_COMPLETE)
+        self._cancel = redis.register_script(_CANCEL)
+        self._record = redis.register_script(_RECORD_PAGE)
+
+    async def arm(self, number: int, due: datetime) -> None:
+        async with self.io():
+            await self.redis.zadd(DUE_KEY, {str(number): due.timestamp()})
+
+    async def move(self, number: int, due: datetime) -> None:
+        """Change the due time of a scheduled page (not of one being sent right now)."""
+        async with self.io():
+            await self.redis.zadd(DUE_KEY, {str(number): due.timestamp()}, xx=True)
+
+    async def cancel(self, number: int) -> None:
+        async with self.io():
+            await self._cancel(keys=[DUE_KEY, PENDING_KEY], args=[str(number)])
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int = 200) -> list[int]:
+        async with self.io():
+            members = await self._claim(
+                keys=[DUE_KEY, PENDING_KEY], args=[now.timestamp(), lease_until.timestamp(), limit]
+            )
+        return [int(m) for m in members]
+
+    async def complete(self, number: int, next_due: datetime | None) -> None:
+        """Release a claimed number, scheduling its next page if there is one."""
+        async with self.io():
+            await self._complete(
+                keys=[DUE_KEY, PENDING_KEY], args=[str(number), "" if next_due is None else next_due.timestamp()]
+            )
+
+    async def is_scheduled(self, numbers: list[int]) -> set[int]:
+        if not numbers:
+            return set()
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+            for number in numbers:
+                pipe.zscore(DUE_KEY, str(number))
+                pipe.zscore(PENDING_KEY, str(number))
+            scores = await pipe.execute()
+        return {n for i, n in enumerate(numbers) if scores[2 * i] is not None or scores[2 * i + 1] is not None}
+
+    async def state(self, number: int) -> tuple[Incident | None, int, bool]:
+        """The incident, its next step (1 if never paged), and whether that step was already sent."""
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(doc_key(number), "doc")
+            pipe.hgetall(esc_key(number))
+            raw, esc = await pipe.execute()
+        incident = Incident.model_validate_json(raw) if raw else None
+        step = int(esc.get("next_step", 1))
+        return incident, step, f"sent:{step}" in esc
+
+    async def record_page(self, number: int, step: int, entry: TimelineEntry) -> bool:
+        """Mark ``step`` sent and add its timeline entry, once; False if it was already recorded."""
+        async with self.io():
+            done = await self._record(
+                keys=[esc_key(number), timeline_key(number)],
+                args=[str(step), entry.at.isoformat(), entry.actor, entry.kind, entry.text],
+            )
+        return bool(done)
+
+    async def anchor(self, default: date) -> date:
+        """The rotation's week-0 hand-off day: fixed in Redis on first use, shared by every replica."""
+        async with self.io():
+            await self.redis.set(ANCHOR_KEY, default.isoformat(), nx=True)
+            value = await self.redis.get(ANCHOR_KEY)
+        return date.fromisoformat(str(value)) if value else default
+
+    async def override(self, now: datetime) -> dict[str, Any] | None:
+        async with self.io():
+            raw = await self.redis.get(OVERRIDE_KEY)
+        if not raw:
+            return None
+        data: dict[str, Any] = json.loads(raw)
+        return data if datetime.fromisoformat(data["until"]) > now else None
+
+    async def set_override(self, user: str, until: datetime, by: str, now: datetime) -> None:
+        payload = json.dumps({"user": user, "until": until.isoformat(), "by": by, "at": now.isoformat()})
+        ttl = max(int((until - now).total_seconds()), 1)
+        async with self.io(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(OVERRIDE_KEY, payload, ex=ttl)
+            pipe.xadd(ONCALL_TIMELINE_KEY, {"at": now.isoformat(), "actor": by, "kind": "override", "text": payload})
+            await pipe.execute()
+
+    async def clear_override(self, by: str, now: datetime) -> None:
+        async with self.io(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(OVERRIDE_KEY)
+            pipe.xadd(ONCALL_TIMELINE_KEY, {"at": now.isoformat(), "actor": by, "kind": "override cleared", "text": ""})
+            await pipe.execute()
+
+    async def recent_incidents(self, since: datetime, limit: int = 500) -> list[Incident]:
+        """Incidents opened since ``since``, newest first, read back from the id counter."""
+        async with self.io():
+            top = int(await self.redis.get(SEQ_KEY) or 0)
+        found: list[Incident] = []
+        number = top
+        while number > 0 and len(found) < limit:
+            batch = list(range(number, max(number - 100, 0), -1))
+            async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+                for n in batch:
+                    pipe.hget(doc_key(n), "doc")
+                docs = await pipe.execute()
+            for raw in docs:
+                if not raw:
+                    continue
+                incident = Incident.model_validate_json(raw)
+                if incident.opened_at < since:
+                    return found
+                found.append(incident)
+            number = batch[-1] - 1
+        return found

@@ -1,0 +1,96 @@
+"""``/oncall``: who is on call, the hand-off checklist, overrides."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.durations import format_duration, parse_duration
+from bot.oncall.render import oncall_blocks
+from bot.render import user, when
+from bot.services import Services
+from bot.slack_client import SLACK_ERRORS
+from handlers.guard import Replied, guarded
+
+USAGE = """*`/oncall` commands*
+• `/oncall` — who is primary, secondary and lead now, and until when
+• `/oncall handoff` — post the hand-off checklist in the incidents channel
+• `/oncall override @user 4h` — make someone primary for a while (operators)
+• `/oncall override clear` — end the override (operators)"""
+
+MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$", re.ASCII)
+MAX_OVERRIDE_DAYS = 14
+
+
+def register(app: AsyncApp, svc: Services) -> None:
+    commands = OnCallCommands(svc)
+    app.command("/oncall")(commands.on_command)
+
+
+class OnCallCommands:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        async def reply(text: str) -> None:
+            await ack(text=text)
+
+        words = (command.get("text") or "").split()
+        verb = words[0].lower() if words else ""
+        async with guarded(
+            "command", f"/oncall {verb if verb in ('', 'handoff', 'override', 'help') else 'other'}", reply
+        ):
+            svc = self.svc
+            now = svc.clock()
+            if not words:
+                who = await svc.roster.now(now)
+                await ack(text=f"Primary on call: {user(who.primary)}", blocks=oncall_blocks(who))
+            elif verb == "handoff":
+                try:
+                    await svc.escalator.post_handoff(now, trigger="command")
+                except SLACK_ERRORS:
+                    await reply("Slack did not accept the hand-off checklist; it is logged. Try again shortly.")
+                    raise Replied from None
+                await ack(text=f"Posted the hand-off checklist in <#{svc.config.channels.incidents}>.")
+            elif verb == "override":
+                await self._override(ack, command["user_id"], words[1:])
+            else:
+                await ack(text=USAGE if verb == "help" else f"`{verb[:20]}` is not an /oncall command.\n{USAGE}")
+
+    async def _override(self, ack: AsyncAck, actor: str, args: list[str]) -> None:
+        svc = self.svc
+        if not await svc.access.is_operator(actor):
+            await ack(text="Only operators (permissions.operators) may override the rotation.")
+            raise Replied
+        now = svc.clock()
+        if args == ["clear"]:
+            await svc.oncall.clear_override(actor, now)
+            await ack(text="Override cleared: the rotation decides again.")
+            await self._announce(f"{user(actor)} cleared the on-call override; the rotation decides again.")
+            return
+        form = "`/oncall override @user 4h` (or `/oncall override clear`)"
+        match = MENTION.match(args[0]) if args else None
+        if not match or len(args) != 2:
+            await ack(text=f"Write it as {form}.")
+            raise Replied
+        try:
+            duration = parse_duration(args[1])
+        except ValueError as exc:
+            await ack(text=f"{exc}. Write it as {form}.")
+            raise Replied from None
+        if duration.days > MAX_OVERRIDE_DAYS:
+            await ack(text=f"Overrides last at most {MAX_OVERRIDE_DAYS} days; change oncall.rotation for longer.")
+            raise Replied
+        target = match.group(1) or match.group(2)
+        until = now + duration
+        await svc.oncall.set_override(target, until, actor, now)
+        await ack(text=f"{user(target)} is primary on call until {when(until)} ({format_duration(duration)}).")
+        await self._announce(f"{user(actor)} made {user(target)} primary on call until {when(until)}.")
+
+    async def _announce(self, text: str) -> None:
+        self.svc.tasks.spawn(
+            self.svc.client.chat_postMessage(channel=self.svc.config.channels.incidents, text=text),
+            name="oncall-news",
+        )
