@@ -88,6 +88,7 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
             log.info("shutting down")
             svc.escalator.stop()
             await poller
+            await svc.escalator.drain(SHUTDOWN_GRACE_SECONDS)
             if socket is not None:
                 await socket.close_async()  # type: ignore[no-untyped-call]
             await svc.tasks.drain(SHUTDOWN_GRACE_SECONDS)

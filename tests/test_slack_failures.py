@@ -16,7 +16,9 @@ def announcements(recorder: SlackRecorder, title: str) -> list[float]:
     return [
         i
         for i, c in enumerate(recorder.of("chat.postMessage"))
-        if c.params.get("channel") == "C0INCIDENTS" and "thread_ts" not in c.params and title in text_of_blocks(blocks_of(c))
+        if c.params.get("channel") == "C0INCIDENTS"
+        and "thread_ts" not in c.params
+        and title in text_of_blocks(blocks_of(c))
     ]
 
 

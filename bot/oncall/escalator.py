@@ -65,6 +65,7 @@ class Escalator:
         self._dm_channels: dict[str, str] = {}
         self._limit = asyncio.Semaphore(MAX_CONCURRENT_PAGES)
         self._last_reconcile = 0.0
+        self._mentions: set[asyncio.Task[None]] = set()
 
     # Hooks called by IncidentService ---------------------------------------------------------
 
@@ -100,6 +101,11 @@ class Escalator:
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
+
+    async def drain(self, timeout: float) -> None:
+        """Let thread mentions in flight finish (graceful shutdown)."""
+        if self._mentions:
+            await asyncio.wait(set(self._mentions), timeout=timeout)
 
     async def tick(self) -> int:
         """Claim what is due and page it; return how many incidents were claimed."""
@@ -146,8 +152,14 @@ class Escalator:
             if not await self._page(incident, target, step, waited):
                 await self.store.complete(number, now + self.policy.retry_failed_page_after)
                 return
+            # Recorded right after the DM, so a crash can repeat a page only within this narrow gap.
             entry = TimelineEntry(at=now, actor=target.user, kind="was paged", text=_page_note(step, target, waited))
             await self.store.record_page(number, step, entry)
+            await self.store.complete(number, self._due(incident, step + 1, len(targets)))
+            mention = asyncio.create_task(self._mention_in_thread(incident, page_text(incident, target, step, waited)))
+            self._mentions.add(mention)  # off the paging path: it may wait for the announcement
+            mention.add_done_callback(self._mentions.discard)
+            return
         await self.store.complete(number, self._due(incident, step + 1, len(targets)))
 
     async def _page(self, incident: Incident, target: chain.Target, step: int, waited: timedelta) -> bool:
@@ -171,7 +183,6 @@ class Escalator:
             )
             return False
         metrics.PAGES_SENT.labels(role=target.role).inc()
-        await self._mention_in_thread(incident, page_text(incident, target, step, waited))
         return True
 
     async def _dm_channel(self, user: str) -> str:
@@ -181,17 +192,19 @@ class Escalator:
         return self._dm_channels[user]
 
     async def _mention_in_thread(self, incident: Incident, text: str) -> None:
-        deadline = time.monotonic() + ANNOUNCEMENT_WAIT
-        where = None
-        while where is None and time.monotonic() < deadline:
-            _, where = await self.incidents.snapshot(incident.number)
-            if where is None:
-                await asyncio.sleep(0.2)
-        if where is None:
-            log.info("%s has no announcement yet; the page is on the timeline only", incident.ref)
-            return
+        """Mention the paged person under the announcement (waiting briefly if it is still being posted)."""
         try:
+            deadline = time.monotonic() + ANNOUNCEMENT_WAIT
+            _, where = await self.incidents.snapshot(incident.number)
+            while where is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+                _, where = await self.incidents.snapshot(incident.number)
+            if where is None:
+                log.info("%s has no announcement yet; the page is on the timeline only", incident.ref)
+                return
             await self.client.chat_postMessage(channel=where[0], thread_ts=where[1], text=text)
+        except StoreUnavailable as exc:
+            log.warning("page mention for %s skipped: %s", incident.ref, exc)
         except SLACK_ERRORS as exc:
             metrics.SLACK_API_ERRORS.labels(method="chat.postMessage").inc()
             log.error("page mention for %s failed: %s", incident.ref, type(exc).__name__)

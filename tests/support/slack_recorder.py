@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +23,10 @@ class Call:
     method: str
     params: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)
+
+    def params_blocks(self) -> list[dict[str, Any]]:
+        return blocks_of(self)
 
 
 class SlackRecorder:

@@ -1,0 +1,319 @@
+"""Escalation over the real wire: pages by DM at the right time, once per step, across replicas and crashes."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import redis
+
+from bot.oncall.rotation import Handoff, anchor_for
+from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.net import wait_for
+from tests.support.redis_server import RedisServer
+from tests.support.slack_recorder import Call, SlackRecorder
+
+TZ = "Europe/Berlin"
+
+
+def escalation_config(path: Path, *, handoff: str = "mon 09:00", extra: str = "") -> Path:
+    anchor = anchor_for(datetime.now(UTC), Handoff.parse(handoff), ZoneInfo(TZ))
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            channels: {{incidents: C0INCIDENTS}}
+            severities:
+              P1: {{ack_within: 3s}}
+              P2: {{ack_within: 1h}}
+              P3: {{ack_within: 4h}}
+            escalation: {{repeat_every: 2s, claim_lease: 4s, retry_failed_page_after: 1s}}
+            oncall:
+              timezone: {TZ}
+              handoff: "{handoff}"
+              rotation: [U0ALICE, U0BOB]
+              lead: U0LEAD
+              rotation_start: {anchor.isoformat()}
+            permissions: {{operators: [U0OPS]}}
+            """
+        )
+        + extra
+    )
+    return path
+
+
+class Rig:
+    """Bots on a fresh Redis (so INC numbers restart): the recorder's log is cleared to match."""
+
+    def __init__(self, tmp: Path, recorder: SlackRecorder, redis_server: RedisServer, config: Path) -> None:
+        self.tmp, self.recorder, self.redis, self.config = tmp, recorder, redis_server, config
+        self.bots: list[BotProcess] = []
+        recorder.reset()
+
+    def start(self, name: str) -> BotProcess:
+        bot = BotProcess(
+            redis_url=self.redis.url,
+            slack_api_url=self.recorder.api_url,
+            config_path=self.config,
+            log_path=self.tmp / f"{name}.log",
+        ).start()
+        self.bots.append(bot)
+        return bot
+
+    def stop(self) -> None:
+        for bot in self.bots:
+            bot.terminate()
+
+
+@pytest.fixture
+def fresh_redis() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+def dms(recorder: SlackRecorder, number: int, user: str | None = None) -> list[Call]:
+    return [
+        c
+        for c in recorder.of("chat.postMessage")
+        if str(c.params.get("channel", "")).startswith("D")
+        and f"paged for INC-{number} (" in str(c.params.get("text", ""))
+        and (user is None or c.params["channel"] == "D" + user[1:])
+    ]
+
+
+def open_p(slack: SignedSlack, severity: str, title: str) -> tuple[int, float]:
+    started = time.monotonic()
+    text = ack_text(slack.command(f"open {severity} {title}", user="U0REPORTER"))
+    return int(text.split("*INC-")[1].split("*")[0]), started
+
+
+def test_unacknowledged_p1_escalates_then_stops_on_ack(
+    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+) -> None:
+    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
+    bot = rig.start("a")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        number, opened = open_p(slack, "P1", "Checkout down")
+        primary = wait_for(lambda: dms(recorder, number, "U0ALICE"), what="primary paged")[0]  # type: ignore[index]
+        assert primary.at - opened < 2.0
+        secondary = wait_for(lambda: dms(recorder, number, "U0BOB"), timeout=8, what="secondary paged")[0]  # type: ignore[index]
+        assert 2.5 <= secondary.at - opened <= 5.0, secondary.at - opened
+        lead = wait_for(lambda: dms(recorder, number, "U0LEAD"), timeout=8, what="lead paged")[0]  # type: ignore[index]
+        assert 5.5 <= lead.at - opened <= 8.0, lead.at - opened
+        # The DM carries an Acknowledge button that works from the DM.
+        button = next(b for b in primary.params_blocks() if b["type"] == "actions")["elements"][0]
+        assert (button["action_id"], button["value"]) == ("incident_acknowledge", str(number))
+        wait_for(lambda: len(dms(recorder, number, "U0LEAD")) >= 2, timeout=6, what="lead paged again")
+        slack.click("incident_acknowledge", str(number), user="U0LEAD")
+        wait_for(lambda: "Acknowledged" in ack_text(slack.command(f"status INC-{number}")), what="acknowledged")
+        count = len(dms(recorder, number))
+        time.sleep(4.5)  # absence check: two repeat intervals pass without a page
+        assert len(dms(recorder, number)) == count
+        timeline = ack_text(slack.command(f"timeline INC-{number}"))
+        assert timeline.count("*was paged*") == count
+        assert "step 2: secondary, after 3s unacknowledged" in timeline
+        mentions = [
+            c
+            for c in recorder.of("chat.postMessage")
+            if c.params.get("thread_ts")
+            and "paged for" in c.params.get("text", "")
+            and f"INC-{number}" in c.params["text"]
+        ]
+        assert len(mentions) == count
+    finally:
+        slack.close()
+        rig.stop()
+
+
+def test_two_replicas_page_each_step_once(tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer) -> None:
+    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
+    a, b = rig.start("a"), rig.start("b")
+    sa, sb = SignedSlack(a.base_url, recorder.response_url), SignedSlack(b.base_url, recorder.response_url)
+    try:
+        numbers = [open_p(sa if i % 2 else sb, "P1", f"Replicated {i}")[0] for i in range(4)]
+        for n in numbers:
+            wait_for(lambda n=n: len(dms(recorder, n, "U0LEAD")) >= 2, timeout=15, what=f"INC-{n} through the chain")
+        for n in numbers:
+            ack_text(sa.command(f"ack INC-{n}"))
+        time.sleep(1.5)  # let any in-flight page land before counting
+        for n in numbers:
+            timeline = ack_text(sb.command(f"timeline INC-{n}"))
+            steps = [line.split("step ")[1].split(":")[0] for line in timeline.splitlines() if "*was paged*" in line]
+            assert len(steps) == len(set(steps)), (n, steps)
+            assert len(dms(recorder, n)) == len(steps), (n, len(dms(recorder, n)), steps)
+            assert len(dms(recorder, n, "U0ALICE")) == 1 and len(dms(recorder, n, "U0BOB")) == 1
+    finally:
+        sa.close()
+        sb.close()
+        rig.stop()
+
+
+def test_page_claimed_by_a_dead_replica_is_delivered_by_another(
+    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+) -> None:
+    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
+    bot = rig.start("survivor")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    r = redis.Redis.from_url(fresh_redis.url)
+    try:
+        number, _ = open_p(slack, "P1", "Claimed then crashed")
+        wait_for(lambda: dms(recorder, number, "U0ALICE"), what="primary paged")
+        # A replica claims step 2 (moves it to pending with a 3 s lease) and is SIGKILLed before sending.
+        lease_until = time.time() + 3.0
+        with r.pipeline() as pipe:
+            pipe.zrem("{esc}:due", str(number))
+            pipe.zadd("{esc}:pending", {str(number): lease_until})
+            pipe.execute()
+        claimed_at = time.monotonic()
+        page = wait_for(lambda: dms(recorder, number, "U0BOB"), timeout=10, what="secondary paged after the lease")[0]  # type: ignore[index]
+        assert page.at - claimed_at >= 2.5  # not before the dead replica's lease ran out
+        time.sleep(1.0)
+        assert len(dms(recorder, number, "U0BOB")) == 1
+    finally:
+        r.close()
+        slack.close()
+        rig.stop()
+
+
+def test_severity_change_moves_the_deadline(tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer) -> None:
+    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
+    bot = rig.start("a")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        sooner, opened = open_p(slack, "P2", "Becomes critical")
+        later, _ = open_p(slack, "P1", "Turns out minor")
+        wait_for(lambda: dms(recorder, sooner, "U0ALICE") and dms(recorder, later, "U0ALICE"), what="primaries paged")
+        assert "now P1" in ack_text(slack.command(f"severity INC-{sooner} P1"))
+        assert "now P3" in ack_text(slack.command(f"severity INC-{later} P3"))
+        page = wait_for(lambda: dms(recorder, sooner, "U0BOB"), timeout=6, what="secondary paged after upgrade")[0]  # type: ignore[index]
+        # The new deadline is opened + 3 s (P1); it goes out within 2 s of it, not an hour later.
+        assert page.at - opened <= 5.0, page.at - opened
+        time.sleep(3.5)  # absence check: the downgraded incident's old 3 s deadline passes quietly
+        assert not dms(recorder, later, "U0BOB")
+    finally:
+        slack.close()
+        rig.stop()
+
+
+def test_rate_limited_page_arrives_after_retry_after(
+    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+) -> None:
+    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
+    bot = rig.start("a")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        recorder.rate_limit("chat.postMessage", times=1, retry_after=2, channel="D0ALICE")
+        number, _ = open_p(slack, "P2", "Rate limited page")
+        wait_for(lambda: len(dms(recorder, number, "U0ALICE")) >= 2, timeout=10, what="page retried after 429")
+        first, second = dms(recorder, number, "U0ALICE")[:2]
+        assert second.at - first.at >= 1.9
+        time.sleep(1.0)
+        assert len(dms(recorder, number, "U0ALICE")) == 2  # the 429'd attempt and the delivered one
+        wait_for(
+            lambda: "*was paged*" in ack_text(slack.command(f"timeline INC-{number}")), what="page on the timeline"
+        )
+        assert ack_text(slack.command(f"timeline INC-{number}")).count("*was paged*") == 1
+    finally:
+        recorder.rate_limits.clear()
+        slack.close()
+        rig.stop()
+
+
+def test_failed_page_is_retried_not_dropped(tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer) -> None:
+    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
+    bot = rig.start("a")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        recorder.fail("conversations.open", "user_not_found")
+        number, _ = open_p(slack, "P2", "Slack refuses the DM")
+        wait_for(
+            lambda: (
+                'chatops_pages_failed_total{error="user_not_found"}'
+                in __import__("httpx").get(f"{bot.base_url}/metrics").text
+            ),
+            what="failure counted",
+        )
+        recorder.failures.clear()
+        wait_for(lambda: dms(recorder, number, "U0ALICE"), timeout=6, what="page delivered after Slack recovers")
+        wait_for(
+            lambda: "*was paged*" in ack_text(slack.command(f"timeline INC-{number}")), what="page on the timeline"
+        )
+        assert ack_text(slack.command(f"timeline INC-{number}")).count("*was paged*") == 1
+    finally:
+        recorder.failures.clear()
+        slack.close()
+        rig.stop()
+
+
+def test_oncall_command_override_and_handoff(tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer) -> None:
+    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
+    bot = rig.start("a")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        shown = ack_text(slack.command("", command="/oncall"))
+        assert "*Primary:* <@U0ALICE>" in shown and "*Secondary:* <@U0BOB>" in shown and "*Lead:* <@U0LEAD>" in shown
+        assert "<!date^" in shown  # the hand-off time in the reader's own time zone
+        refused = ack_text(slack.command("override <@U0MALLORY|mallory> 4h", command="/oncall", user="U0BOB"))
+        assert "Only operators" in refused
+        assert "is primary on call until" in ack_text(
+            slack.command("override <@U0CAROL|carol> 2h", command="/oncall", user="U0OPS")
+        )
+        assert "*Primary:* <@U0CAROL>" in ack_text(slack.command("", command="/oncall"))
+        number, _ = open_p(slack, "P2", "Paged to the override")
+        wait_for(lambda: dms(recorder, number, "U0CAROL"), what="override paged")
+        assert not dms(recorder, number, "U0ALICE")
+        for bad in ("override", "override U0CAROL", "override <@U0CAROL> soon", "override <@U0CAROL> 30d", "frob"):
+            reply = ack_text(slack.command(bad, command="/oncall", user="U0OPS"))
+            assert "/oncall" in reply or "at most" in reply, (bad, reply)
+        assert "Override cleared" in ack_text(slack.command("override clear", command="/oncall", user="U0OPS"))
+
+        before = len(recorder.of("chat.postMessage"))
+        assert "Posted the hand-off checklist" in ack_text(slack.command("handoff", command="/oncall"))
+        post = wait_for(
+            lambda: [
+                c
+                for c in recorder.of("chat.postMessage")[before:]
+                if c.params.get("text") == "On-call hand-off checklist"
+            ],
+            what="checklist",
+        )[0]  # type: ignore[index]
+        text = str(post.params.get("blocks"))
+        assert "Review open incidents" in text and f"INC-{number}" in text and "Next:" in text
+        assert "Incidents of the past week" in text and "Test paging" in text
+    finally:
+        slack.close()
+        rig.stop()
+
+
+def test_scheduled_handoff_posts_once_across_replicas(
+    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+) -> None:
+    local = datetime.now(ZoneInfo(TZ))
+    handoff = (
+        f"{local.strftime('%a').lower()} {local.strftime('%H:%M')}"  # the minute just begun: inside the grace period
+    )
+    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml", handoff=handoff))
+    before = len([c for c in recorder.of("chat.postMessage") if c.params.get("text") == "On-call hand-off checklist"])
+    rig.start("a")
+    rig.start("b")
+    try:
+        wait_for(
+            lambda: (
+                len(
+                    [c for c in recorder.of("chat.postMessage") if c.params.get("text") == "On-call hand-off checklist"]
+                )
+                > before
+            ),
+            what="scheduled checklist",
+        )
+        time.sleep(2.0)  # both pollers tick at least once more
+        posts = [c for c in recorder.of("chat.postMessage") if c.params.get("text") == "On-call hand-off checklist"]
+        assert len(posts) - before == 1
+    finally:
+        rig.stop()
