@@ -38,6 +38,7 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.escalation
 
 clean:
 	rm -rf $(VENV) .chatops .pytest_cache .mypy_cache .ruff_cache

@@ -67,6 +67,7 @@ class OnCallCommands:
         now = svc.clock()
         if args == ["clear"]:
             await svc.oncall.clear_override(actor, now)
+            svc.roster.forget_override()
             await ack(text="Override cleared: the rotation decides again.")
             await self._announce(f"{user(actor)} cleared the on-call override; the rotation decides again.")
             return
@@ -86,6 +87,7 @@ class OnCallCommands:
         target = match.group(1) or match.group(2)
         until = now + duration
         await svc.oncall.set_override(target, until, actor, now)
+        svc.roster.forget_override()
         await ack(text=f"{user(target)} is primary on call until {when(until)} ({format_duration(duration)}).")
         await self._announce(f"{user(actor)} made {user(target)} primary on call until {when(until)}.")
 

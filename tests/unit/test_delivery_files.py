@@ -25,6 +25,7 @@ def test_manifest_declares_every_command_on_one_endpoint() -> None:
         "chat:write",
         "app_mentions:read",
         "usergroups:read",
+        "im:write",
     }
     assert "socket_mode_enabled" in manifest["settings"]
 
