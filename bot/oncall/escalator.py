@@ -87,12 +87,18 @@ class Escalator:
     async def run(self) -> None:
         """Tick every ``poll_interval`` (sooner when woken) until ``stop()``."""
         interval = self.policy.poll_interval.total_seconds()
+        failing = False
         while not self._stopping.is_set():
             self._wake.clear()
             try:
                 await self.tick()
+                if failing:
+                    log.warning("escalation poller recovered: the state store answers again")
+                failing = False
             except StoreUnavailable as exc:
-                log.warning("escalation tick skipped: %s", exc)
+                if not failing:  # once per outage, not once a second
+                    log.error("escalation poller paused until the state store answers: %s", exc)
+                failing = True
             except Exception:
                 log.exception("escalation tick failed")
             with contextlib.suppress(TimeoutError):
