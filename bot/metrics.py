@@ -44,3 +44,13 @@ ESCALATION_TICK_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 HANDOFFS_POSTED = Counter("chatops_handoffs_posted_total", "On-call hand-off checklists posted.", ["trigger"])
+_DURATION_BUCKETS = (60, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200)
+TIME_TO_ACKNOWLEDGE = Histogram(
+    "chatops_time_to_acknowledge_seconds",
+    "From open to acknowledgement, by severity.",
+    ["severity"],
+    buckets=_DURATION_BUCKETS,
+)
+TIME_TO_RESOLVE = Histogram(
+    "chatops_time_to_resolve_seconds", "From open to resolution, by severity.", ["severity"], buckets=_DURATION_BUCKETS
+)

@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     SectionBlock,
     StaticSelectElement,
+    UserSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -86,8 +87,12 @@ def headline(incident: Incident) -> str:
     return f"{incident.ref} [{incident.severity.value}] {incident.title} — {incident.state.value}"
 
 
+POSTMORTEM_ACTION = "incident_postmortem"
+ASSIGN_ACTION = "incident_assign"
+
+
 def _buttons(incident: Incident) -> ActionsBlock | None:
-    elements = []
+    elements: list[ButtonElement | UserSelectElement] = []
     for action in allowed_actions(incident.state):
         if action not in BUTTONS:
             continue
@@ -103,6 +108,18 @@ def _buttons(incident: Incident) -> ActionsBlock | None:
         elements.append(
             ButtonElement(
                 text=label, action_id=action_id(action), value=str(incident.number), style=style, confirm=confirm
+            )
+        )
+    if incident.state in (State.RESOLVED, State.CLOSED):
+        elements.append(
+            ButtonElement(text="Post-mortem draft", action_id=POSTMORTEM_ACTION, value=str(incident.number))
+        )
+    if incident.state is not State.CLOSED:
+        elements.append(
+            UserSelectElement(
+                action_id=ASSIGN_ACTION,
+                placeholder="Set commander",
+                initial_user=incident.commander,
             )
         )
     return ActionsBlock(block_id=f"incident_actions_{incident.number}", elements=elements) if elements else None
@@ -152,6 +169,8 @@ def _context_line(incident: Incident) -> str:
         parts.append(f"resolved by {user(incident.resolved_by)}")
     if incident.closed_by:
         parts.append(f"closed by {user(incident.closed_by)}")
+    if incident.channel:
+        parts.append(f"channel <#{incident.channel}>")
     return " · ".join(parts)
 
 
@@ -174,12 +193,17 @@ def timeline_line(entry: TimelineEntry) -> str:
     return f"• {when(entry.at, '{date_short} {time_secs}')} {user(entry.actor)} *{entry.kind}*{note}"
 
 
-def timeline_blocks(incident: Incident, entries: Sequence[TimelineEntry], total: int) -> list[Block]:
-    shown = list(entries)[:TIMELINE_LIMIT]
+def timeline_blocks(incident: Incident, entries: Sequence[TimelineEntry], total: int, page: int = 1) -> list[Block]:
+    """One page of the timeline; times render in each reader's own time zone (Slack date tokens)."""
+    pages = max(1, -(-len(entries) // TIMELINE_LIMIT))
+    page = min(page, pages)
+    shown = list(entries)[(page - 1) * TIMELINE_LIMIT : page * TIMELINE_LIMIT]
     blocks: list[Block] = [HeaderBlock(text=clip(f"Timeline of {incident.ref}: {incident.title}", TITLE_MAX))]
     blocks.extend(_chunked_sections([timeline_line(e) for e in shown]))
-    if total > len(shown):
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {total - len(shown)} more entries")]))
+    if pages > 1:
+        hint = f" — next: `/incident timeline {incident.ref} {page + 1}`" if page < pages else ""
+        footer = f"Page {page} of {pages} ({total} entries){hint}"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
     return blocks
 
 

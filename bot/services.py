@@ -9,6 +9,8 @@ from datetime import datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.announcer import Announcer
+from bot.collab.rooms import IncidentRooms
+from bot.collab.updates import StatusUpdates
 from bot.incidents.service import IncidentService, utcnow
 from bot.incidents.store import IncidentStore
 from bot.oncall.escalator import Escalator
@@ -32,6 +34,8 @@ class Services:
     oncall: OnCallStore
     roster: Roster
     escalator: Escalator
+    rooms: IncidentRooms
+    updates: StatusUpdates
 
     @classmethod
     def build(
@@ -40,16 +44,24 @@ class Services:
         oncall = OnCallStore(store.redis, store.description)
         roster = Roster(config.oncall, oncall)
         escalator = Escalator(client=client, incidents=store, store=oncall, roster=roster, config=config, clock=clock)
+        incidents = IncidentService(store, config, clock, escalation=escalator)
+        announcer = Announcer(client, store, config.channels.incidents, clock)
+        rooms = IncidentRooms(client, incidents, announcer, config.incident_channels)
+        updates = StatusUpdates(client, store, config)
+        escalator.on_paged = rooms.invite_paged
+        escalator.every(10.0, updates.remind)
         return cls(
             config=config,
             client=client,
             store=store,
-            incidents=IncidentService(store, config, clock, escalation=escalator),
-            announcer=Announcer(client, store, config.channels.incidents, clock),
+            incidents=incidents,
+            announcer=announcer,
             access=Access(client, config.permissions),
             tasks=BackgroundTasks(),
             clock=clock,
             oncall=oncall,
             roster=roster,
             escalator=escalator,
+            rooms=rooms,
+            updates=updates,
         )

@@ -172,11 +172,39 @@ class Kubernetes(_Strict):
     clusters: list[Cluster] = Field(default_factory=list)
 
 
+class IncidentChannels(_Strict):
+    """``incident_channels: true`` or a mapping with these keys."""
+
+    enabled: bool = False
+    min_severity: Severity = Severity.P4
+    archive_on_close: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_bool(cls, value: Any) -> Any:
+        return {"enabled": value} if isinstance(value, bool) else value
+
+    def wanted(self, severity: Severity) -> bool:
+        """P1 is the highest: a channel for severities at or above ``min_severity``."""
+        return self.enabled and severity.value <= self.min_severity.value
+
+
+class Updates(_Strict):
+    remind_after: timedelta = timedelta(minutes=30)
+    remind_severities: list[Severity] = Field(default_factory=lambda: [Severity.P1, Severity.P2])
+
+    @field_validator("remind_after", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> timedelta:
+        return _duration(value)
+
+
 class BotConfig(_Strict):
     """The YAML config file (``CHATOPS_CONFIG``). Unknown keys are rejected to catch typos."""
 
     channels: Channels
-    incident_channels: bool = False
+    incident_channels: IncidentChannels = IncidentChannels()
+    updates: Updates = Updates()
     severities: dict[Severity, SeverityPolicy] = Field(default_factory=dict)
     escalation: Escalation = Escalation()
     oncall: OnCall = OnCall()

@@ -22,9 +22,13 @@ from bot.render import (
     status_blocks,
     timeline_blocks,
 )
+from bot.render import (
+    user as render_user,
+)
 from bot.services import Services
 from bot.slack_client import SLACK_ERRORS
 from handlers import parse as p
+from handlers.collab import RECENT_WINDOW, Collaboration, recent_blocks
 from handlers.guard import Replied, guarded
 
 STATUS_TIMELINE_ENTRIES = 5
@@ -42,6 +46,7 @@ def register(app: AsyncApp, svc: Services) -> None:
 class IncidentCommands:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
+        self.collab = Collaboration(svc)
 
     async def on_command(self, ack: AsyncAck, command: dict[str, Any], client: Any, respond: Any) -> None:
         async def reply(text: str) -> None:
@@ -51,11 +56,21 @@ class IncidentCommands:
         verb = (text.split(maxsplit=1) or ["help"])[0].lower()[:20]
         async with guarded("command", f"/incident {verb if verb in KNOWN_VERBS else 'other'}", reply):
             try:
-                cmd = p.parse(text)
+                cmd = await self._parse(text, command["channel_id"])
             except p.ParseError as exc:
                 await reply(str(exc))
                 raise Replied from None
             await self._dispatch(cmd, ack, command, client=client, respond=respond)
+
+    async def _parse(self, text: str, channel: str) -> p.Command:
+        """Parse; inside an incident's own channel a missing INC-n means that incident."""
+        try:
+            return p.parse(text)
+        except p.MissingIncidentId:
+            number = await self.svc.rooms.incident_for_channel(channel)
+            if number is None:
+                raise
+            return p.parse(p.with_incident(text, number))
 
     async def _dispatch(
         self, cmd: p.Command, ack: AsyncAck, command: dict[str, Any], *, client: Any, respond: Any
@@ -71,9 +86,12 @@ class IncidentCommands:
             case p.Open(severity=severity, title=title):
                 incident = await svc.incidents.open(title=title, severity=severity, actor=user)
                 await ack(text=self._opened_text(incident))
-                svc.tasks.spawn(svc.announcer.announce(incident), name=f"announce-{incident.ref}")
+                svc.tasks.spawn(self.collab.opened(incident), name=f"announce-{incident.ref}")
             case p.Lifecycle(action=action, number=number, note=note):
-                await self._require_responder(ack, user, action.value)
+                if action is Action.CLOSE:
+                    await self._require_command(ack, user, number, "close")
+                else:
+                    await self._require_responder(ack, user, action.value)
                 try:
                     incident, entry = await svc.incidents.act(number, action, user, note)
                 except TransitionRefused as exc:
@@ -82,7 +100,7 @@ class IncidentCommands:
                 await ack(text=f"{incident.ref} is now *{incident.state.value}*.")
                 self._changed(incident, entry)
             case p.ChangeSeverity(number=number, severity=severity, note=note):
-                await self._require_responder(ack, user, "change the severity of")
+                await self._require_command(ack, user, number, "change the severity of")
                 try:
                     incident, entry = await svc.incidents.change_severity(number, severity, user, note)
                 except TransitionRefused as exc:
@@ -97,15 +115,19 @@ class IncidentCommands:
                 incident = await svc.store.get(number)
                 recent = await svc.store.last_timeline(number, STATUS_TIMELINE_ENTRIES)
                 await ack(text=incident.ref, blocks=status_blocks(incident, recent, svc.clock()))
-            case p.ListOpen():
+            case p.ListOpen(recent=False):
                 incidents = await svc.store.active()
                 await ack(text=f"{len(incidents)} incidents not closed", blocks=list_blocks(incidents, svc.clock()))
-            case p.Timeline(number=number):
+            case p.ListOpen(recent=True):
+                now = svc.clock()
+                last_month = await svc.store.recent(now - RECENT_WINDOW)
+                await ack(text="Incidents of the last 30 days", blocks=recent_blocks(last_month, svc.config, now))
+            case p.Timeline(number=number, page=page):
                 incident = await svc.store.get(number)
-                entries, total = await svc.store.timeline(number, limit=200)
-                await ack(text=f"Timeline of {incident.ref}", blocks=timeline_blocks(incident, entries, total))
-            case p.NotYetAvailable(verb=verb):
-                await ack(text=f"`/incident {verb}` is not available in this version yet. {p.USAGE}")
+                entries, total = await svc.store.timeline(number)
+                await ack(text=f"Timeline of {incident.ref}", blocks=timeline_blocks(incident, entries, total, page))
+            case p.Update() | p.Assign() | p.Postmortem():
+                await self.collab.dispatch(cmd, ack, user, respond)
 
     async def _open_modal(self, client: Any, respond: Any, command: dict[str, Any]) -> None:
         try:
@@ -117,13 +139,26 @@ class IncidentCommands:
                 response_type="ephemeral",
             )
 
+    async def _require_command(self, ack: AsyncAck, user: str, number: int, doing: str) -> None:
+        """Severity and close: the incident commander or an operator (any responder while nobody commands)."""
+        incident = await self.svc.store.get(number)
+        if user == incident.commander or await self.svc.access.is_operator(user):
+            return
+        if incident.commander is None:
+            await self._require_responder(ack, user, doing)
+            return
+        await ack(
+            text=f"Only the commander ({render_user(incident.commander)}) or an operator may {doing} {incident.ref}."
+        )
+        raise Replied
+
     async def _require_responder(self, ack: AsyncAck, user: str, doing: str) -> None:
         if not await self.svc.access.is_responder(user):
             await ack(text=f"Only incident responders may {doing} incidents. Ask the platform team to add you.")
             raise Replied
 
     def _changed(self, incident: Incident, entry: TimelineEntry) -> None:
-        self.svc.tasks.spawn(self.svc.announcer.changed(incident, entry), name=f"changed-{incident.ref}")
+        self.svc.tasks.spawn(self.collab.changed(incident, entry), name=f"changed-{incident.ref}")
 
     def _opened_text(self, incident: Incident) -> str:
         return (
@@ -163,7 +198,7 @@ class IncidentCommands:
                 title=title, severity=severity, actor=user, description=description
             )
             await ack()
-            self.svc.tasks.spawn(self.svc.announcer.announce(incident), name=f"announce-{incident.ref}")
+            self.svc.tasks.spawn(self.collab.opened(incident), name=f"announce-{incident.ref}")
 
 
 def register_buttons(app: AsyncApp, svc: Services) -> None:
@@ -199,10 +234,21 @@ class LifecycleButton:
             except TransitionRefused as exc:
                 await reply(refusal_text(exc))
                 raise Replied from None
-            await self.svc.announcer.changed(incident, entry)
+            await Collaboration(self.svc).changed(incident, entry)
 
 
-KNOWN_VERBS = {"help", "open", "status", "list", "severity", "timeline", *p.LIFECYCLE_VERBS, *p.LATER_VERBS}
+KNOWN_VERBS = {
+    "help",
+    "open",
+    "status",
+    "list",
+    "severity",
+    "timeline",
+    "update",
+    "assign",
+    "postmortem",
+    *p.LIFECYCLE_VERBS,
+}
 
 
 def _input(values: dict[str, Any], block: str) -> str | None:

@@ -5,10 +5,13 @@ Every rejection is a ParseError whose message says what was wrong and the right 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
 from bot.incidents.model import Action, Severity, parse_ref
+
+__all__ = ["parse_ref"]
 from bot.render import TITLE_MAX
 
 MAX_TEXT = 4000
@@ -18,9 +21,11 @@ USAGE = """*`/incident` commands*
 • `/incident open P1 <title>` — open an incident (no arguments opens a form)
 • `/incident ack|mitigate|resolve INC-n [note]` — lifecycle steps
 • `/incident reopen INC-n [note]`, `/incident close INC-n` — after resolve
-• `/incident status INC-n`, `/incident list` — one incident in full; all not closed
-• `/incident severity INC-n P2` — re-assess the severity
-• `/incident timeline INC-n` — every recorded step
+• `/incident status INC-n`, `/incident list [--recent]` — one incident; all not closed; the last 30 days
+• `/incident update INC-n <text>` — a status update for responders and stakeholders
+• `/incident severity INC-n P2`, `/incident assign INC-n @user` — re-assess; set the commander
+• `/incident timeline INC-n [page]`, `/incident postmortem INC-n` — every step; a post-mortem draft
+Inside an incident's own channel the INC-n may be left out.
 Severities: P1 (critical), P2 (high), P3 (medium), P4 (low)."""
 
 LIFECYCLE_VERBS = {
@@ -33,11 +38,16 @@ LIFECYCLE_VERBS = {
     "reopen": Action.REOPEN,
     "close": Action.CLOSE,
 }
-LATER_VERBS = {"update", "assign", "postmortem"}
+UPDATE_MAX = 2000
+MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$", re.ASCII)
 
 
 class ParseError(Exception):
     """Bad input; the message is shown to the user as is."""
+
+
+class MissingIncidentId(ParseError):
+    """No usable INC-n where one belongs: inside an incident channel the channel's incident is meant."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +80,7 @@ class Status:
 
 @dataclass(frozen=True)
 class ListOpen:
-    pass
+    recent: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,14 +93,29 @@ class ChangeSeverity:
 @dataclass(frozen=True)
 class Timeline:
     number: int
+    page: int = 1
 
 
 @dataclass(frozen=True)
-class NotYetAvailable:
-    verb: str
+class Update:
+    number: int
+    text: str
 
 
-Command = Help | OpenModal | Open | Lifecycle | Status | ListOpen | ChangeSeverity | Timeline | NotYetAvailable
+@dataclass(frozen=True)
+class Assign:
+    number: int
+    commander: str
+
+
+@dataclass(frozen=True)
+class Postmortem:
+    number: int
+
+
+Command = (
+    Help | OpenModal | Open | Lifecycle | Status | ListOpen | ChangeSeverity | Timeline | Update | Assign | Postmortem
+)
 
 
 def unescape_slack(text: str) -> str:
@@ -113,11 +138,19 @@ def check_text(text: str, what: str, limit: int, *, multiline: bool = False) -> 
 
 def _number(token: str | None, verb: str, form: str) -> int:
     if token is None:
-        raise ParseError(f"Which incident? Write `/incident {verb} INC-n{form}`, e.g. `/incident {verb} INC-42`.")
+        raise MissingIncidentId(
+            f"Which incident? Write `/incident {verb} INC-n{form}`, e.g. `/incident {verb} INC-42`."
+        )
     number = parse_ref(token)
     if number is None:
-        raise ParseError(f"`{clip_token(token)}` is not an incident id; write it as INC-42.")
+        raise MissingIncidentId(f"`{clip_token(token)}` is not an incident id; write it as INC-42.")
     return number
+
+
+def with_incident(text: str, number: int) -> str:
+    """``resolve rolled back`` typed in INC-7's channel means ``resolve INC-7 rolled back``."""
+    verb, _, rest = text.strip().partition(" ")
+    return f"{verb} INC-{number} {rest}".strip()
 
 
 def clip_token(token: str) -> str:
@@ -156,7 +189,27 @@ def parse(text: str) -> Command:
     if verb == "status":
         return Status(_number(rest.split()[0] if rest else None, verb, ""))
     if verb in ("list", "ls"):
+        if rest.lower() in ("--recent", "recent"):
+            return ListOpen(recent=True)
+        if rest:
+            raise ParseError("Write `/incident list` (not closed) or `/incident list --recent` (last 30 days).")
         return ListOpen()
+    if verb == "update":
+        head, _, body = rest.partition(" ")
+        number = _number(head or None, verb, " <text>")
+        body = check_text(body, "update", UPDATE_MAX, multiline=True)
+        if not body:
+            raise ParseError(f"Say what is happening: `/incident update INC-{number} <text>`.")
+        return Update(number, body)
+    if verb == "assign":
+        parts = rest.split()
+        number = _number(parts[0] if parts else None, verb, " @user")
+        match = MENTION.match(parts[1]) if len(parts) == 2 else None
+        if not match:
+            raise ParseError(f"Name one person: `/incident assign INC-{number} @user`.")
+        return Assign(number, match.group(1) or match.group(2))
+    if verb in ("postmortem", "post-mortem", "pm"):
+        return Postmortem(_number(rest.split()[0] if rest else None, verb, ""))
     if verb in ("severity", "sev"):
         parts = rest.split(maxsplit=2)
         form = "/incident severity INC-n P2 [reason]"
@@ -164,9 +217,12 @@ def parse(text: str) -> Command:
         severity = _severity(parts[1] if len(parts) > 1 else None, form)
         return ChangeSeverity(number, severity, check_text(parts[2] if len(parts) > 2 else "", "reason", NOTE_MAX))
     if verb == "timeline":
-        return Timeline(_number(rest.split()[0] if rest else None, verb, ""))
-    if verb in LATER_VERBS:
-        return NotYetAvailable(verb)
+        parts = rest.split()
+        number = _number(parts[0] if parts else None, verb, " [page]")
+        page = parts[1] if len(parts) > 1 else "1"
+        if not (page.isascii() and page.isdigit()) or not 1 <= int(page) <= 1000:
+            raise ParseError(f"`{clip_token(page)}` is not a page number: `/incident timeline INC-{number} 2`.")
+        return Timeline(number, int(page))
     raise ParseError(f"`{clip_token(verb)}` is not an /incident command.\n{USAGE}")
 
 

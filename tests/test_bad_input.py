@@ -31,7 +31,14 @@ from tests.support.slack_recorder import SlackRecorder
         ("severity INC-1", "Give a severity, P1 to P4"),
         ("severity INC-1 P9", "`P9` is not a severity"),
         ("timeline nope", "is not an incident id"),
-        ("update INC-1 all good", "not available in this version yet"),
+        ("update INC-999999 all good", "INC-999999 does not exist"),
+        ("update INC-1", "Say what is happening"),
+        ("update all good", "`all` is not an incident id"),
+        ("assign INC-1 bob", "Name one person"),
+        ("assign INC-1", "Name one person"),
+        ("timeline INC-1 zz", "`zz` is not a page number"),
+        ("list everything", "Write `/incident list`"),
+        ("postmortem", "Which incident?"),
     ],
 )
 def test_bad_command_explains_the_right_form(slack: SignedSlack, text: str, expected: str) -> None:

@@ -59,8 +59,14 @@ def test_open_announces_with_buttons(
     assert "Checkout API returns 500s" in text
     assert "P1 (Critical)" in text and "Open" in text and "Respond by" in text and "Commander" in text
     actions = next(b for b in blocks if b["type"] == "actions")["elements"]
-    assert [e["action_id"] for e in actions] == ["incident_acknowledge", "incident_mitigate", "incident_resolve"]
-    assert all(e["value"] == str(number) for e in actions)
+    assert [e["action_id"] for e in actions] == [
+        "incident_acknowledge",
+        "incident_mitigate",
+        "incident_resolve",
+        "incident_assign",
+    ]
+    assert all(e["value"] == str(number) for e in actions[:3])
+    assert actions[3]["type"] == "users_select"
 
 
 def test_full_lifecycle_updates_in_place(
@@ -93,7 +99,8 @@ def test_full_lifecycle_updates_in_place(
 
     wait_for(final_update, what="announcement updated to closed")
     last = [c for c in recorder.of("chat.update") if f"INC-{number}:" in text_of_blocks(blocks_of(c))][-1]
-    assert not [b for b in blocks_of(last) if b["type"] == "actions"]
+    (closed_actions,) = [b for b in blocks_of(last) if b["type"] == "actions"]
+    assert [e["action_id"] for e in closed_actions["elements"]] == ["incident_postmortem"]
     ann = next(c for c in recorder.of("chat.postMessage") if f"INC-{number}:" in text_of_blocks(blocks_of(c)))
     assert last.params["channel"] == "C0INCIDENTS"
 

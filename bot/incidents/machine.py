@@ -63,6 +63,8 @@ def apply(
         changes |= {"resolved_by": None, "resolved_at": None, "mitigated_by": None, "mitigated_at": None}
     elif action is Action.CLOSE:
         changes |= {"closed_by": actor, "closed_at": now}
+        drafted = "post-mortem drafted" if incident.postmortem_at else "no post-mortem drafted"
+        note = f"{note} ({drafted})" if note else drafted
     entry = TimelineEntry(at=now, actor=actor, kind=PAST_TENSE[action], text=note)
     return incident.model_copy(update=changes), entry
 
@@ -88,3 +90,40 @@ class SeverityUnchanged(Exception):
     def __init__(self, incident: Incident) -> None:
         self.incident = incident
         super().__init__(f"{incident.ref} is already {incident.severity.value}")
+
+
+def assign(incident: Incident, commander: str, actor: str, now: datetime) -> tuple[Incident, TimelineEntry]:
+    """Set the incident commander (any state but closed)."""
+    if incident.state is State.CLOSED:
+        raise TransitionRefused(incident, None)
+    if incident.commander == commander:
+        raise NoChange(incident, f"<@{commander}> is already the commander of {incident.ref}")
+    before = f"<@{incident.commander}>" if incident.commander else "nobody"
+    updated = incident.model_copy(update={"commander": commander, "version": incident.version + 1})
+    return updated, TimelineEntry(at=now, actor=actor, kind="commander assigned", text=f"{before} → <@{commander}>")
+
+
+def status_update(incident: Incident, text: str, actor: str, now: datetime) -> tuple[Incident, TimelineEntry]:
+    """Record a status update (any state but closed)."""
+    if incident.state is State.CLOSED:
+        raise TransitionRefused(incident, None)
+    updated = incident.model_copy(update={"last_update_at": now, "version": incident.version + 1})
+    return updated, TimelineEntry(at=now, actor=actor, kind="status update", text=text)
+
+
+def link_channel(incident: Incident, channel: str, actor: str, now: datetime) -> tuple[Incident, TimelineEntry]:
+    updated = incident.model_copy(update={"channel": channel, "version": incident.version + 1})
+    return updated, TimelineEntry(at=now, actor=actor, kind="channel created", text=f"<#{channel}>")
+
+
+def postmortem_drafted(incident: Incident, actor: str, now: datetime) -> tuple[Incident, TimelineEntry]:
+    updated = incident.model_copy(update={"postmortem_at": now, "version": incident.version + 1})
+    return updated, TimelineEntry(at=now, actor=actor, kind="post-mortem drafted")
+
+
+class NoChange(Exception):
+    """The requested change is already in place."""
+
+    def __init__(self, incident: Incident, message: str) -> None:
+        self.incident = incident
+        super().__init__(message)

@@ -84,6 +84,9 @@ class Incident(BaseModel):
     resolved_at: datetime | None = None
     closed_by: str | None = None
     closed_at: datetime | None = None
+    channel: str | None = Field(default=None, description="the incident's own channel, when incident_channels is on")
+    last_update_at: datetime | None = None
+    postmortem_at: datetime | None = None
     version: int = 1
 
     @property

@@ -88,6 +88,11 @@ class IncidentService:
             metrics.REFUSED.labels(action=action.value).inc()
             raise
         metrics.TRANSITIONS.labels(action=action.value, severity=incident.severity.value).inc()
+        sev = incident.severity.value
+        if incident.acknowledged_at == entry.at:
+            metrics.TIME_TO_ACKNOWLEDGE.labels(severity=sev).observe((entry.at - incident.opened_at).total_seconds())
+        if action is Action.RESOLVE:
+            metrics.TIME_TO_RESOLVE.labels(severity=sev).observe((entry.at - incident.opened_at).total_seconds())
         if action in STOPS_ESCALATION:
             await self._tell_escalation("stopped", incident)
         return incident, entry
@@ -103,3 +108,15 @@ class IncidentService:
         metrics.TRANSITIONS.labels(action="severity", severity=severity.value).inc()
         await self._tell_escalation("severity_changed", incident)
         return incident, entry
+
+    async def assign(self, number: int, commander: str, actor: str) -> tuple[Incident, TimelineEntry]:
+        return await self.store.change(number, lambda cur: machine.assign(cur, commander, actor, self.clock()))
+
+    async def update(self, number: int, text: str, actor: str) -> tuple[Incident, TimelineEntry]:
+        return await self.store.change(number, lambda cur: machine.status_update(cur, text, actor, self.clock()))
+
+    async def link_channel(self, number: int, channel: str, actor: str) -> tuple[Incident, TimelineEntry]:
+        return await self.store.change(number, lambda cur: machine.link_channel(cur, channel, actor, self.clock()))
+
+    async def postmortem_drafted(self, number: int, actor: str) -> tuple[Incident, TimelineEntry]:
+        return await self.store.change(number, lambda cur: machine.postmortem_drafted(cur, actor, self.clock()))

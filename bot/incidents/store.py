@@ -142,6 +142,28 @@ class IncidentStore(RedisBacked):
                 raise IncidentNotFound(number)
         raise ConcurrentChange(f"INC-{number} changed {MAX_CAS_ATTEMPTS} times while we tried to update it")
 
+    async def recent(self, since: datetime, limit: int = 500) -> list[Incident]:
+        """Incidents opened since ``since``, newest first, read back from the id counter."""
+        async with self.io():
+            top = int(await self.redis.get(SEQ_KEY) or 0)
+        found: list[Incident] = []
+        number = top
+        while number > 0 and len(found) < limit:
+            batch = list(range(number, max(number - 100, 0), -1))
+            async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+                for n in batch:
+                    pipe.hget(doc_key(n), "doc")
+                docs = await pipe.execute()
+            for raw in docs:
+                if not raw:
+                    continue
+                incident = Incident.model_validate_json(raw)
+                if incident.opened_at < since:
+                    return found
+                found.append(incident)
+            number = batch[-1] - 1
+        return found
+
     async def _forget_active(self, number: int) -> None:
         try:
             await self.redis.zrem(ACTIVE_KEY, str(number))

@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -66,6 +67,12 @@ class Escalator:
         self._limit = asyncio.Semaphore(MAX_CONCURRENT_PAGES)
         self._last_reconcile = 0.0
         self._mentions: set[asyncio.Task[None]] = set()
+        self._periodic: list[list[Any]] = []
+        self.on_paged: Callable[[Incident, str], Awaitable[None]] | None = None
+
+    def every(self, seconds: float, job: Callable[[datetime], Awaitable[Any]]) -> None:
+        """Run ``job(now)`` from the poller at most every ``seconds`` (replicas coordinate inside the job)."""
+        self._periodic.append([seconds, job, 0.0])
 
     # Hooks called by IncidentService ---------------------------------------------------------
 
@@ -125,6 +132,10 @@ class Escalator:
             self._last_reconcile = time.monotonic()
             await self.reconcile()
         await self.maybe_handoff(now)
+        for job in self._periodic:
+            if time.monotonic() - job[2] >= job[0]:
+                job[2] = time.monotonic()
+                await job[1](now)
         return len(claimed)
 
     async def _guarded(self, number: int) -> None:
@@ -162,7 +173,7 @@ class Escalator:
             entry = TimelineEntry(at=now, actor=target.user, kind="was paged", text=_page_note(step, target, waited))
             await self.store.record_page(number, step, entry)
             await self.store.complete(number, self._due(incident, step + 1, len(targets)))
-            mention = asyncio.create_task(self._mention_in_thread(incident, page_text(incident, target, step, waited)))
+            mention = asyncio.create_task(self._after_page(incident, target, page_text(incident, target, step, waited)))
             self._mentions.add(mention)  # off the paging path: it may wait for the announcement
             mention.add_done_callback(self._mentions.discard)
             return
@@ -196,6 +207,11 @@ class Escalator:
             resp = await self.client.conversations_open(users=user)
             self._dm_channels[user] = str(resp["channel"]["id"])
         return self._dm_channels[user]
+
+    async def _after_page(self, incident: Incident, target: chain.Target, text: str) -> None:
+        await self._mention_in_thread(incident, text)
+        if self.on_paged is not None:
+            await self.on_paged(incident, target.user)
 
     async def _mention_in_thread(self, incident: Incident, text: str) -> None:
         """Mention the paged person under the announcement (waiting briefly if it is still being posted)."""
@@ -249,7 +265,7 @@ class Escalator:
         who = await self.roster.now(now)
         active = await self.incidents.active()
         open_now = sorted(active, key=lambda i: (i.severity.value, i.number))
-        past_week = await self.store.recent_incidents(now - timedelta(days=7))
+        past_week = await self.incidents.recent(now - timedelta(days=7))
         try:
             await self.client.chat_postMessage(
                 channel=self.config.channels.incidents,

@@ -21,7 +21,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.incidents.model import Incident, TimelineEntry
-from bot.incidents.store import SEQ_KEY, doc_key, timeline_key
+from bot.incidents.store import doc_key, timeline_key
 from bot.redis_conn import RedisBacked
 
 DUE_KEY = "{esc}:due"
@@ -162,25 +162,3 @@ class OnCallStore(RedisBacked):
             pipe.delete(OVERRIDE_KEY)
             pipe.xadd(ONCALL_TIMELINE_KEY, {"at": now.isoformat(), "actor": by, "kind": "override cleared", "text": ""})
             await pipe.execute()
-
-    async def recent_incidents(self, since: datetime, limit: int = 500) -> list[Incident]:
-        """Incidents opened since ``since``, newest first, read back from the id counter."""
-        async with self.io():
-            top = int(await self.redis.get(SEQ_KEY) or 0)
-        found: list[Incident] = []
-        number = top
-        while number > 0 and len(found) < limit:
-            batch = list(range(number, max(number - 100, 0), -1))
-            async with self.io(), self.redis.pipeline(transaction=False) as pipe:
-                for n in batch:
-                    pipe.hget(doc_key(n), "doc")
-                docs = await pipe.execute()
-            for raw in docs:
-                if not raw:
-                    continue
-                incident = Incident.model_validate_json(raw)
-                if incident.opened_at < since:
-                    return found
-                found.append(incident)
-            number = batch[-1] - 1
-        return found

@@ -43,7 +43,7 @@ def test_transition_table(state: State, action: Action) -> None:
         updated, entry = machine.apply(current, action, "U2", T0 + timedelta(minutes=3), "note")
         assert updated.state is ALLOWED[(state, action)]
         assert updated.version == current.version + 1
-        assert entry.actor == "U2" and entry.text == "note" and entry.kind == machine.PAST_TENSE[action]
+        assert entry.actor == "U2" and entry.text.startswith("note") and entry.kind == machine.PAST_TENSE[action]
     else:
         with pytest.raises(machine.TransitionRefused) as err:
             machine.apply(current, action, "U2", T0)
@@ -82,3 +82,23 @@ def test_severity_change_moves_deadline_and_is_refused_when_closed_or_same() -> 
 def test_allowed_actions_follow_the_table() -> None:
     assert machine.allowed_actions(State.OPEN) == [Action.ACKNOWLEDGE, Action.MITIGATE, Action.RESOLVE]
     assert machine.allowed_actions(State.CLOSED) == []
+
+
+def test_close_records_whether_a_postmortem_exists() -> None:
+    resolved = incident(State.RESOLVED)
+    _, entry = machine.apply(resolved, Action.CLOSE, "U1", T0)
+    assert entry.text == "no post-mortem drafted"
+    drafted, _ = machine.postmortem_drafted(resolved, "U1", T0)
+    _, entry = machine.apply(drafted, Action.CLOSE, "U1", T0, "done")
+    assert entry.text == "done (post-mortem drafted)"
+
+
+def test_assign_update_and_refusals() -> None:
+    assigned, entry = machine.assign(incident(), "U7", "U1", T0)
+    assert assigned.commander == "U7" and entry.text == "nobody → <@U7>"
+    with pytest.raises(machine.NoChange):
+        machine.assign(assigned, "U7", "U1", T0)
+    updated, entry = machine.status_update(assigned, "rolling back", "U7", T0)
+    assert updated.last_update_at == T0 and entry.kind == "status update"
+    with pytest.raises(machine.TransitionRefused):
+        machine.status_update(incident(State.CLOSED), "x", "U1", T0)

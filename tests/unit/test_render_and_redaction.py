@@ -28,12 +28,17 @@ def test_blocks_stay_inside_slack_limits_for_huge_lists() -> None:
 def test_timeline_is_paginated() -> None:
     entries = [TimelineEntry(at=T0, actor="U1", kind="note", text="y" * 400) for _ in range(500)]
     blocks = [b.to_dict() for b in timeline_blocks(make(1), entries, 500)]
-    assert len(blocks) <= 50 and "and 460 more entries" in json.dumps(blocks)
+    assert len(blocks) <= 50 and "Page 1 of 13 (500 entries)" in json.dumps(blocks)
+    assert "/incident timeline INC-1 2" in json.dumps(blocks)
+    last = [b.to_dict() for b in timeline_blocks(make(1), entries, 500, page=13)]
+    text = json.dumps(last)
+    assert "Page 13 of 13" in text and "next:" not in text and text.count("y" * 400) == 20
 
 
-def test_announcement_has_no_buttons_when_closed() -> None:
+def test_announcement_offers_only_the_postmortem_when_closed() -> None:
     closed = make(3).model_copy(update={"state": State.CLOSED})
-    assert not [b for b in announcement_blocks(closed, T0) if b.to_dict()["type"] == "actions"]
+    (actions,) = [b.to_dict() for b in announcement_blocks(closed, T0) if b.to_dict()["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == ["incident_postmortem"]
 
 
 def test_redactor_patterns() -> None:

@@ -1,0 +1,1 @@
+"""Incident collaboration: incident channels, status updates and reminders, post-mortem drafts."""
