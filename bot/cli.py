@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from bot import __version__
 from bot.durations import format_duration
@@ -37,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Validate the YAML config (CHATOPS_CONFIG) and the environment; exit 2 listing every problem.",
     )
     check.add_argument("--file-only", action="store_true", help="check only the config file, not the environment")
+    pm = sub.add_parser(
+        "postmortem",
+        help="write an incident's post-mortem draft to a Markdown file",
+        description="Build the post-mortem draft of INC-n from the state store (REDIS_URL) and write it locally.",
+    )
+    pm.add_argument("incident", help="the incident, e.g. INC-42")
+    pm.add_argument("-o", "--output", help="file to write (default: postmortem-inc-n.md; '-' for stdout)")
     return parser
 
 
@@ -67,10 +76,52 @@ def check_config(file_only: bool) -> int:
     return 0
 
 
+def postmortem(ref: str, output: str | None) -> int:
+    from bot.collab.postmortems import draft, filename  # noqa: PLC0415 - only this command needs Redis
+    from bot.incidents.model import parse_ref  # noqa: PLC0415
+    from bot.incidents.store import IncidentNotFound, IncidentStore  # noqa: PLC0415
+    from bot.redis_conn import StoreUnavailable, connect  # noqa: PLC0415
+
+    number = parse_ref(ref)
+    if number is None:
+        print(f"chatops-bot: {ref!r} is not an incident id; write it as INC-42", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    try:
+        settings = load_settings(require_slack=False)
+    except SettingsError as exc:
+        return _fail(exc.problems)
+
+    async def build() -> tuple[str, str]:
+        redis = connect(settings.env.redis_url, settings.env.chatops_data_dir)
+        try:
+            incident, markdown = await draft(IncidentStore(redis.client, redis.description), settings.config, number)
+            return filename(incident), markdown
+        finally:
+            await redis.close()
+
+    try:
+        name, markdown = asyncio.run(build())
+    except IncidentNotFound as exc:
+        print(f"chatops-bot: {exc}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as exc:
+        print(f"chatops-bot: {exc}", file=sys.stderr)
+        return 1
+    if output == "-":
+        sys.stdout.write(markdown)
+        return 0
+    target = Path(output or name)
+    target.write_text(markdown, encoding="utf-8")
+    print(f"wrote {target}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check-config":
         return check_config(args.file_only)
+    if args.command == "postmortem":
+        return postmortem(args.incident, args.output)
     if args.command == "serve":
         try:
             settings = load_settings()

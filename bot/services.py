@@ -49,7 +49,7 @@ class Services:
         rooms = IncidentRooms(client, incidents, announcer, config.incident_channels)
         updates = StatusUpdates(client, store, config)
         escalator.on_paged = rooms.invite_paged
-        escalator.every(10.0, updates.remind)
+        escalator.every(min(10.0, config.updates.remind_after.total_seconds() / 2), updates.remind)
         return cls(
             config=config,
             client=client,

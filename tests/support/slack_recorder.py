@@ -39,6 +39,8 @@ class SlackRecorder:
         self.usergroups: dict[str, list[str]] = {}
         self.issued_tokens: set[str] = set()
         self.socket_url = ""
+        self.taken_names: set[str] = set()
+        self.user_tz = "Europe/Berlin"
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,6 +57,9 @@ class SlackRecorder:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
                 path, _, query = self.path.partition("?")
+                if path.startswith("/upload/"):
+                    self._reply(path, {"content": raw})
+                    return
                 if "json" in (self.headers.get("Content-Type") or ""):
                     params = json.loads(raw or "{}")
                 else:
@@ -110,6 +115,10 @@ class SlackRecorder:
             with self.lock:
                 self.calls.append(Call("response_url", params, headers))
             return 200, {"ok": True}, {}
+        if path.startswith("/upload/"):
+            with self.lock:
+                self.calls.append(Call("upload", {**params, "file_id": path.rsplit("/", 1)[-1]}, headers))
+            return 200, {"ok": True}, {}
         method = path.removeprefix("/api/")
         with self.lock:
             self.calls.append(Call(method, params, headers))
@@ -126,6 +135,25 @@ class SlackRecorder:
             return 200, {"ok": True, "channel": params.get("channel"), "ts": ts, "message": {"ts": ts}}, {}
         if method == "chat.update":
             return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}, {}
+        if method == "conversations.create":
+            name = str(params.get("name"))
+            with self.lock:
+                if name in self.taken_names:
+                    return 200, {"ok": False, "error": "name_taken"}, {}
+                self.taken_names.add(name)
+            return 200, {"ok": True, "channel": {"id": f"C0ROOM{ts[-6:]}", "name": name}}, {}
+        if method == "users.info":
+            return 200, {"ok": True, "user": {"id": params.get("user"), "tz": self.user_tz}}, {}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{ts[-6:]}"
+            return (
+                200,
+                {"ok": True, "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id},
+                {},
+            )
+        if method == "files.completeUploadExternal":
+            files = params.get("files")
+            return 200, {"ok": True, "files": json.loads(files) if isinstance(files, str) else files or []}, {}
         if method == "conversations.open":
             return 200, {"ok": True, "channel": {"id": "D" + str(params.get("users", "X"))[1:]}}, {}
         if method == "apps.connections.open":

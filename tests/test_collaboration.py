@@ -1,0 +1,260 @@
+"""Incident channels, the commander, status updates and reminders, and the post-mortem draft, over the wire."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.oncall.rotation import Handoff, anchor_for
+from tests.support.bot_process import REPO, BotProcess, SignedSlack, ack_text
+from tests.support.net import wait_for
+from tests.support.redis_server import RedisServer
+from tests.support.slack_recorder import Call, SlackRecorder, text_of_blocks
+
+
+def collab_config(path: Path, remind_after: str = "30m") -> Path:
+    anchor = anchor_for(datetime.now(UTC), Handoff.parse("mon 09:00"), ZoneInfo("Europe/Berlin"))
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            channels: {{incidents: C0INCIDENTS, stakeholders: C0STATUS}}
+            incident_channels: {{enabled: true, min_severity: P2, archive_on_close: true}}
+            updates: {{remind_after: {remind_after}}}
+            oncall:
+              timezone: Europe/Berlin
+              rotation: [U0ALICE, U0BOB]
+              lead: U0LEAD
+              rotation_start: {anchor.isoformat()}
+            permissions: {{operators: [U0OPS]}}
+            """
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def fresh_redis() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+def start(tmp: Path, recorder: SlackRecorder, redis: RedisServer, config: Path, name: str = "bot") -> BotProcess:
+    return BotProcess(
+        redis_url=redis.url, slack_api_url=recorder.api_url, config_path=config, log_path=tmp / f"{name}.log"
+    ).start()
+
+
+def number_of(reply: str) -> int:
+    return int(reply.split("*INC-")[1].split("*", maxsplit=1)[0])
+
+
+def posts_to(recorder: SlackRecorder, channel: str) -> list[Call]:
+    return [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == channel]
+
+
+def test_p1_gets_a_channel_with_people_and_pinned_summary(
+    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+) -> None:
+    recorder.reset()
+    recorder.taken_names.add("inc-1-checkout-api-returns-500s")  # someone already has that name
+    bot = start(tmp_path, recorder, fresh_redis, collab_config(tmp_path / "c.yaml"))
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        number = number_of(ack_text(slack.command("open P1 Checkout API returns 500s", user="U0REPORTER")))
+        creates = recorder.wait_for_calls("conversations.create", 2)
+        assert [c.params["name"] for c in creates] == [
+            "inc-1-checkout-api-returns-500s",
+            "inc-1-checkout-api-returns-500s-2",
+        ]
+        invite = recorder.wait_for_calls("conversations.invite", 1)[0]
+        room = invite.params["channel"]
+        assert set(invite.params["users"].split(",")) == {"U0REPORTER", "U0ALICE"}
+        pin = recorder.wait_for_calls("pins.add", 1)[0]
+        assert pin.params["channel"] == room
+        assert "Checkout API returns 500s" in text_of_blocks(posts_to(recorder, room)[0].params_blocks())
+        wait_for(
+            lambda: any(f"<#{room}>" in text_of_blocks(c.params_blocks()) for c in recorder.of("chat.update")),
+            what="announcement links the channel",
+        )
+
+        # Inside the channel the id may be left out.
+        assert "now *acknowledged*" in ack_text(slack.command("ack", user="U0BOB", channel=room))
+        assert f"INC-{number}" in ack_text(slack.command("status", channel=room))
+        # A P3 gets no channel (min_severity P2).
+        ack_text(slack.command("open P3 Minor glitch"))
+        time.sleep(1.0)  # absence check: the background work of that open has run
+        assert len(recorder.of("conversations.create")) == 2
+
+        assert "now *resolved*" in ack_text(slack.command("resolve", user="U0BOB", channel=room))
+        assert "now *closed*" in ack_text(slack.command("close", user="U0BOB", channel=room))
+        archive = recorder.wait_for_calls("conversations.archive", 1)[0]
+        assert archive.params["channel"] == room
+        timeline = ack_text(slack.command(f"timeline INC-{number}"))
+        assert "*channel created*" in timeline and "no post-mortem drafted" in timeline
+    finally:
+        slack.close()
+        bot.terminate()
+
+
+def test_commander_updates_and_stakeholders(tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer) -> None:
+    recorder.reset()
+    bot = start(tmp_path, recorder, fresh_redis, collab_config(tmp_path / "c.yaml"))
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        number = number_of(ack_text(slack.command("open P2 Payments slow", user="U0REPORTER")))
+        room = recorder.wait_for_calls("conversations.invite", 1)[0].params["channel"]
+        assert "now the commander" in ack_text(slack.command(f"assign INC-{number} <@U0CAROL|carol>", user="U0BOB"))
+        assert "already the commander" in ack_text(slack.command(f"assign INC-{number} <@U0CAROL>", user="U0BOB"))
+        wait_for(
+            lambda: any("U0CAROL" in c.params.get("users", "") for c in recorder.of("conversations.invite")),
+            what="commander invited",
+        )
+        # Only the commander (or an operator) may change the severity or close now.
+        assert "Only the commander (<@U0CAROL>)" in ack_text(slack.command(f"severity INC-{number} P1", user="U0BOB"))
+        assert "now P1" in ack_text(slack.command(f"severity INC-{number} P1", user="U0CAROL"))
+        assert "now P2" in ack_text(slack.command(f"severity INC-{number} P2", user="U0OPS"))
+
+        reply = ack_text(slack.command(f"update INC-{number} Rolled back 2.4.1 → 2.4.0; errors falling", user="U0BOB"))
+        assert "posted to the incident and <#C0STATUS>" in reply
+        wait_for(lambda: posts_to(recorder, "C0STATUS"), what="stakeholder post")
+        stakeholder = text_of_blocks(posts_to(recorder, "C0STATUS")[0].params_blocks())
+        assert (
+            "Status update — INC-" in stakeholder
+            and "Rolled back 2.4.1 → 2.4.0" in stakeholder
+            and "<@U0CAROL>" in stakeholder
+        )
+        wait_for(
+            lambda: any("Rolled back" in text_of_blocks(c.params_blocks()) for c in posts_to(recorder, room)),
+            what="update in the channel",
+        )
+        timeline = ack_text(slack.command(f"timeline INC-{number}"))
+        assert "*commander assigned*" in timeline and "*status update*" in timeline and "Rolled back" in timeline
+
+        # The announcement's commander picker works too.
+        body = slack.click_body("incident_assign", "", user="U0BOB")
+        body = body.replace(
+            "%22block_id%22%3A%20%22incident_actions%22",
+            f"%22block_id%22%3A%20%22incident_actions_{number}%22%2C%20%22selected_user%22%3A%20%22U0DAVE%22",
+        )
+        assert slack.post(body, "application/x-www-form-urlencoded").status_code == 200
+        wait_for(lambda: "<@U0DAVE>" in ack_text(slack.command(f"status INC-{number}")), what="commander picked")
+
+        listing = ack_text(slack.command("list --recent"))
+        assert "Incidents of the last 30 days: 1" in listing and "*P2*: 1" in listing
+    finally:
+        slack.close()
+        bot.terminate()
+
+
+def test_update_reminder_fires_once_per_interval_across_replicas(
+    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+) -> None:
+    recorder.reset()
+    config = collab_config(tmp_path / "c.yaml", remind_after="5s")
+    a = start(tmp_path, recorder, fresh_redis, config, "a")
+    b = start(tmp_path, recorder, fresh_redis, config, "b")
+    slack = SignedSlack(a.base_url, recorder.response_url)
+    try:
+        opened = time.monotonic()
+        number = number_of(ack_text(slack.command("open P1 Quiet incident", user="U0REPORTER")))
+
+        def reminders() -> list[Call]:
+            return [
+                c
+                for c in recorder.of("chat.postMessage")
+                if "no status update on" in str(c.params.get("text")) and f"INC-{number}" in str(c.params.get("text"))
+            ]
+
+        first = wait_for(reminders, timeout=12, what="first reminder")[0]  # type: ignore[index]
+        assert first.at - opened >= 4.5
+        time.sleep(max(0.0, opened + 9.5 - time.monotonic()))  # absence check: the rest of the interval
+        assert len(reminders()) == 1
+        wait_for(lambda: len(reminders()) == 2, timeout=8, what="second interval's reminder")
+        ack_text(slack.command(f"update INC-{number} Investigating", user="U0ALICE"))
+        count = len(reminders())
+        time.sleep(3.0)
+        assert len(reminders()) == count  # an update resets the clock
+    finally:
+        slack.close()
+        a.terminate()
+        b.terminate()
+
+
+def test_postmortem_uploaded_and_written_locally(
+    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+) -> None:
+    recorder.reset()
+    config = collab_config(tmp_path / "c.yaml")
+    bot = start(tmp_path, recorder, fresh_redis, config)
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        number = number_of(ack_text(slack.command("open P1 Database failover", user="U0REPORTER")))
+        room = recorder.wait_for_calls("conversations.invite", 1)[0].params["channel"]
+        ack_text(slack.command(f"ack INC-{number}", user="U0ALICE"))
+        ack_text(slack.command(f"mitigate INC-{number} failed over to replica", user="U0ALICE"))
+        ack_text(slack.command(f"resolve INC-{number}", user="U0ALICE"))
+        assert "Drafting the post-mortem" in ack_text(slack.command(f"postmortem INC-{number}", user="U0ALICE"))
+        upload = recorder.wait_for_calls("upload", 1)[0]
+        markdown = upload.params["content"]
+        for heading in (
+            "## Summary",
+            "## Impact window",
+            "## Time to acknowledge",
+            "## Timeline",
+            "## Actions taken",
+            "## Root cause",
+            "## Action items",
+        ):
+            assert heading in markdown
+        assert "against a 15m target — met" in markdown and "failed over to replica" in markdown
+        assert "CET" in markdown or "CEST" in markdown  # the reader's time zone from users.info
+        complete = recorder.wait_for_calls("files.completeUploadExternal", 1)[0]
+        assert complete.params.get("channel_id") == room
+        wait_for(lambda: "*post-mortem drafted*" in ack_text(slack.command(f"timeline INC-{number}")), what="recorded")
+        assert slack.click("incident_postmortem", str(number), user="U0BOB").status_code == 200  # the button
+        recorder.wait_for_calls("upload", 2)
+        ack_text(slack.command(f"close INC-{number}", user="U0ALICE"))
+        closed = [line for line in ack_text(slack.command(f"timeline INC-{number}")).splitlines() if "*closed*" in line]
+        assert closed and closed[0].endswith("— post-mortem drafted")
+
+        out = tmp_path / "pm.md"
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_", "CHATOPS_"))},
+            "REDIS_URL": fresh_redis.url,
+            "CHATOPS_CONFIG": str(config),
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "postmortem", f"INC-{number}", "-o", str(out)],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        local = out.read_text()
+        assert "## Root cause" in local and "failed over to replica" in local and "post-mortem drafted" in local
+        missing = subprocess.run(
+            [sys.executable, "-m", "bot", "postmortem", "INC-999"],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert missing.returncode == 1 and "INC-999 does not exist" in missing.stderr
+    finally:
+        slack.close()
+        bot.terminate()
