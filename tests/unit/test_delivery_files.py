@@ -26,6 +26,10 @@ def test_manifest_declares_every_command_on_one_endpoint() -> None:
         "app_mentions:read",
         "usergroups:read",
         "im:write",
+        "channels:manage",
+        "pins:write",
+        "files:write",
+        "users:read",
     }
     assert "socket_mode_enabled" in manifest["settings"]
 
