@@ -16,7 +16,7 @@ from bot.logging_setup import redact_value
 from bot.redis_conn import StoreUnavailable
 from bot.services import Services
 from bot.slack_client import SLACK_ERRORS
-from handlers import collab, events, incident, later, oncall
+from handlers import collab, events, health, incident, later, oncall
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ def build_app(svc: Services, identity: BotIdentity, *, signing_secret: str | Non
     collab.register_buttons(app, svc)
     later.register(app)
     oncall.register(app, svc)
+    health.register(app, svc)
     events.register(app, svc)
     return app
 

@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Validate the YAML config (CHATOPS_CONFIG) and the environment; exit 2 listing every problem.",
     )
     check.add_argument("--file-only", action="store_true", help="check only the config file, not the environment")
+    dig = sub.add_parser(
+        "digest",
+        help="build the health digest once (no Slack needed)",
+        description="Build the morning health digest for the configured cluster(s) (KUBECONFIG or in-cluster) "
+        "and print it; open incidents are included when REDIS_URL is set.",
+    )
+    dig.add_argument("--print", dest="print_", action="store_true", required=True, help="print it as text")
     pm = sub.add_parser(
         "postmortem",
         help="write an incident's post-mortem draft to a Markdown file",
@@ -116,8 +123,36 @@ def postmortem(ref: str, output: str | None) -> int:
     return 0
 
 
+def digest_print() -> int:
+    from bot import digest as render  # noqa: PLC0415 - only this command needs Kubernetes
+    from bot.digest_service import DigestService  # noqa: PLC0415
+    from bot.incidents.service import utcnow  # noqa: PLC0415
+    from bot.incidents.store import IncidentStore  # noqa: PLC0415
+    from bot.redis_conn import connect  # noqa: PLC0415
+
+    try:
+        settings = load_settings(require_slack=False)
+    except SettingsError as exc:
+        return _fail(exc.problems)
+
+    async def build() -> str:
+        redis = connect(settings.env.redis_url, settings.env.chatops_data_dir) if settings.env.redis_url else None
+        try:
+            store = IncidentStore(redis.client, redis.description) if redis else None
+            digest = await DigestService(settings.config, None, store, utcnow).build()
+            return render.text(digest)
+        finally:
+            if redis:
+                await redis.close()
+
+    sys.stdout.write(asyncio.run(build()))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "digest":
+        return digest_print()
     if args.command == "check-config":
         return check_config(args.file_only)
     if args.command == "postmortem":

@@ -54,3 +54,4 @@ TIME_TO_ACKNOWLEDGE = Histogram(
 TIME_TO_RESOLVE = Histogram(
     "chatops_time_to_resolve_seconds", "From open to resolution, by severity.", ["severity"], buckets=_DURATION_BUCKETS
 )
+DIGESTS_POSTED = Counter("chatops_digests_posted_total", "Health digests posted, by trigger.", ["trigger"])

@@ -79,6 +79,8 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
         if not await store.ping():
             log.warning("%s is not reachable yet; /readyz answers 503 until it is", store.description)
         poller = asyncio.create_task(svc.escalator.run(), name="escalation-poller")
+        scheduler = svc.digest.scheduler()
+        scheduler.start()
         # Everything loaded so far lives for the whole process: keep it out of the cyclic GC's scans.
         gc.collect()
         gc.freeze()
@@ -86,6 +88,7 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
             yield
         finally:
             log.info("shutting down")
+            scheduler.shutdown(wait=False)
             svc.escalator.stop()
             await poller
             await svc.escalator.drain(SHUTDOWN_GRACE_SECONDS)

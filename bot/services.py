@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.announcer import Announcer
 from bot.collab.rooms import IncidentRooms
 from bot.collab.updates import StatusUpdates
+from bot.digest_service import DigestService
 from bot.incidents.service import IncidentService, utcnow
 from bot.incidents.store import IncidentStore
 from bot.oncall.escalator import Escalator
@@ -36,6 +37,7 @@ class Services:
     escalator: Escalator
     rooms: IncidentRooms
     updates: StatusUpdates
+    digest: DigestService
 
     @classmethod
     def build(
@@ -64,4 +66,5 @@ class Services:
             escalator=escalator,
             rooms=rooms,
             updates=updates,
+            digest=DigestService(config, client, store, clock),
         )

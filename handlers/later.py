@@ -9,7 +9,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import metrics
 
 PLANNED = {
-    "/health": "the cluster health digest",
     "/rollback": "rollbacks from chat",
     "/runbook": "runbooks from chat",
 }

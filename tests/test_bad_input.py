@@ -78,7 +78,7 @@ def _texts(node: object) -> list[dict[str, str]]:
 
 
 def test_other_commands_answer_honestly(slack: SignedSlack) -> None:
-    for command in ("/health", "/rollback", "/runbook"):
+    for command in ("/rollback", "/runbook"):
         reply = ack_text(slack.command("", command=command))
         assert "not available in this version" in reply
 

@@ -37,7 +37,7 @@ def test_manifest_declares_every_command_on_one_endpoint() -> None:
 def test_every_manifest_command_has_a_listener() -> None:
     from handlers.later import PLANNED
 
-    assert {"/incident", "/oncall", *PLANNED} == SPEC_COMMANDS
+    assert {"/incident", "/oncall", "/health", *PLANNED} == SPEC_COMMANDS
 
 
 def _docs(name: str) -> list[dict]:  # type: ignore[type-arg]

@@ -1,0 +1,141 @@
+"""The health digest (pure): the clusters' checklist plus open incidents, rendered for Slack and for a terminal.
+
+Block Kit stays inside Slack's limits for any cluster size: at most 50 blocks, each section under
+3,000 characters, long lists cut with "and N more" (most severe first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+
+from bot.durations import format_duration
+from bot.incidents.model import Incident
+from bot.render import SEVERITY_EMOJI, clip, escape, user
+from runbooks.digest import ClusterHealth
+from runbooks.health import Section
+
+MAX_LINES = 12
+SECTION_LIMIT = 2900
+MAX_BLOCKS = 50
+FULL_LAYOUT_CLUSTERS = 5
+
+
+class Digest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    clusters: list[ClusterHealth]
+    incidents: list[Incident] | None = None  # None: the state store was not consulted
+    incidents_note: str | None = None
+
+    @property
+    def problems(self) -> int:
+        return sum(len(s.findings) for c in self.clusters for s in c.sections) + sum(
+            1 for c in self.clusters if not c.reachable
+        )
+
+    @property
+    def degraded_checks(self) -> int:
+        return sum(1 for c in self.clusters for s in c.sections if s.failed)
+
+    @property
+    def healthy(self) -> bool:
+        return self.problems == 0 and self.degraded_checks == 0
+
+
+def verdict(digest: Digest) -> str:
+    open_count = len(digest.incidents or [])
+    incidents = f", {open_count} open incident{'s' if open_count != 1 else ''}" if open_count else ""
+    if digest.healthy:
+        return f"🟢 All clear on {len(digest.clusters)} cluster{'s' if len(digest.clusters) != 1 else ''}{incidents}"
+    degraded = f", {digest.degraded_checks} check(s) could not run" if digest.degraded_checks else ""
+    return f"🔴 {digest.problems} problem(s) need attention{degraded}{incidents}"
+
+
+def _section_lines(section: Section, limit: int = MAX_LINES) -> list[str]:
+    if section.failed:
+        return [f"⚠️ {section.note}"]
+    if not section.findings:
+        return ["✅ all clear" + (f" ({section.note})" if section.note else "")]
+    lines = [f"• `{escape(f.ref)}` — {escape(f.why)}" for f in section.findings[:limit]]
+    if len(section.findings) > limit:
+        lines.append(f"…and {len(section.findings) - limit} more")
+    return lines
+
+
+def _section_text(section: Section) -> str:
+    count = f" ({len(section.findings)})" if section.findings else ""
+    body = clip("\n".join(_section_lines(section)), SECTION_LIMIT - len(section.title) - 20)
+    return f"*{section.title}*{count}\n{body}"
+
+
+def _incident_lines(incidents: Sequence[Incident], now: datetime) -> list[str]:
+    if not incidents:
+        return ["✅ none open"]
+    lines = [
+        f"• {SEVERITY_EMOJI[i.severity]} *{i.ref}* {escape(clip(i.title, 80))} — {i.state.value}, "
+        f"{format_duration(now - i.opened_at)} old, commander {user(i.commander)}"
+        for i in incidents[:MAX_LINES]
+    ]
+    if len(incidents) > MAX_LINES:
+        lines.append(f"…and {len(incidents) - MAX_LINES} more")
+    return lines
+
+
+def _cluster_title(cluster: ClusterHealth) -> str:
+    if not cluster.reachable:
+        return f"🔴 *{cluster.name}*: {escape(cluster.error or 'unreachable')}"
+    problems = sum(len(s.findings) for s in cluster.sections)
+    mark = "🟢" if problems == 0 and not any(s.failed for s in cluster.sections) else "🔴"
+    return f"{mark} *{cluster.name}* — Kubernetes {cluster.version}, {problems} problem(s)"
+
+
+def blocks(digest: Digest) -> list[Block]:
+    """The digest as Block Kit: a header with the verdict, then one section per check per cluster."""
+    out: list[Block] = [
+        HeaderBlock(text="Morning health digest"),
+        SectionBlock(text=MarkdownTextObject(text=verdict(digest))),
+    ]
+    full = len(digest.clusters) <= FULL_LAYOUT_CLUSTERS
+    for cluster in digest.clusters:
+        out.append(DividerBlock())
+        out.append(ContextBlock(elements=[MarkdownTextObject(text=clip(_cluster_title(cluster), 2000))]))
+        if not cluster.reachable:
+            continue
+        if full:
+            out.extend(SectionBlock(text=MarkdownTextObject(text=_section_text(s))) for s in cluster.sections)
+        else:  # many clusters: one block each, problem sections only
+            text = "\n".join(_section_text(s) for s in cluster.sections if not s.clear) or "✅ all clear"
+            out.append(SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT))))
+    out.append(DividerBlock())
+    incidents = (
+        _incident_lines(digest.incidents, digest.at) if digest.incidents is not None else [f"⚠️ {digest.incidents_note}"]
+    )
+    out.append(
+        SectionBlock(text=MarkdownTextObject(text=clip("*Open incidents*\n" + "\n".join(incidents), SECTION_LIMIT)))
+    )
+    if len(out) > MAX_BLOCKS:
+        out = [*out[: MAX_BLOCKS - 1], ContextBlock(elements=[MarkdownTextObject(text="…more clusters cut")])]
+    return out
+
+
+def text(digest: Digest) -> str:
+    """The same content as plain text, for ``chatops-bot digest --print`` and notification fallbacks."""
+    lines = [f"Morning health digest — {digest.at:%Y-%m-%d %H:%M %Z}", verdict(digest), ""]
+    for cluster in digest.clusters:
+        lines.append(_cluster_title(cluster).replace("*", ""))
+        for section in cluster.sections if cluster.reachable else []:
+            count = f" ({len(section.findings)})" if section.findings else ""
+            lines.append(f"  {section.title}{count}")
+            lines += [f"    {line}" for line in _section_lines(section, limit=50)]
+        lines.append("")
+    lines.append("Open incidents")
+    incidents = (
+        _incident_lines(digest.incidents, digest.at) if digest.incidents is not None else [f"⚠️ {digest.incidents_note}"]
+    )
+    lines += [f"  {line}" for line in incidents]
+    return "\n".join(line.replace("`", "") for line in lines) + "\n"

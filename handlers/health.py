@@ -1,0 +1,31 @@
+"""``/health``: the morning checklist now, for the configured cluster(s)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import digest as render
+from bot import metrics
+from bot.services import Services
+from handlers.guard import guarded
+
+
+def register(app: AsyncApp, svc: Services) -> None:
+    async def on_health(ack: AsyncAck, respond: Any) -> None:
+        clusters = len(svc.config.kubernetes.clusters) or 1
+        await ack(text=f"Checking {clusters} cluster{'s' if clusters != 1 else ''}… the digest follows here.")
+        svc.tasks.spawn(_report(svc, respond), name="health")
+
+    app.command("/health")(on_health)
+
+
+async def _report(svc: Services, respond: Any) -> None:
+    async def reply(text: str) -> None:
+        await respond(text=text, response_type="ephemeral")
+
+    async with guarded("command", "/health", reply):
+        digest = await svc.digest.build()
+        await respond(text=render.verdict(digest), blocks=render.blocks(digest), response_type="ephemeral")
+        metrics.DIGESTS_POSTED.labels(trigger="command").inc()
