@@ -60,7 +60,7 @@ class DigestService:
             log.error("kubernetes configuration could not be loaded: %s", exc)
             health = [ClusterHealth(name="kubernetes", reachable=False, error=f"no usable kubeconfig: {exc}")]
         else:
-            health = await collect_all(clusters, now)
+            health = await collect_all(clusters, now, self.config.digest.check_timeout.total_seconds())
         incidents, note = None, "the state store is not configured (set REDIS_URL)"
         if self.store is not None:
             try:

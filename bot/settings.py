@@ -146,6 +146,12 @@ class Permissions(_Strict):
 class Digest(_Strict):
     cron: str = "0 8 * * 1-5"
     timezone: TimeZoneName = "UTC"
+    check_timeout: timedelta = timedelta(seconds=20)
+
+    @field_validator("check_timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: Any) -> timedelta:
+        return _duration(value)
 
     @field_validator("cron")
     @classmethod

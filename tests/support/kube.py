@@ -1,0 +1,99 @@
+"""kmock's KubernetesEmulator on loopback, driven from a thread, with a kubeconfig pointing at it."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import kmock
+import yaml
+
+
+class KubeEmulator:
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.emulator: Any = None
+        self.url = ""
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def main() -> None:
+            self.emulator = kmock.KubernetesEmulator()
+            server = kmock.Server(self.emulator)
+            await server.__aenter__()
+            self.url = str(server.url).rstrip("/")
+            self._stop = asyncio.Event()
+            self._ready.set()
+            await self._stop.wait()
+            await server.__aexit__(None, None, None)
+
+        self._loop.run_until_complete(main())
+
+    def start(self) -> KubeEmulator:
+        self._thread.start()
+        if not self._ready.wait(15):
+            raise RuntimeError("kmock did not start")
+        return self
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def call(self, fn: Any) -> Any:
+        """Run ``fn()`` on the emulator's loop (kmock's DSL is not thread-safe)."""
+
+        async def run() -> Any:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(10)
+
+    def seed(self, objects: dict[str, list[dict[str, Any]]], version: str = "v1.30.4") -> None:
+        def apply() -> None:
+            # The official client asks for "/version/" (with the slash), which kmock's default does not serve.
+            self.emulator["get", re.compile(r"^/version/?$")] << {
+                "major": "1",
+                "minor": version.split(".")[1],
+                "gitVersion": version,
+                "gitCommit": "0" * 40,
+                "gitTreeState": "clean",
+                "buildDate": "2026-01-01T00:00:00Z",
+                "goVersion": "go1.22",
+                "compiler": "gc",
+                "platform": "linux/amd64",
+            }
+            for resource, items in objects.items():
+                self.emulator.resources[resource] = {}
+                for obj in items:
+                    meta = obj["metadata"]
+                    self.emulator.objects[resource, meta.get("namespace"), meta["name"]] = obj
+
+        self.call(apply)
+
+    def react(self, resource: str, payload: Any) -> None:
+        """E.g. ``react('v1/persistentvolumeclaims', 403)``."""
+
+        def apply() -> None:
+            self.emulator[kmock.resource(resource)] << payload
+
+        self.call(apply)
+
+    def kubeconfig(self, path: Path, context: str = "emu") -> Path:
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": context, "cluster": {"server": self.url}}],
+                    "users": [{"name": "bot", "user": {"token": "kmock-test-token"}}],
+                    "contexts": [{"name": context, "context": {"cluster": context, "user": "bot"}}],
+                    "current-context": context,
+                }
+            )
+        )
+        return path
