@@ -39,6 +39,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.escalation
+	$(BIN)/python -m bench.digest
 
 clean:
 	rm -rf $(VENV) .chatops .pytest_cache .mypy_cache .ruff_cache
