@@ -173,3 +173,28 @@ def test_scheduled_digest_posts_once_per_tick_with_two_replicas(
         a.terminate()
         b.terminate()
         redis.cleanup()
+
+
+def test_two_clusters_checked_concurrently_one_unreachable(
+    tmp_path: Path, kube: tuple[KubeEmulator, Path, dict[str, set[str]], set[str]]
+) -> None:
+    import yaml
+
+    from tests.support.net import free_port
+
+    _, kubeconfig, expected, _ = kube
+    doc = yaml.safe_load(kubeconfig.read_text())
+    doc["clusters"].append({"name": "gone", "cluster": {"server": f"http://127.0.0.1:{free_port()}"}})
+    doc["contexts"].append({"name": "gone", "context": {"cluster": "gone", "user": "bot"}})
+    kubeconfig.write_text(yaml.safe_dump(doc))
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "channels: {incidents: C0INCIDENTS}\n"
+        "digest: {check_timeout: 5s}\n"
+        "kubernetes: {clusters: [{name: prod, context: emu}, {name: staging, context: gone}]}\n"
+    )
+    out = run_print(config, kubeconfig).stdout
+    assert "prod — Kubernetes v1.30.4" in out
+    assert "staging: API server unreachable" in out
+    for ref in expected["pods"]:
+        assert ref in out
