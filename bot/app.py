@@ -16,7 +16,7 @@ from bot.logging_setup import redact_value
 from bot.redis_conn import StoreUnavailable
 from bot.services import Services
 from bot.slack_client import SLACK_ERRORS
-from handlers import collab, events, health, incident, later, oncall
+from handlers import collab, events, health, incident, oncall, runbooks
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def build_app(svc: Services, identity: BotIdentity, *, signing_secret: str | Non
     incident.register(app, svc)
     incident.register_buttons(app, svc)
     collab.register_buttons(app, svc)
-    later.register(app)
+    runbooks.register(app, svc)
     oncall.register(app, svc)
     health.register(app, svc)
     events.register(app, svc)

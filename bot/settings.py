@@ -176,6 +176,21 @@ class Cluster(_Strict):
 
 class Kubernetes(_Strict):
     clusters: list[Cluster] = Field(default_factory=list)
+    namespaces: list[str] = Field(default_factory=list, description="runbooks may act only here; empty = any")
+    rollout_timeout: timedelta = timedelta(minutes=5)
+
+    @field_validator("namespaces")
+    @classmethod
+    def _namespaces(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not DNS1123_LABEL.match(name):
+                raise ValueError(f"{name!r} is not a namespace name")
+        return value
+
+    @field_validator("rollout_timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: Any) -> timedelta:
+        return _duration(value)
 
 
 class IncidentChannels(_Strict):

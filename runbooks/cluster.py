@@ -26,6 +26,7 @@ class Cluster:
         self.name = name
         self.api = api
         self.core = client.CoreV1Api(api)
+        self.apps = client.AppsV1Api(api)
         self.autoscaling = client.AutoscalingV2Api(api)
         self.custom = client.CustomObjectsApi(api)
         self._requests = 0
@@ -55,6 +56,18 @@ class Cluster:
         self._count()
         info = client.VersionApi(self.api).get_code(_request_timeout=timeout)
         return str(info.git_version)
+
+    def read(self, fetch: Callable[..., Any], *args: Any, timeout: float = REQUEST_TIMEOUT, **kwargs: Any) -> Obj:
+        """One object (or any JSON answer) as a plain dict."""
+        self._count()
+        resp: Any = fetch(*args, _preload_content=False, _request_timeout=timeout, **kwargs)
+        data: Obj = json.loads(resp.data)
+        return data
+
+    def call(self, fetch: Callable[..., Any], *args: Any, timeout: float = REQUEST_TIMEOUT, **kwargs: Any) -> Any:
+        """A call whose answer is not needed as JSON (patches, logs): counted and time-limited."""
+        self._count()
+        return fetch(*args, _request_timeout=timeout, **kwargs)
 
     def list_all(self, fetch: Callable[..., Any], timeout: float = REQUEST_TIMEOUT, **kwargs: Any) -> Iterator[Obj]:
         """Yield every item of a list call, page by page, as plain dicts."""

@@ -77,10 +77,27 @@ def _texts(node: object) -> list[dict[str, str]]:
     return []
 
 
-def test_other_commands_answer_honestly(slack: SignedSlack) -> None:
-    for command in ("/rollback", "/runbook"):
-        reply = ack_text(slack.command("", command=command))
-        assert "not available in this version" in reply
+@pytest.mark.parametrize(
+    ("command", "text", "expected"),
+    [
+        ("/runbook", "", "`crashloop`"),
+        ("/runbook", "nope", "`nope` is not a runbook"),
+        ("/runbook", "crashloop --help", "previous container logs"),
+        ("/runbook", "crashloop ../../etc/passwd", "is not a valid workload name"),
+        ("/runbook", "crashloop api --server=https://evil", "is not an option of crashloop"),
+        ("/runbook", "crashloop api $(rm -rf /)", "Too many arguments"),
+        ("/runbook", "high-error-rate api prod --pattern=(", "not a regular expression"),
+        ("/rollback", "", "rollout history"),
+        ("/rollback", "API-Gateway production", "is not a valid deployment name"),
+        ("/rollback", "api " + "n" * 300, "is not a valid namespace name"),
+        ("/rollback", "api-gateway prоduction", "is not a valid namespace name"),  # Cyrillic о
+    ],
+)
+def test_runbook_commands_validate_names_before_any_api_call(
+    slack: SignedSlack, command: str, text: str, expected: str
+) -> None:
+    reply = ack_text(slack.command(text, command=command))
+    assert expected in reply, reply
 
 
 def test_forged_and_stale_requests_are_rejected(slack: SignedSlack, bot: BotProcess) -> None:

@@ -127,3 +127,10 @@ class NoChange(Exception):
     def __init__(self, incident: Incident, message: str) -> None:
         self.incident = incident
         super().__init__(message)
+
+
+def record(incident: Incident, kind: str, text: str, actor: str, now: datetime) -> tuple[Incident, TimelineEntry]:
+    """A timeline entry that changes nothing else (runbook runs, roll-backs)."""
+    return incident.model_copy(update={"version": incident.version + 1}), TimelineEntry(
+        at=now, actor=actor, kind=kind, text=text
+    )

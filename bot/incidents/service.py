@@ -120,3 +120,6 @@ class IncidentService:
 
     async def postmortem_drafted(self, number: int, actor: str) -> tuple[Incident, TimelineEntry]:
         return await self.store.change(number, lambda cur: machine.postmortem_drafted(cur, actor, self.clock()))
+
+    async def note(self, number: int, kind: str, text: str, actor: str) -> tuple[Incident, TimelineEntry]:
+        return await self.store.change(number, lambda cur: machine.record(cur, kind, text, actor, self.clock()))

@@ -1,0 +1,221 @@
+"""``/runbook`` and ``/rollback``: run the operations guide's runbooks from chat, safely.
+
+Read-only steps run at once (in a worker thread, after the 3-second ack) and their report is posted
+where the command was typed; mutating steps are offered as buttons. A roll-back click is executed
+only for ``permissions.operators`` (the user from the signed request), only once per offer, after a
+confirm dialog that states the change, and it is audited and recorded on the incident's timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+from pydantic import BaseModel
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from urllib3.exceptions import HTTPError
+
+from bot.actions import PendingActions
+from bot.digest_service import clusters_from
+from bot.render import user
+from bot.runbook_render import (
+    ROLLBACK_ACTION,
+    change,
+    crashloop_blocks,
+    error_rate_blocks,
+    history_blocks,
+    runbook_help,
+    runbook_list,
+)
+from bot.services import Services
+from handlers.guard import Replied, guarded
+from runbooks import names, rollout
+from runbooks.cluster import Cluster
+from runbooks.crashloop import CrashloopReport
+from runbooks.error_rate import ErrorRateReport
+from runbooks.registry import Runbook, RunbookArgsError, parse_args, registry
+from runbooks.workload import api_error
+
+log = logging.getLogger(__name__)
+
+RUN_TIMEOUT = 60.0
+BOT_ACTOR = "chatops-bot"
+
+
+def register(app: AsyncApp, svc: Services) -> None:
+    commands = RunbookCommands(svc)
+    app.command("/runbook")(commands.on_runbook)
+    app.command("/rollback")(commands.on_rollback)
+    app.action(ROLLBACK_ACTION)(commands.on_rollback_click)
+
+
+class RunbookCommands:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self.books = registry()
+        self.actions = PendingActions(svc.store.redis, svc.store.description)
+
+    async def on_runbook(self, ack: AsyncAck, command: dict[str, Any], respond: Any) -> None:
+        words = (command.get("text") or "").split()
+        if not words or words[0] in ("list", "help", "--help"):
+            await ack(text=runbook_list(list(self.books.values())))
+            return
+        book = self.books.get(words[0].lower())
+        if book is None:
+            await ack(text=f"`{words[0][:40]}` is not a runbook.\n{runbook_list(list(self.books.values()))}")
+            return
+        if words[1:] in (["--help"], ["help"]):
+            await ack(text=runbook_help(book))
+            return
+        await self._start(ack, book, words[1:], command, respond)
+
+    async def on_rollback(self, ack: AsyncAck, command: dict[str, Any], respond: Any) -> None:
+        words = (command.get("text") or "").split()
+        if not words:
+            await ack(text=runbook_help(self.books["rollback"]))
+            return
+        await self._start(ack, self.books["rollback"], words, command, respond)
+
+    async def _start(
+        self, ack: AsyncAck, book: Runbook, words: list[str], command: dict[str, Any], respond: Any
+    ) -> None:
+        try:
+            params = parse_args(book, words)
+            namespace = getattr(params, "namespace", None)
+            if namespace is not None:
+                names.namespace(namespace, self.svc.config.kubernetes.namespaces)
+        except (RunbookArgsError, names.InvalidName) as exc:
+            await ack(text=str(exc))
+            return
+        target = f"{getattr(params, 'namespace', '')}/{getattr(params, 'workload', getattr(params, 'deployment', ''))}"
+        await ack(text=f"Running *{book.name}* on `{target}`… results follow here.")
+        self.svc.tasks.spawn(self._run(book, params, command, respond), name=f"runbook-{book.name}")
+
+    async def _run(self, book: Runbook, params: BaseModel, command: dict[str, Any], respond: Any) -> None:
+        async def reply(text: str) -> None:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+
+        async with guarded("runbook", book.name, reply):
+            cluster = await asyncio.to_thread(self._cluster)
+            try:
+                report = await asyncio.wait_for(asyncio.to_thread(book.run, cluster, params), RUN_TIMEOUT)
+            except ApiException as exc:
+                await reply(f"*{book.name}* stopped: {api_error(exc, self._what(params))}.")
+                raise Replied from None
+            except (HTTPError, OSError, TimeoutError) as exc:
+                await reply(f"*{book.name}* could not reach the Kubernetes API ({type(exc).__name__}).")
+                raise Replied from None
+            blocks, summary = await self._render(book, report, command)
+            await respond(text=summary, blocks=blocks, response_type="in_channel", replace_original=False)
+            await self._record(command, f"ran runbook {book.name}", summary, command["user_id"])
+            await self.actions.audit(
+                {"kind": "runbook", "runbook": book.name, "actor": command["user_id"], "summary": summary}
+            )
+
+    async def _render(self, book: Runbook, report: BaseModel, command: dict[str, Any]) -> tuple[list[Any], str]:
+        now = self.svc.clock()
+        if isinstance(report, CrashloopReport):
+            summary = f"{len(report.crashing)} crashing container(s) in {report.namespace}/{report.workload}"
+            return crashloop_blocks(report), summary
+        if isinstance(report, ErrorRateReport):
+            blocks = error_rate_blocks(report)
+            if report.history is not None:
+                blocks += history_blocks(report.history, await self._offers(report.history, command), now)
+            return blocks, f"{report.error_lines} error line(s) in {report.namespace}/{report.workload}"
+        assert isinstance(report, rollout.History)
+        return (
+            history_blocks(report, await self._offers(report, command), now),
+            f"{len(report.revisions)} revision(s) of {report.namespace}/{report.deployment}",
+        )
+
+    async def _offers(self, state: rollout.History, command: dict[str, Any]) -> dict[int, str]:
+        """One pending action per earlier revision; the button carries only its id."""
+        incident = await self.svc.rooms.incident_for_channel(command["channel_id"])
+        current = state.revision(state.current) if state.current is not None else None
+        offers = {}
+        for rev in state.revisions:
+            if rev.number == state.current:
+                continue
+            offers[rev.number] = await self.actions.offer(
+                {
+                    "kind": "rollback",
+                    "namespace": state.namespace,
+                    "deployment": state.deployment,
+                    "to_revision": rev.number,
+                    "from_revision": state.current,
+                    "change": change(current.images if current else [], rev.images),
+                    "incident": incident,
+                    "offered_to": command["user_id"],
+                }
+            )
+        return offers
+
+    async def on_rollback_click(self, ack: AsyncAck, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        self.svc.tasks.spawn(self._execute(body, respond), name="rollback")
+
+    async def _execute(self, body: dict[str, Any], respond: Any) -> None:
+        async def reply(text: str) -> None:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+
+        actor = body["user"]["id"]
+        action_id = str((body.get("actions") or [{}])[0].get("value", ""))
+        async with guarded("action", ROLLBACK_ACTION, reply):
+            pending = await self.actions.get(action_id)
+            if pending is None:
+                await reply("This roll-back offer expired or is unknown; run `/rollback` again.")
+                raise Replied
+            target = f"{pending['namespace']}/{pending['deployment']}"
+            audit = {"kind": "rollback", "actor": actor, "target": target, "to_revision": pending["to_revision"]}
+            if not await self.svc.access.is_operator(actor):
+                await self.actions.audit({**audit, "result": "refused: not an operator"})
+                await reply(f"Only operators (permissions.operators) may roll back {target}. Nothing was changed.")
+                raise Replied
+            done = await self.actions.take(action_id, actor, self.svc.clock())
+            if done is not None:
+                await reply(f"This roll-back was already carried out by {done}; it is not repeated.")
+                raise Replied
+            cluster = await asyncio.to_thread(self._cluster)
+            try:
+                state = await asyncio.to_thread(rollout.history, cluster, pending["namespace"], pending["deployment"])
+                revision, patch = rollout.plan(state, int(pending["to_revision"]))
+                await asyncio.to_thread(rollout.apply, cluster, state, patch)
+            except rollout.RollbackRefused as exc:
+                await self.actions.audit({**audit, "result": f"refused: {exc}"})
+                await reply(f"Roll-back refused: {exc}. Nothing was changed.")
+                raise Replied from None
+            except ApiException as exc:
+                await self.actions.audit({**audit, "result": f"failed: {exc.status}"})
+                await reply(f"Roll-back failed: {api_error(exc, f'deployment {target}')}.")
+                raise Replied from None
+            text = f"{user(actor)} rolled back `{target}` to revision {revision.number}: {pending['change']}"
+            await self.actions.audit({**audit, "result": "done", "change": pending["change"]})
+            if pending.get("incident"):
+                await self.svc.incidents.note(
+                    int(pending["incident"]), "rolled back", f"{target}: {pending['change']}", actor
+                )
+            await respond(text=text, response_type="in_channel", replace_original=False)
+            timeout = self.svc.config.kubernetes.rollout_timeout.total_seconds()
+            lines = await asyncio.to_thread(
+                lambda: list(rollout.follow(cluster, pending["namespace"], pending["deployment"], timeout))
+            )
+            await respond(
+                text=f"`{target}`: {lines[-1] if lines else 'no status'}",
+                response_type="in_channel",
+                replace_original=False,
+            )
+
+    def _cluster(self) -> Cluster:
+        return clusters_from(self.svc.config)[0]
+
+    @staticmethod
+    def _what(params: BaseModel) -> str:
+        name = getattr(params, "workload", None) or getattr(params, "deployment", "?")
+        return f"workload {getattr(params, 'namespace', '?')}/{name}"
+
+    async def _record(self, command: dict[str, Any], kind: str, text: str, actor: str) -> None:
+        incident = await self.svc.rooms.incident_for_channel(command["channel_id"])
+        if incident is not None:
+            await self.svc.incidents.note(incident, kind, text, actor)

@@ -1,0 +1,208 @@
+"""Deployment rollout history and roll-back, through the API the way ``kubectl rollout undo`` does it.
+
+History comes from the Deployment's ReplicaSets (owner references, ``deployment.kubernetes.io/revision``,
+``kubernetes.io/change-cause``). Rolling back to revision N patches the Deployment's pod template with
+that ReplicaSet's template minus ``pod-template-hash`` (a JSON merge patch that also removes what the
+target lacks), guarded by the Deployment's resourceVersion so a concurrent change is not overwritten.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from runbooks import names
+from runbooks.cluster import Cluster, Obj
+from runbooks.health import parse_time
+
+REVISION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+HASH_LABEL = "pod-template-hash"
+
+
+class Revision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    replicaset: str
+    images: list[str]
+    change_cause: str | None
+    created: datetime | None
+    template: dict[str, Any]
+
+
+class History(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    namespace: str
+    deployment: str
+    current: int | None
+    paused: bool
+    resource_version: str
+    template: dict[str, Any]
+    revisions: list[Revision]  # newest first
+
+    def revision(self, number: int) -> Revision | None:
+        return next((r for r in self.revisions if r.number == number), None)
+
+
+class RollbackRefused(Exception):
+    """The roll-back cannot be done; the message says why."""
+
+
+def images(template: Obj) -> list[str]:
+    return [str(c.get("image")) for c in (template.get("spec") or {}).get("containers") or []]
+
+
+def clean_template(template: Obj) -> Obj:
+    """The ReplicaSet's template as it belongs on the Deployment: without the pod-template-hash label."""
+    out = copy.deepcopy(template)
+    labels = (out.get("metadata") or {}).get("labels")
+    if isinstance(labels, dict):
+        labels.pop(HASH_LABEL, None)
+    return out
+
+
+def merge_patch(current: Any, target: Any) -> Any:
+    """An RFC 7386 merge patch turning ``current`` into ``target`` (null removes a key; lists are replaced)."""
+    if not isinstance(current, dict) or not isinstance(target, dict):
+        return target
+    patch: dict[str, Any] = {key: None for key in current if key not in target}
+    for key, value in target.items():
+        if key not in current:
+            patch[key] = value
+        elif current[key] != value:
+            patch[key] = merge_patch(current[key], value)
+    return patch
+
+
+def history(cluster: Cluster, namespace: str, name: str) -> History:
+    """The Deployment and its ReplicaSet revisions, newest first."""
+    deployment = cluster.read(cluster.apps.read_namespaced_deployment, name, namespace)
+    uid = deployment["metadata"].get("uid")
+    selector = (deployment.get("spec") or {}).get("selector", {}).get("matchLabels") or {}
+    label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or None
+    revisions = []
+    for rs in cluster.list_all(
+        cluster.apps.list_namespaced_replica_set, namespace=namespace, label_selector=label_selector
+    ):
+        meta = rs.get("metadata") or {}
+        owners = meta.get("ownerReferences") or []
+        if not any(o.get("kind") == "Deployment" and (o.get("uid") == uid or o.get("name") == name) for o in owners):
+            continue
+        annotations = meta.get("annotations") or {}
+        if not str(annotations.get(REVISION, "")).isdigit():
+            continue
+        template = (rs.get("spec") or {}).get("template") or {}
+        revisions.append(
+            Revision(
+                number=int(annotations[REVISION]),
+                replicaset=str(meta.get("name")),
+                images=images(template),
+                change_cause=annotations.get(CHANGE_CAUSE),
+                created=parse_time(meta.get("creationTimestamp")),
+                template=template,
+            )
+        )
+    revisions.sort(key=lambda r: r.number, reverse=True)
+    annotations = deployment["metadata"].get("annotations") or {}
+    current = int(annotations[REVISION]) if str(annotations.get(REVISION, "")).isdigit() else None
+    return History(
+        namespace=namespace,
+        deployment=name,
+        current=current,
+        paused=bool((deployment.get("spec") or {}).get("paused")),
+        resource_version=str(deployment["metadata"].get("resourceVersion", "")),
+        template=(deployment.get("spec") or {}).get("template") or {},
+        revisions=revisions,
+    )
+
+
+def plan(state: History, to_revision: int) -> tuple[Revision, dict[str, Any]]:
+    """Check the roll-back is possible and build the patch; raise RollbackRefused with the reason."""
+    target = state.revision(to_revision)
+    if target is None:
+        known = ", ".join(str(r.number) for r in state.revisions) or "none"
+        raise RollbackRefused(f"revision {to_revision} of {state.namespace}/{state.deployment} is gone (kept: {known})")
+    if state.paused:
+        raise RollbackRefused(f"{state.namespace}/{state.deployment} is paused; resume it before rolling back")
+    wanted = clean_template(target.template)
+    if clean_template(state.template) == wanted:
+        raise RollbackRefused(f"{state.namespace}/{state.deployment} already runs revision {to_revision}'s template")
+    patch = {
+        "metadata": {"resourceVersion": state.resource_version},
+        "spec": {"template": merge_patch(clean_template(state.template), wanted)},
+    }
+    return target, patch
+
+
+def apply(cluster: Cluster, state: History, patch: dict[str, Any]) -> None:
+    cluster.call(
+        cluster.apps.patch_namespaced_deployment,
+        state.deployment,
+        state.namespace,
+        patch,
+        _content_type="application/merge-patch+json",
+    )
+
+
+def follow(cluster: Cluster, namespace: str, name: str, timeout: float, interval: float = 2.0) -> Iterator[str]:
+    """Progress lines until the rollout is available (or the timeout passes)."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while True:
+        dep = cluster.read(cluster.apps.read_namespaced_deployment, name, namespace)
+        spec, status = dep.get("spec") or {}, dep.get("status") or {}
+        want = int(spec.get("replicas", 1) or 0)
+        updated, available = int(status.get("updatedReplicas") or 0), int(status.get("availableReplicas") or 0)
+        line = f"{updated}/{want} updated, {available}/{want} available"
+        if line != last:
+            yield line
+            last = line
+        observed = int(status.get("observedGeneration") or 0) >= int((dep.get("metadata") or {}).get("generation") or 0)
+        if observed and updated >= want and available >= want:
+            yield "rollout complete"
+            return
+        if time.monotonic() > deadline:
+            yield f"still rolling out after {int(timeout)} s; follow it with your usual dashboards"
+            return
+        time.sleep(interval)
+
+
+class RollbackParams(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    deployment: str
+    namespace: str = "default"
+
+    @field_validator("deployment")
+    @classmethod
+    def _deployment(cls, value: str) -> str:
+        return names.subdomain(value, "deployment")
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        return names.label(value, "namespace")
+
+
+def _run(cluster: Cluster, params: RollbackParams) -> History:
+    return history(cluster, params.namespace, params.deployment)
+
+
+from runbooks.registry import Runbook  # noqa: E402 - the registry imports this module by name
+
+RUNBOOK = Runbook(
+    name="rollback",
+    summary="Rollback: rollout history with a roll-back button per earlier revision (operators only)",
+    usage="/runbook rollback <deployment> [namespace]   (or /rollback <deployment> [namespace])",
+    params=RollbackParams,
+    steps=("rollout history", "roll back to a chosen revision", "follow the rollout"),
+    mutating_steps=("roll back to a chosen revision",),
+    run=_run,
+)

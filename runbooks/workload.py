@@ -1,0 +1,31 @@
+"""Finding a workload's pods: a Deployment's selector, or ``app=<name>`` as the operations guide does."""
+
+from __future__ import annotations
+
+from kubernetes.client.exceptions import ApiException
+
+from runbooks.cluster import Cluster, Obj
+
+
+def selector_for(cluster: Cluster, namespace: str, workload: str) -> str:
+    try:
+        deployment = cluster.read(cluster.apps.read_namespaced_deployment, workload, namespace)
+    except ApiException as exc:
+        if exc.status == 404:  # not a Deployment: use the guide's app label
+            return f"app={workload}"
+        raise
+    labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or f"app={workload}"
+
+
+def pods(cluster: Cluster, namespace: str, selector: str) -> list[Obj]:
+    return list(cluster.list_all(cluster.core.list_namespaced_pod, namespace=namespace, label_selector=selector))
+
+
+def api_error(exc: ApiException, what: str) -> str:
+    """A readable sentence for a Kubernetes API error, naming the object and the permission."""
+    if exc.status == 403:
+        return f"forbidden: the bot may not read {what}; grant it get/list on that resource in its RBAC role"
+    if exc.status == 404:
+        return f"{what} was not found"
+    return f"the Kubernetes API answered {exc.status} {exc.reason} for {what}"
