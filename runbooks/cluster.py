@@ -64,6 +64,12 @@ class Cluster:
         data: Obj = json.loads(resp.data)
         return data
 
+    def text(self, fetch: Callable[..., Any], *args: Any, timeout: float = REQUEST_TIMEOUT, **kwargs: Any) -> str:
+        """A plain-text answer (pod logs), decoded here whatever content type the server declares."""
+        self._count()
+        resp: Any = fetch(*args, _preload_content=False, _request_timeout=timeout, **kwargs)
+        return bytes(resp.data).decode("utf-8", errors="replace")
+
     def call(self, fetch: Callable[..., Any], *args: Any, timeout: float = REQUEST_TIMEOUT, **kwargs: Any) -> Any:
         """A call whose answer is not needed as JSON (patches, logs): counted and time-limited."""
         self._count()

@@ -112,7 +112,7 @@ def diagnose(cluster: Cluster, params: CrashloopParams) -> CrashloopReport:
                 continue
             bad = True
             reason = terminated.get("reason")
-            logs = cluster.call(
+            logs = cluster.text(
                 cluster.core.read_namespaced_pod_log,
                 name,
                 params.namespace,

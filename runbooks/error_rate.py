@@ -74,7 +74,7 @@ def diagnose(cluster: Cluster, params: ErrorRateParams) -> ErrorRateReport:
     samples: list[str] = []
     for pod in found[:MAX_PODS]:
         name = str((pod.get("metadata") or {}).get("name"))
-        text = str(cluster.call(cluster.core.read_namespaced_pod_log, name, params.namespace, tail_lines=TAIL) or "")
+        text = cluster.text(cluster.core.read_namespaced_pod_log, name, params.namespace, tail_lines=TAIL)
         for line in text.splitlines():
             lines_read += 1
             if pattern.search(line):

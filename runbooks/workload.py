@@ -18,8 +18,19 @@ def selector_for(cluster: Cluster, namespace: str, workload: str) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or f"app={workload}"
 
 
+def matches(labels: dict[str, str], selector: str) -> bool:
+    """Equality-based label selector (``a=b,c!=d``), applied again to what the server returned."""
+    for term in filter(None, selector.split(",")):
+        negated = "!=" in term
+        key, _, value = term.partition("!=" if negated else "=")
+        if (labels.get(key) == value) == negated:
+            return False
+    return True
+
+
 def pods(cluster: Cluster, namespace: str, selector: str) -> list[Obj]:
-    return list(cluster.list_all(cluster.core.list_namespaced_pod, namespace=namespace, label_selector=selector))
+    listed = cluster.list_all(cluster.core.list_namespaced_pod, namespace=namespace, label_selector=selector)
+    return [p for p in listed if matches((p.get("metadata") or {}).get("labels") or {}, selector)]
 
 
 def api_error(exc: ApiException, what: str) -> str:

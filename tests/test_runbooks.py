@@ -1,0 +1,205 @@
+"""Runbooks against kmock: rollback history and buttons, operator-only execution once, refusals,
+crashloop and high-error-rate diagnosis, readable API errors."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kmock
+import pytest
+
+from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.kube import KubeEmulator
+from tests.support.net import wait_for
+from tests.support.redis_server import RedisServer
+from tests.support.runbook_seed import NS, seed
+from tests.support.slack_recorder import SlackRecorder, text_of_blocks
+
+CRASH_LOGS = (
+    b"starting payments-api 1.9.0\nloading 2,000,000 ledger rows\njava.lang.OutOfMemoryError: Java heap space\n"
+)
+GATEWAY_LOGS = b"INFO ok\nERROR upstream timeout calling payments\nINFO ok\nERROR upstream timeout calling payments\nERROR 502 from ledger\n"
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[tuple[KubeEmulator, Path]]:
+    emulator = KubeEmulator().start()
+    emulator.seed(seed())
+
+    def logs() -> None:
+        emulator.emulator[kmock.name("payments-api-5c7d9"), kmock.subresource("log")] << CRASH_LOGS
+        for i in range(2):
+            emulator.emulator[kmock.name(f"api-gateway-h3abc-{i}"), kmock.subresource("log")] << GATEWAY_LOGS
+
+    emulator.call(logs)
+    yield emulator, emulator.kubeconfig(tmp_path / "kubeconfig")
+    emulator.stop()
+
+
+@pytest.fixture
+def bot(
+    tmp_path: Path, recorder: SlackRecorder, redis_server: RedisServer, cluster: tuple[KubeEmulator, Path]
+) -> Iterator[BotProcess]:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        textwrap.dedent(
+            """
+            channels: {incidents: C0INCIDENTS}
+            permissions: {operators: [U0OPS]}
+            kubernetes: {clusters: [{name: emu, context: emu}], rollout_timeout: 2s}
+            """
+        )
+    )
+    proc = BotProcess(
+        redis_url=redis_server.url,
+        slack_api_url=recorder.api_url,
+        config_path=config,
+        log_path=tmp_path / "bot.log",
+        extra_env={"KUBECONFIG": str(cluster[1])},
+    ).start()
+    yield proc
+    proc.terminate()
+
+
+def replies(recorder: SlackRecorder, since: int) -> list[dict[str, Any]]:
+    return [c.params for c in recorder.of("response_url")[since:]]
+
+
+def wait_reply(recorder: SlackRecorder, since: int, phrase: str, timeout: float = 20) -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        for r in replies(recorder, since):
+            if phrase in str(r.get("text")) or phrase in text_of_blocks(r.get("blocks") or []):
+                return r
+        return None
+
+    result = wait_for(found, timeout=timeout, what=phrase)
+    assert isinstance(result, dict)
+    return result
+
+
+def template_image(emulator: KubeEmulator) -> str:
+    obj = emulator.call(lambda: dict(emulator.emulator.objects["apps/v1/deployments", NS, "api-gateway"]))
+    return str(obj["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
+def offers(message: dict[str, Any]) -> dict[int, str]:
+    out = {}
+    for block in message["blocks"]:
+        button = block.get("accessory") or {}
+        if button.get("action_id") == "runbook_rollback":
+            out[int(button["text"]["text"].rsplit(" ", 1)[-1])] = button["value"]
+    return out
+
+
+def test_rollback_history_refusals_and_one_operator_rollback(
+    bot: BotProcess, recorder: SlackRecorder, cluster: tuple[KubeEmulator, Path]
+) -> None:
+    emulator, _ = cluster
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        since = len(recorder.of("response_url"))
+        assert "Running *rollback* on `production/api-gateway`" in ack_text(
+            slack.command("api-gateway production", command="/rollback")
+        )
+        message = wait_reply(recorder, since, "Rollout history")
+        assert message["response_type"] == "in_channel"
+        text = text_of_blocks(message["blocks"])
+        assert (
+            "Revision 3" in text
+            and "current" in text
+            and "deploy 2.4.0" in text
+            and "registry/api-gateway:2.3.9" in text
+        )
+        buttons = offers(message)
+        assert set(buttons) == {1, 2}
+        confirm = next(
+            b["accessory"]["confirm"]
+            for b in message["blocks"]
+            if (b.get("accessory") or {}).get("value") == buttons[2]
+        )
+        assert "registry/api-gateway:2.4.1 → registry/api-gateway:2.4.0" in confirm["text"]["text"]
+        assert all(len(v) < 40 and "api-gateway" not in v for v in buttons.values())  # opaque ids
+
+        since = len(recorder.of("response_url"))
+        slack.click("runbook_rollback", buttons[2], user="U0MALLORY")
+        wait_reply(recorder, since, "Only operators")
+        assert template_image(emulator) == "registry/api-gateway:2.4.1"
+
+        since = len(recorder.of("response_url"))
+        slack.click("runbook_rollback", "forged-or-expired-id", user="U0OPS")
+        wait_reply(recorder, since, "expired or is unknown")
+
+        since = len(recorder.of("response_url"))
+        first = slack.click_body("runbook_rollback", buttons[2], user="U0OPS")
+        second = slack.click_body("runbook_rollback", buttons[2], user="U0OPS")
+        slack.post(first, "application/x-www-form-urlencoded")
+        slack.post(second, "application/x-www-form-urlencoded")  # a double click
+        done = wait_reply(recorder, since, "rolled back `production/api-gateway` to revision 2")
+        assert "registry/api-gateway:2.4.1 → registry/api-gateway:2.4.0" in done["text"]
+        wait_reply(recorder, since, "already carried out by <@U0OPS>")
+        wait_reply(recorder, since, "rollout complete")
+        assert template_image(emulator) == "registry/api-gateway:2.4.0"
+        patches = emulator.call(lambda: [r for r in emulator.emulator if str(r.method).upper().endswith("PATCH")])
+        assert len(patches) == 1
+        labels = emulator.call(lambda: dict(emulator.emulator.objects["apps/v1/deployments", NS, "api-gateway"]))[
+            "spec"
+        ]["template"]["metadata"]["labels"]
+        assert labels.get("pod-template-hash") is None
+
+        # Revision 1 disappears before anyone clicks: refused, nothing patched.
+        emulator.call(lambda: emulator.emulator.objects.__delitem__(("apps/v1/replicasets", NS, "api-gateway-h1abc")))
+        since = len(recorder.of("response_url"))
+        slack.click("runbook_rollback", buttons[1], user="U0OPS")
+        wait_reply(recorder, since, "revision 1 of production/api-gateway is gone")
+        assert template_image(emulator) == "registry/api-gateway:2.4.0"
+    finally:
+        slack.close()
+
+
+def test_crashloop_names_the_pod_oom_and_last_logs(bot: BotProcess, recorder: SlackRecorder) -> None:
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        since = len(recorder.of("response_url"))
+        ack_text(slack.command("crashloop payments-api production", command="/runbook"))
+        message = wait_reply(recorder, since, "Pod CrashLooping")
+        text = text_of_blocks(message["blocks"])
+        assert "payments-api-5c7d9" in text and "CrashLoopBackOff" in text and "9 restarts" in text
+        assert "OOMKilled (exit 137) — memory limit 256Mi" in text
+        assert "OutOfMemoryError: Java heap space" in text
+        assert "ConfigMap payments-config (last changed" in text
+        assert "Secret payments-db (values not read)" in text and "Secret payments-tls (values not read)" in text
+    finally:
+        slack.close()
+
+
+def test_high_error_rate_samples_logs_and_offers_rollback(bot: BotProcess, recorder: SlackRecorder) -> None:
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        since = len(recorder.of("response_url"))
+        ack_text(slack.command("high-error-rate api-gateway production --deps=app=database", command="/runbook"))
+        message = wait_reply(recorder, since, "High error rate")
+        text = text_of_blocks(message["blocks"])
+        assert "6/10 recent log lines match `ERROR`" in text
+        assert "ERROR upstream timeout calling payments" in text and "ERROR 502 from ledger" in text
+        assert "database-0: Pending, not ready" in text
+        assert set(offers(message)) == {1, 2}
+    finally:
+        slack.close()
+
+
+def test_forbidden_api_gives_a_readable_message(
+    bot: BotProcess, recorder: SlackRecorder, cluster: tuple[KubeEmulator, Path]
+) -> None:
+    cluster[0].react("v1/pods", 403)
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        since = len(recorder.of("response_url"))
+        ack_text(slack.command("crashloop payments-api production", command="/runbook"))
+        reply = wait_reply(recorder, since, "crashloop* stopped")
+        assert "forbidden: the bot may not read workload production/payments-api" in reply["text"]
+        assert "RBAC" in reply["text"]
+    finally:
+        slack.close()
