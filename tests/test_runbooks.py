@@ -203,3 +203,33 @@ def test_forbidden_api_gives_a_readable_message(
         assert "RBAC" in reply["text"]
     finally:
         slack.close()
+
+
+def test_runbook_and_rollback_land_on_the_incident_timeline_and_audit(
+    bot: BotProcess, recorder: SlackRecorder, redis_server: RedisServer
+) -> None:
+    import redis as redis_client
+
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    r = redis_client.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        opened = ack_text(slack.command("open P1 Gateway errors after 2.4.1", user="U0OPS"))
+        number = int(opened.split("*INC-")[1].split("*", maxsplit=1)[0])
+        r.set("chan:C0WARINC", str(number))  # the incident's own channel (as incident channels record it)
+        since = len(recorder.of("response_url"))
+        ack_text(slack.command("api-gateway production", command="/rollback", channel="C0WARINC", user="U0OPS"))
+        buttons = offers(wait_reply(recorder, since, "Rollout history"))
+        audited = r.xlen("audit")
+        since = len(recorder.of("response_url"))
+        slack.click("runbook_rollback", buttons[2], user="U0OPS")
+        wait_reply(recorder, since, "rolled back `production/api-gateway`")
+        timeline = ack_text(slack.command(f"timeline INC-{number}"))
+        assert "*ran runbook rollback*" in timeline and "*rolled back*" in timeline
+        assert "registry/api-gateway:2.4.1 → registry/api-gateway:2.4.0" in timeline
+        audit = [fields for _, fields in r.xrange("audit")][audited:]
+        assert any(
+            a.get("kind") == "rollback" and a.get("result") == "done" and a.get("actor") == "U0OPS" for a in audit
+        )
+    finally:
+        r.close()
+        slack.close()
