@@ -89,6 +89,7 @@ def headline(incident: Incident) -> str:
 
 POSTMORTEM_ACTION = "incident_postmortem"
 ASSIGN_ACTION = "incident_assign"
+RUNBOOKS_ACTION = "incident_runbooks"
 
 
 def _buttons(incident: Incident) -> ActionsBlock | None:
@@ -115,6 +116,7 @@ def _buttons(incident: Incident) -> ActionsBlock | None:
             ButtonElement(text="Post-mortem draft", action_id=POSTMORTEM_ACTION, value=str(incident.number))
         )
     if incident.state is not State.CLOSED:
+        elements.append(ButtonElement(text="Runbooks", action_id=RUNBOOKS_ACTION, value=str(incident.number)))
         elements.append(
             UserSelectElement(
                 action_id=ASSIGN_ACTION,

@@ -19,7 +19,7 @@ from urllib3.exceptions import HTTPError
 
 from bot.actions import PendingActions
 from bot.digest_service import clusters_from
-from bot.render import user
+from bot.render import RUNBOOKS_ACTION, user
 from bot.runbook_render import (
     ROLLBACK_ACTION,
     change,
@@ -49,6 +49,7 @@ def register(app: AsyncApp, svc: Services) -> None:
     app.command("/runbook")(commands.on_runbook)
     app.command("/rollback")(commands.on_rollback)
     app.action(ROLLBACK_ACTION)(commands.on_rollback_click)
+    app.action(RUNBOOKS_ACTION)(commands.on_runbooks_button)
 
 
 class RunbookCommands:
@@ -151,6 +152,11 @@ class RunbookCommands:
                 }
             )
         return offers
+
+    async def on_runbooks_button(self, ack: AsyncAck, respond: Any) -> None:
+        """The announcement's Runbooks button: what can be run, and how."""
+        await ack()
+        await respond(text=runbook_list(list(self.books.values())), response_type="ephemeral", replace_original=False)
 
     async def on_rollback_click(self, ack: AsyncAck, body: dict[str, Any], respond: Any) -> None:
         await ack()

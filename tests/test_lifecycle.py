@@ -63,10 +63,15 @@ def test_open_announces_with_buttons(
         "incident_acknowledge",
         "incident_mitigate",
         "incident_resolve",
+        "incident_runbooks",
         "incident_assign",
     ]
-    assert all(e["value"] == str(number) for e in actions[:3])
-    assert actions[3]["type"] == "users_select"
+    assert all(e["value"] == str(number) for e in actions[:4])
+    assert actions[4]["type"] == "users_select"
+    before = len(recorder.of("response_url"))
+    slack.click("incident_runbooks", str(number))
+    wait_for(lambda: len(recorder.of("response_url")) > before, what="runbook list")
+    assert "`crashloop`" in recorder.of("response_url")[-1].params["text"]
 
 
 def test_full_lifecycle_updates_in_place(
