@@ -203,13 +203,15 @@ class IncidentCommands:
 
 def register_buttons(app: AsyncApp, svc: Services) -> None:
     """The announcement's buttons: Acknowledge, Mitigated, Resolve, Reopen."""
+    collab = Collaboration(svc)
     for action in BUTTONS:
-        app.action(action_id(action))(LifecycleButton(svc, action).on_click)
+        app.action(action_id(action))(LifecycleButton(svc, collab, action).on_click)
 
 
 class LifecycleButton:
-    def __init__(self, svc: Services, action: Action) -> None:
+    def __init__(self, svc: Services, collab: Collaboration, action: Action) -> None:
         self.svc = svc
+        self.collab = collab
         self.action = action
 
     async def on_click(self, ack: AsyncAck, body: dict[str, Any], respond: Any) -> None:
@@ -234,7 +236,7 @@ class LifecycleButton:
             except TransitionRefused as exc:
                 await reply(refusal_text(exc))
                 raise Replied from None
-            await Collaboration(self.svc).changed(incident, entry)
+            await self.collab.changed(incident, entry)
 
 
 KNOWN_VERBS = {

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from runbooks import names
 from runbooks.cluster import Cluster, Obj
 from runbooks.health import BAD_WAITING, parse_time
+from runbooks.registry import Runbook
 from runbooks.workload import pods, selector_for
 
 LOG_LINES = 20
@@ -22,18 +23,8 @@ LOG_LINES = 20
 class CrashloopParams(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    workload: str
-    namespace: str = "default"
-
-    @field_validator("workload")
-    @classmethod
-    def _workload(cls, value: str) -> str:
-        return names.subdomain(value, "workload")
-
-    @field_validator("namespace")
-    @classmethod
-    def _namespace(cls, value: str) -> str:
-        return names.label(value, "namespace")
+    workload: names.WorkloadName
+    namespace: names.Namespace = "default"
 
 
 class CrashingContainer(BaseModel):
@@ -160,12 +151,6 @@ def diagnose(cluster: Cluster, params: CrashloopParams) -> CrashloopReport:
     )
 
 
-def _run(cluster: Cluster, params: CrashloopParams) -> CrashloopReport:
-    return diagnose(cluster, params)
-
-
-from runbooks.registry import Runbook  # noqa: E402 - the registry imports this module by name
-
 RUNBOOK = Runbook(
     name="crashloop",
     summary="Pod CrashLooping: crashing pods, last exit and reason, previous logs, events, ConfigMaps",
@@ -178,5 +163,5 @@ RUNBOOK = Runbook(
         "resource limits (OOMKilled)",
         "recent ConfigMap changes",
     ),
-    run=_run,
+    run=diagnose,
 )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from runbooks import names, rollout
 from runbooks.cluster import Cluster
+from runbooks.registry import Runbook
 from runbooks.workload import pods, selector_for
 
 TAIL = 200
@@ -19,20 +20,10 @@ SELECTOR = re.compile(r"^[A-Za-z0-9._/-]+(=|!=)[A-Za-z0-9._-]*(,[A-Za-z0-9._/-]+
 class ErrorRateParams(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    workload: str
-    namespace: str = "default"
+    workload: names.WorkloadName
+    namespace: names.Namespace = "default"
     pattern: str = "ERROR"
     deps: str | None = None  # label selector of the pods it depends on, e.g. app=database-service
-
-    @field_validator("workload")
-    @classmethod
-    def _workload(cls, value: str) -> str:
-        return names.subdomain(value, "workload")
-
-    @field_validator("namespace")
-    @classmethod
-    def _namespace(cls, value: str) -> str:
-        return names.label(value, "namespace")
 
     @field_validator("pattern")
     @classmethod
@@ -110,12 +101,6 @@ def diagnose(cluster: Cluster, params: ErrorRateParams) -> ErrorRateReport:
     )
 
 
-def _run(cluster: Cluster, params: ErrorRateParams) -> ErrorRateReport:
-    return diagnose(cluster, params)
-
-
-from runbooks.registry import Runbook  # noqa: E402 - the registry imports this module by name
-
 RUNBOOK = Runbook(
     name="high-error-rate",
     summary="High Error Rate: error lines in recent logs, rollout history with roll-back, dependency pods",
@@ -123,5 +108,5 @@ RUNBOOK = Runbook(
     params=ErrorRateParams,
     steps=("check error rate in logs", "check recent deployments", "roll back if needed", "check dependencies"),
     mutating_steps=("roll back if needed",),
-    run=_run,
+    run=diagnose,
 )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", re.ASCII)
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", re.ASCII)
@@ -43,3 +46,8 @@ def namespace(value: str, allowed: Sequence[str] = ()) -> str:
     if allowed and value not in allowed:
         raise InvalidName(f"namespace `{value}` is not one the bot may act in ({', '.join(allowed)}).")
     return value
+
+
+Namespace = Annotated[str, AfterValidator(lambda v: label(v, "namespace"))]
+WorkloadName = Annotated[str, AfterValidator(lambda v: subdomain(v, "workload"))]
+DeploymentName = Annotated[str, AfterValidator(lambda v: subdomain(v, "deployment"))]

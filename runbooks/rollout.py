@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from runbooks import names
 from runbooks.cluster import Cluster, Obj
 from runbooks.health import parse_time
+from runbooks.registry import Runbook
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -177,25 +178,13 @@ def follow(cluster: Cluster, namespace: str, name: str, timeout: float, interval
 class RollbackParams(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    deployment: str
-    namespace: str = "default"
-
-    @field_validator("deployment")
-    @classmethod
-    def _deployment(cls, value: str) -> str:
-        return names.subdomain(value, "deployment")
-
-    @field_validator("namespace")
-    @classmethod
-    def _namespace(cls, value: str) -> str:
-        return names.label(value, "namespace")
+    deployment: names.DeploymentName
+    namespace: names.Namespace = "default"
 
 
 def _run(cluster: Cluster, params: RollbackParams) -> History:
     return history(cluster, params.namespace, params.deployment)
 
-
-from runbooks.registry import Runbook  # noqa: E402 - the registry imports this module by name
 
 RUNBOOK = Runbook(
     name="rollback",
