@@ -6,7 +6,7 @@ Block Kit stays inside Slack's limits for any cluster size: at most 50 blocks, e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -17,6 +17,7 @@ from bot.incidents.model import Incident
 from bot.render import SEVERITY_EMOJI, clip, escape, user
 from runbooks.digest import ClusterHealth
 from runbooks.health import Section
+from runbooks.metrics import KeyMetrics
 
 MAX_LINES = 12
 SECTION_LIMIT = 2900
@@ -31,11 +32,14 @@ class Digest(BaseModel):
     clusters: list[ClusterHealth]
     incidents: list[Incident] | None = None  # None: the state store was not consulted
     incidents_note: str | None = None
+    metrics: KeyMetrics | None = None  # None: Prometheus is not configured
 
     @property
     def problems(self) -> int:
-        return sum(len(s.findings) for c in self.clusters for s in c.sections) + sum(
-            1 for c in self.clusters if not c.reachable
+        return (
+            sum(len(s.findings) for c in self.clusters for s in c.sections)
+            + sum(1 for c in self.clusters if not c.reachable)
+            + (1 if self.metrics is not None and self.metrics.error_rate_breached else 0)
         )
 
     @property
@@ -86,6 +90,40 @@ def _incident_lines(incidents: Sequence[Incident], now: datetime) -> list[str]:
     return lines
 
 
+def _plain(value: float) -> str:
+    return f"{value:g}"
+
+
+METRIC_LABELS: dict[str, tuple[str, Callable[[float], str]]] = {
+    "request_rate": ("Request rate", lambda v: f"{v:,.1f} req/s"),
+    "error_rate": ("Error rate", lambda v: f"{v * 100:.2f} %"),
+    "latency_p50": ("Latency p50", lambda v: f"{v * 1000:,.0f} ms"),
+    "latency_p95": ("Latency p95", lambda v: f"{v * 1000:,.0f} ms"),
+    "latency_p99": ("Latency p99", lambda v: f"{v * 1000:,.0f} ms"),
+    "db_connections": ("DB connections", lambda v: f"{v:,.0f}"),
+    "kafka_consumer_lag": ("Kafka consumer lag", lambda v: f"{v:,.0f} messages"),
+}
+
+
+def _metric_lines(metrics: KeyMetrics) -> list[str]:
+    if metrics.unreachable:
+        return [f"⚠️ {metrics.unreachable}"]
+    lines = []
+    for name, value in metrics.values.items():
+        label, fmt = METRIC_LABELS.get(name, (name, _plain))
+        if name in metrics.problems:
+            lines.append(f"• {label}: ⚠️ query failed ({escape(metrics.problems[name])})")
+        elif value is None:
+            lines.append(f"• {label}: no data")
+        else:
+            mark = ""
+            if name == "error_rate":
+                target = f"{metrics.error_target * 100:g} %"
+                mark = f" 🔴 above the {target} target" if metrics.error_rate_breached else f" ✅ under {target}"
+            lines.append(f"• {label}: {fmt(value)}{mark}")
+    return lines
+
+
 def _cluster_title(cluster: ClusterHealth) -> str:
     if not cluster.reachable:
         return f"🔴 *{cluster.name}*: {escape(cluster.error or 'unreachable')}"
@@ -111,6 +149,10 @@ def blocks(digest: Digest) -> list[Block]:
         else:  # many clusters: one block each, problem sections only
             text = "\n".join(_section_text(s) for s in cluster.sections if not s.clear) or "✅ all clear"
             out.append(SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT))))
+    if digest.metrics is not None:
+        out.append(DividerBlock())
+        body = "\n".join(_metric_lines(digest.metrics))
+        out.append(SectionBlock(text=MarkdownTextObject(text=clip(f"*Key metrics*\n{body}", SECTION_LIMIT))))
     out.append(DividerBlock())
     incidents = (
         _incident_lines(digest.incidents, digest.at) if digest.incidents is not None else [f"⚠️ {digest.incidents_note}"]
@@ -132,6 +174,10 @@ def text(digest: Digest) -> str:
             count = f" ({len(section.findings)})" if section.findings else ""
             lines.append(f"  {section.title}{count}")
             lines += [f"    {line}" for line in _section_lines(section, limit=50)]
+        lines.append("")
+    if digest.metrics is not None:
+        lines.append("Key metrics")
+        lines += [f"  {line}" for line in _metric_lines(digest.metrics)]
         lines.append("")
     lines.append("Open incidents")
     incidents = (

@@ -21,6 +21,8 @@ from bot.settings import BotConfig
 from bot.slack_client import SLACK_ERRORS
 from runbooks.cluster import Cluster
 from runbooks.digest import ClusterHealth, collect_all
+from runbooks.metrics import DEFAULT_QUERIES
+from runbooks.metrics import collect as collect_metrics
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,12 @@ class DigestService:
                 incidents = await self.store.active()
             except StoreUnavailable as exc:
                 note = str(exc)
-        return Digest(at=now, clusters=health, incidents=incidents, incidents_note=note)
+        metrics = None
+        prometheus = self.config.prometheus
+        if prometheus is not None:
+            queries = {**DEFAULT_QUERIES, **prometheus.queries}
+            metrics = await collect_metrics(prometheus.url, queries, prometheus.error_target)
+        return Digest(at=now, clusters=health, incidents=incidents, incidents_note=note, metrics=metrics)
 
     def tick_of(self, now: datetime) -> datetime | None:
         """The scheduled fire time this run belongs to: the latest one at or before ``now`` (within grace)."""

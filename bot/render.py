@@ -21,7 +21,6 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     Option,
     PlainTextInputElement,
-    PlainTextObject,
     SectionBlock,
     StaticSelectElement,
     UserSelectElement,
@@ -299,7 +298,3 @@ def open_modal(origin_channel: str) -> View:
             ),
         ],
     )
-
-
-def plain(text: str) -> PlainTextObject:
-    return PlainTextObject(text=text)

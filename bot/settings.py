@@ -220,6 +220,31 @@ class Updates(_Strict):
         return _duration(value)
 
 
+class Prometheus(_Strict):
+    """Optional: the digest's key-metrics section. Absent = the section is omitted."""
+
+    url: str
+    error_target: float = Field(default=0.01, gt=0, lt=1)
+    queries: dict[str, str] = Field(default_factory=dict, description="overrides of the default PromQL, by name")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("queries")
+    @classmethod
+    def _queries(cls, value: dict[str, str]) -> dict[str, str]:
+        from runbooks.metrics import DEFAULT_QUERIES  # noqa: PLC0415 - settings stay importable without runbooks
+
+        unknown = sorted(set(value) - set(DEFAULT_QUERIES))
+        if unknown:
+            raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(DEFAULT_QUERIES)}")
+        return value
+
+
 class BotConfig(_Strict):
     """The YAML config file (``CHATOPS_CONFIG``). Unknown keys are rejected to catch typos."""
 
@@ -232,6 +257,7 @@ class BotConfig(_Strict):
     permissions: Permissions = Permissions()
     digest: Digest = Digest()
     kubernetes: Kubernetes = Kubernetes()
+    prometheus: Prometheus | None = None
 
     @model_validator(mode="after")
     def _fill_severities(self) -> BotConfig:

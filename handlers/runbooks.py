@@ -41,7 +41,6 @@ from runbooks.workload import api_error
 log = logging.getLogger(__name__)
 
 RUN_TIMEOUT = 60.0
-BOT_ACTOR = "chatops-bot"
 
 
 def register(app: AsyncApp, svc: Services) -> None:

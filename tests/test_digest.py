@@ -198,3 +198,45 @@ def test_two_clusters_checked_concurrently_one_unreachable(
     assert "staging: API server unreachable" in out
     for ref in expected["pods"]:
         assert ref in out
+
+
+def test_key_metrics_from_prometheus(
+    tmp_path: Path, kube: tuple[KubeEmulator, Path, dict[str, set[str]], set[str]]
+) -> None:
+    from runbooks.metrics import DEFAULT_QUERIES
+    from tests.support.prometheus import FakePrometheus
+
+    prom = FakePrometheus(
+        {
+            DEFAULT_QUERIES["request_rate"]: 412.5,
+            DEFAULT_QUERIES["error_rate"]: 0.023,
+            DEFAULT_QUERIES["latency_p50"]: 0.041,
+            DEFAULT_QUERIES["latency_p99"]: 0.85,
+            DEFAULT_QUERIES["db_connections"]: 87,
+            "sum(my_lag_metric)": 1200,
+            DEFAULT_QUERIES["latency_p95"]: "error:parse error at char 3",
+        }
+    )
+    try:
+        config = digest_config(tmp_path / "c.yaml")
+        config.write_text(
+            config.read_text()
+            + f"prometheus:\n  url: {prom.url}\n  queries: {{kafka_consumer_lag: 'sum(my_lag_metric)'}}\n"
+        )
+        out = run_print(config, kube[1]).stdout
+        assert "Key metrics" in out
+        assert "Request rate: 412.5 req/s" in out
+        assert "Error rate: 2.30 % 🔴 above the 1 % target" in out
+        assert "Latency p50: 41 ms" in out and "Latency p99: 850 ms" in out
+        assert "Latency p95: ⚠️ query failed (parse error at char 3)" in out
+        assert "DB connections: 87" in out and "Kafka consumer lag: 1,200 messages" in out
+        assert "sum(my_lag_metric)" in prom.queries
+        # Without the prometheus setting the section is omitted.
+        assert "Key metrics" not in run_print(digest_config(tmp_path / "d.yaml"), kube[1]).stdout
+    finally:
+        prom.stop()
+    # Prometheus down: the section says so, the rest of the digest still prints.
+    down = digest_config(tmp_path / "e.yaml")
+    down.write_text(down.read_text() + "prometheus: {url: 'http://127.0.0.1:9'}\n")
+    out = run_print(down, kube[1]).stdout
+    assert "Prometheus at http://127.0.0.1:9 is unreachable" in out and "payments/crashy-7d9f" in out

@@ -15,6 +15,7 @@ serialise: the loser re-reads and is refused by the state machine.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ return {'ok', id}
 """
 
 MAX_CAS_ATTEMPTS = 50
+SCAN_BATCH = 100
 
 
 class IncidentNotFound(Exception):
@@ -171,25 +173,30 @@ class IncidentStore(RedisBacked):
             log.warning("could not drop INC-%s from the active index (healed on next list): %s", number, exc)
 
     async def active(self) -> list[Incident]:
-        """Incidents not closed, newest first."""
+        """Incidents not closed, newest first.
+
+        Read and parsed in batches, yielding to the event loop between them, so a scan of thousands
+        of open incidents (reminders, reconciliation) never stalls the acknowledgement of requests.
+        """
         async with self.io():
             members: list[Any] = list(await self.redis.zrevrange(ACTIVE_KEY, 0, -1))
-            numbers = [int(n) for n in members]
-            if not numbers:
-                return []
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for number in numbers:
+        numbers = [int(n) for n in members]
+        out = []
+        for start in range(0, len(numbers), SCAN_BATCH):
+            batch = numbers[start : start + SCAN_BATCH]
+            async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+                for number in batch:
                     pipe.hget(doc_key(number), "doc")
                 docs = await pipe.execute()
-        out = []
-        for number, raw in zip(numbers, docs, strict=True):
-            if raw is None:
-                continue
-            incident = Incident.model_validate_json(raw)
-            if incident.active:
-                out.append(incident)
-            else:
-                await self._forget_active(number)
+            for number, raw in zip(batch, docs, strict=True):
+                if raw is None:
+                    continue
+                incident = Incident.model_validate_json(raw)
+                if incident.active:
+                    out.append(incident)
+                else:
+                    await self._forget_active(number)
+            await asyncio.sleep(0)
         return out
 
     async def timeline(self, number: int, limit: int | None = None) -> tuple[list[TimelineEntry], int]:

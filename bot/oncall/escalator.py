@@ -36,7 +36,6 @@ from bot.slack_client import SLACK_ERRORS
 
 log = logging.getLogger(__name__)
 
-BOT_ACTOR = "chatops-bot"
 HANDOFF_GRACE = timedelta(minutes=15)
 RECONCILE_EVERY = 30.0
 MAX_CONCURRENT_PAGES = 32

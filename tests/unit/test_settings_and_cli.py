@@ -92,3 +92,14 @@ def test_help_for_each_subcommand() -> None:
     for args in (["--help"], ["serve", "--help"], ["check-config", "--help"]):
         result = run_cli(*args)
         assert result.returncode == 0 and "usage: chatops-bot" in result.stdout
+
+
+def test_prometheus_settings_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "channels: {incidents: C0INC}\nprometheus: {url: 'not a url', error_target: 2, queries: {cpu: 'x'}}\n"
+    )
+    with pytest.raises(SettingsError) as err:
+        load_config_file(path)
+    text = "\n".join(err.value.problems)
+    assert "'not a url' is not an http(s) URL" in text and "error_target" in text and "unknown metric(s) cpu" in text
