@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.results import machine_info, write_section
+from tests.support.net import serve_forever
 
 PODS, NODES, EVENTS = 10_000, 500, 2_000
 
@@ -123,17 +124,7 @@ def serve(port_queue: Any) -> None:
             ).encode()
         return web.Response(body=cache[key], content_type="application/json")
 
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port_queue.put(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
+    serve_forever(handle, port_queue, method="GET")
 
 
 def child(mode: str, url: str) -> None:

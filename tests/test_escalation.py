@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import redis
 
@@ -84,6 +85,12 @@ def dms(recorder: SlackRecorder, number: int, user: str | None = None) -> list[C
         and f"paged for INC-{number} (" in str(c.params.get("text", ""))
         and (user is None or c.params["channel"] == "D" + user[1:])
     ]
+
+
+def assert_paged_once(slack: SignedSlack, number: int) -> None:
+    """The page reaches the timeline (it is recorded right after the DM) exactly once."""
+    wait_for(lambda: "*was paged*" in ack_text(slack.command(f"timeline INC-{number}")), what="page on the timeline")
+    assert ack_text(slack.command(f"timeline INC-{number}")).count("*was paged*") == 1
 
 
 def open_p(slack: SignedSlack, severity: str, title: str) -> tuple[int, float]:
@@ -215,10 +222,7 @@ def test_rate_limited_page_arrives_after_retry_after(
         assert second.at - first.at >= 1.9
         time.sleep(1.0)
         assert len(dms(recorder, number, "U0ALICE")) == 2  # the 429'd attempt and the delivered one
-        wait_for(
-            lambda: "*was paged*" in ack_text(slack.command(f"timeline INC-{number}")), what="page on the timeline"
-        )
-        assert ack_text(slack.command(f"timeline INC-{number}")).count("*was paged*") == 1
+        assert_paged_once(slack, number)
     finally:
         recorder.rate_limits.clear()
         slack.close()
@@ -233,18 +237,12 @@ def test_failed_page_is_retried_not_dropped(tmp_path: Path, recorder: SlackRecor
         recorder.fail("conversations.open", "user_not_found")
         number, _ = open_p(slack, "P2", "Slack refuses the DM")
         wait_for(
-            lambda: (
-                'chatops_pages_failed_total{error="user_not_found"}'
-                in __import__("httpx").get(f"{bot.base_url}/metrics").text
-            ),
+            lambda: 'chatops_pages_failed_total{error="user_not_found"}' in httpx.get(f"{bot.base_url}/metrics").text,
             what="failure counted",
         )
         recorder.failures.clear()
         wait_for(lambda: dms(recorder, number, "U0ALICE"), timeout=6, what="page delivered after Slack recovers")
-        wait_for(
-            lambda: "*was paged*" in ack_text(slack.command(f"timeline INC-{number}")), what="page on the timeline"
-        )
-        assert ack_text(slack.command(f"timeline INC-{number}")).count("*was paged*") == 1
+        assert_paged_once(slack, number)
     finally:
         recorder.failures.clear()
         slack.close()

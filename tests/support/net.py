@@ -26,3 +26,22 @@ def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: f
     raise TimeoutError(
         f"timed out after {timeout}s waiting for {what or condition}" + (f": {last_error!r}" if last_error else "")
     )
+
+
+def serve_forever(handle: Callable[..., object], port_queue: object, method: str = "*") -> None:
+    """Serve ``handle`` (an aiohttp handler) on a free loopback port until the process ends; report the port."""
+    import asyncio
+
+    from aiohttp import web
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_route(method, "/{tail:.*}", handle)  # type: ignore[arg-type]
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port_queue.put(site._server.sockets[0].getsockname()[1])  # type: ignore[attr-defined,union-attr]
+        await asyncio.Event().wait()
+
+    asyncio.run(main())

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.support.net import wait_for
+from tests.support.net import serve_forever, wait_for
 
 
 @dataclass
@@ -230,8 +230,6 @@ class RecorderProcess:
 
 def _serve_recorder(port_queue: Any) -> None:
     """The same answers as SlackRecorder, served by aiohttp: a stand-in fast enough not to be the bottleneck."""
-    import asyncio
-
     from aiohttp import web
 
     recorder = SlackRecorder()
@@ -248,17 +246,7 @@ def _serve_recorder(port_queue: Any) -> None:
         status, body, extra = recorder.answer(request.path, params, dict(request.headers))
         return web.json_response(body, status=status, headers=extra)
 
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port_queue.put(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
+    serve_forever(handle, port_queue)
 
 
 class _Discard(list):  # type: ignore[type-arg]
