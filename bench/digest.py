@@ -87,21 +87,11 @@ def serve(port_queue: Any) -> None:
     """The static list server: pre-built objects, pages cut by limit/continue."""
     from aiohttp import web
 
+    from tests.support.cluster_seed import version_info
+
     now = datetime.now(UTC)
     data = _objects(now)
-    version = json.dumps(
-        {
-            "major": "1",
-            "minor": "30",
-            "gitVersion": "v1.30.4",
-            "gitCommit": "0" * 40,
-            "gitTreeState": "clean",
-            "buildDate": "2026-01-01T00:00:00Z",
-            "goVersion": "go1.22",
-            "compiler": "gc",
-            "platform": "linux/amd64",
-        }
-    ).encode()
+    version = json.dumps(version_info()).encode()
     cache: dict[tuple[str, int, int], bytes] = {}
 
     async def handle(request: web.Request) -> web.Response:

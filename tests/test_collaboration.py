@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -15,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.oncall.rotation import Handoff, anchor_for
-from tests.support.bot_process import REPO, BotProcess, SignedSlack, ack_text
+from tests.support.bot_process import BotProcess, SignedSlack, ack_text, run_cli
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
 from tests.support.slack_recorder import Call, SlackRecorder, text_of_blocks
@@ -228,32 +225,12 @@ def test_postmortem_uploaded_and_written_locally(
         assert closed and closed[0].endswith("— post-mortem drafted")
 
         out = tmp_path / "pm.md"
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_", "CHATOPS_"))},
-            "REDIS_URL": fresh_redis.url,
-            "CHATOPS_CONFIG": str(config),
-        }
-        result = subprocess.run(
-            [sys.executable, "-m", "bot", "postmortem", f"INC-{number}", "-o", str(out)],
-            env=env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        env = {"REDIS_URL": fresh_redis.url, "CHATOPS_CONFIG": str(config)}
+        result = run_cli("postmortem", f"INC-{number}", "-o", str(out), env=env)
         assert result.returncode == 0, result.stderr
         local = out.read_text()
         assert "## Root cause" in local and "failed over to replica" in local and "post-mortem drafted" in local
-        missing = subprocess.run(
-            [sys.executable, "-m", "bot", "postmortem", "INC-999"],
-            env=env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        missing = run_cli("postmortem", "INC-999", env=env)
         assert missing.returncode == 1 and "INC-999 does not exist" in missing.stderr
     finally:
         slack.close()

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -16,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.bot_process import REPO, BotProcess, SignedSlack
+from tests.support.bot_process import BotProcess, SignedSlack, run_cli
 from tests.support.cluster_seed import seed
 from tests.support.kube import KubeEmulator
 from tests.support.net import wait_for
@@ -47,19 +45,10 @@ def digest_config(path: Path, cron: str = "0 8 * * 1-5", timeout: str = "20s") -
 
 
 def run_print(config: Path, kubeconfig: Path, redis_url: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_", "CHATOPS_", "KUBECONFIG"))}
-    env |= {"CHATOPS_CONFIG": str(config), "KUBECONFIG": str(kubeconfig)}
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "digest", "--print"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    env = {"CHATOPS_CONFIG": str(config), "KUBECONFIG": str(kubeconfig)} | (
+        {"REDIS_URL": redis_url} if redis_url else {}
     )
+    return run_cli("digest", "--print", env=env, timeout=120)
 
 
 def test_digest_print_names_every_problem_and_no_healthy_twin(

@@ -255,3 +255,19 @@ def ack_text(response: httpx.Response) -> str:
     from tests.support.slack_recorder import text_of_blocks
 
     return "\n".join(filter(None, [str(data.get("text") or ""), text_of_blocks(data.get("blocks") or [])]))
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = REPO, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bot …`` as a user runs it, with none of this machine's SLACK_/REDIS_/CHATOPS_/KUBECONFIG settings."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_", "CHATOPS_", "KUBECONFIG"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**base, **(env or {})},
+        cwd=cwd,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -12,6 +12,21 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def version_info(version: str = "v1.30.4") -> Obj:
+    """What ``GET /version`` answers: every field the official client's VersionInfo model requires."""
+    return {
+        "major": "1",
+        "minor": version.split(".")[1],
+        "gitVersion": version,
+        "gitCommit": "0" * 40,
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.22",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    }
+
+
 def _meta(name: str, namespace: str | None = None) -> Obj:
     meta: Obj = {
         "name": name,

@@ -11,6 +11,8 @@ from typing import Any
 import kmock
 import yaml
 
+from tests.support.cluster_seed import version_info
+
 
 class KubeEmulator:
     def __init__(self) -> None:
@@ -56,17 +58,7 @@ class KubeEmulator:
     def seed(self, objects: dict[str, list[dict[str, Any]]], version: str = "v1.30.4") -> None:
         def apply() -> None:
             # The official client asks for "/version/" (with the slash), which kmock's default does not serve.
-            self.emulator["get", re.compile(r"^/version/?$")] << {
-                "major": "1",
-                "minor": version.split(".")[1],
-                "gitVersion": version,
-                "gitCommit": "0" * 40,
-                "gitTreeState": "clean",
-                "buildDate": "2026-01-01T00:00:00Z",
-                "goVersion": "go1.22",
-                "compiler": "gc",
-                "platform": "linux/amd64",
-            }
+            self.emulator["get", re.compile(r"^/version/?$")] << version_info(version)
             for resource, items in objects.items():
                 self.emulator.resources[resource] = {}
                 for obj in items:

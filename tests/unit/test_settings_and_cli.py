@@ -1,28 +1,11 @@
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.settings import SettingsError, load_config_file
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_", "CHATOPS_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env={**base, **(env or {})},
-        cwd=cwd,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.support.bot_process import REPO, run_cli
 
 
 def test_example_config_is_valid() -> None:
