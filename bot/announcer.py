@@ -24,6 +24,9 @@ from bot.slack_client import SLACK_ERRORS
 log = logging.getLogger(__name__)
 
 MAX_REFRESH_ROUNDS = 5
+# How long a change waits for an announcement another request is posting at that moment
+# (longer than one Slack call with its retries, shorter than the posting lock's 30 s).
+IN_FLIGHT_WAIT = 20.0
 
 
 class Announcer:
@@ -68,7 +71,16 @@ class Announcer:
         """After a change: bring the announcement up to date and add a line to its thread."""
         where = await self.refresh(incident.number)
         if where is None:
-            return
+            # Another request may be posting the announcement right now (this change came in
+            # between its claim and its saved ts): wait for it rather than drop the thread line.
+            # The poster re-renders the announcement itself if the incident moved on meanwhile.
+            try:
+                where = await self.store.posted_announcement(incident.number, IN_FLIGHT_WAIT, while_claimed=True)
+            except StoreUnavailable as exc:
+                log.error("thread line of %s skipped: %s", incident.ref, exc)
+                return
+            if where is None:
+                return
         channel, ts = where
         try:
             await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=thread_line(incident, entry))

@@ -74,6 +74,38 @@ def test_open_announces_with_buttons(
     assert "`crashloop`" in recorder.of("response_url")[-1].params["text"]
 
 
+def test_change_while_the_announcement_is_being_posted_keeps_its_thread_line(
+    slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]
+) -> None:
+    """A click that lands between the announcement's post and its saved ts is neither lost nor doubled."""
+    from tests.support.net import wait_for
+
+    gate = recorder.hold("chat.postMessage", channel="C0INCIDENTS")
+    number = open_incident("P2", "Search is slow")
+    wait_for(
+        lambda: any(f"INC-{number}:" in text_of_blocks(blocks_of(c)) for c in recorder.of("chat.postMessage")),
+        what="announcement in flight",
+    )
+    assert slack.click("incident_acknowledge", str(number), user="U0BOB").status_code == 200
+    # The click's own refresh finds no announcement yet and must not post a second one.
+    wait_for(lambda: "acknowledged" in ack_text(slack.command(f"status INC-{number}")).lower(), what="ack stored")
+    gate.set()
+    wait_thread_line(recorder, number, "acknowledged")
+
+    def shows_acknowledged() -> bool:
+        updates = updates_of(recorder, number)
+        return bool(updates) and "Acknowledged" in updates[-1]
+
+    wait_for(shows_acknowledged, what="announcement re-rendered as acknowledged")
+    announcements = [
+        c
+        for c in recorder.of("chat.postMessage")
+        if "thread_ts" not in c.params and f"INC-{number}:" in text_of_blocks(blocks_of(c))
+    ]
+    assert len(announcements) == 1
+    assert len([line for line in thread_lines(recorder, number) if "acknowledged" in line]) == 1
+
+
 def test_full_lifecycle_updates_in_place(
     slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]
 ) -> None:

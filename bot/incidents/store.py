@@ -230,6 +230,27 @@ class IncidentStore(RedisBacked):
             posted, claimed = await pipe.execute()
         return bool(claimed) and not posted
 
+    async def posted_announcement(
+        self, number: int, timeout: float, *, while_claimed: bool = False, interval: float = 0.05
+    ) -> tuple[str, str] | None:
+        """Where the announcement is, waiting up to ``timeout`` seconds for it to be posted.
+
+        With ``while_claimed`` the wait also ends as soon as nobody holds the posting lock
+        (the post failed and was released), rather than running out the timeout.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+                pipe.hmget(doc_key(number), ["ann_channel", "ann_ts"])
+                pipe.exists(announcing_key(number))
+                (channel, ts), claimed = await pipe.execute()
+            if channel and ts:
+                return _text(channel), _text(ts)
+            if (while_claimed and not claimed) or loop.time() >= deadline:
+                return None
+            await asyncio.sleep(interval)
+
     async def set_announcement(self, number: int, channel: str, ts: str) -> int:
         """Remember where the announcement is; return the incident's current version."""
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:

@@ -215,11 +215,7 @@ class Escalator:
     async def _mention_in_thread(self, incident: Incident, text: str) -> None:
         """Mention the paged person under the announcement (waiting briefly if it is still being posted)."""
         try:
-            deadline = time.monotonic() + ANNOUNCEMENT_WAIT
-            _, where = await self.incidents.snapshot(incident.number)
-            while where is None and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
-                _, where = await self.incidents.snapshot(incident.number)
+            where = await self.incidents.posted_announcement(incident.number, ANNOUNCEMENT_WAIT, interval=0.2)
             if where is None:
                 log.info("%s has no announcement yet; the page is on the timeline only", incident.ref)
                 return

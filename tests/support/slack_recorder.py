@@ -36,6 +36,7 @@ class SlackRecorder:
         self._ts = itertools.count(1)
         self.failures: dict[str, str] = {}
         self.rate_limits: dict[str, list[Any]] = {}
+        self.holds: dict[str, tuple[str | None, threading.Event]] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.issued_tokens: set[str] = set()
         self.socket_url = ""
@@ -104,9 +105,19 @@ class SlackRecorder:
             self.calls.clear()
             self.failures.clear()
             self.rate_limits.clear()
+            for _, gate in self.holds.values():
+                gate.set()
+            self.holds.clear()
 
     def fail(self, method: str, error: str = "internal_error") -> None:
         self.failures[method] = error
+
+    def hold(self, method: str, channel: str | None = None) -> threading.Event:
+        """Record the next call of ``method`` (to ``channel``, if given; not a thread reply) but keep
+        its answer back until the returned event is set."""
+        gate = threading.Event()
+        self.holds[method] = (channel, gate)
+        return gate
 
     def answer(
         self, path: str, params: dict[str, Any], headers: dict[str, str]
@@ -122,6 +133,14 @@ class SlackRecorder:
         method = path.removeprefix("/api/")
         with self.lock:
             self.calls.append(Call(method, params, headers))
+            held = self.holds.get(method)
+            if held and held[0] in (None, params.get("channel")) and "thread_ts" not in params:
+                del self.holds[method]
+            else:
+                held = None
+        if held is not None:
+            held[1].wait(timeout=30)
+        with self.lock:
             limited = self.rate_limits.get(method)
             if limited and limited[0] > 0 and limited[2] in (None, params.get("channel")):
                 limited[0] -= 1
