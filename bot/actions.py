@@ -47,6 +47,11 @@ class PendingActions(RedisBacked):
         data = json.loads(raw) if raw else {}
         return f"<@{data.get('by', '?')}> at {data.get('at', '?')}"
 
+    async def give_back(self, action_id: str) -> None:
+        """Undo ``take`` after a change that was refused or failed cleanly: the offer may be tried again."""
+        async with self.io():
+            await self.redis.delete(f"{_key(action_id)}:done")
+
     async def audit(self, entry: dict[str, Any]) -> None:
         fields: dict[Any, Any] = {k: v if isinstance(v, str) else json.dumps(v) for k, v in entry.items()}
         async with self.io():

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
     ButtonElement,
     ConfirmObject,
@@ -18,11 +19,17 @@ from slack_sdk.models.blocks import (
 from bot.durations import format_duration
 from bot.render import clip, escape
 from runbooks.crashloop import CrashloopReport
+from runbooks.deployment import DeploymentState
 from runbooks.error_rate import ErrorRateReport
 from runbooks.registry import Runbook
+from runbooks.restart import RestartOffer
 from runbooks.rollout import History
+from runbooks.scale import ScaleOffer
 
 ROLLBACK_ACTION = "runbook_rollback"
+RESTART_ACTION = "runbook_restart"
+SCALE_ACTION = "runbook_scale"
+CHANGE_ACTIONS = (ROLLBACK_ACTION, RESTART_ACTION, SCALE_ACTION)
 MAX_REVISIONS = 10
 
 
@@ -33,6 +40,86 @@ def change(a: Sequence[str], b: Sequence[str]) -> str:
 
 def _md(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=clip(text, 2900))
+
+
+def _offer_button(text: str, action_id: str, offer: str, *, title: str, states: str, confirm: str) -> ButtonElement:
+    """A danger button carrying only the offer's opaque id, behind a confirm dialog stating the change."""
+    return ButtonElement(
+        text=clip(text, 75),
+        action_id=action_id,
+        value=offer,
+        style="danger",
+        confirm=ConfirmObject(
+            title=title,
+            text=clip(f"{states} Operators only; it is audited.", 300),
+            confirm=confirm,
+            deny="Cancel",
+        ),
+    )
+
+
+def _state_text(state: DeploymentState) -> str:
+    lines = [
+        f"*Replicas:* {state.replicas} wanted, {state.ready} ready, {state.updated} up to date, "
+        f"{state.available} available",
+        f"*Image(s):* `{escape(', '.join(state.images) or '?')}`",
+    ]
+    if state.restarted_at:
+        lines.append(f"*Last restarted:* {escape(state.restarted_at)}")
+    if state.autoscaler:
+        lines.append(f"*Autoscaler:* {escape(state.autoscaler)} manages the replica count and may change it back")
+    if state.paused:
+        lines.append("⏸️ The deployment is *paused*.")
+    return "\n".join(lines)
+
+
+def restart_blocks(report: RestartOffer, offer: str | None, refusal: str | None) -> list[Block]:
+    state = report.state
+    blocks: list[Block] = [HeaderBlock(text=clip(f"Restart: {state.target}", 150))]
+    blocks.append(SectionBlock(text=_md(_state_text(state))))
+    if offer is not None:
+        blocks.append(ActionsBlock(elements=[restart_button(state.namespace, state.deployment, offer)]))
+    elif refusal:
+        blocks.append(SectionBlock(text=_md(f"No restart offered: {escape(refusal)}.")))
+    return blocks
+
+
+def restart_button(namespace: str, deployment: str, offer: str) -> ButtonElement:
+    return _offer_button(
+        f"Restart {deployment} (rolling)",
+        RESTART_ACTION,
+        offer,
+        title="Restart?",
+        states=f"Rolling restart of {namespace}/{deployment}: its pods are replaced under the deployment's "
+        "rolling-update rules, not all at once.",
+        confirm="Restart",
+    )
+
+
+def scale_blocks(report: ScaleOffer, offer: str | None, refusal: str | None) -> list[Block]:
+    state = report.state
+    blocks: list[Block] = [HeaderBlock(text=clip(f"Scale: {state.target}", 150))]
+    blocks.append(SectionBlock(text=_md(_state_text(state))))
+    if offer is not None:
+        stops = " This stops every pod." if report.replicas == 0 else ""
+        undo = f" {state.autoscaler} may change it back." if state.autoscaler else ""
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    _offer_button(
+                        f"Scale {state.replicas} → {report.replicas}",
+                        SCALE_ACTION,
+                        offer,
+                        title="Scale?",
+                        states=f"{state.target}: {state.replicas} → {report.replicas} replica(s).{stops}{undo}",
+                        confirm="Scale",
+                    )
+                ]
+            )
+        )
+    elif refusal:
+        blocks.append(SectionBlock(text=_md(f"No scaling offered: {escape(refusal)}.")))
+    return blocks
 
 
 def history_blocks(state: History, offers: dict[int, str], now: datetime) -> list[Block]:
@@ -54,21 +141,14 @@ def history_blocks(state: History, offers: dict[int, str], now: datetime) -> lis
         blocks.append(
             SectionBlock(
                 text=_md(text),
-                accessory=ButtonElement(
-                    text=f"Roll back to revision {rev.number}",
-                    action_id=ROLLBACK_ACTION,
-                    value=offer,
-                    style="danger",
-                    confirm=ConfirmObject(
-                        title="Roll back?",
-                        text=clip(
-                            f"{state.namespace}/{state.deployment}: {change(now_images, rev.images)} "
-                            f"(revision {state.current} → {rev.number}). Operators only; it is audited.",
-                            300,
-                        ),
-                        confirm="Roll back",
-                        deny="Cancel",
-                    ),
+                accessory=_offer_button(
+                    f"Roll back to revision {rev.number}",
+                    ROLLBACK_ACTION,
+                    offer,
+                    title="Roll back?",
+                    states=f"{state.namespace}/{state.deployment}: {change(now_images, rev.images)} "
+                    f"(revision {state.current} → {rev.number}).",
+                    confirm="Roll back",
                 ),
             )
         )
@@ -79,7 +159,7 @@ def history_blocks(state: History, offers: dict[int, str], now: datetime) -> lis
     return blocks
 
 
-def crashloop_blocks(report: CrashloopReport) -> list[Block]:
+def crashloop_blocks(report: CrashloopReport, restart_offer: str | None = None) -> list[Block]:
     title = f"Pod CrashLooping: {report.namespace}/{report.workload}"
     blocks: list[Block] = [HeaderBlock(text=clip(title, 150))]
     if not report.crashing:
@@ -107,6 +187,10 @@ def crashloop_blocks(report: CrashloopReport) -> list[Block]:
     ]
     if refs:
         blocks.append(SectionBlock(text=_md("*Configuration used*\n" + "\n".join(f"• {r}" for r in refs))))
+    if restart_offer is not None:
+        hint = "Next step: fix the cause, or restart the pods if it was transient."
+        blocks.append(ContextBlock(elements=[_md(hint)]))
+        blocks.append(ActionsBlock(elements=[restart_button(report.namespace, report.workload, restart_offer)]))
     return blocks
 
 

@@ -1,9 +1,10 @@
 """``/runbook`` and ``/rollback``: run the operations guide's runbooks from chat, safely.
 
 Read-only steps run at once (in a worker thread, after the 3-second ack) and their report is posted
-where the command was typed; mutating steps are offered as buttons. A roll-back click is executed
-only for ``permissions.operators`` (the user from the signed request), only once per offer, after a
-confirm dialog that states the change, and it is audited and recorded on the incident's timeline.
+where the command was typed; mutating steps (roll back, restart, scale) are offered as buttons. All
+of them take one path: a click is executed only for ``permissions.operators`` (the user from the
+signed request, never the button), only once per offer, after a confirm dialog that states the
+change, and it is audited and recorded on the incident's timeline.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from urllib3.exceptions import HTTPError
 
@@ -21,19 +22,22 @@ from bot.actions import PendingActions
 from bot.digest_service import clusters_from
 from bot.render import RUNBOOKS_ACTION, user
 from bot.runbook_render import (
-    ROLLBACK_ACTION,
+    CHANGE_ACTIONS,
     change,
     crashloop_blocks,
     error_rate_blocks,
     history_blocks,
+    restart_blocks,
     runbook_help,
     runbook_list,
+    scale_blocks,
 )
 from bot.services import Services
 from handlers.guard import Replied, guarded
-from runbooks import names, rollout
+from runbooks import changes, deployment, names, restart, rollout, scale
 from runbooks.cluster import Cluster
 from runbooks.crashloop import CrashloopReport
+from runbooks.deployment import ActionRefused
 from runbooks.error_rate import ErrorRateReport
 from runbooks.registry import Runbook, RunbookArgsError, parse_args, registry
 from runbooks.workload import api_error
@@ -47,7 +51,8 @@ def register(app: AsyncApp, svc: Services) -> None:
     commands = RunbookCommands(svc)
     app.command("/runbook")(commands.on_runbook)
     app.command("/rollback")(commands.on_rollback)
-    app.action(ROLLBACK_ACTION)(commands.on_rollback_click)
+    for action_id in CHANGE_ACTIONS:
+        app.action(action_id)(commands.on_change_click)
     app.action(RUNBOOKS_ACTION)(commands.on_runbooks_button)
 
 
@@ -118,37 +123,66 @@ class RunbookCommands:
         now = self.svc.clock()
         if isinstance(report, CrashloopReport):
             summary = f"{len(report.crashing)} crashing container(s) in {report.namespace}/{report.workload}"
-            return crashloop_blocks(report), summary
+            offer = None
+            if report.deployment and report.crashing:
+                proposed = changes.Restart(namespace=report.namespace, deployment=report.workload)
+                offer = await self._offer(proposed, command)
+            return crashloop_blocks(report, offer), summary
         if isinstance(report, ErrorRateReport):
             blocks = error_rate_blocks(report)
             if report.history is not None:
-                blocks += history_blocks(report.history, await self._offers(report.history, command), now)
+                blocks += history_blocks(report.history, await self._rollback_offers(report.history, command), now)
             return blocks, f"{report.error_lines} error line(s) in {report.namespace}/{report.workload}"
+        if isinstance(report, restart.RestartOffer):
+            state = report.state
+            offer, refusal = None, None
+            try:
+                restart.plan(state, now)
+                proposed = changes.Restart(namespace=state.namespace, deployment=state.deployment)
+                offer = await self._offer(proposed, command)
+            except ActionRefused as exc:
+                refusal = str(exc)
+            return restart_blocks(report, offer, refusal), f"restart of {state.target} offered"
+        if isinstance(report, scale.ScaleOffer):
+            state = report.state
+            offer, refusal = None, None
+            try:
+                scale.plan(state, report.replicas)
+                offer = await self._offer(
+                    changes.Scale(namespace=state.namespace, deployment=state.deployment, replicas=report.replicas),
+                    command,
+                )
+            except ActionRefused as exc:
+                refusal = str(exc)
+            return scale_blocks(report, offer, refusal), f"scaling of {state.target} to {report.replicas} offered"
         assert isinstance(report, rollout.History)
         return (
-            history_blocks(report, await self._offers(report, command), now),
+            history_blocks(report, await self._rollback_offers(report, command), now),
             f"{len(report.revisions)} revision(s) of {report.namespace}/{report.deployment}",
         )
 
-    async def _offers(self, state: rollout.History, command: dict[str, Any]) -> dict[int, str]:
-        """One pending action per earlier revision; the button carries only its id."""
+    async def _offer(self, proposed: changes.AnyChange, command: dict[str, Any]) -> str:
+        """Store the change server-side; the button carries only the returned opaque id."""
         incident = await self.svc.rooms.incident_for_channel(command["channel_id"])
+        return await self.actions.offer(
+            {**proposed.model_dump(), "incident": incident, "offered_to": command["user_id"]}
+        )
+
+    async def _rollback_offers(self, state: rollout.History, command: dict[str, Any]) -> dict[int, str]:
+        """One pending roll-back per earlier revision."""
         current = state.revision(state.current) if state.current is not None else None
         offers = {}
         for rev in state.revisions:
             if rev.number == state.current:
                 continue
-            offers[rev.number] = await self.actions.offer(
-                {
-                    "kind": "rollback",
-                    "namespace": state.namespace,
-                    "deployment": state.deployment,
-                    "to_revision": rev.number,
-                    "from_revision": state.current,
-                    "change": change(current.images if current else [], rev.images),
-                    "incident": incident,
-                    "offered_to": command["user_id"],
-                }
+            offers[rev.number] = await self._offer(
+                changes.Rollback(
+                    namespace=state.namespace,
+                    deployment=state.deployment,
+                    to_revision=rev.number,
+                    change=change(current.images if current else [], rev.images),
+                ),
+                command,
             )
         return offers
 
@@ -157,54 +191,68 @@ class RunbookCommands:
         await ack()
         await respond(text=runbook_list(list(self.books.values())), response_type="ephemeral", replace_original=False)
 
-    async def on_rollback_click(self, ack: AsyncAck, body: dict[str, Any], respond: Any) -> None:
+    async def on_change_click(self, ack: AsyncAck, body: dict[str, Any], respond: Any) -> None:
         await ack()
-        self.svc.tasks.spawn(self._execute(body, respond), name="rollback")
+        self.svc.tasks.spawn(self._execute(body, respond), name="runbook-change")
 
     async def _execute(self, body: dict[str, Any], respond: Any) -> None:
         async def reply(text: str) -> None:
             await respond(text=text, response_type="ephemeral", replace_original=False)
 
         actor = body["user"]["id"]
-        action_id = str((body.get("actions") or [{}])[0].get("value", ""))
-        async with guarded("action", ROLLBACK_ACTION, reply):
+        clicked = (body.get("actions") or [{}])[0]
+        action_id = str(clicked.get("value", ""))
+        async with guarded("action", str(clicked.get("action_id", "change")), reply):
             pending = await self.actions.get(action_id)
-            if pending is None:
-                await reply("This roll-back offer expired or is unknown; run `/rollback` again.")
-                raise Replied
-            target = f"{pending['namespace']}/{pending['deployment']}"
-            audit = {"kind": "rollback", "actor": actor, "target": target, "to_revision": pending["to_revision"]}
+            try:
+                proposed = changes.CHANGE.validate_python(pending)
+            except ValidationError:
+                await reply("This offer expired or is unknown; run the runbook again.")
+                raise Replied from None
+            target = proposed.target
+            audit = {**proposed.model_dump(), "actor": actor, "target": target}
             if not await self.svc.access.is_operator(actor):
                 await self.actions.audit({**audit, "result": "refused: not an operator"})
-                await reply(f"Only operators (permissions.operators) may roll back {target}. Nothing was changed.")
+                await reply(
+                    f"Only operators (permissions.operators) may {proposed.verb} {target}. Nothing was changed."
+                )
                 raise Replied
             done = await self.actions.take(action_id, actor, self.svc.clock())
             if done is not None:
-                await reply(f"This roll-back was already carried out by {done}; it is not repeated.")
+                await reply(f"This {proposed.label} was already carried out by {done}; it is not repeated.")
                 raise Replied
             cluster = await asyncio.to_thread(self._cluster)
             try:
-                state = await asyncio.to_thread(rollout.history, cluster, pending["namespace"], pending["deployment"])
-                revision, patch = rollout.plan(state, int(pending["to_revision"]))
-                await asyncio.to_thread(rollout.apply, cluster, state, patch)
-            except rollout.RollbackRefused as exc:
+                what = await asyncio.to_thread(changes.carry_out, cluster, proposed, self.svc.clock())
+            except ActionRefused as exc:
+                await self.actions.give_back(action_id)
                 await self.actions.audit({**audit, "result": f"refused: {exc}"})
-                await reply(f"Roll-back refused: {exc}. Nothing was changed.")
+                await reply(f"{proposed.label.capitalize()} refused: {exc}. Nothing was changed.")
                 raise Replied from None
             except ApiException as exc:
+                await self.actions.give_back(action_id)
                 await self.actions.audit({**audit, "result": f"failed: {exc.status}"})
-                await reply(f"Roll-back failed: {api_error(exc, f'deployment {target}')}.")
-                raise Replied from None
-            text = f"{user(actor)} rolled back `{target}` to revision {revision.number}: {pending['change']}"
-            await self.actions.audit({**audit, "result": "done", "change": pending["change"]})
-            if pending.get("incident"):
-                await self.svc.incidents.note(
-                    int(pending["incident"]), "rolled back", f"{target}: {pending['change']}", actor
+                await reply(
+                    f"{proposed.label.capitalize()} failed: {api_error(exc, f'deployment {target}', change=True)}."
                 )
+                raise Replied from None
+            except (HTTPError, OSError) as exc:
+                # The request may or may not have reached the API: the offer stays used, so a
+                # second click cannot apply it twice; the reply says to check and offer again.
+                await self.actions.audit({**audit, "result": f"unknown: {type(exc).__name__}"})
+                await reply(
+                    f"{proposed.label.capitalize()} of `{target}`: the Kubernetes API did not answer "
+                    f"({type(exc).__name__}); check the deployment and run the runbook again if needed."
+                )
+                raise Replied from None
+            text = f"{user(actor)} {proposed.done} `{target}` {what}"
+            await self.actions.audit({**audit, "result": "done", "done": what})
+            if pending and pending.get("incident"):
+                await self.svc.incidents.note(int(pending["incident"]), proposed.done, f"{target}: {what}", actor)
             await respond(text=text, response_type="in_channel", replace_original=False)
             timeout = self.svc.config.kubernetes.rollout_timeout.total_seconds()
             lines = await asyncio.to_thread(
-                lambda: list(rollout.follow(cluster, pending["namespace"], pending["deployment"], timeout))
+                lambda: list(deployment.follow(cluster, proposed.namespace, proposed.deployment, timeout))
             )
             await respond(
                 text=f"`{target}`: {lines[-1] if lines else 'no status'}",

@@ -41,6 +41,7 @@ class CrashingContainer(BaseModel):
 class CrashloopReport(BaseModel):
     namespace: str
     workload: str
+    deployment: bool  # the workload is a Deployment (so a rolling restart can be offered)
     selector: str
     pods_seen: int
     crashing: list[CrashingContainer]
@@ -87,7 +88,7 @@ def _changed(configmap: Obj) -> datetime | None:
 
 
 def diagnose(cluster: Cluster, params: CrashloopParams) -> CrashloopReport:
-    selector = selector_for(cluster, params.namespace, params.workload)
+    selector, is_deployment = selector_for(cluster, params.namespace, params.workload)
     found = pods(cluster, params.namespace, selector)
     crashing: list[CrashingContainer] = []
     events: list[str] = []
@@ -142,6 +143,7 @@ def diagnose(cluster: Cluster, params: CrashloopParams) -> CrashloopReport:
     return CrashloopReport(
         namespace=params.namespace,
         workload=params.workload,
+        deployment=is_deployment,
         selector=selector,
         pods_seen=len(found),
         crashing=crashing,

@@ -58,7 +58,7 @@ class ErrorRateReport(BaseModel):
 
 
 def diagnose(cluster: Cluster, params: ErrorRateParams) -> ErrorRateReport:
-    selector = selector_for(cluster, params.namespace, params.workload)
+    selector, _ = selector_for(cluster, params.namespace, params.workload)
     found = pods(cluster, params.namespace, selector)
     pattern = re.compile(params.pattern)
     lines_read = errors = 0

@@ -9,15 +9,14 @@ target lacks), guarded by the Deployment's resourceVersion so a concurrent chang
 from __future__ import annotations
 
 import copy
-import time
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from runbooks import names
+from runbooks import deployment, names
 from runbooks.cluster import Cluster, Obj
+from runbooks.deployment import ActionRefused, images
 from runbooks.health import parse_time
 from runbooks.registry import Runbook
 
@@ -52,12 +51,8 @@ class History(BaseModel):
         return next((r for r in self.revisions if r.number == number), None)
 
 
-class RollbackRefused(Exception):
+class RollbackRefused(ActionRefused):
     """The roll-back cannot be done; the message says why."""
-
-
-def images(template: Obj) -> list[str]:
-    return [str(c.get("image")) for c in (template.get("spec") or {}).get("containers") or []]
 
 
 def clean_template(template: Obj) -> Obj:
@@ -84,9 +79,9 @@ def merge_patch(current: Any, target: Any) -> Any:
 
 def history(cluster: Cluster, namespace: str, name: str) -> History:
     """The Deployment and its ReplicaSet revisions, newest first."""
-    deployment = cluster.read(cluster.apps.read_namespaced_deployment, name, namespace)
-    uid = deployment["metadata"].get("uid")
-    selector = (deployment.get("spec") or {}).get("selector", {}).get("matchLabels") or {}
+    dep = cluster.read(cluster.apps.read_namespaced_deployment, name, namespace)
+    uid = dep["metadata"].get("uid")
+    selector = (dep.get("spec") or {}).get("selector", {}).get("matchLabels") or {}
     label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or None
     revisions = []
     for rs in cluster.list_all(
@@ -111,15 +106,15 @@ def history(cluster: Cluster, namespace: str, name: str) -> History:
             )
         )
     revisions.sort(key=lambda r: r.number, reverse=True)
-    annotations = deployment["metadata"].get("annotations") or {}
+    annotations = dep["metadata"].get("annotations") or {}
     current = int(annotations[REVISION]) if str(annotations.get(REVISION, "")).isdigit() else None
     return History(
         namespace=namespace,
         deployment=name,
         current=current,
-        paused=bool((deployment.get("spec") or {}).get("paused")),
-        resource_version=str(deployment["metadata"].get("resourceVersion", "")),
-        template=(deployment.get("spec") or {}).get("template") or {},
+        paused=bool((dep.get("spec") or {}).get("paused")),
+        resource_version=str(dep["metadata"].get("resourceVersion", "")),
+        template=(dep.get("spec") or {}).get("template") or {},
         revisions=revisions,
     )
 
@@ -143,36 +138,7 @@ def plan(state: History, to_revision: int) -> tuple[Revision, dict[str, Any]]:
 
 
 def apply(cluster: Cluster, state: History, patch: dict[str, Any]) -> None:
-    cluster.call(
-        cluster.apps.patch_namespaced_deployment,
-        state.deployment,
-        state.namespace,
-        patch,
-        _content_type="application/merge-patch+json",
-    )
-
-
-def follow(cluster: Cluster, namespace: str, name: str, timeout: float, interval: float = 2.0) -> Iterator[str]:
-    """Progress lines until the rollout is available (or the timeout passes)."""
-    deadline = time.monotonic() + timeout
-    last = ""
-    while True:
-        dep = cluster.read(cluster.apps.read_namespaced_deployment, name, namespace)
-        spec, status = dep.get("spec") or {}, dep.get("status") or {}
-        want = int(spec.get("replicas", 1) or 0)
-        updated, available = int(status.get("updatedReplicas") or 0), int(status.get("availableReplicas") or 0)
-        line = f"{updated}/{want} updated, {available}/{want} available"
-        if line != last:
-            yield line
-            last = line
-        observed = int(status.get("observedGeneration") or 0) >= int((dep.get("metadata") or {}).get("generation") or 0)
-        if observed and updated >= want and available >= want:
-            yield "rollout complete"
-            return
-        if time.monotonic() > deadline:
-            yield f"still rolling out after {int(timeout)} s; follow it with your usual dashboards"
-            return
-        time.sleep(interval)
+    deployment.patch(cluster, state.namespace, state.deployment, patch)
 
 
 class RollbackParams(BaseModel):

@@ -233,3 +233,149 @@ def test_runbook_and_rollback_land_on_the_incident_timeline_and_audit(
     finally:
         r.close()
         slack.close()
+
+
+def deployment_obj(emulator: KubeEmulator, name: str = "api-gateway") -> dict[str, Any]:
+    return emulator.call(lambda: dict(emulator.emulator.objects["apps/v1/deployments", NS, name]))
+
+
+def buttons_of(message: dict[str, Any], action_id: str) -> list[dict[str, Any]]:
+    return [
+        element
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element.get("action_id") == action_id
+    ]
+
+
+def patch_count(emulator: KubeEmulator) -> int:
+    return int(emulator.call(lambda: len([r for r in emulator.emulator if str(r.method).upper().endswith("PATCH")])))
+
+
+def test_restart_is_offered_confirmed_operator_only_and_done_once(
+    bot: BotProcess, recorder: SlackRecorder, cluster: tuple[KubeEmulator, Path], redis_server: RedisServer
+) -> None:
+    import redis as redis_client
+
+    emulator, _ = cluster
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    r = redis_client.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        since = len(recorder.of("response_url"))
+        ack_text(slack.command("restart api-gateway production", command="/runbook"))
+        message = wait_reply(recorder, since, "Restart: production/api-gateway")
+        text = text_of_blocks(message["blocks"])
+        assert "3 wanted" in text and "registry/api-gateway:2.4.1" in text
+        (button,) = buttons_of(message, "runbook_restart")
+        assert "api-gateway" not in button["value"]  # an opaque id, not the target
+        assert "Rolling restart of production/api-gateway" in button["confirm"]["text"]["text"]
+
+        since = len(recorder.of("response_url"))
+        slack.click("runbook_restart", button["value"], user="U0MALLORY")
+        wait_reply(recorder, since, "Only operators (permissions.operators) may restart production/api-gateway")
+        assert patch_count(emulator) == 0
+
+        since = len(recorder.of("response_url"))
+        first = slack.click_body("runbook_restart", button["value"], user="U0OPS")
+        second = slack.click_body("runbook_restart", button["value"], user="U0OPS")
+        slack.post(first, "application/x-www-form-urlencoded")
+        slack.post(second, "application/x-www-form-urlencoded")
+        wait_reply(recorder, since, "<@U0OPS> restarted `production/api-gateway` rolling restart of 3 replica(s)")
+        wait_reply(recorder, since, "This restart was already carried out by <@U0OPS>")
+        assert patch_count(emulator) == 1
+        annotations = deployment_obj(emulator)["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["kubectl.kubernetes.io/restartedAt"].endswith("Z")
+        # The rest of the template is untouched.
+        assert deployment_obj(emulator)["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":2.4.1")
+        audit = [fields for _, fields in r.xrange("audit")]
+        assert [a["result"] for a in audit if a.get("kind") == "restart"] == ["refused: not an operator", "done"]
+    finally:
+        r.close()
+        slack.close()
+
+
+def test_scale_offers_the_change_names_the_autoscaler_and_refuses_what_does_nothing(
+    bot: BotProcess, recorder: SlackRecorder, cluster: tuple[KubeEmulator, Path]
+) -> None:
+    emulator, _ = cluster
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "api-gateway", "namespace": NS},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api-gateway"},
+            "minReplicas": 2,
+            "maxReplicas": 10,
+        },
+    }
+    emulator.seed({"autoscaling/v2/horizontalpodautoscalers": [hpa]})
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        for bad, why in (("-1", "greater than or equal to 0"), ("many", "valid integer"), ("100000", "less than")):
+            reply = ack_text(slack.command(f"scale api-gateway {bad} production", command="/runbook"))
+            assert why in reply and "Usage: `/runbook scale <deployment> <replicas> [namespace]`" in reply, reply
+        assert "not a valid deployment name" in ack_text(
+            slack.command("scale Api_Gateway 5 production", command="/runbook")
+        )
+
+        since = len(recorder.of("response_url"))
+        ack_text(slack.command("scale api-gateway 5 production", command="/runbook"))
+        message = wait_reply(recorder, since, "Scale: production/api-gateway")
+        assert "api-gateway (2–10) manages the replica count" in text_of_blocks(message["blocks"])
+        (button,) = buttons_of(message, "runbook_scale")
+        assert button["text"]["text"] == "Scale 3 → 5"
+        assert "may change it back" in button["confirm"]["text"]["text"]
+
+        since = len(recorder.of("response_url"))
+        slack.click("runbook_scale", button["value"], user="U0OPS")
+        wait_reply(recorder, since, "<@U0OPS> scaled `production/api-gateway` from 3 to 5 replica(s)")
+        assert deployment_obj(emulator)["spec"]["replicas"] == 5
+
+        since = len(recorder.of("response_url"))
+        ack_text(slack.command("scale api-gateway 5 production", command="/runbook"))
+        message = wait_reply(recorder, since, "Scale: production/api-gateway")
+        assert not buttons_of(message, "runbook_scale")
+        assert "No scaling offered: production/api-gateway already has 5 replica(s)" in text_of_blocks(
+            message["blocks"]
+        )
+    finally:
+        slack.close()
+
+
+def test_crashloop_offers_a_restart_and_a_refused_patch_changes_nothing(
+    bot: BotProcess, recorder: SlackRecorder, cluster: tuple[KubeEmulator, Path]
+) -> None:
+    emulator, _ = cluster
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        since = len(recorder.of("response_url"))
+        ack_text(slack.command("crashloop payments-api production", command="/runbook"))
+        message = wait_reply(recorder, since, "Pod CrashLooping")
+        (button,) = buttons_of(message, "runbook_restart")
+        assert button["text"]["text"] == "Restart payments-api (rolling)"
+
+        # The API refuses the patch (RBAC): a readable reason naming the permission, and the offer is
+        # not used up. (kmock stores a patch whatever status a reaction answers, so the object itself
+        # is not checked here; the count of patches sent is.)
+        emulator.call(lambda: emulator.emulator["patch", kmock.resource("apps/v1/deployments")] << 403)
+        since = len(recorder.of("response_url"))
+        slack.click("runbook_restart", button["value"], user="U0OPS")
+        reply = wait_reply(recorder, since, "Restart failed")
+        assert "forbidden: the bot may not change deployment production/payments-api" in reply["text"]
+        assert "grant it get and patch on deployments" in reply["text"]
+        assert patch_count(emulator) == 1
+
+        # Paused meanwhile: refused with the reason when clicked (the plan is made again at click time),
+        # and no patch is sent.
+        (paused,) = [d for d in seed()["apps/v1/deployments"] if d["metadata"]["name"] == "payments-api"]
+        paused["spec"]["paused"] = True
+        emulator.call(
+            lambda: emulator.emulator.objects.__setitem__(("apps/v1/deployments", NS, "payments-api"), paused)
+        )
+        since = len(recorder.of("response_url"))
+        slack.click("runbook_restart", button["value"], user="U0OPS")
+        wait_reply(recorder, since, "Restart refused: production/payments-api is paused; resume it before restarting")
+        assert patch_count(emulator) == 1
+    finally:
+        slack.close()

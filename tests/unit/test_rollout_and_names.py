@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kubernetes.client.exceptions import ApiException
+from pydantic import ValidationError
 
-from runbooks import names
+from runbooks import changes, names, restart, scale
+from runbooks.deployment import ActionRefused, DeploymentState
 from runbooks.rollout import History, Revision, RollbackRefused, clean_template, merge_patch, plan
-from runbooks.workload import matches
+from runbooks.workload import api_error, matches
 from tests.support.runbook_seed import template
 
 HOSTILE = [
@@ -106,3 +111,59 @@ def test_selector_matching() -> None:
     assert matches({"app": "a", "tier": "web"}, "app=a,tier=web")
     assert not matches({"app": "b"}, "app=a")
     assert matches({"app": "a"}, "tier!=db")
+
+
+def _state(replicas: int = 3, paused: bool = False) -> DeploymentState:
+    return DeploymentState(
+        namespace="ns",
+        deployment="app",
+        replicas=replicas,
+        ready=replicas,
+        updated=replicas,
+        available=replicas,
+        images=["app:3"],
+        paused=paused,
+        restarted_at=None,
+        autoscaler=None,
+        resource_version="41",
+    )
+
+
+def test_restart_stamps_the_template_and_guards_the_version() -> None:
+    patch = restart.plan(_state(), datetime(2026, 11, 26, 9, 30, tzinfo=UTC))
+    assert patch == {
+        "metadata": {"resourceVersion": "41"},
+        "spec": {
+            "template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-26T09:30:00Z"}}}
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"), [(_state(paused=True), "is paused"), (_state(replicas=0), "scaled to 0 replicas")]
+)
+def test_restart_refusals(state: DeploymentState, reason: str) -> None:
+    with pytest.raises(ActionRefused, match=reason):
+        restart.plan(state, datetime.now(UTC))
+
+
+def test_scale_plan_and_refusals() -> None:
+    assert scale.plan(_state(3), 0) == {"metadata": {"resourceVersion": "41"}, "spec": {"replicas": 0}}
+    with pytest.raises(ActionRefused, match="already has 3 replica"):
+        scale.plan(_state(3), 3)
+    with pytest.raises(ActionRefused, match="outside 0–500"):
+        scale.plan(_state(3), 501)
+
+
+def test_stored_offers_round_trip_and_junk_is_refused() -> None:
+    offer = changes.Scale(namespace="ns", deployment="app", replicas=4)
+    stored = {**offer.model_dump(), "incident": 7, "offered_to": "U1"}
+    assert changes.CHANGE.validate_python(stored) == offer
+    for junk in (None, {}, {"kind": "delete", "namespace": "ns", "deployment": "app"}, {"kind": "scale"}):
+        with pytest.raises(ValidationError):
+            changes.CHANGE.validate_python(junk)
+
+
+def test_api_errors_read_as_sentences() -> None:
+    assert "changed by someone else meanwhile" in api_error(ApiException(status=409), "deployment ns/app")
+    assert "may not change deployment ns/app" in api_error(ApiException(status=403), "deployment ns/app", change=True)
