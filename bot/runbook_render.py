@@ -205,6 +205,11 @@ def error_rate_blocks(report: ErrorRateReport) -> list[Block]:
     return blocks
 
 
+def cluster_context(name: str) -> ContextBlock:
+    """Shown on reports when several clusters are configured, so nobody acts on the wrong one."""
+    return ContextBlock(elements=[_md(f"Cluster: `{escape(name)}`")])
+
+
 def runbook_list(books: Sequence[Runbook]) -> str:
     lines = ["*Runbooks*"]
     for book in books:
@@ -217,4 +222,7 @@ def runbook_help(book: Runbook) -> str:
         f"{i}. {step}" + (" _(button, operators only)_" if step in book.mutating_steps else "")
         for i, step in enumerate(book.steps, 1)
     )
-    return f"*{book.name}* — {book.summary}\nUsage: `{book.usage}`\nSteps:\n{steps}"
+    return (
+        f"*{book.name}* — {book.summary}\nUsage: `{book.usage}`\nSteps:\n{steps}\n"
+        "Every runbook also takes `--cluster=<name>` (one of `kubernetes.clusters`; default: the first)."
+    )

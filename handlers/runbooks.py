@@ -24,6 +24,7 @@ from bot.render import RUNBOOKS_ACTION, user
 from bot.runbook_render import (
     CHANGE_ACTIONS,
     change,
+    cluster_context,
     crashloop_blocks,
     error_rate_blocks,
     history_blocks,
@@ -87,6 +88,7 @@ class RunbookCommands:
         self, ack: AsyncAck, book: Runbook, words: list[str], command: dict[str, Any], respond: Any
     ) -> None:
         try:
+            cluster_name, words = self._cluster_option(words)
             params = parse_args(book, words)
             namespace = getattr(params, "namespace", None)
             if namespace is not None:
@@ -95,15 +97,35 @@ class RunbookCommands:
             await ack(text=str(exc))
             return
         target = f"{getattr(params, 'namespace', '')}/{getattr(params, 'workload', getattr(params, 'deployment', ''))}"
-        await ack(text=f"Running *{book.name}* on `{target}`… results follow here.")
-        self.svc.tasks.spawn(self._run(book, params, command, respond), name=f"runbook-{book.name}")
+        where = f" in cluster `{cluster_name}`" if self._several_clusters() else ""
+        await ack(text=f"Running *{book.name}* on `{target}`{where}… results follow here.")
+        self.svc.tasks.spawn(self._run(book, params, cluster_name, command, respond), name=f"runbook-{book.name}")
 
-    async def _run(self, book: Runbook, params: BaseModel, command: dict[str, Any], respond: Any) -> None:
+    def _cluster_option(self, words: list[str]) -> tuple[str | None, list[str]]:
+        """Take ``--cluster=<name>`` out of the words; the name must be one of ``kubernetes.clusters``."""
+        configured = [c.name for c in self.svc.config.kubernetes.clusters]
+        chosen: str | None = configured[0] if configured else None
+        rest = []
+        for word in words:
+            if not word.startswith("--cluster="):
+                rest.append(word)
+                continue
+            name = word.removeprefix("--cluster=")
+            if name not in configured:
+                known = ", ".join(f"`{c}`" for c in configured) or "none (the bot uses the cluster it runs in)"
+                shown = name[:40].encode("ascii", "backslashreplace").decode().replace("`", "'")
+                raise RunbookArgsError(f"`{shown}` is not a configured cluster. Configured: {known}.")
+            chosen = name
+        return chosen, rest
+
+    async def _run(
+        self, book: Runbook, params: BaseModel, cluster_name: str | None, command: dict[str, Any], respond: Any
+    ) -> None:
         async def reply(text: str) -> None:
             await respond(text=text, response_type="ephemeral", replace_original=False)
 
         async with guarded("runbook", book.name, reply):
-            cluster = await asyncio.to_thread(self._cluster)
+            cluster = await asyncio.to_thread(self._cluster, cluster_name)
             try:
                 report = await asyncio.wait_for(asyncio.to_thread(book.run, cluster, params), RUN_TIMEOUT)
             except ApiException as exc:
@@ -112,33 +134,36 @@ class RunbookCommands:
             except (HTTPError, OSError, TimeoutError) as exc:
                 await reply(f"*{book.name}* could not reach the Kubernetes API ({type(exc).__name__}).")
                 raise Replied from None
-            blocks, summary = await self._render(book, report, command)
+            blocks, summary = await self._render(report, command, cluster_name)
+            if cluster_name and self._several_clusters():
+                blocks = [blocks[0], cluster_context(cluster_name), *blocks[1:]]
             await respond(text=summary, blocks=blocks, response_type="in_channel", replace_original=False)
             await self._record(command, f"ran runbook {book.name}", summary, command["user_id"])
             await self.actions.audit(
                 {"kind": "runbook", "runbook": book.name, "actor": command["user_id"], "summary": summary}
             )
 
-    async def _render(self, book: Runbook, report: BaseModel, command: dict[str, Any]) -> tuple[list[Any], str]:
+    async def _render(self, report: BaseModel, command: dict[str, Any], cluster: str | None) -> tuple[list[Any], str]:
         now = self.svc.clock()
         if isinstance(report, CrashloopReport):
             summary = f"{len(report.crashing)} crashing container(s) in {report.namespace}/{report.workload}"
             offer = None
             if report.deployment and report.crashing:
-                proposed = changes.Restart(namespace=report.namespace, deployment=report.workload)
+                proposed = changes.Restart(namespace=report.namespace, deployment=report.workload, cluster=cluster)
                 offer = await self._offer(proposed, command)
             return crashloop_blocks(report, offer), summary
         if isinstance(report, ErrorRateReport):
             blocks = error_rate_blocks(report)
             if report.history is not None:
-                blocks += history_blocks(report.history, await self._rollback_offers(report.history, command), now)
+                offers = await self._rollback_offers(report.history, command, cluster)
+                blocks += history_blocks(report.history, offers, now)
             return blocks, f"{report.error_lines} error line(s) in {report.namespace}/{report.workload}"
         if isinstance(report, restart.RestartOffer):
             state = report.state
             offer, refusal = None, None
             try:
                 restart.plan(state, now)
-                proposed = changes.Restart(namespace=state.namespace, deployment=state.deployment)
+                proposed = changes.Restart(namespace=state.namespace, deployment=state.deployment, cluster=cluster)
                 offer = await self._offer(proposed, command)
             except ActionRefused as exc:
                 refusal = str(exc)
@@ -148,16 +173,19 @@ class RunbookCommands:
             offer, refusal = None, None
             try:
                 scale.plan(state, report.replicas)
-                offer = await self._offer(
-                    changes.Scale(namespace=state.namespace, deployment=state.deployment, replicas=report.replicas),
-                    command,
+                scaled = changes.Scale(
+                    namespace=state.namespace,
+                    deployment=state.deployment,
+                    replicas=report.replicas,
+                    cluster=cluster,
                 )
+                offer = await self._offer(scaled, command)
             except ActionRefused as exc:
                 refusal = str(exc)
             return scale_blocks(report, offer, refusal), f"scaling of {state.target} to {report.replicas} offered"
         assert isinstance(report, rollout.History)
         return (
-            history_blocks(report, await self._rollback_offers(report, command), now),
+            history_blocks(report, await self._rollback_offers(report, command, cluster), now),
             f"{len(report.revisions)} revision(s) of {report.namespace}/{report.deployment}",
         )
 
@@ -168,7 +196,9 @@ class RunbookCommands:
             {**proposed.model_dump(), "incident": incident, "offered_to": command["user_id"]}
         )
 
-    async def _rollback_offers(self, state: rollout.History, command: dict[str, Any]) -> dict[int, str]:
+    async def _rollback_offers(
+        self, state: rollout.History, command: dict[str, Any], cluster: str | None
+    ) -> dict[int, str]:
         """One pending roll-back per earlier revision."""
         current = state.revision(state.current) if state.current is not None else None
         offers = {}
@@ -181,6 +211,7 @@ class RunbookCommands:
                     deployment=state.deployment,
                     to_revision=rev.number,
                     change=change(current.images if current else [], rev.images),
+                    cluster=cluster,
                 ),
                 command,
             )
@@ -221,7 +252,12 @@ class RunbookCommands:
             if done is not None:
                 await reply(f"This {proposed.label} was already carried out by {done}; it is not repeated.")
                 raise Replied
-            cluster = await asyncio.to_thread(self._cluster)
+            try:
+                cluster = await asyncio.to_thread(self._cluster, proposed.cluster)
+            except KeyError:
+                await self.actions.give_back(action_id)
+                await reply(f"Cluster `{proposed.cluster}` is no longer configured; nothing was changed.")
+                raise Replied from None
             try:
                 what = await asyncio.to_thread(changes.carry_out, cluster, proposed, self.svc.clock())
             except ActionRefused as exc:
@@ -245,7 +281,8 @@ class RunbookCommands:
                     f"({type(exc).__name__}); check the deployment and run the runbook again if needed."
                 )
                 raise Replied from None
-            text = f"{user(actor)} {proposed.done} `{target}` {what}"
+            where = f" in cluster `{proposed.cluster}`" if proposed.cluster and self._several_clusters() else ""
+            text = f"{user(actor)} {proposed.done} `{target}`{where} {what}"
             await self.actions.audit({**audit, "result": "done", "done": what})
             if pending and pending.get("incident"):
                 await self.svc.incidents.note(int(pending["incident"]), proposed.done, f"{target}: {what}", actor)
@@ -260,8 +297,18 @@ class RunbookCommands:
                 replace_original=False,
             )
 
-    def _cluster(self) -> Cluster:
-        return clusters_from(self.svc.config)[0]
+    def _several_clusters(self) -> bool:
+        return len(self.svc.config.kubernetes.clusters) > 1
+
+    def _cluster(self, name: str | None) -> Cluster:
+        """The named cluster of ``kubernetes.clusters`` (KeyError if it is not there any more), or the default."""
+        listed = self.svc.config.kubernetes.clusters
+        if not listed and name is None:
+            return clusters_from(self.svc.config)[0]
+        ref = listed[0] if listed and name is None else next((c for c in listed if c.name == name), None)
+        if ref is None:
+            raise KeyError(name)
+        return Cluster.connect(ref.name, ref.context)
 
     @staticmethod
     def _what(params: BaseModel) -> str:

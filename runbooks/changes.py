@@ -21,6 +21,7 @@ class _Change(BaseModel):
 
     namespace: str
     deployment: str
+    cluster: str | None = None  # as named in kubernetes.clusters; None: the first (or the bot's own)
 
     label: ClassVar[str]  # "roll-back": the noun in messages
     verb: ClassVar[str]  # "roll back": what operators may do

@@ -379,3 +379,48 @@ def test_crashloop_offers_a_restart_and_a_refused_patch_changes_nothing(
         assert patch_count(emulator) == 1
     finally:
         slack.close()
+
+
+def test_cluster_option_acts_on_the_named_cluster_only(
+    tmp_path: Path, recorder: SlackRecorder, redis_server: RedisServer, cluster: tuple[KubeEmulator, Path]
+) -> None:
+    first, first_config = cluster
+    second = KubeEmulator().start()
+    try:
+        second.seed(seed())
+        second_config = second.kubeconfig(tmp_path / "kubeconfig-eu", context="emu-eu")
+        config = tmp_path / "two.yaml"
+        config.write_text(
+            "channels: {incidents: C0INCIDENTS}\n"
+            "permissions: {operators: [U0OPS]}\n"
+            "kubernetes: {clusters: [{name: us, context: emu}, {name: eu, context: emu-eu}], rollout_timeout: 1s}\n"
+        )
+        bot = BotProcess(
+            redis_url=redis_server.url,
+            slack_api_url=recorder.api_url,
+            config_path=config,
+            log_path=tmp_path / "bot2.log",
+            extra_env={"KUBECONFIG": f"{first_config}:{second_config}"},
+        ).start()
+        slack = SignedSlack(bot.base_url, recorder.response_url)
+        try:
+            refused = ack_text(slack.command("scale api-gateway 4 production --cluster=$(evil)", command="/runbook"))
+            assert "is not a configured cluster. Configured: `us`, `eu`." in refused
+
+            since = len(recorder.of("response_url"))
+            assert "in cluster `eu`" in ack_text(
+                slack.command("scale api-gateway 4 production --cluster=eu", command="/runbook")
+            )
+            message = wait_reply(recorder, since, "Scale: production/api-gateway")
+            assert "Cluster: `eu`" in text_of_blocks(message["blocks"])
+            (button,) = buttons_of(message, "runbook_scale")
+            slack.click("runbook_scale", button["value"], user="U0OPS")
+            wait_reply(recorder, since, "scaled `production/api-gateway` in cluster `eu` from 3 to 4 replica(s)")
+            assert deployment_obj(second)["spec"]["replicas"] == 4
+            assert deployment_obj(first)["spec"]["replicas"] == 3
+            assert patch_count(first) == 0
+        finally:
+            slack.close()
+            bot.terminate()
+    finally:
+        second.stop()
