@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logging_setup import redact_value
@@ -21,6 +23,7 @@ from handlers import collab, events, health, incident, oncall, runbooks
 log = logging.getLogger(__name__)
 
 DEDUPE_TTL_SECONDS = 3600
+TOKEN_REFUSED = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"})
 
 
 class BotIdentity:
@@ -46,13 +49,27 @@ class BotIdentity:
 
         return authorize
 
-    async def learn(self, client: AsyncWebClient) -> None:
-        """Best effort at start-up: requests are served whether or not Slack answers."""
-        try:
-            resp = await client.auth_test()
-        except SLACK_ERRORS as exc:
-            log.warning("Slack auth.test failed at start-up (%s); continuing", type(exc).__name__)
-            return
+    async def learn(self, client: AsyncWebClient, first_wait: float = 1.0, max_wait: float = 60.0) -> None:
+        """Learn who the bot is (auth.test), retrying with backoff while Slack is unreachable.
+
+        Requests are served meanwhile. A refused token is said once, clearly, and not retried:
+        every Web API call would fail the same way until the token is fixed.
+        """
+        wait = first_wait
+        while True:
+            try:
+                resp = await client.auth_test()
+                break
+            except SlackApiError as exc:
+                error = str(exc.response.get("error"))
+                if error in TOKEN_REFUSED:
+                    log.error("Slack refused the bot token (%s): check SLACK_BOT_TOKEN; Web API calls will fail", error)
+                    return
+                log.warning("Slack auth.test failed (%s); retrying in %.0fs", error, wait)
+            except SLACK_ERRORS as exc:
+                log.warning("Slack auth.test failed (%s); retrying in %.0fs", type(exc).__name__, wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, max_wait)
         self.bot_user_id, self.bot_id, self.team_id = resp.get("user_id"), resp.get("bot_id"), resp.get("team_id")
         log.info("connected to Slack team %s as bot user %s", resp.get("team"), self.bot_user_id)
 

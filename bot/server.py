@@ -65,7 +65,8 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # One pooled HTTP session for every Web API call (slack_sdk opens one per call otherwise).
         client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
-        svc.tasks.spawn(identity.learn(client), name="auth-test")
+        # Not a drained background task: it may be retrying while Slack is away, and is cancelled at shutdown.
+        learning = asyncio.create_task(identity.learn(client), name="auth-test")
         socket = None
         if env.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import (  # noqa: PLC0415 - only in Socket Mode
@@ -88,6 +89,7 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
             yield
         finally:
             log.info("shutting down")
+            learning.cancel()
             scheduler.shutdown(wait=False)
             svc.escalator.stop()
             await poller

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
+from tests.conftest import write_config
 from tests.support.bot_process import BotProcess, SignedSlack, ack_text
 from tests.support.net import wait_for
+from tests.support.redis_server import RedisServer
 from tests.support.slack_recorder import SlackRecorder, blocks_of, text_of_blocks
 
 
@@ -72,3 +75,46 @@ def test_failed_announcement_is_posted_by_the_next_change(
         ),
         what="thread line under the new announcement",
     )
+
+
+def test_bot_identity_is_retried_until_slack_answers_and_a_refused_token_is_said(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    own = SlackRecorder().start()
+    try:
+        own.fail("auth.test", "internal_error")
+        bot = BotProcess(
+            redis_url=redis_server.url,
+            slack_api_url=own.api_url,
+            config_path=write_config(tmp_path / "c.yaml"),
+            log_path=tmp_path / "identity.log",
+        ).start()
+        try:
+            own.wait_for_calls("auth.test", 2)  # retried with backoff, not given up
+            assert httpx.get(f"{bot.base_url}/healthz").status_code == 200  # serving meanwhile
+            own.failures.clear()
+            wait_for(
+                lambda: "connected to Slack team Test as bot user UBOT" in bot.log_path.read_text(),
+                what="identity learned after Slack recovered",
+            )
+        finally:
+            bot.terminate()
+
+        own.fail("auth.test", "invalid_auth")
+        refused = BotProcess(
+            redis_url=redis_server.url,
+            slack_api_url=own.api_url,
+            config_path=write_config(tmp_path / "c2.yaml"),
+            log_path=tmp_path / "refused.log",
+        ).start()
+        try:
+            wait_for(
+                lambda: (
+                    "Slack refused the bot token (invalid_auth): check SLACK_BOT_TOKEN" in refused.log_path.read_text()
+                ),
+                what="refused token said",
+            )
+        finally:
+            refused.terminate()
+    finally:
+        own.stop()
