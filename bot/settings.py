@@ -199,6 +199,7 @@ class IncidentChannels(_Strict):
     enabled: bool = False
     min_severity: Severity = Severity.P4
     archive_on_close: bool = True
+    private: bool = False  # private channels (needs the groups:write scope): only the invited can read
 
     @model_validator(mode="before")
     @classmethod

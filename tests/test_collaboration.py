@@ -18,13 +18,13 @@ from tests.support.redis_server import RedisServer
 from tests.support.slack_recorder import Call, SlackRecorder, text_of_blocks
 
 
-def collab_config(path: Path, remind_after: str = "30m") -> Path:
+def collab_config(path: Path, remind_after: str = "30m", private: bool = False) -> Path:
     anchor = anchor_for(datetime.now(UTC), Handoff.parse("mon 09:00"), ZoneInfo("Europe/Berlin"))
     path.write_text(
         textwrap.dedent(
             f"""
             channels: {{incidents: C0INCIDENTS, stakeholders: C0STATUS}}
-            incident_channels: {{enabled: true, min_severity: P2, archive_on_close: true}}
+            incident_channels: {{enabled: true, min_severity: P2, archive_on_close: true, private: {str(private).lower()}}}
             updates: {{remind_after: {remind_after}}}
             oncall:
               timezone: Europe/Berlin
@@ -232,6 +232,22 @@ def test_postmortem_uploaded_and_written_locally(
         assert "## Root cause" in local and "failed over to replica" in local and "post-mortem drafted" in local
         missing = run_cli("postmortem", "INC-999", env=env)
         assert missing.returncode == 1 and "INC-999 does not exist" in missing.stderr
+    finally:
+        slack.close()
+        bot.terminate()
+
+
+def test_private_incident_channels(tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer) -> None:
+    recorder.reset()
+    bot = start(tmp_path, recorder, fresh_redis, collab_config(tmp_path / "c.yaml", private=True))
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        ack_text(slack.command("open P1 Card data exposure suspected", user="U0REPORTER"))
+        create = recorder.wait_for_calls("conversations.create", 1)[0]
+        assert create.params["name"] == "inc-1-card-data-exposure-suspected"
+        assert str(create.params["is_private"]).lower() in ("true", "1")
+        invite = recorder.wait_for_calls("conversations.invite", 1)[0]
+        assert set(invite.params["users"].split(",")) == {"U0REPORTER", "U0ALICE"}
     finally:
         slack.close()
         bot.terminate()

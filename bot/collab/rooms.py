@@ -79,7 +79,7 @@ class IncidentRooms:
         for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
             name = channel_name(incident.number, incident.title, attempt)
             try:
-                resp = await self.client.conversations_create(name=name, is_private=False)
+                resp = await self.client.conversations_create(name=name, is_private=self.settings.private)
                 log.info("created #%s for %s", name, incident.ref)
                 return str(resp["channel"]["id"])
             except SlackApiError as exc:

@@ -27,6 +27,7 @@ def test_manifest_declares_every_command_on_one_endpoint() -> None:
         "usergroups:read",
         "im:write",
         "channels:manage",
+        "groups:write",
         "pins:write",
         "files:write",
         "users:read",
