@@ -234,10 +234,10 @@ def test_failed_page_is_retried_not_dropped(tmp_path: Path, recorder: SlackRecor
     bot = rig.start("a")
     slack = SignedSlack(bot.base_url, recorder.response_url)
     try:
-        recorder.fail("conversations.open", "user_not_found")
+        recorder.fail("conversations.open", "internal_error")  # Slack's side: worth retrying the same person
         number, _ = open_p(slack, "P2", "Slack refuses the DM")
         wait_for(
-            lambda: 'chatops_pages_failed_total{error="user_not_found"}' in httpx.get(f"{bot.base_url}/metrics").text,
+            lambda: 'chatops_pages_failed_total{error="internal_error"}' in httpx.get(f"{bot.base_url}/metrics").text,
             what="failure counted",
         )
         recorder.failures.clear()
@@ -314,4 +314,28 @@ def test_scheduled_handoff_posts_once_across_replicas(
         posts = [c for c in recorder.of("chat.postMessage") if c.params.get("text") == "On-call hand-off checklist"]
         assert len(posts) - before == 1
     finally:
+        rig.stop()
+
+
+def test_unreachable_person_hands_the_page_to_the_next_one_at_once(
+    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+) -> None:
+    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
+    recorder.unknown_users.add("U0ALICE")  # the primary left the workspace; the roster was not updated
+    bot = rig.start("a")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        # A P2 answers within an hour: without the hand-on, the secondary would be paged an hour from now.
+        number, _ = open_p(slack, "P2", "Primary unreachable")
+        page = wait_for(lambda: dms(recorder, number, "U0BOB"), timeout=10, what="secondary paged at once")[0]  # type: ignore[index]
+        assert "paged for INC-" in page.params["text"]
+        timeline = ack_text(slack.command(f"timeline INC-{number}"))
+        assert "*could not be paged*" in timeline and "user_not_found" in timeline
+        assert "the secondary is paged now" in timeline
+        wait_for(lambda: "*was paged*" in ack_text(slack.command(f"timeline INC-{number}")), what="page recorded")
+        assert ack_text(slack.command(f"timeline INC-{number}")).count("*was paged*") == 1
+        assert not dms(recorder, number, "U0ALICE") and not dms(recorder, number, "U0LEAD")
+    finally:
+        recorder.unknown_users.clear()
+        slack.close()
         rig.stop()

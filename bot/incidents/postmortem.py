@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.durations import format_duration
 from bot.incidents.model import SEVERITY_LABELS, Incident, TimelineEntry
 
-NOT_ACTIONS = {"opened", "was paged"}
+NOT_ACTIONS = {"opened", "was paged", "could not be paged"}
 
 
 def _who(actor: str | None) -> str:

@@ -40,6 +40,11 @@ HANDOFF_GRACE = timedelta(minutes=15)
 RECONCILE_EVERY = 30.0
 MAX_CONCURRENT_PAGES = 32
 ANNOUNCEMENT_WAIT = 3.0
+# Slack errors that mean this person cannot be paged at all (retrying will not help): the chain
+# moves on to the next person at once instead of waiting for the response deadline.
+UNREACHABLE = frozenset(
+    {"user_not_found", "users_not_found", "user_disabled", "cannot_dm_bot", "channel_not_found", "is_archived"}
+)
 
 
 class Escalator:
@@ -84,7 +89,7 @@ class Escalator:
 
     async def severity_changed(self, incident: Incident) -> None:
         if incident.state is State.OPEN:
-            _, step, _ = await self.store.state(incident.number)
+            _, step, _, _ = await self.store.state(incident.number)
             await self.store.move(incident.number, self._due(incident, step, await self._chain_length()))
             self._wake.set()
 
@@ -147,14 +152,14 @@ class Escalator:
                 log.exception("escalation of INC-%s failed; it is retried when its claim expires", number)
 
     async def process(self, number: int) -> None:
-        incident, step, sent = await self.store.state(number)
+        incident, step, sent, at_once = await self.store.state(number)
         if incident is None or incident.state is not State.OPEN:
             await self.store.complete(number, None)
             return
         now = self.clock()
         who = await self.roster.now(now)
         targets = chain.targets(who.primary, who.secondary, who.lead)
-        due = self._due(incident, step, len(targets))
+        due = now if at_once and not sent else self._due(incident, step, len(targets))
         if due > now + timedelta(seconds=0.5):
             await self.store.complete(number, due)  # claimed early (deadline moved): put it back
             return
@@ -165,8 +170,9 @@ class Escalator:
             return
         if not sent:
             waited = chain.waited(incident, now)
-            if not await self._page(incident, target, step, waited):
-                await self.store.complete(number, now + self.policy.retry_failed_page_after)
+            error = await self._page(incident, target, step, waited)
+            if error is not None:
+                await self._page_failed(incident, step, targets, waited, error)
                 return
             # Recorded right after the DM, so a crash can repeat a page only within this narrow gap.
             entry = TimelineEntry(at=now, actor=target.user, kind="was paged", text=_page_note(step, target, waited))
@@ -178,7 +184,33 @@ class Escalator:
             return
         await self.store.complete(number, self._due(incident, step + 1, len(targets)))
 
-    async def _page(self, incident: Incident, target: chain.Target, step: int, waited: timedelta) -> bool:
+    async def _page_failed(
+        self, incident: Incident, step: int, targets: list[chain.Target], waited: timedelta, error: str
+    ) -> None:
+        """Retry later; but when Slack says the person cannot be reached at all, page the next one now."""
+        target, after = chain.target_for(step, targets), chain.target_for(step + 1, targets)
+        assert target is not None
+        now = self.clock()
+        if error in UNREACHABLE and after is not None and after.user != target.user:
+            log.error("%s: %s cannot be paged (%s); paging the %s now", incident.ref, target.user, error, after.role)
+            note = f"{_page_note(step, target, waited)}; Slack answered {error}, so the {after.role} is paged now"
+            entry = TimelineEntry(at=now, actor=target.user, kind="could not be paged", text=note)
+            await self.store.record_page(incident.number, step, entry, next_at_once=True)
+            await self.store.complete(incident.number, now)
+            self._wake.set()
+            return
+        log.error(
+            "paging %s for %s (step %d) failed: %s; retrying in %s",
+            target.user,
+            incident.ref,
+            step,
+            error,
+            self.policy.retry_failed_page_after,
+        )
+        await self.store.complete(incident.number, now + self.policy.retry_failed_page_after)
+
+    async def _page(self, incident: Incident, target: chain.Target, step: int, waited: timedelta) -> str | None:
+        """Send the DM; None when Slack took it, else Slack's error (or the exception's name)."""
         try:
             channel = await self._dm_channel(target.user)
             await self.client.chat_postMessage(
@@ -189,17 +221,9 @@ class Escalator:
         except SLACK_ERRORS as exc:
             error = exc.response.get("error", "error") if isinstance(exc, SlackApiError) else type(exc).__name__
             metrics.PAGES_FAILED.labels(error=str(error)).inc()
-            log.error(
-                "paging %s for %s (step %d) failed: %s; retrying in %s",
-                target.user,
-                incident.ref,
-                step,
-                error,
-                self.policy.retry_failed_page_after,
-            )
-            return False
+            return str(error)
         metrics.PAGES_SENT.labels(role=target.role).inc()
-        return True
+        return None
 
     async def _dm_channel(self, user: str) -> str:
         if user not in self._dm_channels:
@@ -242,7 +266,7 @@ class Escalator:
         length = await self._chain_length()
         for incident in open_incidents:
             if incident.number not in scheduled:
-                _, step, _ = await self.store.state(incident.number)
+                _, step, _, _ = await self.store.state(incident.number)
                 log.warning("%s had no escalation scheduled; re-arming step %d", incident.ref, step)
                 await self.store.arm(incident.number, self._due(incident, step, length))
 

@@ -4,7 +4,8 @@ Keys:
 
 - ``{esc}:due``       sorted set: incident number → when its next page is due (epoch seconds)
 - ``{esc}:pending``   sorted set: incident number → lease expiry, while a replica is paging it
-- ``inc:{42}:esc``    hash: ``next_step`` and ``sent:<step>`` markers (same slot as the incident)
+- ``inc:{42}:esc``    hash: ``next_step``, ``sent:<step>`` markers and ``early:<step>`` (page that step at
+  once: the person before could not be reached) (same slot as the incident)
 - ``oncall:anchor``, ``oncall:override``, ``oncall:timeline``
 
 A claim moves due numbers (and pending ones whose lease ran out: their replica died) into
@@ -61,6 +62,7 @@ return 1
 _RECORD_PAGE = """
 if redis.call('HSETNX', KEYS[1], 'sent:' .. ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'next_step', tonumber(ARGV[1]) + 1)
+if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'early:' .. (tonumber(ARGV[1]) + 1), '1') end
 redis.call('XADD', KEYS[2], '*', 'at', ARGV[2], 'actor', ARGV[3], 'kind', ARGV[4], 'text', ARGV[5])
 return 1
 """
@@ -115,22 +117,27 @@ class OnCallStore(RedisBacked):
             scores = await pipe.execute()
         return {n for i, n in enumerate(numbers) if scores[2 * i] is not None or scores[2 * i + 1] is not None}
 
-    async def state(self, number: int) -> tuple[Incident | None, int, bool]:
-        """The incident, its next step (1 if never paged), and whether that step was already sent."""
+    async def state(self, number: int) -> tuple[Incident | None, int, bool, bool]:
+        """The incident, its next step (1 if never paged), whether that step was already sent, and
+        whether it is due at once (the person before could not be reached)."""
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:
             pipe.hget(doc_key(number), "doc")
             pipe.hgetall(esc_key(number))
             raw, esc = await pipe.execute()
         incident = Incident.model_validate_json(raw) if raw else None
         step = int(esc.get("next_step", 1))
-        return incident, step, f"sent:{step}" in esc
+        return incident, step, f"sent:{step}" in esc, f"early:{step}" in esc
 
-    async def record_page(self, number: int, step: int, entry: TimelineEntry) -> bool:
-        """Mark ``step`` sent and add its timeline entry, once; False if it was already recorded."""
+    async def record_page(self, number: int, step: int, entry: TimelineEntry, *, next_at_once: bool = False) -> bool:
+        """Mark ``step`` done and add its timeline entry, once; False if it was already recorded.
+
+        ``next_at_once`` makes the following step due immediately (this step's person was unreachable).
+        """
+        flag = "1" if next_at_once else ""
         async with self.io():
             done = await self._record(
                 keys=[esc_key(number), timeline_key(number)],
-                args=[str(step), entry.at.isoformat(), entry.actor, entry.kind, entry.text],
+                args=[str(step), entry.at.isoformat(), entry.actor, entry.kind, entry.text, flag],
             )
         return bool(done)
 

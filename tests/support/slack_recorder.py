@@ -41,6 +41,7 @@ class SlackRecorder:
         self.issued_tokens: set[str] = set()
         self.socket_url = ""
         self.taken_names: set[str] = set()
+        self.unknown_users: set[str] = set()  # conversations.open with one of these answers user_not_found
         self.user_tz = "Europe/Berlin"
         recorder = self
 
@@ -105,6 +106,7 @@ class SlackRecorder:
             self.calls.clear()
             self.failures.clear()
             self.rate_limits.clear()
+            self.unknown_users.clear()
             for _, gate in self.holds.values():
                 gate.set()
             self.holds.clear()
@@ -174,6 +176,8 @@ class SlackRecorder:
             files = params.get("files")
             return 200, {"ok": True, "files": json.loads(files) if isinstance(files, str) else files or []}, {}
         if method == "conversations.open":
+            if str(params.get("users")) in self.unknown_users:
+                return 200, {"ok": False, "error": "user_not_found"}, {}
             return 200, {"ok": True, "channel": {"id": "D" + str(params.get("users", "X"))[1:]}}, {}
         if method == "apps.connections.open":
             return 200, {"ok": True, "url": self.socket_url}, {}
