@@ -26,7 +26,9 @@ USAGE = """*`/incident` commands*
 • `/incident severity INC-n P2`, `/incident assign INC-n @user` — re-assess; set the commander
 • `/incident timeline INC-n [page]`, `/incident postmortem INC-n` — every step; a post-mortem draft
 Inside an incident's own channel the INC-n may be left out.
-Severities: P1 (critical), P2 (high), P3 (medium), P4 (low)."""
+Severities: P1 (critical), P2 (high), P3 (medium), P4 (low).
+Also: `/oncall` (who is on call), `/health` (the cluster digest now), `/runbook list` (diagnose; roll back,
+restart or scale with a confirmed button), `/rollback <deployment> [namespace]`."""
 
 LIFECYCLE_VERBS = {
     "ack": Action.ACKNOWLEDGE,
