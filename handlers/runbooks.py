@@ -16,6 +16,7 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 from pydantic import BaseModel, ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 from urllib3.exceptions import HTTPError
 
 from bot.actions import PendingActions
@@ -34,6 +35,7 @@ from bot.runbook_render import (
     scale_blocks,
 )
 from bot.services import Services
+from bot.slack_client import SLACK_ERRORS
 from handlers.guard import Replied, guarded
 from runbooks import changes, deployment, names, restart, rollout, scale
 from runbooks.cluster import Cluster
@@ -46,6 +48,7 @@ from runbooks.workload import api_error
 log = logging.getLogger(__name__)
 
 RUN_TIMEOUT = 60.0
+FOLLOW_INTERVAL = 2.0
 
 
 def register(app: AsyncApp, svc: Services) -> None:
@@ -287,15 +290,47 @@ class RunbookCommands:
             if pending and pending.get("incident"):
                 await self.svc.incidents.note(int(pending["incident"]), proposed.done, f"{target}: {what}", actor)
             await respond(text=text, response_type="in_channel", replace_original=False)
-            timeout = self.svc.config.kubernetes.rollout_timeout.total_seconds()
-            lines = await asyncio.to_thread(
-                lambda: list(deployment.follow(cluster, proposed.namespace, proposed.deployment, timeout))
+            await self._follow(cluster, proposed, body, respond)
+
+    async def _follow(self, cluster: Cluster, proposed: changes.AnyChange, body: dict[str, Any], respond: Any) -> None:
+        """Report the rollout in the thread of the message whose button was clicked: one reply, edited as it
+        progresses, until complete or ``kubernetes.rollout_timeout``. Where the bot may not post in that
+        thread, the final state goes through the click's response_url instead."""
+        timeout = self.svc.config.kubernetes.rollout_timeout.total_seconds()
+        channel = str((body.get("channel") or {}).get("id") or "")
+        thread = str((body.get("container") or {}).get("message_ts") or "")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        posted: str | None = None  # ts of the progress reply
+        writable = bool(channel and thread)
+        shown = ""
+        while True:
+            line, complete = await asyncio.to_thread(
+                deployment.rollout_status, cluster, proposed.namespace, proposed.deployment
             )
-            await respond(
-                text=f"`{target}`: {lines[-1] if lines else 'no status'}",
-                response_type="in_channel",
-                replace_original=False,
-            )
+            if complete:
+                line = f"rollout complete ({line})"
+            elif loop.time() >= deadline:
+                line = f"still rolling out after {int(timeout)} s ({line}); follow it with your usual dashboards"
+                complete = True
+            text = f"Rollout of `{proposed.target}`: {line}"
+            if text != shown and writable:
+                try:
+                    if posted is None:
+                        resp = await self.svc.client.chat_postMessage(channel=channel, thread_ts=thread, text=text)
+                        posted = str(resp["ts"])
+                    else:
+                        await self.svc.client.chat_update(channel=channel, ts=posted, text=text)
+                except SLACK_ERRORS as exc:
+                    error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+                    log.warning("rollout progress of %s not posted in the thread: %s", proposed.target, error)
+                    writable = False
+            shown = text
+            if complete:
+                break
+            await asyncio.sleep(FOLLOW_INTERVAL)
+        if posted is None:
+            await respond(text=shown, response_type="in_channel", replace_original=False)
 
     def _several_clusters(self) -> bool:
         return len(self.svc.config.kubernetes.clusters) > 1

@@ -8,8 +8,6 @@ them all, which keeps the bot's RBAC to a single namespaced rule.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
@@ -96,24 +94,11 @@ def patch(cluster: Cluster, namespace: str, name: str, body: dict[str, Any]) -> 
     )
 
 
-def follow(cluster: Cluster, namespace: str, name: str, timeout: float, interval: float = 2.0) -> Iterator[str]:
-    """Progress lines until the rollout is available (or the timeout passes)."""
-    deadline = time.monotonic() + timeout
-    last = ""
-    while True:
-        dep = cluster.read(cluster.apps.read_namespaced_deployment, name, namespace)
-        spec, status = dep.get("spec") or {}, dep.get("status") or {}
-        want = int(spec.get("replicas", 1) or 0)
-        updated, available = int(status.get("updatedReplicas") or 0), int(status.get("availableReplicas") or 0)
-        line = f"{updated}/{want} updated, {available}/{want} available"
-        if line != last:
-            yield line
-            last = line
-        observed = int(status.get("observedGeneration") or 0) >= int((dep.get("metadata") or {}).get("generation") or 0)
-        if observed and updated >= want and available >= want:
-            yield "rollout complete"
-            return
-        if time.monotonic() > deadline:
-            yield f"still rolling out after {int(timeout)} s; follow it with your usual dashboards"
-            return
-        time.sleep(interval)
+def rollout_status(cluster: Cluster, namespace: str, name: str) -> tuple[str, bool]:
+    """One reading of the rollout: a progress line, and whether it is complete."""
+    dep = cluster.read(cluster.apps.read_namespaced_deployment, name, namespace)
+    spec, status = dep.get("spec") or {}, dep.get("status") or {}
+    want = int(spec.get("replicas", 1) or 0)
+    updated, available = int(status.get("updatedReplicas") or 0), int(status.get("availableReplicas") or 0)
+    observed = int(status.get("observedGeneration") or 0) >= int((dep.get("metadata") or {}).get("generation") or 0)
+    return f"{updated}/{want} updated, {available}/{want} available", observed and updated >= want and available >= want

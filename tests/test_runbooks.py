@@ -80,6 +80,17 @@ def wait_reply(recorder: SlackRecorder, since: int, phrase: str, timeout: float 
     return result
 
 
+def progress(recorder: SlackRecorder, thread: str = "1700000000.000001") -> list[str]:
+    """The rollout progress reply under the clicked message: its first post, then each edit."""
+    posted = [c for c in recorder.of("chat.postMessage") if c.params.get("thread_ts") == thread]
+    edits = [c for c in recorder.of("chat.update") if c.params.get("channel") == "C0INCIDENTS"]
+    return [str(c.params["text"]) for c in posted + edits if "Rollout of" in str(c.params.get("text"))]
+
+
+def wait_progress(recorder: SlackRecorder, text: str) -> None:
+    wait_for(lambda: text in progress(recorder), what=f"progress {text!r}")
+
+
 def template_image(emulator: KubeEmulator) -> str:
     obj = emulator.call(lambda: dict(emulator.emulator.objects["apps/v1/deployments", NS, "api-gateway"]))
     return str(obj["spec"]["template"]["spec"]["containers"][0]["image"])
@@ -140,7 +151,7 @@ def test_rollback_history_refusals_and_one_operator_rollback(
         done = wait_reply(recorder, since, "rolled back `production/api-gateway` to revision 2")
         assert "registry/api-gateway:2.4.1 → registry/api-gateway:2.4.0" in done["text"]
         wait_reply(recorder, since, "already carried out by <@U0OPS>")
-        wait_reply(recorder, since, "rollout complete")
+        wait_progress(recorder, "Rollout of `production/api-gateway`: rollout complete (3/3 updated, 3/3 available)")
         assert template_image(emulator) == "registry/api-gateway:2.4.0"
         patches = emulator.call(lambda: [r for r in emulator.emulator if str(r.method).upper().endswith("PATCH")])
         assert len(patches) == 1
@@ -277,12 +288,18 @@ def test_restart_is_offered_confirmed_operator_only_and_done_once(
         assert patch_count(emulator) == 0
 
         since = len(recorder.of("response_url"))
-        first = slack.click_body("runbook_restart", button["value"], user="U0OPS")
-        second = slack.click_body("runbook_restart", button["value"], user="U0OPS")
-        slack.post(first, "application/x-www-form-urlencoded")
-        slack.post(second, "application/x-www-form-urlencoded")
-        wait_reply(recorder, since, "<@U0OPS> restarted `production/api-gateway` rolling restart of 3 replica(s)")
-        wait_reply(recorder, since, "This restart was already carried out by <@U0OPS>")
+        recorder.fail("chat.postMessage", "not_in_channel")  # the bot may not post in that channel's threads
+        try:
+            first = slack.click_body("runbook_restart", button["value"], user="U0OPS")
+            second = slack.click_body("runbook_restart", button["value"], user="U0OPS")
+            slack.post(first, "application/x-www-form-urlencoded")
+            slack.post(second, "application/x-www-form-urlencoded")
+            wait_reply(recorder, since, "<@U0OPS> restarted `production/api-gateway` rolling restart of 3 replica(s)")
+            wait_reply(recorder, since, "This restart was already carried out by <@U0OPS>")
+            # The rollout's final state then comes through the click's response_url instead.
+            wait_reply(recorder, since, "Rollout of `production/api-gateway`: rollout complete")
+        finally:
+            recorder.failures.clear()
         assert patch_count(emulator) == 1
         annotations = deployment_obj(emulator)["spec"]["template"]["metadata"]["annotations"]
         assert annotations["kubectl.kubernetes.io/restartedAt"].endswith("Z")
@@ -328,9 +345,19 @@ def test_scale_offers_the_change_names_the_autoscaler_and_refuses_what_does_noth
         assert "may change it back" in button["confirm"]["text"]["text"]
 
         since = len(recorder.of("response_url"))
-        slack.click("runbook_scale", button["value"], user="U0OPS")
+        slack.click("runbook_scale", button["value"], user="U0OPS", message_ts="1700000099.000001")
         wait_reply(recorder, since, "<@U0OPS> scaled `production/api-gateway` from 3 to 5 replica(s)")
         assert deployment_obj(emulator)["spec"]["replicas"] == 5
+        # Progress in the clicked message's thread: one reply, edited until the rollout timeout (2 s here).
+        first = "Rollout of `production/api-gateway`: 3/5 updated, 3/5 available"
+        final = "Rollout of `production/api-gateway`: still rolling out after 2 s (3/5 updated, 3/5 available)"
+        wait_for(
+            lambda: any(t.startswith(final) for t in progress(recorder, "1700000099.000001")), what="final progress"
+        )
+        replies = [c for c in recorder.of("chat.postMessage") if c.params.get("thread_ts") == "1700000099.000001"]
+        assert [c.params["text"] for c in replies] == [first]
+        edits = [c for c in recorder.of("chat.update") if c.params.get("ts") == replies[0].reply_ts]
+        assert edits and edits[-1].params["text"].startswith(final)
 
         since = len(recorder.of("response_url"))
         ack_text(slack.command("scale api-gateway 5 production", command="/runbook"))

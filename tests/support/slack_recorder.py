@@ -24,6 +24,7 @@ class Call:
     params: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
+    reply_ts: str = ""  # the ts this stand-in answered a chat.postMessage with
 
     def params_blocks(self) -> list[dict[str, Any]]:
         return blocks_of(self)
@@ -133,8 +134,9 @@ class SlackRecorder:
                 self.calls.append(Call("upload", {**params, "file_id": path.rsplit("/", 1)[-1]}, headers))
             return 200, {"ok": True}, {}
         method = path.removeprefix("/api/")
+        call = Call(method, params, headers)
         with self.lock:
-            self.calls.append(Call(method, params, headers))
+            self.calls.append(call)
             held = self.holds.get(method)
             if held and held[0] in (None, params.get("channel")) and "thread_ts" not in params:
                 del self.holds[method]
@@ -153,6 +155,7 @@ class SlackRecorder:
         if method == "auth.test":
             return 200, {"ok": True, "team": "Test", "team_id": "T111", "user_id": "UBOT", "bot_id": "BBOT"}, {}
         if method == "chat.postMessage":
+            call.reply_ts = ts
             return 200, {"ok": True, "channel": params.get("channel"), "ts": ts, "message": {"ts": ts}}, {}
         if method == "chat.update":
             return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}, {}
