@@ -305,12 +305,8 @@ class RunbookCommands:
         writable = bool(channel and thread)
         shown = ""
         while True:
-            line, complete = await asyncio.to_thread(
-                deployment.rollout_status, cluster, proposed.namespace, proposed.deployment
-            )
-            if complete:
-                line = f"rollout complete ({line})"
-            elif loop.time() >= deadline:
+            line, complete = await self._rollout_reading(cluster, proposed)
+            if not complete and loop.time() >= deadline:
                 line = f"still rolling out after {int(timeout)} s ({line}); follow it with your usual dashboards"
                 complete = True
             text = f"Rollout of `{proposed.target}`: {line}"
@@ -331,6 +327,19 @@ class RunbookCommands:
             await asyncio.sleep(FOLLOW_INTERVAL)
         if posted is None:
             await respond(text=shown, response_type="in_channel", replace_original=False)
+
+    @staticmethod
+    async def _rollout_reading(cluster: Cluster, proposed: changes.AnyChange) -> tuple[str, bool]:
+        """One progress line, and whether following should stop (complete, or the status is unreadable)."""
+        try:
+            line, complete = await asyncio.to_thread(
+                deployment.rollout_status, cluster, proposed.namespace, proposed.deployment
+            )
+        except ApiException as exc:
+            return f"status unreadable: {api_error(exc, f'deployment {proposed.target}')}", True
+        except (HTTPError, OSError) as exc:
+            return f"status unreadable: the Kubernetes API did not answer ({type(exc).__name__})", True
+        return (f"rollout complete ({line})", True) if complete else (line, False)
 
     def _several_clusters(self) -> bool:
         return len(self.svc.config.kubernetes.clusters) > 1
