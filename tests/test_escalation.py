@@ -77,6 +77,24 @@ def fresh_redis() -> Iterator[RedisServer]:
     server.cleanup()
 
 
+@pytest.fixture
+def one_bot(
+    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+) -> Iterator[tuple[BotProcess, SignedSlack]]:
+    """One bot with the escalation config on a fresh Redis, and a signed client; Slack answers normally after."""
+    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
+    bot = rig.start("a")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    yield bot, slack
+    slack.close()
+    rig.stop()
+    recorder.clear_faults()
+
+
+def checklists(recorder: SlackRecorder) -> list[Call]:
+    return [c for c in recorder.of("chat.postMessage") if c.params.get("text") == "On-call hand-off checklist"]
+
+
 def dms(recorder: SlackRecorder, number: int, user: str | None = None) -> list[Call]:
     return [
         c
@@ -100,42 +118,34 @@ def open_p(slack: SignedSlack, severity: str, title: str) -> tuple[int, float]:
 
 
 def test_unacknowledged_p1_escalates_then_stops_on_ack(
-    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+    one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder
 ) -> None:
-    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
-    bot = rig.start("a")
-    slack = SignedSlack(bot.base_url, recorder.response_url)
-    try:
-        number, opened = open_p(slack, "P1", "Checkout down")
-        primary = wait_for(lambda: dms(recorder, number, "U0ALICE"), what="primary paged")[0]  # type: ignore[index]
-        assert primary.at - opened < 2.0
-        secondary = wait_for(lambda: dms(recorder, number, "U0BOB"), timeout=8, what="secondary paged")[0]  # type: ignore[index]
-        assert 2.5 <= secondary.at - opened <= 5.0, secondary.at - opened
-        lead = wait_for(lambda: dms(recorder, number, "U0LEAD"), timeout=8, what="lead paged")[0]  # type: ignore[index]
-        assert 5.5 <= lead.at - opened <= 8.0, lead.at - opened
-        # The DM carries an Acknowledge button that works from the DM.
-        button = next(b for b in primary.params_blocks() if b["type"] == "actions")["elements"][0]
-        assert (button["action_id"], button["value"]) == ("incident_acknowledge", str(number))
-        wait_for(lambda: len(dms(recorder, number, "U0LEAD")) >= 2, timeout=6, what="lead paged again")
-        slack.click("incident_acknowledge", str(number), user="U0LEAD")
-        wait_for(lambda: "Acknowledged" in ack_text(slack.command(f"status INC-{number}")), what="acknowledged")
-        count = len(dms(recorder, number))
-        time.sleep(4.5)  # absence check: two repeat intervals pass without a page
-        assert len(dms(recorder, number)) == count
-        timeline = ack_text(slack.command(f"timeline INC-{number}"))
-        assert timeline.count("*was paged*") == count
-        assert "step 2: secondary, after 3s unacknowledged" in timeline
-        mentions = [
-            c
-            for c in recorder.of("chat.postMessage")
-            if c.params.get("thread_ts")
-            and "paged for" in c.params.get("text", "")
-            and f"INC-{number}" in c.params["text"]
-        ]
-        assert len(mentions) == count
-    finally:
-        slack.close()
-        rig.stop()
+    _, slack = one_bot
+    number, opened = open_p(slack, "P1", "Checkout down")
+    primary = wait_for(lambda: dms(recorder, number, "U0ALICE"), what="primary paged")[0]  # type: ignore[index]
+    assert primary.at - opened < 2.0
+    secondary = wait_for(lambda: dms(recorder, number, "U0BOB"), timeout=8, what="secondary paged")[0]  # type: ignore[index]
+    assert 2.5 <= secondary.at - opened <= 5.0, secondary.at - opened
+    lead = wait_for(lambda: dms(recorder, number, "U0LEAD"), timeout=8, what="lead paged")[0]  # type: ignore[index]
+    assert 5.5 <= lead.at - opened <= 8.0, lead.at - opened
+    # The DM carries an Acknowledge button that works from the DM.
+    button = next(b for b in primary.params_blocks() if b["type"] == "actions")["elements"][0]
+    assert (button["action_id"], button["value"]) == ("incident_acknowledge", str(number))
+    wait_for(lambda: len(dms(recorder, number, "U0LEAD")) >= 2, timeout=6, what="lead paged again")
+    slack.click("incident_acknowledge", str(number), user="U0LEAD")
+    wait_for(lambda: "Acknowledged" in ack_text(slack.command(f"status INC-{number}")), what="acknowledged")
+    count = len(dms(recorder, number))
+    time.sleep(4.5)  # absence check: two repeat intervals pass without a page
+    assert len(dms(recorder, number)) == count
+    timeline = ack_text(slack.command(f"timeline INC-{number}"))
+    assert timeline.count("*was paged*") == count
+    assert "step 2: secondary, after 3s unacknowledged" in timeline
+    mentions = [
+        c
+        for c in recorder.of("chat.postMessage")
+        if c.params.get("thread_ts") and "paged for" in c.params.get("text", "") and f"INC-{number}" in c.params["text"]
+    ]
+    assert len(mentions) == count
 
 
 def test_two_replicas_page_each_step_once(tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer) -> None:
@@ -162,11 +172,9 @@ def test_two_replicas_page_each_step_once(tmp_path: Path, recorder: SlackRecorde
 
 
 def test_page_claimed_by_a_dead_replica_is_delivered_by_another(
-    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+    one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder, fresh_redis: RedisServer
 ) -> None:
-    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
-    bot = rig.start("survivor")
-    slack = SignedSlack(bot.base_url, recorder.response_url)
+    _, slack = one_bot
     r = redis.Redis.from_url(fresh_redis.url)
     try:
         number, _ = open_p(slack, "P1", "Claimed then crashed")
@@ -184,109 +192,74 @@ def test_page_claimed_by_a_dead_replica_is_delivered_by_another(
         assert len(dms(recorder, number, "U0BOB")) == 1
     finally:
         r.close()
-        slack.close()
-        rig.stop()
 
 
-def test_severity_change_moves_the_deadline(tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer) -> None:
-    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
-    bot = rig.start("a")
-    slack = SignedSlack(bot.base_url, recorder.response_url)
-    try:
-        sooner, opened = open_p(slack, "P2", "Becomes critical")
-        later, _ = open_p(slack, "P1", "Turns out minor")
-        wait_for(lambda: dms(recorder, sooner, "U0ALICE") and dms(recorder, later, "U0ALICE"), what="primaries paged")
-        assert "now P1" in ack_text(slack.command(f"severity INC-{sooner} P1"))
-        assert "now P3" in ack_text(slack.command(f"severity INC-{later} P3"))
-        page = wait_for(lambda: dms(recorder, sooner, "U0BOB"), timeout=6, what="secondary paged after upgrade")[0]  # type: ignore[index]
-        # The new deadline is opened + 3 s (P1); it goes out within 2 s of it, not an hour later.
-        assert page.at - opened <= 5.0, page.at - opened
-        time.sleep(3.5)  # absence check: the downgraded incident's old 3 s deadline passes quietly
-        assert not dms(recorder, later, "U0BOB")
-    finally:
-        slack.close()
-        rig.stop()
+def test_severity_change_moves_the_deadline(one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder) -> None:
+    _, slack = one_bot
+    sooner, opened = open_p(slack, "P2", "Becomes critical")
+    later, _ = open_p(slack, "P1", "Turns out minor")
+    wait_for(lambda: dms(recorder, sooner, "U0ALICE") and dms(recorder, later, "U0ALICE"), what="primaries paged")
+    assert "now P1" in ack_text(slack.command(f"severity INC-{sooner} P1"))
+    assert "now P3" in ack_text(slack.command(f"severity INC-{later} P3"))
+    page = wait_for(lambda: dms(recorder, sooner, "U0BOB"), timeout=6, what="secondary paged after upgrade")[0]  # type: ignore[index]
+    # The new deadline is opened + 3 s (P1); it goes out within 2 s of it, not an hour later.
+    assert page.at - opened <= 5.0, page.at - opened
+    time.sleep(3.5)  # absence check: the downgraded incident's old 3 s deadline passes quietly
+    assert not dms(recorder, later, "U0BOB")
 
 
 def test_rate_limited_page_arrives_after_retry_after(
-    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+    one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder
 ) -> None:
-    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
-    bot = rig.start("a")
-    slack = SignedSlack(bot.base_url, recorder.response_url)
-    try:
-        recorder.rate_limit("chat.postMessage", times=1, retry_after=2, channel="D0ALICE")
-        number, _ = open_p(slack, "P2", "Rate limited page")
-        wait_for(lambda: len(dms(recorder, number, "U0ALICE")) >= 2, timeout=10, what="page retried after 429")
-        first, second = dms(recorder, number, "U0ALICE")[:2]
-        assert second.at - first.at >= 1.9
-        time.sleep(1.0)
-        assert len(dms(recorder, number, "U0ALICE")) == 2  # the 429'd attempt and the delivered one
-        assert_paged_once(slack, number)
-    finally:
-        recorder.rate_limits.clear()
-        slack.close()
-        rig.stop()
+    _, slack = one_bot
+    recorder.rate_limit("chat.postMessage", times=1, retry_after=2, channel="D0ALICE")
+    number, _ = open_p(slack, "P2", "Rate limited page")
+    wait_for(lambda: len(dms(recorder, number, "U0ALICE")) >= 2, timeout=10, what="page retried after 429")
+    first, second = dms(recorder, number, "U0ALICE")[:2]
+    assert second.at - first.at >= 1.9
+    time.sleep(1.0)
+    assert len(dms(recorder, number, "U0ALICE")) == 2  # the 429'd attempt and the delivered one
+    assert_paged_once(slack, number)
 
 
-def test_failed_page_is_retried_not_dropped(tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer) -> None:
-    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
-    bot = rig.start("a")
-    slack = SignedSlack(bot.base_url, recorder.response_url)
-    try:
-        recorder.fail("conversations.open", "internal_error")  # Slack's side: worth retrying the same person
-        number, _ = open_p(slack, "P2", "Slack refuses the DM")
-        wait_for(
-            lambda: 'chatops_pages_failed_total{error="internal_error"}' in httpx.get(f"{bot.base_url}/metrics").text,
-            what="failure counted",
-        )
-        recorder.failures.clear()
-        wait_for(lambda: dms(recorder, number, "U0ALICE"), timeout=6, what="page delivered after Slack recovers")
-        assert_paged_once(slack, number)
-    finally:
-        recorder.failures.clear()
-        slack.close()
-        rig.stop()
+def test_failed_page_is_retried_not_dropped(one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder) -> None:
+    bot, slack = one_bot
+    recorder.fail("conversations.open", "internal_error")  # Slack's side: worth retrying the same person
+    number, _ = open_p(slack, "P2", "Slack refuses the DM")
+    wait_for(
+        lambda: 'chatops_pages_failed_total{error="internal_error"}' in httpx.get(f"{bot.base_url}/metrics").text,
+        what="failure counted",
+    )
+    recorder.failures.clear()
+    wait_for(lambda: dms(recorder, number, "U0ALICE"), timeout=6, what="page delivered after Slack recovers")
+    assert_paged_once(slack, number)
 
 
-def test_oncall_command_override_and_handoff(tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer) -> None:
-    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
-    bot = rig.start("a")
-    slack = SignedSlack(bot.base_url, recorder.response_url)
-    try:
-        shown = ack_text(slack.command("", command="/oncall"))
-        assert "*Primary:* <@U0ALICE>" in shown and "*Secondary:* <@U0BOB>" in shown and "*Lead:* <@U0LEAD>" in shown
-        assert "<!date^" in shown  # the hand-off time in the reader's own time zone
-        refused = ack_text(slack.command("override <@U0MALLORY|mallory> 4h", command="/oncall", user="U0BOB"))
-        assert "Only operators" in refused
-        assert "is primary on call until" in ack_text(
-            slack.command("override <@U0CAROL|carol> 2h", command="/oncall", user="U0OPS")
-        )
-        assert "*Primary:* <@U0CAROL>" in ack_text(slack.command("", command="/oncall"))
-        number, _ = open_p(slack, "P2", "Paged to the override")
-        wait_for(lambda: dms(recorder, number, "U0CAROL"), what="override paged")
-        assert not dms(recorder, number, "U0ALICE")
-        for bad in ("override", "override U0CAROL", "override <@U0CAROL> soon", "override <@U0CAROL> 30d", "frob"):
-            reply = ack_text(slack.command(bad, command="/oncall", user="U0OPS"))
-            assert "/oncall" in reply or "at most" in reply, (bad, reply)
-        assert "Override cleared" in ack_text(slack.command("override clear", command="/oncall", user="U0OPS"))
+def test_oncall_command_override_and_handoff(one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder) -> None:
+    _, slack = one_bot
+    shown = ack_text(slack.command("", command="/oncall"))
+    assert "*Primary:* <@U0ALICE>" in shown and "*Secondary:* <@U0BOB>" in shown and "*Lead:* <@U0LEAD>" in shown
+    assert "<!date^" in shown  # the hand-off time in the reader's own time zone
+    refused = ack_text(slack.command("override <@U0MALLORY|mallory> 4h", command="/oncall", user="U0BOB"))
+    assert "Only operators" in refused
+    assert "is primary on call until" in ack_text(
+        slack.command("override <@U0CAROL|carol> 2h", command="/oncall", user="U0OPS")
+    )
+    assert "*Primary:* <@U0CAROL>" in ack_text(slack.command("", command="/oncall"))
+    number, _ = open_p(slack, "P2", "Paged to the override")
+    wait_for(lambda: dms(recorder, number, "U0CAROL"), what="override paged")
+    assert not dms(recorder, number, "U0ALICE")
+    for bad in ("override", "override U0CAROL", "override <@U0CAROL> soon", "override <@U0CAROL> 30d", "frob"):
+        reply = ack_text(slack.command(bad, command="/oncall", user="U0OPS"))
+        assert "/oncall" in reply or "at most" in reply, (bad, reply)
+    assert "Override cleared" in ack_text(slack.command("override clear", command="/oncall", user="U0OPS"))
 
-        before = len(recorder.of("chat.postMessage"))
-        assert "Posted the hand-off checklist" in ack_text(slack.command("handoff", command="/oncall"))
-        post = wait_for(
-            lambda: [
-                c
-                for c in recorder.of("chat.postMessage")[before:]
-                if c.params.get("text") == "On-call hand-off checklist"
-            ],
-            what="checklist",
-        )[0]  # type: ignore[index]
-        text = str(post.params.get("blocks"))
-        assert "Review open incidents" in text and f"INC-{number}" in text and "Next:" in text
-        assert "Incidents of the past week" in text and "Test paging" in text
-    finally:
-        slack.close()
-        rig.stop()
+    before = len(checklists(recorder))
+    assert "Posted the hand-off checklist" in ack_text(slack.command("handoff", command="/oncall"))
+    post = wait_for(lambda: checklists(recorder)[before:], what="checklist")[0]  # type: ignore[index]
+    text = str(post.params.get("blocks"))
+    assert "Review open incidents" in text and f"INC-{number}" in text and "Next:" in text
+    assert "Incidents of the past week" in text and "Test paging" in text
 
 
 def test_scheduled_handoff_posts_once_across_replicas(
@@ -297,45 +270,29 @@ def test_scheduled_handoff_posts_once_across_replicas(
         f"{local.strftime('%a').lower()} {local.strftime('%H:%M')}"  # the minute just begun: inside the grace period
     )
     rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml", handoff=handoff))
-    before = len([c for c in recorder.of("chat.postMessage") if c.params.get("text") == "On-call hand-off checklist"])
+    before = len(checklists(recorder))
     rig.start("a")
     rig.start("b")
     try:
-        wait_for(
-            lambda: (
-                len(
-                    [c for c in recorder.of("chat.postMessage") if c.params.get("text") == "On-call hand-off checklist"]
-                )
-                > before
-            ),
-            what="scheduled checklist",
-        )
+        wait_for(lambda: len(checklists(recorder)) > before, what="scheduled checklist")
         time.sleep(2.0)  # both pollers tick at least once more
-        posts = [c for c in recorder.of("chat.postMessage") if c.params.get("text") == "On-call hand-off checklist"]
-        assert len(posts) - before == 1
+        assert len(checklists(recorder)) - before == 1
     finally:
         rig.stop()
 
 
 def test_unreachable_person_hands_the_page_to_the_next_one_at_once(
-    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+    one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder
 ) -> None:
-    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
+    _, slack = one_bot
     recorder.unknown_users.add("U0ALICE")  # the primary left the workspace; the roster was not updated
-    bot = rig.start("a")
-    slack = SignedSlack(bot.base_url, recorder.response_url)
-    try:
-        # A P2 answers within an hour: without the hand-on, the secondary would be paged an hour from now.
-        number, _ = open_p(slack, "P2", "Primary unreachable")
-        page = wait_for(lambda: dms(recorder, number, "U0BOB"), timeout=10, what="secondary paged at once")[0]  # type: ignore[index]
-        assert "paged for INC-" in page.params["text"]
-        timeline = ack_text(slack.command(f"timeline INC-{number}"))
-        assert "*could not be paged*" in timeline and "user_not_found" in timeline
-        assert "the secondary is paged now" in timeline
-        wait_for(lambda: "*was paged*" in ack_text(slack.command(f"timeline INC-{number}")), what="page recorded")
-        assert ack_text(slack.command(f"timeline INC-{number}")).count("*was paged*") == 1
-        assert not dms(recorder, number, "U0ALICE") and not dms(recorder, number, "U0LEAD")
-    finally:
-        recorder.unknown_users.clear()
-        slack.close()
-        rig.stop()
+    # A P2 answers within an hour: without the hand-on, the secondary would be paged an hour from now.
+    number, _ = open_p(slack, "P2", "Primary unreachable")
+    page = wait_for(lambda: dms(recorder, number, "U0BOB"), timeout=10, what="secondary paged at once")[0]  # type: ignore[index]
+    assert "paged for INC-" in page.params["text"]
+    timeline = ack_text(slack.command(f"timeline INC-{number}"))
+    assert "*could not be paged*" in timeline and "user_not_found" in timeline
+    assert "the secondary is paged now" in timeline
+    wait_for(lambda: "*was paged*" in ack_text(slack.command(f"timeline INC-{number}")), what="page recorded")
+    assert ack_text(slack.command(f"timeline INC-{number}")).count("*was paged*") == 1
+    assert not dms(recorder, number, "U0ALICE") and not dms(recorder, number, "U0LEAD")

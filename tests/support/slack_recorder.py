@@ -105,6 +105,11 @@ class SlackRecorder:
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
+        self.clear_faults()
+
+    def clear_faults(self) -> None:
+        """Answer every call normally again: no failures, rate limits, unknown users or held calls."""
+        with self.lock:
             self.failures.clear()
             self.rate_limits.clear()
             self.unknown_users.clear()
