@@ -81,15 +81,16 @@ def test_bot_identity_is_retried_until_slack_answers_and_a_refused_token_is_said
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
     own = SlackRecorder().start()
+    config = write_config(tmp_path / "c.yaml")
+
+    def bot_on_own_slack(name: str) -> BotProcess:
+        return BotProcess(
+            redis_url=redis_server.url, slack_api_url=own.api_url, config_path=config, log_path=tmp_path / f"{name}.log"
+        )
+
     try:
         own.fail("auth.test", "internal_error")
-        bot = BotProcess(
-            redis_url=redis_server.url,
-            slack_api_url=own.api_url,
-            config_path=write_config(tmp_path / "c.yaml"),
-            log_path=tmp_path / "identity.log",
-        ).start()
-        try:
+        with bot_on_own_slack("identity") as bot:
             own.wait_for_calls("auth.test", 2)  # retried with backoff, not given up
             assert httpx.get(f"{bot.base_url}/healthz").status_code == 200  # serving meanwhile
             own.failures.clear()
@@ -97,24 +98,14 @@ def test_bot_identity_is_retried_until_slack_answers_and_a_refused_token_is_said
                 lambda: "connected to Slack team Test as bot user UBOT" in bot.log_path.read_text(),
                 what="identity learned after Slack recovered",
             )
-        finally:
-            bot.terminate()
 
         own.fail("auth.test", "invalid_auth")
-        refused = BotProcess(
-            redis_url=redis_server.url,
-            slack_api_url=own.api_url,
-            config_path=write_config(tmp_path / "c2.yaml"),
-            log_path=tmp_path / "refused.log",
-        ).start()
-        try:
+        with bot_on_own_slack("refused") as refused:
             wait_for(
                 lambda: (
                     "Slack refused the bot token (invalid_auth): check SLACK_BOT_TOKEN" in refused.log_path.read_text()
                 ),
                 what="refused token said",
             )
-        finally:
-            refused.terminate()
     finally:
         own.stop()

@@ -64,6 +64,12 @@ class BotProcess:
         wait_for(self._healthy, timeout=timeout, what=f"bot /healthz on {self.port}")
         return self
 
+    def __enter__(self) -> BotProcess:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.terminate()
+
     def _healthy(self) -> bool:
         assert self.proc is not None
         if self.proc.poll() is not None:
