@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
@@ -46,6 +47,9 @@ from runbooks.registry import Runbook, RunbookArgsError, parse_args, registry
 from runbooks.workload import api_error
 
 log = logging.getLogger(__name__)
+
+# Where a runbook's offers were made: the incident of the channel (or None) and the user they were offered to.
+Origin = dict[str, Any]
 
 RUN_TIMEOUT = 60.0
 FOLLOW_INTERVAL = 2.0
@@ -116,8 +120,7 @@ class RunbookCommands:
             name = word.removeprefix("--cluster=")
             if name not in configured:
                 known = ", ".join(f"`{c}`" for c in configured) or "none (the bot uses the cluster it runs in)"
-                shown = name[:40].encode("ascii", "backslashreplace").decode().replace("`", "'")
-                raise RunbookArgsError(f"`{shown}` is not a configured cluster. Configured: {known}.")
+                raise RunbookArgsError(f"`{names.shown(name)}` is not a configured cluster. Configured: {known}.")
             chosen = name
         return chosen, rest
 
@@ -137,71 +140,73 @@ class RunbookCommands:
             except (HTTPError, OSError, TimeoutError) as exc:
                 await reply(f"*{book.name}* could not reach the Kubernetes API ({type(exc).__name__}).")
                 raise Replied from None
-            blocks, summary = await self._render(report, command, cluster_name)
+            incident = await self.svc.rooms.incident_for_channel(command["channel_id"])
+            origin = {"incident": incident, "offered_to": command["user_id"]}
+            blocks, summary = await self._render(report, origin, cluster_name)
             if cluster_name and self._several_clusters():
                 blocks = [blocks[0], cluster_context(cluster_name), *blocks[1:]]
             await respond(text=summary, blocks=blocks, response_type="in_channel", replace_original=False)
-            await self._record(command, f"ran runbook {book.name}", summary, command["user_id"])
+            if incident is not None:
+                await self.svc.incidents.note(incident, f"ran runbook {book.name}", summary, command["user_id"])
             await self.actions.audit(
                 {"kind": "runbook", "runbook": book.name, "actor": command["user_id"], "summary": summary}
             )
 
-    async def _render(self, report: BaseModel, command: dict[str, Any], cluster: str | None) -> tuple[list[Any], str]:
+    async def _render(self, report: BaseModel, origin: Origin, cluster: str | None) -> tuple[list[Any], str]:
         now = self.svc.clock()
         if isinstance(report, CrashloopReport):
             summary = f"{len(report.crashing)} crashing container(s) in {report.namespace}/{report.workload}"
             offer = None
             if report.deployment and report.crashing:
                 proposed = changes.Restart(namespace=report.namespace, deployment=report.workload, cluster=cluster)
-                offer = await self._offer(proposed, command)
+                offer = await self._offer(proposed, origin)
             return crashloop_blocks(report, offer), summary
         if isinstance(report, ErrorRateReport):
             blocks = error_rate_blocks(report)
             if report.history is not None:
-                offers = await self._rollback_offers(report.history, command, cluster)
+                offers = await self._rollback_offers(report.history, origin, cluster)
                 blocks += history_blocks(report.history, offers, now)
             return blocks, f"{report.error_lines} error line(s) in {report.namespace}/{report.workload}"
         if isinstance(report, restart.RestartOffer):
             state = report.state
-            offer, refusal = None, None
-            try:
-                restart.plan(state, now)
-                proposed = changes.Restart(namespace=state.namespace, deployment=state.deployment, cluster=cluster)
-                offer = await self._offer(proposed, command)
-            except ActionRefused as exc:
-                refusal = str(exc)
+            offer, refusal = await self._offer_if_planned(
+                lambda: restart.plan(state, now),
+                changes.Restart(namespace=state.namespace, deployment=state.deployment, cluster=cluster),
+                origin,
+            )
             return restart_blocks(report, offer, refusal), f"restart of {state.target} offered"
         if isinstance(report, scale.ScaleOffer):
-            state = report.state
-            offer, refusal = None, None
-            try:
-                scale.plan(state, report.replicas)
-                scaled = changes.Scale(
-                    namespace=state.namespace,
-                    deployment=state.deployment,
-                    replicas=report.replicas,
-                    cluster=cluster,
-                )
-                offer = await self._offer(scaled, command)
-            except ActionRefused as exc:
-                refusal = str(exc)
-            return scale_blocks(report, offer, refusal), f"scaling of {state.target} to {report.replicas} offered"
+            state, replicas = report.state, report.replicas
+            offer, refusal = await self._offer_if_planned(
+                lambda: scale.plan(state, replicas),
+                changes.Scale(
+                    namespace=state.namespace, deployment=state.deployment, replicas=replicas, cluster=cluster
+                ),
+                origin,
+            )
+            return scale_blocks(report, offer, refusal), f"scaling of {state.target} to {replicas} offered"
         assert isinstance(report, rollout.History)
         return (
-            history_blocks(report, await self._rollback_offers(report, command, cluster), now),
+            history_blocks(report, await self._rollback_offers(report, origin, cluster), now),
             f"{len(report.revisions)} revision(s) of {report.namespace}/{report.deployment}",
         )
 
-    async def _offer(self, proposed: changes.AnyChange, command: dict[str, Any]) -> str:
-        """Store the change server-side; the button carries only the returned opaque id."""
-        incident = await self.svc.rooms.incident_for_channel(command["channel_id"])
-        return await self.actions.offer(
-            {**proposed.model_dump(), "incident": incident, "offered_to": command["user_id"]}
-        )
+    async def _offer(self, proposed: changes.AnyChange, origin: Origin) -> str:
+        """Store the change server-side (with the incident and user it was offered to); the button carries
+        only the returned opaque id."""
+        return await self.actions.offer({**proposed.model_dump(), **origin})
 
-    async def _rollback_offers(
-        self, state: rollout.History, command: dict[str, Any], cluster: str | None
-    ) -> dict[int, str]:
+    async def _offer_if_planned(
+        self, plan: Callable[[], object], proposed: changes.AnyChange, origin: Origin
+    ) -> tuple[str | None, str | None]:
+        """(offer id, None); or (None, the reason) when ``plan`` refuses the change as things are now."""
+        try:
+            plan()
+        except ActionRefused as exc:
+            return None, str(exc)
+        return await self._offer(proposed, origin), None
+
+    async def _rollback_offers(self, state: rollout.History, origin: Origin, cluster: str | None) -> dict[int, str]:
         """One pending roll-back per earlier revision."""
         current = state.revision(state.current) if state.current is not None else None
         offers = {}
@@ -216,7 +221,7 @@ class RunbookCommands:
                     change=change(current.images if current else [], rev.images),
                     cluster=cluster,
                 ),
-                command,
+                origin,
             )
         return offers
 
@@ -358,8 +363,3 @@ class RunbookCommands:
     def _what(params: BaseModel) -> str:
         name = getattr(params, "workload", None) or getattr(params, "deployment", "?")
         return f"workload {getattr(params, 'namespace', '?')}/{name}"
-
-    async def _record(self, command: dict[str, Any], kind: str, text: str, actor: str) -> None:
-        incident = await self.svc.rooms.incident_for_channel(command["channel_id"])
-        if incident is not None:
-            await self.svc.incidents.note(incident, kind, text, actor)

@@ -16,7 +16,8 @@ class InvalidName(ValueError):
     """A name typed in chat is not a valid Kubernetes name; the message says why."""
 
 
-def _shown(value: str) -> str:
+def shown(value: str) -> str:
+    """A name from chat as it may be quoted back: at most 40 characters, ASCII, no backticks."""
     text = value if len(value) <= 40 else value[:39] + "…"
     return text.encode("ascii", "backslashreplace").decode().replace("`", "'")
 
@@ -25,7 +26,7 @@ def label(value: str, what: str) -> str:
     """A DNS-1123 label: lowercase letters, digits and '-', at most 63 characters (namespaces, most names)."""
     if not DNS1123_LABEL.match(value):
         raise InvalidName(
-            f"`{_shown(value)}` is not a valid {what} name: lowercase letters, digits and '-', "
+            f"`{shown(value)}` is not a valid {what} name: lowercase letters, digits and '-', "
             "starting and ending with a letter or digit, at most 63 characters."
         )
     return value
@@ -35,7 +36,7 @@ def subdomain(value: str, what: str) -> str:
     """A DNS-1123 subdomain (Deployment names): like a label, dots allowed, at most 253 characters."""
     if not DNS1123_SUBDOMAIN.match(value) or ".." in value or ".-" in value or "-." in value:
         raise InvalidName(
-            f"`{_shown(value)}` is not a valid {what} name: lowercase letters, digits, '-' and '.', "
+            f"`{shown(value)}` is not a valid {what} name: lowercase letters, digits, '-' and '.', "
             "at most 253 characters."
         )
     return value
