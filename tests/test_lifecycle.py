@@ -5,16 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.support.bot_process import SignedSlack, ack_text
-from tests.support.slack_recorder import SlackRecorder, blocks_of, text_of_blocks
+from tests.support.net import wait_for
+from tests.support.slack_recorder import Call, SlackRecorder, blocks_of, text_of_blocks
 
 
-def announcement_of(recorder: SlackRecorder, number: int) -> tuple[str, str]:
-    """(channel, ts) of INC-number's announcement, once posted."""
-    posts = recorder.wait_for_calls("chat.postMessage", 1)
-    for call in reversed(posts):
-        if "thread_ts" not in call.params and f"INC-{number}:" in text_of_blocks(blocks_of(call)):
-            return call.params["channel"], call.params.get("ts") or ""
-    raise AssertionError(f"no announcement for INC-{number}")
+def announcements(recorder: SlackRecorder, number: int) -> list[Call]:
+    """Every posting of INC-number's announcement (top-level messages carrying its headline)."""
+    return [
+        c
+        for c in recorder.of("chat.postMessage")
+        if "thread_ts" not in c.params and f"INC-{number}:" in text_of_blocks(blocks_of(c))
+    ]
+
+
+def wait_announcement(recorder: SlackRecorder, number: int) -> Call:
+    """The first posting of INC-number's announcement, once Slack has received it."""
+    found = wait_for(lambda: announcements(recorder, number), what=f"announcement of INC-{number}")
+    assert isinstance(found, list)
+    return found[0]
 
 
 def updates_of(recorder: SlackRecorder, number: int) -> list[str]:
@@ -34,8 +42,6 @@ def thread_lines(recorder: SlackRecorder, number: int) -> list[str]:
 
 
 def wait_thread_line(recorder: SlackRecorder, number: int, phrase: str) -> None:
-    from tests.support.net import wait_for
-
     wait_for(
         lambda: any(phrase in line for line in thread_lines(recorder, number)),
         what=f"thread line {phrase!r} for INC-{number}",
@@ -46,13 +52,7 @@ def test_open_announces_with_buttons(
     slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]
 ) -> None:
     number = open_incident("P1", "Checkout API returns 500s")
-    from tests.support.net import wait_for
-
-    wait_for(
-        lambda: any(f"INC-{number}:" in text_of_blocks(blocks_of(c)) for c in recorder.of("chat.postMessage")),
-        what="announcement",
-    )
-    call = next(c for c in recorder.of("chat.postMessage") if f"INC-{number}:" in text_of_blocks(blocks_of(c)))
+    call = wait_announcement(recorder, number)
     assert call.params["channel"] == "C0INCIDENTS"
     blocks = blocks_of(call)
     text = text_of_blocks(blocks)
@@ -78,14 +78,9 @@ def test_change_while_the_announcement_is_being_posted_keeps_its_thread_line(
     slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]
 ) -> None:
     """A click that lands between the announcement's post and its saved ts is neither lost nor doubled."""
-    from tests.support.net import wait_for
-
     gate = recorder.hold("chat.postMessage", channel="C0INCIDENTS")
     number = open_incident("P2", "Search is slow")
-    wait_for(
-        lambda: any(f"INC-{number}:" in text_of_blocks(blocks_of(c)) for c in recorder.of("chat.postMessage")),
-        what="announcement in flight",
-    )
+    wait_announcement(recorder, number)  # received by Slack, its answer held back
     assert slack.click("incident_acknowledge", str(number), user="U0BOB").status_code == 200
     # The click's own refresh finds no announcement yet and must not post a second one.
     wait_for(lambda: "acknowledged" in ack_text(slack.command(f"status INC-{number}")).lower(), what="ack stored")
@@ -97,12 +92,7 @@ def test_change_while_the_announcement_is_being_posted_keeps_its_thread_line(
         return bool(updates) and "Acknowledged" in updates[-1]
 
     wait_for(shows_acknowledged, what="announcement re-rendered as acknowledged")
-    announcements = [
-        c
-        for c in recorder.of("chat.postMessage")
-        if "thread_ts" not in c.params and f"INC-{number}:" in text_of_blocks(blocks_of(c))
-    ]
-    assert len(announcements) == 1
+    assert len(announcements(recorder, number)) == 1
     assert len([line for line in thread_lines(recorder, number) if "acknowledged" in line]) == 1
 
 
@@ -110,12 +100,7 @@ def test_full_lifecycle_updates_in_place(
     slack: SignedSlack, recorder: SlackRecorder, open_incident: Callable[..., int]
 ) -> None:
     number = open_incident("P2", "Latency up on payments")
-    from tests.support.net import wait_for
-
-    wait_for(
-        lambda: any(f"INC-{number}:" in text_of_blocks(blocks_of(c)) for c in recorder.of("chat.postMessage")),
-        what="announcement",
-    )
+    ann = wait_announcement(recorder, number)
 
     assert slack.click("incident_acknowledge", str(number), user="U0BOB").status_code == 200
     wait_thread_line(recorder, number, "acknowledged")
@@ -138,7 +123,6 @@ def test_full_lifecycle_updates_in_place(
     last = [c for c in recorder.of("chat.update") if f"INC-{number}:" in text_of_blocks(blocks_of(c))][-1]
     (closed_actions,) = [b for b in blocks_of(last) if b["type"] == "actions"]
     assert [e["action_id"] for e in closed_actions["elements"]] == ["incident_postmortem"]
-    ann = next(c for c in recorder.of("chat.postMessage") if f"INC-{number}:" in text_of_blocks(blocks_of(c)))
     assert last.params["channel"] == "C0INCIDENTS"
 
     timeline = ack_text(slack.command(f"timeline INC-{number}"))
@@ -207,8 +191,6 @@ def test_modal_that_slack_refuses_falls_back_to_the_command_form(slack: SignedSl
     try:
         before = len(recorder.of("response_url"))
         assert slack.command("open").status_code == 200
-        from tests.support.net import wait_for
-
         wait_for(lambda: len(recorder.of("response_url")) > before, what="fallback reply")
         assert "/incident open P1 <title>" in recorder.of("response_url")[-1].params["text"]
     finally:
@@ -228,8 +210,6 @@ def test_modal_opens_and_submission_creates_incident(slack: SignedSlack, recorde
 
     ok = slack.submit_open_modal("Login page blank", "P2", "Since 10:02, all regions")
     assert ok.status_code == 200 and not ok.content
-    from tests.support.net import wait_for
-
     wait_for(
         lambda: any("Login page blank" in text_of_blocks(blocks_of(c)) for c in recorder.of("chat.postMessage")),
         what="modal incident announced",
