@@ -99,7 +99,7 @@ class Collaboration:
         svc = self.svc
         try:
             incident, markdown = await postmortems.draft(svc.store, svc.config, number, await self._tz(actor))
-            channel, thread = await self._home(incident)
+            channel, thread = await svc.store.home(incident) or (svc.config.channels.incidents, None)
             await postmortems.upload(svc.client, incident, markdown, channel, thread)
             await svc.incidents.postmortem_drafted(number, actor)
         except StoreUnavailable as exc:
@@ -118,12 +118,6 @@ class Collaboration:
             response_type="ephemeral",
             replace_original=False,
         )
-
-    async def _home(self, incident: Incident) -> tuple[str, str | None]:
-        if incident.channel:
-            return incident.channel, None
-        _, where = await self.svc.store.snapshot(incident.number)
-        return (where[0], where[1]) if where else (self.svc.config.channels.incidents, None)
 
     async def _tz(self, user_id: str) -> ZoneInfo:
         """The reader's time zone from users.info, else the on-call time zone."""

@@ -53,19 +53,13 @@ class StatusUpdates:
         self.store = store
         self.config = config
 
-    async def _where(self, incident: Incident) -> tuple[str, str | None] | None:
-        if incident.channel:
-            return incident.channel, None
-        _, announcement = await self.store.snapshot(incident.number)
-        return (announcement[0], announcement[1]) if announcement else None
-
     async def publish(self, incident: Incident, entry: TimelineEntry) -> None:
         """Post the update where responders and stakeholders read it."""
         blocks = update_blocks(incident, entry)
         text = f"Status update — {incident.ref}: {entry.text}"
         targets: list[tuple[str, str | None]] = []
         try:
-            where = await self._where(incident)
+            where = await self.store.home(incident)
         except StoreUnavailable as exc:
             log.error("status update of %s not posted to the incident: %s", incident.ref, exc)
             where = None
@@ -98,7 +92,7 @@ class StatusUpdates:
             key = f"inc:{{{incident.number}}}:remind:{int(since.timestamp())}:{bucket}"
             if not await self.store.claim(key, ttl_seconds=int(interval * 2) + 60):
                 continue
-            where = await self._where(incident)
+            where = await self.store.home(incident)
             if where is None:
                 continue
             who = user(incident.commander) if incident.commander else "Incident commander (none assigned yet)"

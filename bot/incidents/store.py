@@ -222,6 +222,13 @@ class IncidentStore(RedisBacked):
             raise IncidentNotFound(number)
         return Incident.model_validate_json(raw), (_text(channel), _text(ts)) if channel and ts else None
 
+    async def home(self, incident: Incident) -> tuple[str, str | None] | None:
+        """Where the incident is talked about: its own channel, else its announcement's thread (None: neither)."""
+        if incident.channel:
+            return incident.channel, None
+        _, where = await self.snapshot(incident.number)
+        return (where[0], where[1]) if where else None
+
     async def claim_announcement(self, number: int, ttl_seconds: int = 30) -> bool:
         """True for the one caller that should post the announcement (none is posted yet, lock taken)."""
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:
