@@ -121,8 +121,8 @@ def child(mode: str, url: str) -> None:
     """One measurement in a fresh process; prints a JSON line."""
     from kubernetes import client
 
-    from runbooks.cluster import Cluster
-    from runbooks.digest import collect
+    from runbooks.checklist.collect import collect
+    from runbooks.kube.client import Cluster
 
     configuration = client.Configuration()
     configuration.host = url

@@ -20,14 +20,14 @@ from pathlib import Path
 import aiohttp
 
 from bench.results import machine_info, write_section
-from bot import metrics
-from bot.incidents.model import Severity
+from bot.core import telemetry
+from bot.core.settings import load_config_file
+from bot.core.severity import Severity
+from bot.core.slack import build_client
 from bot.incidents.store import IncidentStore
 from bot.oncall.escalator import Escalator
 from bot.oncall.roster import Roster
 from bot.oncall.store import OnCallStore
-from bot.settings import load_config_file
-from bot.slack_client import build_client
 from tests.support.redis_server import RedisServer
 from tests.support.slack_recorder import RecorderProcess
 
@@ -44,7 +44,7 @@ oncall: {timezone: UTC, rotation: [U0ALICE, U0BOB], lead: U0LEAD}
 def pages_sent() -> float:
     return sum(
         sample.value
-        for metric in metrics.PAGES_SENT.collect()
+        for metric in telemetry.PAGES_SENT.collect()
         for sample in metric.samples
         if sample.name.endswith("_total")
     )

@@ -22,8 +22,9 @@ import aiohttp
 from redis.asyncio import Redis
 
 from bench.results import machine_info, write_section
+from bot.core.severity import Severity
 from bot.incidents import machine
-from bot.incidents.model import Action, Severity
+from bot.incidents.model import Action
 from bot.incidents.store import IncidentStore
 from tests.conftest import write_config
 from tests.support.bot_process import BotProcess, SignedSlack

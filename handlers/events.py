@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.services import Services
 from handlers.guard import guarded
+
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
 
 MENTION_HELP = (
     "Hi! I run incidents here. `/incident open P1 <title>` opens one, `/incident list` shows what is going on, "
@@ -15,13 +17,14 @@ MENTION_HELP = (
 )
 
 
+async def _nobody(text: str) -> None:
+    """Events have no one to answer privately; failures are logged and counted by the guard."""
+
+
 def register(app: AsyncApp, svc: Services) -> None:
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], client: Any) -> None:
-        async def reply(text: str) -> None:
-            return None
-
-        async with guarded("event", "app_mention", reply):
+        async with guarded("event", "app_mention", _nobody):
             await client.chat_postMessage(
                 channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=MENTION_HELP
             )

@@ -1,5 +1,6 @@
-"""One error policy for every listener: a user mistake or a failing dependency becomes a short
-ephemeral reply, never a 5xx, a traceback in Slack, or silence. Also records request metrics."""
+"""One error policy for every listener: a person's mistake or a failing dependency becomes a short
+reply, never a 5xx, a traceback in Slack, or silence. Also records request metrics; and the two small
+helpers every listener needs (an ephemeral reply, the clicked action)."""
 
 from __future__ import annotations
 
@@ -10,25 +11,47 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bot import metrics
-from bot.incidents.store import ConcurrentChange, IncidentNotFound
-from bot.redis_conn import StoreUnavailable
+from bot.core import telemetry
+from bot.core.errors import DependencyError, UserError
+from bot.core.redis import StoreUnavailable
+from bot.incidents.machine import TransitionRefused
+from bot.incidents.render import refusal_text
+from bot.incidents.store import IncidentNotFound
+from runbooks.errors import BadRequest, Refused
 
 log = logging.getLogger(__name__)
 
 Reply = Callable[[str], Awaitable[Any]]
-
-
-class Replied(Exception):
-    """Raised inside a guarded block after it has answered the user itself."""
+SHOWN_AS_IS = (UserError, BadRequest, Refused)
 
 
 def store_down_text(exc: StoreUnavailable) -> str:
     return f":warning: Nothing was changed: {exc}. Try again in a minute; the on-call platform team can check Redis."
 
 
-def not_found_text(exc: IncidentNotFound) -> str:
-    return f"INC-{exc.number} does not exist. `/incident list` shows the incidents not closed."
+def ephemeral(respond: Any) -> Reply:
+    """Reply only to the person, below the message they clicked (never replacing it)."""
+
+    async def reply(text: str) -> None:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+
+    return reply
+
+
+def acked(ack: Any) -> Reply:
+    """Reply in a slash command's acknowledgement (ephemeral)."""
+
+    async def reply(text: str) -> None:
+        await ack(text=text)
+
+    return reply
+
+
+def first_action(body: dict[str, Any]) -> dict[str, Any]:
+    """The clicked element of a block_actions payload ({} when there is none)."""
+    actions = body.get("actions") or [{}]
+    first = actions[0] if isinstance(actions, list) and actions else {}
+    return first if isinstance(first, dict) else {}
 
 
 @asynccontextmanager
@@ -38,23 +61,27 @@ async def guarded(kind: str, name: str, reply: Reply) -> AsyncIterator[None]:
     outcome = "ok"
     try:
         yield
-    except Replied:
+    except TransitionRefused as exc:
         outcome = "refused"
+        await reply(refusal_text(exc))
     except IncidentNotFound as exc:
         outcome = "not_found"
-        await reply(not_found_text(exc))
+        await reply(str(exc))
+    except SHOWN_AS_IS as exc:
+        outcome = "refused"
+        await reply(str(exc))
     except StoreUnavailable as exc:
         outcome = "store_unavailable"
-        metrics.STORE_ERRORS.inc()
+        telemetry.STORE_ERRORS.inc()
         await reply(store_down_text(exc))
-    except ConcurrentChange as exc:
-        outcome = "conflict"
-        await reply(f"{exc}. Please try again.")
+    except DependencyError as exc:
+        outcome = "dependency_failed"
+        await reply(f":warning: {exc}")
     except Exception:
         outcome = "error"
         error_id = uuid.uuid4().hex[:8]
         log.exception("%s %s failed (error id %s)", kind, name, error_id)
         await reply(f":warning: Something went wrong (error id `{error_id}`); nothing more was done. It is logged.")
     finally:
-        metrics.REQUESTS.labels(kind=kind, name=name, outcome=outcome).inc()
-        metrics.REQUEST_SECONDS.labels(kind=kind, name=name).observe(time.perf_counter() - started)
+        telemetry.REQUESTS.labels(kind=kind, name=name, outcome=outcome).inc()
+        telemetry.REQUEST_SECONDS.labels(kind=kind, name=name).observe(time.perf_counter() - started)

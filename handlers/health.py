@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import digest as render
-from bot import metrics
-from bot.services import Services
-from handlers.guard import guarded
+from bot.core import telemetry
+from bot.digest import render
+from handlers.guard import ephemeral, guarded
+
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
 
 
 def register(app: AsyncApp, svc: Services) -> None:
@@ -22,10 +24,7 @@ def register(app: AsyncApp, svc: Services) -> None:
 
 
 async def _report(svc: Services, respond: Any) -> None:
-    async def reply(text: str) -> None:
-        await respond(text=text, response_type="ephemeral")
-
-    async with guarded("command", "/health", reply):
+    async with guarded("command", "/health", ephemeral(respond)):
         digest = await svc.digest.build()
         await respond(text=render.verdict(digest), blocks=render.blocks(digest), response_type="ephemeral")
-        metrics.DIGESTS_POSTED.labels(trigger="command").inc()
+        telemetry.DIGESTS_POSTED.labels(trigger="command").inc()

@@ -1,65 +1,72 @@
-"""``/incident``: open, lifecycle steps, status, list, severity, timeline; and the open-incident modal."""
+"""``/incident``: open, lifecycle steps, status, list, severity, timeline; the open-incident modal and the
+announcement's lifecycle buttons. Update, assign and post-mortem are in ``handlers.collab``."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.core.blocks import escape
+from bot.core.blocks import user as render_user
+from bot.core.errors import UserError
+from bot.core.severity import Severity
+from bot.core.slack import SLACK_ERRORS
 from bot.incidents.machine import SeverityUnchanged, TransitionRefused
-from bot.incidents.model import Action, Incident, Severity, TimelineEntry, parse_ref
-from bot.render import (
+from bot.incidents.model import DESCRIPTION_MAX, TITLE_MAX, Action, Incident, TimelineEntry, parse_ref
+from bot.incidents.render import (
     BUTTONS,
-    DESCRIPTION_MAX,
     OPEN_MODAL_CALLBACK,
-    TITLE_MAX,
     action_id,
-    escape,
     list_blocks,
     open_modal,
-    refusal_text,
+    recent_blocks,
     status_blocks,
     timeline_blocks,
 )
-from bot.render import (
-    user as render_user,
-)
-from bot.services import Services
-from bot.slack_client import SLACK_ERRORS
+from handlers import collab
 from handlers import parse as p
-from handlers.collab import RECENT_WINDOW, Collaboration, recent_blocks
-from handlers.guard import Replied, guarded
+from handlers.guard import acked, ephemeral, first_action, guarded
+
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
 
 STATUS_TIMELINE_ENTRIES = 5
+KNOWN_VERBS = {
+    "help",
+    "open",
+    "status",
+    "list",
+    "severity",
+    "timeline",
+    "update",
+    "assign",
+    "postmortem",
+    *p.LIFECYCLE_VERBS,
+}
 
 log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, svc: Services) -> None:
-    """Bind ``/incident`` and its modal to ``app``."""
+    """Bind ``/incident``, its modal and the lifecycle buttons to ``app``."""
     commands = IncidentCommands(svc)
     app.command("/incident")(commands.on_command)
     app.view(OPEN_MODAL_CALLBACK)(commands.on_modal_submit)
+    for action in BUTTONS:
+        app.action(action_id(action))(LifecycleButton(svc, action).on_click)
 
 
 class IncidentCommands:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
-        self.collab = Collaboration(svc)
 
     async def on_command(self, ack: AsyncAck, command: dict[str, Any], client: Any, respond: Any) -> None:
-        async def reply(text: str) -> None:
-            await ack(text=text)
-
         text = command.get("text") or ""
         verb = (text.split(maxsplit=1) or ["help"])[0].lower()[:20]
-        async with guarded("command", f"/incident {verb if verb in KNOWN_VERBS else 'other'}", reply):
-            try:
-                cmd = await self._parse(text, command["channel_id"])
-            except p.ParseError as exc:
-                await reply(str(exc))
-                raise Replied from None
+        async with guarded("command", f"/incident {verb if verb in KNOWN_VERBS else 'other'}", acked(ack)):
+            cmd = await self._parse(text, command["channel_id"])
             await self._dispatch(cmd, ack, command, client=client, respond=respond)
 
     async def _parse(self, text: str, channel: str) -> p.Command:
@@ -67,7 +74,7 @@ class IncidentCommands:
         try:
             return p.parse(text)
         except p.MissingIncidentId:
-            number = await self.svc.rooms.incident_for_channel(channel)
+            number = await self.svc.store.room_of(channel)
             if number is None:
                 raise
             return p.parse(p.with_incident(text, number))
@@ -86,29 +93,23 @@ class IncidentCommands:
             case p.Open(severity=severity, title=title):
                 incident = await svc.incidents.open(title=title, severity=severity, actor=user)
                 await ack(text=self._opened_text(incident))
-                svc.tasks.spawn(self.collab.opened(incident), name=f"announce-{incident.ref}")
+                svc.tasks.spawn(svc.flows.opened(incident), name=f"announce-{incident.ref}")
             case p.Lifecycle(action=action, number=number, note=note):
                 if action is Action.CLOSE:
-                    await self._require_command(ack, user, number, "close")
+                    await self._require_command(user, number, "close")
                 else:
-                    await self._require_responder(ack, user, action.value)
-                try:
-                    incident, entry = await svc.incidents.act(number, action, user, note)
-                except TransitionRefused as exc:
-                    await ack(text=refusal_text(exc))
-                    raise Replied from None
+                    await self._require_responder(user, action.value)
+                incident, entry = await svc.incidents.act(number, action, user, note)
                 await ack(text=f"{incident.ref} is now *{incident.state.value}*.")
                 self._changed(incident, entry)
             case p.ChangeSeverity(number=number, severity=severity, note=note):
-                await self._require_command(ack, user, number, "change the severity of")
+                await self._require_command(user, number, "change the severity of")
                 try:
                     incident, entry = await svc.incidents.change_severity(number, severity, user, note)
                 except TransitionRefused as exc:
-                    await ack(text=f"{exc.incident.ref} is closed; its severity can no longer change.")
-                    raise Replied from None
+                    raise UserError(f"{exc.incident.ref} is closed; its severity can no longer change.") from None
                 except SeverityUnchanged as exc:
-                    await ack(text=f"{exc.incident.ref} is already {severity.value}.")
-                    raise Replied from None
+                    raise UserError(f"{exc.incident.ref} is already {severity.value}.") from None
                 await ack(text=f"{incident.ref} is now {incident.severity.value}; {entry.text}.")
                 self._changed(incident, entry)
             case p.Status(number=number):
@@ -120,14 +121,14 @@ class IncidentCommands:
                 await ack(text=f"{len(incidents)} incidents not closed", blocks=list_blocks(incidents, svc.clock()))
             case p.ListOpen(recent=True):
                 now = svc.clock()
-                last_month = await svc.store.recent(now - RECENT_WINDOW)
-                await ack(text="Incidents of the last 30 days", blocks=recent_blocks(last_month, svc.config, now))
+                last_month = await svc.store.recent(now - collab.RECENT_WINDOW)
+                await ack(text="Incidents of the last 30 days", blocks=recent_blocks(last_month, now))
             case p.Timeline(number=number, page=page):
                 incident = await svc.store.get(number)
                 entries, total = await svc.store.timeline(number)
                 await ack(text=f"Timeline of {incident.ref}", blocks=timeline_blocks(incident, entries, total, page))
             case p.Update() | p.Assign() | p.Postmortem():
-                await self.collab.dispatch(cmd, ack, user, respond)
+                await collab.dispatch(svc, cmd, ack, user, respond)
 
     async def _open_modal(self, client: Any, respond: Any, command: dict[str, Any]) -> None:
         try:
@@ -139,26 +140,24 @@ class IncidentCommands:
                 response_type="ephemeral",
             )
 
-    async def _require_command(self, ack: AsyncAck, user: str, number: int, doing: str) -> None:
+    async def _require_command(self, user: str, number: int, doing: str) -> None:
         """Severity and close: the incident commander or an operator (any responder while nobody commands)."""
         incident = await self.svc.store.get(number)
         if user == incident.commander or await self.svc.access.is_operator(user):
             return
         if incident.commander is None:
-            await self._require_responder(ack, user, doing)
+            await self._require_responder(user, doing)
             return
-        await ack(
-            text=f"Only the commander ({render_user(incident.commander)}) or an operator may {doing} {incident.ref}."
+        raise UserError(
+            f"Only the commander ({render_user(incident.commander)}) or an operator may {doing} {incident.ref}."
         )
-        raise Replied
 
-    async def _require_responder(self, ack: AsyncAck, user: str, doing: str) -> None:
+    async def _require_responder(self, user: str, doing: str) -> None:
         if not await self.svc.access.is_responder(user):
-            await ack(text=f"Only incident responders may {doing} incidents. Ask the platform team to add you.")
-            raise Replied
+            raise UserError(f"Only incident responders may {doing} incidents. Ask the platform team to add you.")
 
     def _changed(self, incident: Incident, entry: TimelineEntry) -> None:
-        self.svc.tasks.spawn(self.collab.changed(incident, entry), name=f"changed-{incident.ref}")
+        self.svc.tasks.spawn(self.svc.flows.changed(incident, entry), name=f"changed-{incident.ref}")
 
     def _opened_text(self, incident: Incident) -> str:
         return (
@@ -193,25 +192,19 @@ class IncidentCommands:
                 errors["description"] = str(exc)
             if errors or severity is None:
                 await ack(response_action="errors", errors=errors)
-                raise Replied
+                return
             incident = await self.svc.incidents.open(
                 title=title, severity=severity, actor=user, description=description
             )
             await ack()
-            self.svc.tasks.spawn(self.collab.opened(incident), name=f"announce-{incident.ref}")
-
-
-def register_buttons(app: AsyncApp, svc: Services) -> None:
-    """The announcement's buttons: Acknowledge, Mitigated, Resolve, Reopen."""
-    collab = Collaboration(svc)
-    for action in BUTTONS:
-        app.action(action_id(action))(LifecycleButton(svc, collab, action).on_click)
+            self.svc.tasks.spawn(self.svc.flows.opened(incident), name=f"announce-{incident.ref}")
 
 
 class LifecycleButton:
-    def __init__(self, svc: Services, collab: Collaboration, action: Action) -> None:
+    """The announcement's (and a page DM's) Acknowledge, Mitigated, Resolve and Reopen buttons."""
+
+    def __init__(self, svc: Services, action: Action) -> None:
         self.svc = svc
-        self.collab = collab
         self.action = action
 
     async def on_click(self, ack: AsyncAck, body: dict[str, Any], respond: Any) -> None:
@@ -219,38 +212,15 @@ class LifecycleButton:
         self.svc.tasks.spawn(self._run(body, respond), name=f"click-{self.action.value}")
 
     async def _run(self, body: dict[str, Any], respond: Any) -> None:
-        async def reply(text: str) -> None:
-            await respond(text=text, response_type="ephemeral", replace_original=False)
-
-        async with guarded("action", self.action.value, reply):
+        async with guarded("action", self.action.value, ephemeral(respond)):
             user = body["user"]["id"]
-            number = parse_ref(str((body.get("actions") or [{}])[0].get("value", "")))
+            number = parse_ref(str(first_action(body).get("value", "")))
             if number is None:
-                await reply("That button is not attached to an incident.")
-                raise Replied
+                raise UserError("That button is not attached to an incident.")
             if not await self.svc.access.is_responder(user):
-                await reply(f"Only incident responders may {self.action.value} incidents.")
-                raise Replied
-            try:
-                incident, entry = await self.svc.incidents.act(number, self.action, user)
-            except TransitionRefused as exc:
-                await reply(refusal_text(exc))
-                raise Replied from None
-            await self.collab.changed(incident, entry)
-
-
-KNOWN_VERBS = {
-    "help",
-    "open",
-    "status",
-    "list",
-    "severity",
-    "timeline",
-    "update",
-    "assign",
-    "postmortem",
-    *p.LIFECYCLE_VERBS,
-}
+                raise UserError(f"Only incident responders may {self.action.value} incidents.")
+            incident, entry = await self.svc.incidents.act(number, self.action, user)
+            await self.svc.flows.changed(incident, entry)
 
 
 def _input(values: dict[str, Any], block: str) -> str | None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.durations import format_duration, parse_duration
+from bot.core.blocks import user, when
+from bot.core.durations import format_duration, parse_duration
+from bot.core.errors import DependencyError, UserError
+from bot.core.ids import mentioned_user
+from bot.core.slack import SLACK_ERRORS
 from bot.oncall.render import oncall_blocks
-from bot.render import user, when
-from bot.services import Services
-from bot.slack_client import SLACK_ERRORS
-from handlers.guard import Replied, guarded
+from handlers.guard import acked, guarded
+
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
 
 USAGE = """*`/oncall` commands*
 • `/oncall` — who is primary, secondary and lead now, and until when
@@ -20,7 +23,6 @@ USAGE = """*`/oncall` commands*
 • `/oncall override @user 4h` — make someone primary for a while (operators)
 • `/oncall override clear` — end the override (operators)"""
 
-MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$", re.ASCII)
 MAX_OVERRIDE_DAYS = 14
 
 
@@ -34,13 +36,10 @@ class OnCallCommands:
         self.svc = svc
 
     async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        async def reply(text: str) -> None:
-            await ack(text=text)
-
         words = (command.get("text") or "").split()
         verb = words[0].lower() if words else ""
         async with guarded(
-            "command", f"/oncall {verb if verb in ('', 'handoff', 'override', 'help') else 'other'}", reply
+            "command", f"/oncall {verb if verb in ('', 'handoff', 'override', 'help') else 'other'}", acked(ack)
         ):
             svc = self.svc
             now = svc.clock()
@@ -51,8 +50,9 @@ class OnCallCommands:
                 try:
                     await svc.escalator.post_handoff(now, trigger="command")
                 except SLACK_ERRORS:
-                    await reply("Slack did not accept the hand-off checklist; it is logged. Try again shortly.")
-                    raise Replied from None
+                    raise DependencyError(
+                        "Slack did not accept the hand-off checklist; it is logged. Try again shortly."
+                    ) from None
                 await ack(text=f"Posted the hand-off checklist in <#{svc.config.channels.incidents}>.")
             elif verb == "override":
                 await self._override(ack, command["user_id"], words[1:])
@@ -62,8 +62,7 @@ class OnCallCommands:
     async def _override(self, ack: AsyncAck, actor: str, args: list[str]) -> None:
         svc = self.svc
         if not await svc.access.is_operator(actor):
-            await ack(text="Only operators (permissions.operators) may override the rotation.")
-            raise Replied
+            raise UserError("Only operators (permissions.operators) may override the rotation.")
         now = svc.clock()
         if args == ["clear"]:
             await svc.oncall.clear_override(actor, now)
@@ -72,19 +71,15 @@ class OnCallCommands:
             await self._announce(f"{user(actor)} cleared the on-call override; the rotation decides again.")
             return
         form = "`/oncall override @user 4h` (or `/oncall override clear`)"
-        match = MENTION.match(args[0]) if args else None
-        if not match or len(args) != 2:
-            await ack(text=f"Write it as {form}.")
-            raise Replied
+        target = mentioned_user(args[0]) if args else None
+        if target is None or len(args) != 2:
+            raise UserError(f"Write it as {form}.")
         try:
             duration = parse_duration(args[1])
         except ValueError as exc:
-            await ack(text=f"{exc}. Write it as {form}.")
-            raise Replied from None
+            raise UserError(f"{exc}. Write it as {form}.") from None
         if duration.days > MAX_OVERRIDE_DAYS:
-            await ack(text=f"Overrides last at most {MAX_OVERRIDE_DAYS} days; change oncall.rotation for longer.")
-            raise Replied
-        target = match.group(1) or match.group(2)
+            raise UserError(f"Overrides last at most {MAX_OVERRIDE_DAYS} days; change oncall.rotation for longer.")
         until = now + duration
         await svc.oncall.set_override(target, until, actor, now)
         svc.roster.forget_override()

@@ -5,14 +5,15 @@ Every rejection is a ParseError whose message says what was wrong and the right 
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.incidents.model import Action, Severity, parse_ref
+from bot.core.errors import UserError
+from bot.core.ids import mentioned_user
+from bot.core.severity import Severity
+from bot.incidents.model import TITLE_MAX, Action, parse_ref
 
 __all__ = ["parse_ref"]
-from bot.render import TITLE_MAX
 
 MAX_TEXT = 4000
 NOTE_MAX = 500
@@ -41,10 +42,9 @@ LIFECYCLE_VERBS = {
     "close": Action.CLOSE,
 }
 UPDATE_MAX = 2000
-MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$", re.ASCII)
 
 
-class ParseError(Exception):
+class ParseError(UserError):
     """Bad input; the message is shown to the user as is."""
 
 
@@ -206,10 +206,10 @@ def parse(text: str) -> Command:
     if verb == "assign":
         parts = rest.split()
         number = _number(parts[0] if parts else None, verb, " @user")
-        match = MENTION.match(parts[1]) if len(parts) == 2 else None
-        if not match:
+        commander = mentioned_user(parts[1]) if len(parts) == 2 else None
+        if commander is None:
             raise ParseError(f"Name one person: `/incident assign INC-{number} @user`.")
-        return Assign(number, match.group(1) or match.group(2))
+        return Assign(number, commander)
     if verb in ("postmortem", "post-mortem", "pm"):
         return Postmortem(_number(rest.split()[0] if rest else None, verb, ""))
     if verb in ("severity", "sev"):

@@ -1,22 +1,31 @@
-"""The runbook registry: every module in ``runbooks/`` that defines ``RUNBOOK`` is a runbook.
+"""The runbook registry: every module in ``runbooks/books/`` that defines ``RUNBOOK`` is a runbook.
 
 A runbook has a pydantic params model (validated from chat words), ordered steps (read-only ones run
-at once; mutating ones are offered as buttons, executed only through the bot's safety path), and a
-``run(cluster, params)`` that returns a typed report. Adding a runbook is adding one module.
+at once; mutating ones are offered as buttons, executed only through the bot's safety path), a
+``run(cluster, params)`` that returns a typed report, and optionally ``propose(report, cluster, now)``:
+the changes it offers after reading the cluster. Adding a runbook is adding one module to
+``runbooks/books/`` (and one render function for its report in the bot).
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-import runbooks
-from runbooks.cluster import Cluster
+from runbooks.errors import BadRequest
+from runbooks.kube import changes
+from runbooks.kube.changes import Change, Proposal
+from runbooks.kube.client import Cluster
+
+BOOKS = "runbooks.books"  # scanned by name: the books sit above the registry, which must not import them
+Propose = Callable[[Any, str | None, datetime], list[Proposal]]
 
 
 @dataclass(frozen=True)
@@ -28,20 +37,36 @@ class Runbook:
     steps: tuple[str, ...]
     run: Callable[[Cluster, Any], BaseModel]
     mutating_steps: tuple[str, ...] = ()
+    propose: Propose | None = None
 
 
-class RunbookArgsError(ValueError):
+class RunbookArgsError(BadRequest):
     """Arguments from chat that do not fit the runbook's params; the message gives the right form."""
 
 
-def registry() -> dict[str, Runbook]:
+@cache
+def registry() -> Mapping[str, Runbook]:
+    """Every runbook by name (the book modules are imported once)."""
     found: dict[str, Runbook] = {}
-    for module in pkgutil.iter_modules(runbooks.__path__):
-        loaded = importlib.import_module(f"runbooks.{module.name}")
+    package = importlib.import_module(BOOKS)
+    for module in pkgutil.iter_modules(package.__path__):
+        loaded = importlib.import_module(f"{BOOKS}.{module.name}")
         book = getattr(loaded, "RUNBOOK", None)
         if isinstance(book, Runbook):
             found[book.name] = book
     return dict(sorted(found.items()))
+
+
+def parse_change(data: Mapping[str, Any] | None) -> Change | None:
+    """A stored offer as the Change its runbook defined (every book is loaded first)."""
+    registry()
+    return changes.parse(data)
+
+
+def target(params: BaseModel) -> str:
+    """What a runbook's params point at: ``namespace/name``."""
+    name = getattr(params, "workload", None) or getattr(params, "deployment", "?")
+    return f"{getattr(params, 'namespace', '?')}/{name}"
 
 
 def parse_args(book: Runbook, words: Sequence[str]) -> BaseModel:

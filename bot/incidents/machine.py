@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.incidents.model import Action, Incident, Severity, State, TimelineEntry
+from bot.core.errors import UserError
+from bot.core.severity import Severity
+from bot.incidents.model import Action, Incident, State, TimelineEntry
 
 TRANSITIONS: dict[Action, tuple[frozenset[State], State]] = {
     Action.ACKNOWLEDGE: (frozenset({State.OPEN}), State.ACKNOWLEDGED),
@@ -28,7 +30,7 @@ PAST_TENSE = {
 }
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(UserError):
     """The action is not allowed from the incident's current state."""
 
     def __init__(self, incident: Incident, action: Action | None) -> None:
@@ -84,7 +86,7 @@ def change_severity(
     return updated, TimelineEntry(at=now, actor=actor, kind="severity changed", text=text)
 
 
-class SeverityUnchanged(Exception):
+class SeverityUnchanged(UserError):
     """The incident already has the requested severity."""
 
     def __init__(self, incident: Incident) -> None:
@@ -121,7 +123,7 @@ def postmortem_drafted(incident: Incident, actor: str, now: datetime) -> tuple[I
     return updated, TimelineEntry(at=now, actor=actor, kind="post-mortem drafted")
 
 
-class NoChange(Exception):
+class NoChange(UserError):
     """The requested change is already in place."""
 
     def __init__(self, incident: Incident, message: str) -> None:

@@ -1,4 +1,4 @@
-"""Incident data: severities, states, the incident record and its timeline entries."""
+"""Incident data (pure): states, actions, the incident record and its timeline entries."""
 
 from __future__ import annotations
 
@@ -8,29 +8,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.core.severity import Severity
+
+TITLE_MAX = 150
+DESCRIPTION_MAX = 2000
 INCIDENT_REF = re.compile(r"^(?:inc-?|#)?([0-9]{1,9})$", re.IGNORECASE | re.ASCII)
-
-
-class Severity(StrEnum):
-    P1 = "P1"
-    P2 = "P2"
-    P3 = "P3"
-    P4 = "P4"
-
-    @classmethod
-    def parse(cls, text: str) -> Severity | None:
-        try:
-            return cls(text.strip().upper())
-        except ValueError:
-            return None
-
-
-SEVERITY_LABELS = {
-    Severity.P1: "Critical",
-    Severity.P2: "High",
-    Severity.P3: "Medium",
-    Severity.P4: "Low",
-}
 
 
 class State(StrEnum):

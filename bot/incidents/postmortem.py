@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.durations import format_duration
-from bot.incidents.model import SEVERITY_LABELS, Incident, TimelineEntry
+from bot.core.durations import format_duration
+from bot.core.severity import SEVERITY_LABELS
+from bot.incidents.model import Incident, TimelineEntry
 
 NOT_ACTIONS = {"opened", "was paged", "could not be paged"}
 

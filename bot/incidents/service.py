@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot import metrics
+from bot.core import telemetry
+from bot.core.redis import StoreUnavailable
+from bot.core.settings.config import BotConfig
+from bot.core.severity import Severity
 from bot.incidents import machine
 from bot.incidents.deadline import respond_by
-from bot.incidents.model import Action, Incident, Severity, TimelineEntry
+from bot.incidents.model import Action, Incident, TimelineEntry
 from bot.incidents.store import IncidentStore
-from bot.redis_conn import StoreUnavailable
-from bot.settings import BotConfig
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class IncidentService:
             now=now,
             respond_by=self.deadline(severity, now),
         )
-        metrics.TRANSITIONS.labels(action="open", severity=severity.value).inc()
+        telemetry.TRANSITIONS.labels(action="open", severity=severity.value).inc()
         await self._tell_escalation("opened", incident)
         return incident
 
@@ -85,14 +86,14 @@ class IncidentService:
                 number, lambda current: machine.apply(current, action, actor, self.clock(), note)
             )
         except machine.TransitionRefused:
-            metrics.REFUSED.labels(action=action.value).inc()
+            telemetry.REFUSED.labels(action=action.value).inc()
             raise
-        metrics.TRANSITIONS.labels(action=action.value, severity=incident.severity.value).inc()
+        telemetry.TRANSITIONS.labels(action=action.value, severity=incident.severity.value).inc()
         sev = incident.severity.value
         if incident.acknowledged_at == entry.at:
-            metrics.TIME_TO_ACKNOWLEDGE.labels(severity=sev).observe((entry.at - incident.opened_at).total_seconds())
+            telemetry.TIME_TO_ACKNOWLEDGE.labels(severity=sev).observe((entry.at - incident.opened_at).total_seconds())
         if action is Action.RESOLVE:
-            metrics.TIME_TO_RESOLVE.labels(severity=sev).observe((entry.at - incident.opened_at).total_seconds())
+            telemetry.TIME_TO_RESOLVE.labels(severity=sev).observe((entry.at - incident.opened_at).total_seconds())
         if action in STOPS_ESCALATION:
             await self._tell_escalation("stopped", incident)
         return incident, entry
@@ -105,7 +106,7 @@ class IncidentService:
             return machine.change_severity(current, severity, deadline, actor=actor, now=self.clock(), note=note)
 
         incident, entry = await self.store.change(number, mutation)
-        metrics.TRANSITIONS.labels(action="severity", severity=severity.value).inc()
+        telemetry.TRANSITIONS.labels(action="severity", severity=severity.value).inc()
         await self._tell_escalation("severity_changed", incident)
         return incident, entry
 

@@ -1,12 +1,6 @@
-"""Incidents in Redis.
-
-Keys (one hash tag per incident, so every script touches a single Redis Cluster slot):
-
-- ``inc:{42}:doc``       hash: ``doc`` (the Incident as JSON), ``version``, ``ann_channel``, ``ann_ts``
-- ``inc:{42}:timeline``  stream: append-only timeline entries
-- ``inc:{42}:announcing`` short lock: one replica posts the announcement
-- ``inc:seq``            counter for INC-n (global, stands alone)
-- ``inc:active``         sorted set of incidents not closed (global index, healed lazily)
+"""Incidents in Redis (keys in ``bot.core.keys``; one hash tag per incident, so every script touches a
+single Redis Cluster slot): the incident document, its timeline stream, the announcement's place, the
+``INC-n`` counter, the index of incidents not closed, and which channel belongs to which incident.
 
 Every change is a compare-and-set on ``version`` in one Lua script that also appends
 the timeline entry, so a change and its record are atomic and concurrent clicks
@@ -24,8 +18,11 @@ from typing import Any, cast
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
-from bot.incidents.model import Incident, Severity, State, TimelineEntry
-from bot.redis_conn import RedisBacked
+from bot.core import keys
+from bot.core.errors import DependencyError, UserError
+from bot.core.redis import RedisBacked
+from bot.core.severity import Severity
+from bot.incidents.model import Incident, State, TimelineEntry, format_ref
 
 log = logging.getLogger(__name__)
 
@@ -49,30 +46,15 @@ MAX_CAS_ATTEMPTS = 50
 SCAN_BATCH = 100
 
 
-class IncidentNotFound(Exception):
+class IncidentNotFound(UserError):
     def __init__(self, number: int) -> None:
         self.number = number
-        super().__init__(f"INC-{number} does not exist")
+        super().__init__(f"{format_ref(number)} does not exist. `/incident list` shows the incidents not closed.")
 
 
-class ConcurrentChange(Exception):
+class ConcurrentChange(DependencyError):
     """A compare-and-set kept losing; should not happen outside pathological contention."""
 
-
-def doc_key(number: int) -> str:
-    return f"inc:{{{number}}}:doc"
-
-
-def announcing_key(number: int) -> str:
-    return f"inc:{{{number}}}:announcing"
-
-
-def timeline_key(number: int) -> str:
-    return f"inc:{{{number}}}:timeline"
-
-
-SEQ_KEY = "inc:seq"
-ACTIVE_KEY = "inc:active"
 
 Mutation = Callable[[Incident], tuple[Incident, TimelineEntry]]
 
@@ -90,8 +72,8 @@ class IncidentStore(RedisBacked):
     ) -> Incident:
         """Allocate INC-n and store the new incident with its first timeline entry."""
         async with self.io():
-            number = int(await self.redis.incr(SEQ_KEY))
-            await self.redis.zadd(ACTIVE_KEY, {str(number): number})
+            number = int(await self.redis.incr(keys.SEQ))
+            await self.redis.zadd(keys.ACTIVE, {str(number): number})
             incident = Incident(
                 number=number,
                 title=title,
@@ -102,14 +84,14 @@ class IncidentStore(RedisBacked):
                 respond_by=respond_by,
             )
             await self._create(
-                keys=[doc_key(number), timeline_key(number)],
+                keys=[keys.doc(number), keys.timeline(number)],
                 args=[incident.model_dump_json(), now.isoformat(), opened_by, "opened", f"{severity.value}: {title}"],
             )
         return incident
 
     async def get(self, number: int) -> Incident:
         async with self.io():
-            raw = await self.redis.hget(doc_key(number), "doc")
+            raw = await self.redis.hget(keys.doc(number), "doc")
         if raw is None:
             raise IncidentNotFound(number)
         return Incident.model_validate_json(raw)
@@ -124,7 +106,7 @@ class IncidentStore(RedisBacked):
             updated, entry = mutation(current)
             async with self.io():
                 result = await self._cas(
-                    keys=[doc_key(number), timeline_key(number)],
+                    keys=[keys.doc(number), keys.timeline(number)],
                     args=[
                         str(current.version),
                         updated.model_dump_json(),
@@ -142,19 +124,21 @@ class IncidentStore(RedisBacked):
                 return updated, entry.model_copy(update={"entry_id": _text(result[1])})
             if status == "missing":
                 raise IncidentNotFound(number)
-        raise ConcurrentChange(f"INC-{number} changed {MAX_CAS_ATTEMPTS} times while we tried to update it")
+        raise ConcurrentChange(
+            f"INC-{number} changed {MAX_CAS_ATTEMPTS} times while we tried to update it; please try again"
+        )
 
     async def recent(self, since: datetime, limit: int = 500) -> list[Incident]:
         """Incidents opened since ``since``, newest first, read back from the id counter."""
         async with self.io():
-            top = int(await self.redis.get(SEQ_KEY) or 0)
+            top = int(await self.redis.get(keys.SEQ) or 0)
         found: list[Incident] = []
         number = top
         while number > 0 and len(found) < limit:
             batch = list(range(number, max(number - 100, 0), -1))
             async with self.io(), self.redis.pipeline(transaction=False) as pipe:
                 for n in batch:
-                    pipe.hget(doc_key(n), "doc")
+                    pipe.hget(keys.doc(n), "doc")
                 docs = await pipe.execute()
             for raw in docs:
                 if not raw:
@@ -168,7 +152,7 @@ class IncidentStore(RedisBacked):
 
     async def _forget_active(self, number: int) -> None:
         try:
-            await self.redis.zrem(ACTIVE_KEY, str(number))
+            await self.redis.zrem(keys.ACTIVE, str(number))
         except (redis_errors.RedisError, OSError) as exc:
             log.warning("could not drop INC-%s from the active index (healed on next list): %s", number, exc)
 
@@ -179,14 +163,14 @@ class IncidentStore(RedisBacked):
         of open incidents (reminders, reconciliation) never stalls the acknowledgement of requests.
         """
         async with self.io():
-            members: list[Any] = list(await self.redis.zrevrange(ACTIVE_KEY, 0, -1))
+            members: list[Any] = list(await self.redis.zrevrange(keys.ACTIVE, 0, -1))
         numbers = [int(n) for n in members]
         out = []
         for start in range(0, len(numbers), SCAN_BATCH):
             batch = numbers[start : start + SCAN_BATCH]
             async with self.io(), self.redis.pipeline(transaction=False) as pipe:
                 for number in batch:
-                    pipe.hget(doc_key(number), "doc")
+                    pipe.hget(keys.doc(number), "doc")
                 docs = await pipe.execute()
             for number, raw in zip(batch, docs, strict=True):
                 if raw is None:
@@ -202,8 +186,8 @@ class IncidentStore(RedisBacked):
     async def timeline(self, number: int, limit: int | None = None) -> tuple[list[TimelineEntry], int]:
         """The first ``limit`` timeline entries (all when None) and the total count."""
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:
-            pipe.xrange(timeline_key(number), count=limit)
-            pipe.xlen(timeline_key(number))
+            pipe.xrange(keys.timeline(number), count=limit)
+            pipe.xlen(keys.timeline(number))
             rows, total = await pipe.execute()
         entries = [_entry(entry_id, fields) for entry_id, fields in rows]
         return entries, int(cast(int, total))
@@ -211,13 +195,13 @@ class IncidentStore(RedisBacked):
     async def last_timeline(self, number: int, count: int) -> list[TimelineEntry]:
         """The newest ``count`` entries, oldest first."""
         async with self.io():
-            rows: list[Any] = list(await self.redis.xrevrange(timeline_key(number), count=count) or [])
+            rows: list[Any] = list(await self.redis.xrevrange(keys.timeline(number), count=count) or [])
         return [_entry(entry_id, fields) for entry_id, fields in reversed(rows)]
 
     async def snapshot(self, number: int) -> tuple[Incident, tuple[str, str] | None]:
         """The incident and where its announcement is (channel, ts), in one round trip."""
         async with self.io():
-            raw, channel, ts = await self.redis.hmget(doc_key(number), ["doc", "ann_channel", "ann_ts"])
+            raw, channel, ts = await self.redis.hmget(keys.doc(number), ["doc", "ann_channel", "ann_ts"])
         if raw is None:
             raise IncidentNotFound(number)
         return Incident.model_validate_json(raw), (_text(channel), _text(ts)) if channel and ts else None
@@ -232,8 +216,8 @@ class IncidentStore(RedisBacked):
     async def claim_announcement(self, number: int, ttl_seconds: int = 30) -> bool:
         """True for the one caller that should post the announcement (none is posted yet, lock taken)."""
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:
-            pipe.hexists(doc_key(number), "ann_ts")
-            pipe.set(announcing_key(number), "1", nx=True, ex=ttl_seconds)
+            pipe.hexists(keys.doc(number), "ann_ts")
+            pipe.set(keys.announcing(number), "1", nx=True, ex=ttl_seconds)
             posted, claimed = await pipe.execute()
         return bool(claimed) and not posted
 
@@ -249,8 +233,8 @@ class IncidentStore(RedisBacked):
         deadline = loop.time() + timeout
         while True:
             async with self.io(), self.redis.pipeline(transaction=False) as pipe:
-                pipe.hmget(doc_key(number), ["ann_channel", "ann_ts"])
-                pipe.exists(announcing_key(number))
+                pipe.hmget(keys.doc(number), ["ann_channel", "ann_ts"])
+                pipe.exists(keys.announcing(number))
                 (channel, ts), claimed = await pipe.execute()
             if channel and ts:
                 return _text(channel), _text(ts)
@@ -258,17 +242,31 @@ class IncidentStore(RedisBacked):
                 return None
             await asyncio.sleep(interval)
 
+    async def release_announcement(self, number: int) -> None:
+        """Give up the posting lock after a failed post, so the next change may post it."""
+        await self.release(keys.announcing(number))
+
     async def set_announcement(self, number: int, channel: str, ts: str) -> int:
         """Remember where the announcement is; return the incident's current version."""
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(doc_key(number), mapping={"ann_channel": channel, "ann_ts": ts})
-            pipe.hget(doc_key(number), "version")
+            pipe.hset(keys.doc(number), mapping={"ann_channel": channel, "ann_ts": ts})
+            pipe.hget(keys.doc(number), "version")
             _, version = await pipe.execute()
         return int(version or 0)
 
+    async def room_of(self, channel: str) -> int | None:
+        """The incident whose own channel this is, if any."""
+        async with self.io():
+            raw = await self.redis.get(keys.room(channel))
+        return int(raw) if raw else None
+
+    async def set_room(self, channel: str, number: int) -> None:
+        async with self.io():
+            await self.redis.set(keys.room(channel), str(number))
+
     async def version(self, number: int) -> int:
         async with self.io():
-            raw = await self.redis.hget(doc_key(number), "version")
+            raw = await self.redis.hget(keys.doc(number), "version")
         return int(raw or 0)
 
 

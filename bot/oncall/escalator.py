@@ -18,11 +18,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import metrics
-from bot.durations import format_duration
+from bot.core import keys, slack, telemetry
+from bot.core.durations import format_duration
+from bot.core.redis import StoreUnavailable
+from bot.core.settings.config import BotConfig
+from bot.core.slack import SLACK_ERRORS
 from bot.incidents.model import Incident, State, TimelineEntry
 from bot.incidents.store import IncidentStore
 from bot.oncall import chain
@@ -30,9 +32,6 @@ from bot.oncall.render import handoff_blocks, page_blocks, page_text
 from bot.oncall.roster import Roster
 from bot.oncall.rotation import last_handoff
 from bot.oncall.store import OnCallStore
-from bot.redis_conn import StoreUnavailable
-from bot.settings import BotConfig
-from bot.slack_client import SLACK_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +130,7 @@ class Escalator:
         claimed = await self.store.claim_due(now, now + self.policy.claim_lease)
         if claimed:
             await asyncio.gather(*(self._guarded(number) for number in claimed))
-        metrics.ESCALATION_TICK_SECONDS.observe(time.perf_counter() - started)
+        telemetry.ESCALATION_TICK_SECONDS.observe(time.perf_counter() - started)
         if time.monotonic() - self._last_reconcile > RECONCILE_EVERY:
             self._last_reconcile = time.monotonic()
             await self.reconcile()
@@ -219,10 +218,10 @@ class Escalator:
                 blocks=page_blocks(incident, target, step, waited),
             )
         except SLACK_ERRORS as exc:
-            error = exc.response.get("error", "error") if isinstance(exc, SlackApiError) else type(exc).__name__
-            metrics.PAGES_FAILED.labels(error=str(error)).inc()
-            return str(error)
-        metrics.PAGES_SENT.labels(role=target.role).inc()
+            error = slack.error_code(exc)
+            telemetry.PAGES_FAILED.labels(error=error).inc()
+            return error
+        telemetry.PAGES_SENT.labels(role=target.role).inc()
         return None
 
     async def _dm_channel(self, user: str) -> str:
@@ -247,8 +246,7 @@ class Escalator:
         except StoreUnavailable as exc:
             log.warning("page mention for %s skipped: %s", incident.ref, exc)
         except SLACK_ERRORS as exc:
-            metrics.SLACK_API_ERRORS.labels(method="chat.postMessage").inc()
-            log.error("page mention for %s failed: %s", incident.ref, type(exc).__name__)
+            slack.failed("chat.postMessage", f"the page mention of {incident.ref}", exc)
 
     def _due(self, incident: Incident, step: int, chain_length: int) -> datetime:
         window = self.config.severities[incident.severity].ack_within
@@ -277,7 +275,7 @@ class Escalator:
         last = last_handoff(now, self.roster.handoff, self.roster.tz)
         if now - last > HANDOFF_GRACE:
             return
-        if await self.store.claim(f"oncall:handoff:{last.isoformat()}", ttl_seconds=8 * 86400):
+        if await self.store.claim(keys.handoff(last.isoformat()), ttl_seconds=8 * 86400):
             await self.post_handoff(now, trigger="scheduled")
 
     async def post_handoff(self, now: datetime, trigger: str) -> None:
@@ -292,10 +290,9 @@ class Escalator:
                 blocks=handoff_blocks(who, open_now, past_week, now),
             )
         except SLACK_ERRORS as exc:
-            metrics.SLACK_API_ERRORS.labels(method="chat.postMessage").inc()
-            log.error("hand-off checklist not posted: %s", type(exc).__name__)
+            slack.failed("chat.postMessage", "the hand-off checklist", exc)
             raise
-        metrics.HANDOFFS_POSTED.labels(trigger=trigger).inc()
+        telemetry.HANDOFFS_POSTED.labels(trigger=trigger).inc()
 
 
 def _page_note(step: int, target: chain.Target, waited: timedelta) -> str:

@@ -14,11 +14,12 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.durations import format_duration
+from bot.core.blocks import SECTION_LIMIT, clip, escape, user, when
+from bot.core.durations import format_duration
 from bot.incidents.model import Action, Incident
+from bot.incidents.render import SEVERITY_EMOJI, action_id, summary_lines
 from bot.oncall.chain import Target
-from bot.oncall.roster import OnCallNow
-from bot.render import SEVERITY_EMOJI, action_id, clip, escape, user, when
+from bot.oncall.model import OnCallNow
 
 HANDOFF_LIST_LIMIT = 15
 
@@ -97,12 +98,5 @@ def handoff_blocks(
 def _incident_lines(title: str, incidents: Sequence[Incident], at: datetime) -> str:
     if not incidents:
         return f"{title}\n✅ none"
-    lines = [
-        f"• *{i.ref}* {SEVERITY_EMOJI[i.severity]} {i.severity.value} {escape(clip(i.title, 80))} — "
-        f"{i.state.value}, opened {format_duration(at - i.opened_at)} ago"
-        for i in incidents[:HANDOFF_LIST_LIMIT]
-    ]
-    more = len(incidents) - HANDOFF_LIST_LIMIT
-    if more > 0:
-        lines.append(f"…and {more} more")
-    return clip(f"{title}\n" + "\n".join(lines), 3000)
+    lines = summary_lines(incidents, at, HANDOFF_LIST_LIMIT, bullet="• ")
+    return clip(f"{title}\n" + "\n".join(lines), SECTION_LIMIT)

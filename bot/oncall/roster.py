@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.oncall.rotation import Handoff, Shift, anchor_for, shift_at
+from bot.core.settings.config import OnCallConfig
+from bot.oncall.model import OnCallNow
+from bot.oncall.rotation import Handoff, anchor_for, shift_at
 from bot.oncall.store import OnCallStore
-from bot.settings import OnCall as OnCallConfig
-
-
-@dataclass(frozen=True)
-class OnCallNow:
-    shift: Shift
-    primary: str | None
-    secondary: str | None
-    lead: str | None
-    override_until: datetime | None
-    override_by: str | None
-
 
 OVERRIDE_CACHE_SECONDS = 1.0
 

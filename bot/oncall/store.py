@@ -1,12 +1,9 @@
 """On-call state in Redis: durable escalation deadlines, overrides, the rotation anchor.
 
-Keys:
-
-- ``{esc}:due``       sorted set: incident number → when its next page is due (epoch seconds)
-- ``{esc}:pending``   sorted set: incident number → lease expiry, while a replica is paging it
-- ``inc:{42}:esc``    hash: ``next_step``, ``sent:<step>`` markers and ``early:<step>`` (page that step at
-  once: the person before could not be reached) (same slot as the incident)
-- ``oncall:anchor``, ``oncall:override``, ``oncall:timeline``
+Keys (``bot.core.keys``): ``{esc}:due`` (incident → when its next page is due), ``{esc}:pending``
+(incident → lease expiry while a replica pages it), ``inc:{42}:esc`` (``next_step``, ``sent:<step>``
+markers and ``early:<step>``: page that step at once, the person before could not be reached; in the
+incident's slot), ``oncall:anchor``, ``oncall:override``, ``oncall:timeline``.
 
 A claim moves due numbers (and pending ones whose lease ran out: their replica died) into
 ``pending`` in one Lua script, so each due page is taken by exactly one replica, and a page
@@ -21,15 +18,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.core import keys
+from bot.core.redis import RedisBacked
 from bot.incidents.model import Incident, TimelineEntry
-from bot.incidents.store import doc_key, timeline_key
-from bot.redis_conn import RedisBacked
-
-DUE_KEY = "{esc}:due"
-PENDING_KEY = "{esc}:pending"
-ANCHOR_KEY = "oncall:anchor"
-OVERRIDE_KEY = "oncall:override"
-ONCALL_TIMELINE_KEY = "oncall:timeline"
 
 _CLAIM = """
 local out = {}
@@ -68,10 +59,6 @@ return 1
 """
 
 
-def esc_key(number: int) -> str:
-    return f"inc:{{{number}}}:esc"
-
-
 class OnCallStore(RedisBacked):
     def __init__(self, redis: Redis, description: str) -> None:
         super().__init__(redis, description)
@@ -82,21 +69,21 @@ class OnCallStore(RedisBacked):
 
     async def arm(self, number: int, due: datetime) -> None:
         async with self.io():
-            await self.redis.zadd(DUE_KEY, {str(number): due.timestamp()})
+            await self.redis.zadd(keys.DUE, {str(number): due.timestamp()})
 
     async def move(self, number: int, due: datetime) -> None:
         """Change the due time of a scheduled page (not of one being sent right now)."""
         async with self.io():
-            await self.redis.zadd(DUE_KEY, {str(number): due.timestamp()}, xx=True)
+            await self.redis.zadd(keys.DUE, {str(number): due.timestamp()}, xx=True)
 
     async def cancel(self, number: int) -> None:
         async with self.io():
-            await self._cancel(keys=[DUE_KEY, PENDING_KEY], args=[str(number)])
+            await self._cancel(keys=[keys.DUE, keys.PENDING], args=[str(number)])
 
     async def claim_due(self, now: datetime, lease_until: datetime, limit: int = 200) -> list[int]:
         async with self.io():
             members = await self._claim(
-                keys=[DUE_KEY, PENDING_KEY], args=[now.timestamp(), lease_until.timestamp(), limit]
+                keys=[keys.DUE, keys.PENDING], args=[now.timestamp(), lease_until.timestamp(), limit]
             )
         return [int(m) for m in members]
 
@@ -104,7 +91,7 @@ class OnCallStore(RedisBacked):
         """Release a claimed number, scheduling its next page if there is one."""
         async with self.io():
             await self._complete(
-                keys=[DUE_KEY, PENDING_KEY], args=[str(number), "" if next_due is None else next_due.timestamp()]
+                keys=[keys.DUE, keys.PENDING], args=[str(number), "" if next_due is None else next_due.timestamp()]
             )
 
     async def is_scheduled(self, numbers: list[int]) -> set[int]:
@@ -112,8 +99,8 @@ class OnCallStore(RedisBacked):
             return set()
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:
             for number in numbers:
-                pipe.zscore(DUE_KEY, str(number))
-                pipe.zscore(PENDING_KEY, str(number))
+                pipe.zscore(keys.DUE, str(number))
+                pipe.zscore(keys.PENDING, str(number))
             scores = await pipe.execute()
         return {n for i, n in enumerate(numbers) if scores[2 * i] is not None or scores[2 * i + 1] is not None}
 
@@ -121,8 +108,8 @@ class OnCallStore(RedisBacked):
         """The incident, its next step (1 if never paged), whether that step was already sent, and
         whether it is due at once (the person before could not be reached)."""
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:
-            pipe.hget(doc_key(number), "doc")
-            pipe.hgetall(esc_key(number))
+            pipe.hget(keys.doc(number), "doc")
+            pipe.hgetall(keys.escalation(number))
             raw, esc = await pipe.execute()
         incident = Incident.model_validate_json(raw) if raw else None
         step = int(esc.get("next_step", 1))
@@ -136,7 +123,7 @@ class OnCallStore(RedisBacked):
         flag = "1" if next_at_once else ""
         async with self.io():
             done = await self._record(
-                keys=[esc_key(number), timeline_key(number)],
+                keys=[keys.escalation(number), keys.timeline(number)],
                 args=[str(step), entry.at.isoformat(), entry.actor, entry.kind, entry.text, flag],
             )
         return bool(done)
@@ -144,13 +131,13 @@ class OnCallStore(RedisBacked):
     async def anchor(self, default: date) -> date:
         """The rotation's week-0 hand-off day: fixed in Redis on first use, shared by every replica."""
         async with self.io():
-            await self.redis.set(ANCHOR_KEY, default.isoformat(), nx=True)
-            value = await self.redis.get(ANCHOR_KEY)
+            await self.redis.set(keys.ONCALL_ANCHOR, default.isoformat(), nx=True)
+            value = await self.redis.get(keys.ONCALL_ANCHOR)
         return date.fromisoformat(str(value)) if value else default
 
     async def override(self, now: datetime) -> dict[str, Any] | None:
         async with self.io():
-            raw = await self.redis.get(OVERRIDE_KEY)
+            raw = await self.redis.get(keys.ONCALL_OVERRIDE)
         if not raw:
             return None
         data: dict[str, Any] = json.loads(raw)
@@ -160,12 +147,14 @@ class OnCallStore(RedisBacked):
         payload = json.dumps({"user": user, "until": until.isoformat(), "by": by, "at": now.isoformat()})
         ttl = max(int((until - now).total_seconds()), 1)
         async with self.io(), self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(OVERRIDE_KEY, payload, ex=ttl)
-            pipe.xadd(ONCALL_TIMELINE_KEY, {"at": now.isoformat(), "actor": by, "kind": "override", "text": payload})
+            pipe.set(keys.ONCALL_OVERRIDE, payload, ex=ttl)
+            pipe.xadd(keys.ONCALL_TIMELINE, {"at": now.isoformat(), "actor": by, "kind": "override", "text": payload})
             await pipe.execute()
 
     async def clear_override(self, by: str, now: datetime) -> None:
         async with self.io(), self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(OVERRIDE_KEY)
-            pipe.xadd(ONCALL_TIMELINE_KEY, {"at": now.isoformat(), "actor": by, "kind": "override cleared", "text": ""})
+            pipe.delete(keys.ONCALL_OVERRIDE)
+            pipe.xadd(
+                keys.ONCALL_TIMELINE, {"at": now.isoformat(), "actor": by, "kind": "override cleared", "text": ""}
+            )
             await pipe.execute()

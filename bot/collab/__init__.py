@@ -1,1 +1,0 @@
-"""Incident collaboration: incident channels, status updates and reminders, post-mortem drafts."""

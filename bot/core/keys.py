@@ -1,0 +1,141 @@
+"""Every Redis key the bot uses, in one place; ``docs/architecture.md``'s key table is checked against
+:data:`TABLE` (``python -m bot.core.keys`` prints it).
+
+Keys that one Lua script or transaction touches together share a hash tag (``inc:{42}:…``), so every
+script runs in a single Redis Cluster slot; global keys (counters, indexes, due-time sets) stand alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Incidents ---------------------------------------------------------------------------------------
+SEQ = "inc:seq"
+ACTIVE = "inc:active"
+
+
+def doc(number: int) -> str:
+    return f"inc:{{{number}}}:doc"
+
+
+def timeline(number: int) -> str:
+    return f"inc:{{{number}}}:timeline"
+
+
+def announcing(number: int) -> str:
+    return f"inc:{{{number}}}:announcing"
+
+
+def room_claim(number: int) -> str:
+    return f"inc:{{{number}}}:room"
+
+
+def reminder(number: int, since: int, interval: int) -> str:
+    return f"inc:{{{number}}}:remind:{since}:{interval}"
+
+
+def room(channel: str) -> str:
+    return f"chan:{channel}"
+
+
+# Slack requests ----------------------------------------------------------------------------------
+def seen_event(event_id: str) -> str:
+    return f"seen:event:{event_id}"
+
+
+def seen_trigger(trigger_id: str) -> str:
+    return f"seen:trigger:{trigger_id}"
+
+
+# Escalation and on-call --------------------------------------------------------------------------
+DUE = "{esc}:due"
+PENDING = "{esc}:pending"
+ONCALL_ANCHOR = "oncall:anchor"
+ONCALL_OVERRIDE = "oncall:override"
+ONCALL_TIMELINE = "oncall:timeline"
+
+
+def escalation(number: int) -> str:
+    return f"inc:{{{number}}}:esc"
+
+
+def handoff(at: str) -> str:
+    return f"oncall:handoff:{at}"
+
+
+# Scheduled posts ---------------------------------------------------------------------------------
+def digest_tick(fire_time: str) -> str:
+    return f"digest:tick:{fire_time}"
+
+
+# Operations (offers of mutating actions, the audit stream) ---------------------------------------
+AUDIT = "audit"
+
+
+def offer(offer_id: str) -> str:
+    return f"action:{{{offer_id}}}"
+
+
+def offer_done(offer_id: str) -> str:
+    return f"action:{{{offer_id}}}:done"
+
+
+@dataclass(frozen=True)
+class KeyDoc:
+    key: str
+    type: str
+    written_by: str
+
+
+TABLE: tuple[KeyDoc, ...] = (
+    KeyDoc("`inc:seq`", "counter", "open (INCR → INC-n)"),
+    KeyDoc("`inc:active`", "sorted set", "open (ZADD), close (ZREM); healed lazily by `list`"),
+    KeyDoc("`inc:{n}:doc`", "hash: `doc` (JSON), `version`, `ann_channel`, `ann_ts`", "Lua create / compare-and-set"),
+    KeyDoc("`inc:{n}:timeline`", "stream", "the same Lua scripts, atomically with the change"),
+    KeyDoc("`inc:{n}:announcing`", "string, 30 s TTL", "the one replica that posts the announcement"),
+    KeyDoc("`seen:event:<id>`, `seen:trigger:<id>`", "string, 1 h TTL", "dedupe middleware (Slack retries, replays)"),
+    KeyDoc(
+        "`{esc}:due`",
+        "sorted set: incident → next page time",
+        "open (arm), severity change (move), ack/resolve/close (cancel)",
+    ),
+    KeyDoc(
+        "`{esc}:pending`",
+        "sorted set: incident → claim lease expiry",
+        "the poller's Lua claim; a lapsed lease is claimed again",
+    ),
+    KeyDoc(
+        "`inc:{n}:esc`",
+        "hash: `next_step`, `sent:<step>`, `early:<step>`",
+        "Lua: marks a step done and appends its timeline entry, once; `early` makes the next step due at once",
+    ),
+    KeyDoc(
+        "`oncall:anchor`, `oncall:override`, `oncall:timeline`",
+        "string, string (TTL), stream",
+        "roster; `/oncall override`",
+    ),
+    KeyDoc("`oncall:handoff:<time>`", "string, 8 d TTL", "the one replica that posts a hand-off checklist"),
+    KeyDoc("`chan:<channel id>`", "string", "incident channels: the incident a channel belongs to"),
+    KeyDoc("`digest:tick:<fire time>`", "string, 2 d TTL", "the one replica that posts a scheduled digest"),
+    KeyDoc(
+        "`action:{id}`, `action:{id}:done`",
+        "string, 30 min / 1 d TTL",
+        "an offer (roll-back, restart, scale); who carried it out (SET NX; deleted again when refused or failed)",
+    ),
+    KeyDoc("`audit`", "stream (capped ~100k)", "every runbook run and mutating action, with actor and result"),
+    KeyDoc(
+        "`inc:{n}:room`, `inc:{n}:remind:<since>:<k>`",
+        "string with TTL",
+        "the one replica creating the channel; one reminder per interval",
+    ),
+)
+
+
+def markdown_table() -> str:
+    rows = ["| key | type | written by |", "|---|---|---|"]
+    rows += [f"| {k.key} | {k.type} | {k.written_by} |" for k in TABLE]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,192 @@
+"""The YAML config file (``CHATOPS_CONFIG``) as pydantic models, one per section (pure).
+
+Unknown keys are rejected to catch typos; durations read like ``15m``; every default is the
+operations guide's.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from bot.core.settings.types import (
+    ChannelId,
+    Cron,
+    Duration,
+    Strict,
+    TimeZoneName,
+    UserId,
+    UserOrGroupId,
+    duration,
+)
+from bot.core.severity import Severity
+from runbooks.kube import names
+
+_HANDOFF = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01][0-9]|2[0-3]):([0-5][0-9])$", re.IGNORECASE)
+
+# The operations guide's "Key Metrics to Monitor" as PromQL; ``prometheus.queries`` overrides them by name.
+DEFAULT_PROMQL: dict[str, str] = {
+    "request_rate": "sum(rate(http_requests_total[5m]))",
+    "error_rate": 'sum(rate(http_requests_total{status=~"5.."}[5m])) / sum(rate(http_requests_total[5m]))',
+    "latency_p50": "histogram_quantile(0.5, sum(rate(http_request_duration_seconds_bucket[5m])) by (le))",
+    "latency_p95": "histogram_quantile(0.95, sum(rate(http_request_duration_seconds_bucket[5m])) by (le))",
+    "latency_p99": "histogram_quantile(0.99, sum(rate(http_request_duration_seconds_bucket[5m])) by (le))",
+    "db_connections": "sum(pg_stat_activity_count)",
+    "kafka_consumer_lag": "sum(kafka_consumergroup_lag)",
+}
+
+
+class Channels(Strict):
+    incidents: ChannelId
+    digest: ChannelId | None = None
+    stakeholders: ChannelId | None = None
+
+
+class SeverityPolicy(Strict):
+    ack_within: timedelta | Literal["next_business_day"]
+
+    @field_validator("ack_within", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        return value if value == "next_business_day" else duration(value)
+
+
+DEFAULT_SEVERITIES: dict[Severity, SeverityPolicy] = {
+    Severity.P1: SeverityPolicy(ack_within=timedelta(minutes=15)),
+    Severity.P2: SeverityPolicy(ack_within=timedelta(hours=1)),
+    Severity.P3: SeverityPolicy(ack_within=timedelta(hours=4)),
+    Severity.P4: SeverityPolicy(ack_within="next_business_day"),
+}
+
+
+class Escalation(Strict):
+    repeat_every: Duration = timedelta(minutes=10)
+    poll_interval: Duration = timedelta(seconds=1)
+    claim_lease: Duration = timedelta(seconds=60)
+    retry_failed_page_after: Duration = timedelta(seconds=30)
+
+
+class OnCallConfig(Strict):
+    timezone: TimeZoneName = "UTC"
+    handoff: str = "mon 09:00"
+    rotation: list[UserId] = Field(default_factory=list)
+    lead: UserId | None = None
+    rotation_start: date | None = Field(
+        default=None, description="a hand-off day on which rotation[0] was primary; default: the first start"
+    )
+
+    @field_validator("handoff")
+    @classmethod
+    def _handoff(cls, value: str) -> str:
+        if not _HANDOFF.match(value.strip()):
+            raise ValueError(f"{value!r} is not a weekly hand-off time; write a weekday and 24h time, e.g. 'mon 09:00'")
+        return value.strip().lower()
+
+
+class Permissions(Strict):
+    responders: list[UserOrGroupId] = Field(default_factory=list)
+    operators: list[UserOrGroupId] = Field(default_factory=list)
+
+
+class DigestSchedule(Strict):
+    cron: Cron = "0 8 * * 1-5"
+    timezone: TimeZoneName = "UTC"
+    check_timeout: Duration = timedelta(seconds=20)
+
+
+class ClusterRef(Strict):
+    """One entry of ``kubernetes.clusters``: a name for chat and a kubeconfig context."""
+
+    name: str
+    context: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return names.label(value, "cluster")
+
+
+class Kubernetes(Strict):
+    clusters: list[ClusterRef] = Field(default_factory=list)
+    namespaces: list[names.Namespace] = Field(
+        default_factory=list, description="runbooks may act only here; empty = any"
+    )
+    rollout_timeout: Duration = timedelta(minutes=5)
+
+    def refs(self) -> list[tuple[str, str | None]]:
+        """(name, kubeconfig context) of every listed cluster, in order."""
+        return [(c.name, c.context) for c in self.clusters]
+
+
+class IncidentChannels(Strict):
+    """``incident_channels: true`` or a mapping with these keys."""
+
+    enabled: bool = False
+    min_severity: Severity = Severity.P4
+    archive_on_close: bool = True
+    private: bool = False  # private channels (needs the groups:write scope): only the invited can read
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_bool(cls, value: Any) -> Any:
+        return {"enabled": value} if isinstance(value, bool) else value
+
+    def wanted(self, severity: Severity) -> bool:
+        """P1 is the highest: a channel for severities at or above ``min_severity``."""
+        return self.enabled and severity.value <= self.min_severity.value
+
+
+class Updates(Strict):
+    remind_after: Duration = timedelta(minutes=30)
+    remind_severities: list[Severity] = Field(default_factory=lambda: [Severity.P1, Severity.P2])
+
+
+class PrometheusConfig(Strict):
+    """Optional: the digest's key-metrics section. Absent = the section is omitted."""
+
+    url: str
+    error_target: float = Field(default=0.01, gt=0, lt=1)
+    queries: dict[str, str] = Field(default_factory=dict, description="overrides of the default PromQL, by name")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("queries")
+    @classmethod
+    def _queries(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(DEFAULT_PROMQL))
+        if unknown:
+            raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(DEFAULT_PROMQL)}")
+        return value
+
+    @property
+    def all_queries(self) -> dict[str, str]:
+        return {**DEFAULT_PROMQL, **self.queries}
+
+
+class BotConfig(Strict):
+    """The YAML config file (``CHATOPS_CONFIG``). Unknown keys are rejected to catch typos."""
+
+    channels: Channels
+    incident_channels: IncidentChannels = IncidentChannels()
+    updates: Updates = Updates()
+    severities: dict[Severity, SeverityPolicy] = Field(default_factory=dict)
+    escalation: Escalation = Escalation()
+    oncall: OnCallConfig = OnCallConfig()
+    permissions: Permissions = Permissions()
+    digest: DigestSchedule = DigestSchedule()
+    kubernetes: Kubernetes = Kubernetes()
+    prometheus: PrometheusConfig | None = None
+
+    @model_validator(mode="after")
+    def _fill_severities(self) -> BotConfig:
+        merged = {**DEFAULT_SEVERITIES, **self.severities}
+        object.__setattr__(self, "severities", dict(sorted(merged.items())))
+        return self

@@ -1,0 +1,37 @@
+"""The health digest (pure data): what was found on each cluster, the key metrics, the open incidents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.incidents.model import Incident
+from runbooks.checklist.model import ClusterHealth
+from runbooks.prometheus.model import KeyMetrics
+
+
+class Digest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    clusters: list[ClusterHealth]
+    incidents: list[Incident] | None = None  # None: the state store was not consulted
+    incidents_note: str | None = None
+    metrics: KeyMetrics | None = None  # None: Prometheus is not configured
+
+    @property
+    def problems(self) -> int:
+        return (
+            sum(len(s.findings) for c in self.clusters for s in c.sections)
+            + sum(1 for c in self.clusters if not c.reachable)
+            + (1 if self.metrics is not None and self.metrics.error_rate_breached else 0)
+        )
+
+    @property
+    def degraded_checks(self) -> int:
+        return sum(1 for c in self.clusters for s in c.sections if s.failed)
+
+    @property
+    def healthy(self) -> bool:
+        return self.problems == 0 and self.degraded_checks == 0

@@ -1,0 +1,118 @@
+"""The incident announcement in ``channels.incidents``: posted once, edited in place, with a thread.
+
+Runs after Slack has been acknowledged. Slack failures are logged and counted, never raised:
+the incident and its timeline are already safe in Redis, and the next change re-renders the
+announcement from the store (posting it then if the first post never went out).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import slack
+from bot.core.redis import StoreUnavailable
+from bot.core.slack import SLACK_ERRORS
+from bot.incidents.model import Incident, TimelineEntry
+from bot.incidents.render import announcement_blocks, headline, thread_line
+from bot.incidents.store import IncidentStore
+
+log = logging.getLogger(__name__)
+
+MAX_REFRESH_ROUNDS = 5
+# How long a change waits for an announcement another request is posting at that moment
+# (longer than one Slack call with its retries, shorter than the posting lock's 30 s).
+IN_FLIGHT_WAIT = 20.0
+
+
+class Announcer:
+    def __init__(
+        self, client: AsyncWebClient, store: IncidentStore, channel: str, clock: Callable[[], datetime]
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.channel = channel
+        self.clock = clock
+
+    async def announce(self, incident: Incident) -> tuple[str, str] | None:
+        """Post the announcement once (one poster across replicas); return where it is."""
+        try:
+            if not await self.store.claim_announcement(incident.number):
+                return None
+        except StoreUnavailable as exc:
+            log.error("announcement of %s skipped: %s", incident.ref, exc)
+            return None
+        try:
+            resp = await self.client.chat_postMessage(
+                channel=self.channel,
+                text=headline(incident),
+                blocks=announcement_blocks(incident, self.clock()),
+                unfurl_links=False,
+            )
+        except SLACK_ERRORS as exc:
+            slack.failed("chat.postMessage", incident.ref, exc)
+            await self.store.release_announcement(incident.number)
+            return None
+        where = (str(resp["channel"]), str(resp["ts"]))
+        try:
+            version = await self.store.set_announcement(incident.number, *where)
+        except StoreUnavailable as exc:
+            log.error("announcement of %s posted but its ts was not saved: %s", incident.ref, exc)
+            return where
+        if version != incident.version:
+            await self.refresh(incident.number)
+        return where
+
+    async def changed(self, incident: Incident, entry: TimelineEntry) -> None:
+        """After a change: bring the announcement up to date and add a line to its thread."""
+        where = await self.refresh(incident.number)
+        if where is None:
+            # Another request may be posting the announcement right now (this change came in
+            # between its claim and its saved ts): wait for it rather than drop the thread line.
+            # The poster re-renders the announcement itself if the incident moved on meanwhile.
+            try:
+                where = await self.store.posted_announcement(incident.number, IN_FLIGHT_WAIT, while_claimed=True)
+            except StoreUnavailable as exc:
+                log.error("thread line of %s skipped: %s", incident.ref, exc)
+                return
+            if where is None:
+                return
+        channel, ts = where
+        try:
+            await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=thread_line(incident, entry))
+        except SLACK_ERRORS as exc:
+            slack.failed("chat.postMessage", incident.ref, exc)
+
+    async def refresh(self, number: int) -> tuple[str, str] | None:
+        """Render the latest state into the announcement; repeat if it changed meanwhile.
+
+        Concurrent refreshes (other clicks, other replicas) may land in any order; each one
+        re-checks the version after its update, so the last write always shows the latest state.
+        Returns where the announcement is, or None when it could not be posted.
+        """
+        where: tuple[str, str] | None = None
+        for _ in range(MAX_REFRESH_ROUNDS):
+            try:
+                incident, where = await self.store.snapshot(number)
+            except StoreUnavailable as exc:
+                log.error("announcement refresh of INC-%s skipped: %s", number, exc)
+                return where
+            if where is None:
+                return await self.announce(incident)
+            channel, ts = where
+            try:
+                await self.client.chat_update(
+                    channel=channel, ts=ts, text=headline(incident), blocks=announcement_blocks(incident, self.clock())
+                )
+            except SLACK_ERRORS as exc:
+                slack.failed("chat.update", incident.ref, exc)
+                return where
+            try:
+                if await self.store.version(number) == incident.version:
+                    return where
+            except StoreUnavailable:
+                return where
+        return where

@@ -1,0 +1,108 @@
+"""What follows an incident change, after Slack has been answered: the announcement and its thread,
+the incident's room (channel), status updates, the post-mortem draft.
+
+Runs in background tasks; Slack failures are logged and counted by the parts it calls, never raised,
+except where the person who asked is told (the post-mortem upload).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.redis import StoreUnavailable
+from bot.core.settings.config import BotConfig
+from bot.incidents import postmortem
+from bot.incidents.announcement import Announcer
+from bot.incidents.model import Incident, State, TimelineEntry
+from bot.incidents.rooms import IncidentRooms
+from bot.incidents.service import IncidentService
+from bot.incidents.store import IncidentStore
+from bot.incidents.updates import StatusUpdates
+
+log = logging.getLogger(__name__)
+
+PrimaryOnCall = Callable[[], Awaitable[str | None]]
+
+
+def filename(incident: Incident) -> str:
+    return f"postmortem-{incident.ref.lower()}.md"
+
+
+async def draft(
+    store: IncidentStore, config: BotConfig, number: int, tz: ZoneInfo | None = None
+) -> tuple[Incident, str]:
+    """The incident and its post-mortem Markdown, times in ``tz`` (default: the on-call time zone)."""
+    incident = await store.get(number)
+    entries, _ = await store.timeline(number)
+    zone = tz or ZoneInfo(config.oncall.timezone)
+    text = postmortem.build(incident, entries, config.severities[incident.severity].ack_within, zone, datetime.now(UTC))
+    return incident, text
+
+
+class IncidentFlows:
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        incidents: IncidentService,
+        announcer: Announcer,
+        rooms: IncidentRooms,
+        updates: StatusUpdates,
+        primary_on_call: PrimaryOnCall,
+    ) -> None:
+        self.client = client
+        self.incidents = incidents
+        self.store = incidents.store
+        self.config = incidents.config
+        self.announcer = announcer
+        self.rooms = rooms
+        self.updates = updates
+        self.primary_on_call = primary_on_call
+
+    async def opened(self, incident: Incident) -> None:
+        """After an open: the announcement, then (if wanted) the incident's own channel."""
+        await self.announcer.announce(incident)
+        if self.config.incident_channels.wanted(incident.severity):
+            try:
+                primary = await self.primary_on_call()
+            except StoreUnavailable:
+                primary = None
+            await self.rooms.open_room(incident, [incident.opened_by, incident.commander, primary])
+
+    async def changed(self, incident: Incident, entry: TimelineEntry) -> None:
+        await self.announcer.changed(incident, entry)
+        if incident.state is State.CLOSED:
+            await self.rooms.archive(incident)
+
+    async def assigned(self, incident: Incident, entry: TimelineEntry) -> None:
+        await self.announcer.changed(incident, entry)
+        if incident.channel:
+            await self.rooms.invite(incident.channel, [incident.commander])
+
+    async def published(self, incident: Incident, entry: TimelineEntry) -> None:
+        await self.updates.publish(incident, entry)
+        await self.announcer.refresh(incident.number)
+
+    async def postmortem(self, number: int, actor: str, tz: ZoneInfo) -> tuple[Incident, str]:
+        """Build the draft in ``tz``, upload it to the incident (files upload v2), record it on the timeline.
+
+        Returns the incident and the channel it went to; raises StoreUnavailable or a Slack error.
+        """
+        incident, markdown = await draft(self.store, self.config, number, tz)
+        channel, thread = await self.store.home(incident) or (self.config.channels.incidents, None)
+        await self.client.files_upload_v2(
+            channel=channel,
+            thread_ts=thread,
+            content=markdown,
+            filename=filename(incident),
+            title=f"Post-mortem draft — {incident.ref}: {incident.title}",
+            initial_comment=f"📝 Post-mortem draft for {incident.ref}, built from its timeline. Fill in root cause "
+            "and action items.",
+        )
+        await self.incidents.postmortem_drafted(number, actor)
+        return incident, channel

@@ -1,0 +1,294 @@
+"""Block Kit for incidents, built with ``slack_sdk.models.blocks`` (which enforces Slack's limits).
+
+Pure: takes domain objects, returns blocks and text. User-supplied text is escaped for
+mrkdwn so a title can never mention ``@channel`` or forge a link.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.core.blocks import SECTION_LIMIT, chunked_sections, clip, escape, user, when
+from bot.core.durations import format_duration
+from bot.core.severity import SEVERITY_LABELS, Severity
+from bot.incidents.machine import PAST_TENSE, TransitionRefused, allowed_actions
+from bot.incidents.model import DESCRIPTION_MAX, TITLE_MAX, Action, Incident, State, TimelineEntry
+
+LIST_LIMIT = 20
+TIMELINE_LIMIT = 40
+OPEN_MODAL_CALLBACK = "incident_open_modal"
+
+SEVERITY_EMOJI = {Severity.P1: "🔴", Severity.P2: "🟠", Severity.P3: "🟡", Severity.P4: "🔵"}
+STATE_EMOJI = {
+    State.OPEN: "🚨",
+    State.ACKNOWLEDGED: "👀",
+    State.MITIGATED: "🩹",
+    State.RESOLVED: "✅",
+    State.CLOSED: "📁",
+}
+BUTTONS = {
+    Action.ACKNOWLEDGE: ("Acknowledge", "primary"),
+    Action.MITIGATE: ("Mitigated", None),
+    Action.RESOLVE: ("Resolve", None),
+    Action.REOPEN: ("Reopen", "danger"),
+}
+
+
+def action_id(action: Action) -> str:
+    return f"incident_{action.value}"
+
+
+def headline(incident: Incident) -> str:
+    """Plain-text one-liner, also the notification fallback."""
+    return f"{incident.ref} [{incident.severity.value}] {incident.title} — {incident.state.value}"
+
+
+POSTMORTEM_ACTION = "incident_postmortem"
+ASSIGN_ACTION = "incident_assign"
+RUNBOOKS_ACTION = "incident_runbooks"
+
+
+def _buttons(incident: Incident) -> ActionsBlock | None:
+    elements: list[ButtonElement | UserSelectElement] = []
+    for action in allowed_actions(incident.state):
+        if action not in BUTTONS:
+            continue
+        label, style = BUTTONS[action]
+        confirm = None
+        if action is Action.RESOLVE:
+            confirm = ConfirmObject(
+                title="Resolve incident?",
+                text=f"Mark {incident.ref} resolved: the impact is over and nothing more is needed right now.",
+                confirm="Resolve",
+                deny="Cancel",
+            )
+        elements.append(
+            ButtonElement(
+                text=label, action_id=action_id(action), value=str(incident.number), style=style, confirm=confirm
+            )
+        )
+    if incident.state in (State.RESOLVED, State.CLOSED):
+        elements.append(
+            ButtonElement(text="Post-mortem draft", action_id=POSTMORTEM_ACTION, value=str(incident.number))
+        )
+    if incident.state is not State.CLOSED:
+        elements.append(ButtonElement(text="Runbooks", action_id=RUNBOOKS_ACTION, value=str(incident.number)))
+        elements.append(
+            UserSelectElement(
+                action_id=ASSIGN_ACTION,
+                placeholder="Set commander",
+                initial_user=incident.commander,
+            )
+        )
+    return ActionsBlock(block_id=f"incident_actions_{incident.number}", elements=elements) if elements else None
+
+
+def _deadline_text(incident: Incident, now: datetime) -> str:
+    if incident.acknowledged_at is not None:
+        took = format_duration(incident.acknowledged_at - incident.opened_at)
+        late = incident.acknowledged_at > incident.respond_by
+        return f"acknowledged after {took}" + (" (past the deadline)" if late else "")
+    if incident.state is State.OPEN:
+        overdue = now > incident.respond_by
+        return f"{when(incident.respond_by)}" + (" — *overdue*" if overdue else "")
+    return when(incident.respond_by)
+
+
+def announcement_blocks(incident: Incident, now: datetime) -> list[Block]:
+    """The incident announcement: edited in place on every change."""
+    sev = incident.severity
+    blocks: list[Block] = [
+        HeaderBlock(text=clip(f"{STATE_EMOJI[incident.state]} {incident.ref}: {incident.title}", TITLE_MAX)),
+        SectionBlock(
+            fields=[
+                MarkdownTextObject(text=f"*Severity*\n{SEVERITY_EMOJI[sev]} {sev.value} ({SEVERITY_LABELS[sev]})"),
+                MarkdownTextObject(text=f"*Status*\n{incident.state.value.capitalize()}"),
+                MarkdownTextObject(text=f"*Commander*\n{user(incident.commander)}"),
+                MarkdownTextObject(text=f"*Respond by*\n{_deadline_text(incident, now)}"),
+            ]
+        ),
+    ]
+    if incident.description:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(escape(incident.description), SECTION_LIMIT))))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_context_line(incident))]))
+    buttons = _buttons(incident)
+    if buttons is not None:
+        blocks.append(buttons)
+    return blocks
+
+
+def _context_line(incident: Incident) -> str:
+    parts = [f"Opened by {user(incident.opened_by)} {when(incident.opened_at)}"]
+    if incident.acknowledged_by:
+        parts.append(f"acknowledged by {user(incident.acknowledged_by)}")
+    if incident.mitigated_by:
+        parts.append(f"mitigated by {user(incident.mitigated_by)}")
+    if incident.resolved_by:
+        parts.append(f"resolved by {user(incident.resolved_by)}")
+    if incident.closed_by:
+        parts.append(f"closed by {user(incident.closed_by)}")
+    if incident.channel:
+        parts.append(f"channel <#{incident.channel}>")
+    return " · ".join(parts)
+
+
+def thread_line(incident: Incident, entry: TimelineEntry) -> str:
+    """The thread reply recording one change."""
+    note = f": {escape(entry.text)}" if entry.text else ""
+    return f"{STATE_EMOJI[incident.state]} {user(entry.actor)} {entry.kind} {incident.ref}{note}"
+
+
+def status_blocks(incident: Incident, recent: Sequence[TimelineEntry], now: datetime) -> list[Block]:
+    blocks = announcement_blocks(incident, now)
+    if recent:
+        lines = "\n".join(timeline_line(e) for e in recent)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(f"*Recent timeline*\n{lines}", SECTION_LIMIT))))
+    return blocks
+
+
+def timeline_line(entry: TimelineEntry) -> str:
+    note = f" — {escape(entry.text)}" if entry.text else ""
+    return f"• {when(entry.at, '{date_short} {time_secs}')} {user(entry.actor)} *{entry.kind}*{note}"
+
+
+def timeline_blocks(incident: Incident, entries: Sequence[TimelineEntry], total: int, page: int = 1) -> list[Block]:
+    """One page of the timeline; times render in each reader's own time zone (Slack date tokens)."""
+    pages = max(1, -(-len(entries) // TIMELINE_LIMIT))
+    page = min(page, pages)
+    shown = list(entries)[(page - 1) * TIMELINE_LIMIT : page * TIMELINE_LIMIT]
+    blocks: list[Block] = [HeaderBlock(text=clip(f"Timeline of {incident.ref}: {incident.title}", TITLE_MAX))]
+    blocks.extend(chunked_sections([timeline_line(e) for e in shown]))
+    if pages > 1:
+        hint = f" — next: `/incident timeline {incident.ref} {page + 1}`" if page < pages else ""
+        footer = f"Page {page} of {pages} ({total} entries){hint}"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
+    return blocks
+
+
+def summary_line(incident: Incident, now: datetime) -> str:
+    """One incident in one line, as every list shows it (``/incident list``, the digest, the hand-off)."""
+    sev = incident.severity
+    return (
+        f"{SEVERITY_EMOJI[sev]} *{incident.ref}* [{sev.value}] {escape(clip(incident.title, 80))} — "
+        f"{incident.state.value}, {format_duration(now - incident.opened_at)} old, commander {user(incident.commander)}"
+    )
+
+
+def summary_lines(incidents: Sequence[Incident], now: datetime, limit: int, *, bullet: str = "") -> list[str]:
+    """The first ``limit`` summary lines and an "…and N more" line past them."""
+    lines = [f"{bullet}{summary_line(i, now)}" for i in incidents[:limit]]
+    if len(incidents) > limit:
+        lines.append(f"…and {len(incidents) - limit} more")
+    return lines
+
+
+def list_blocks(incidents: Sequence[Incident], now: datetime) -> list[Block]:
+    if not incidents:
+        return [SectionBlock(text=MarkdownTextObject(text="✅ No open incidents."))]
+    ordered = sorted(incidents, key=lambda i: (i.severity.value, -i.number))
+    lines = summary_lines(ordered, now, LIST_LIMIT)
+    more = lines.pop() if len(ordered) > LIST_LIMIT else None
+    blocks: list[Block] = [
+        HeaderBlock(text=f"{len(incidents)} incident{'s' if len(incidents) != 1 else ''} not closed"),
+        *chunked_sections(lines),
+    ]
+    if more:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+    return blocks
+
+
+def recent_blocks(incidents: Sequence[Incident], now: datetime) -> list[Block]:
+    """``/incident list --recent``: per severity, how many, time to acknowledge and resolve."""
+    blocks: list[Block] = [HeaderBlock(text=f"Incidents of the last 30 days: {len(incidents)}")]
+    lines = []
+    for severity in Severity:
+        group = [i for i in incidents if i.severity is severity]
+        if not group:
+            continue
+        tta = [(i.acknowledged_at - i.opened_at).total_seconds() for i in group if i.acknowledged_at]
+        ttr = [(i.resolved_at - i.opened_at).total_seconds() for i in group if i.resolved_at]
+        on_time = sum(1 for i in group if i.acknowledged_at and i.acknowledged_at <= i.respond_by)
+        lines.append(
+            f"{SEVERITY_EMOJI[severity]} *{severity.value}*: {len(group)} — median time to acknowledge "
+            f"{_median(tta)} ({on_time}/{len(group)} within target), median time to resolve {_median(ttr)}"
+        )
+    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines) or "✅ No incidents.")))
+    return blocks
+
+
+def _median(seconds: list[float]) -> str:
+    return format_duration(timedelta(seconds=statistics.median(seconds))) if seconds else "—"
+
+
+def refusal_text(exc: TransitionRefused) -> str:
+    """Why an action was refused, naming the current state and who got there first."""
+    inc, action = exc.incident, exc.action
+    state = f"*{inc.state.value}*"
+    if action is Action.ACKNOWLEDGE and inc.acknowledged_by:
+        acked = when(inc.acknowledged_at or inc.opened_at)
+        return f"{inc.ref} was already acknowledged by {user(inc.acknowledged_by)} {acked}; it is {state} now."
+    done_by = {
+        Action.MITIGATE: (State.MITIGATED, inc.mitigated_by),
+        Action.RESOLVE: (State.RESOLVED, inc.resolved_by),
+        Action.CLOSE: (State.CLOSED, inc.closed_by),
+    }
+    if action in done_by and done_by[action][0] is inc.state and done_by[action][1]:
+        return f"{inc.ref} was already {inc.state.value} by {user(done_by[action][1])}; it is {state} now."
+    attempted = PAST_TENSE[action] if action else "changed"
+    options = ", ".join(a.value for a in allowed_actions(inc.state)) or "nothing, it is closed"
+    return f"{inc.ref} is {state}, so it can't be {attempted}. From {inc.state.value} you can: {options}."
+
+
+def open_modal(origin_channel: str) -> View:
+    """The modal shown by ``/incident open`` without arguments."""
+    return View(
+        type="modal",
+        callback_id=OPEN_MODAL_CALLBACK,
+        private_metadata=origin_channel,
+        title="Open an incident",
+        submit="Open incident",
+        close="Cancel",
+        blocks=[
+            InputBlock(
+                block_id="title",
+                label="Title",
+                element=PlainTextInputElement(
+                    action_id="value", max_length=TITLE_MAX, placeholder="Checkout API returns 500s"
+                ),
+            ),
+            InputBlock(
+                block_id="severity",
+                label="Severity",
+                element=StaticSelectElement(
+                    action_id="value",
+                    placeholder="Pick a severity",
+                    options=[Option(value=s.value, text=f"{s.value} — {SEVERITY_LABELS[s]}") for s in Severity],
+                ),
+            ),
+            InputBlock(
+                block_id="description",
+                label="What is happening?",
+                optional=True,
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=DESCRIPTION_MAX),
+            ),
+        ],
+    )

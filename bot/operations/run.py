@@ -1,0 +1,133 @@
+"""Running a runbook from chat: the words checked before any API call, the report read in a worker
+thread, the changes it proposes stored as offers, the report rendered, posted, noted on the incident
+of the channel and audited."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from bot.core.errors import DependencyError, UserError
+from bot.incidents.service import IncidentService
+from bot.operations.audit import AuditLog
+from bot.operations.offers import Offers
+from bot.operations.render import Offered, Rendered, cluster_context, render, runbook_help, runbook_list
+from runbooks.kube import names
+from runbooks.kube.client import ClusterSet
+from runbooks.kube.errors import API_ERRORS, explain
+from runbooks.registry import Runbook, parse_args, registry, target
+
+RUN_TIMEOUT = 60.0
+CLUSTER_OPTION = "--cluster="
+
+Publish = Callable[[list[object], str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Request:
+    """A runbook run as asked for in chat, checked: the runbook, its params, the cluster."""
+
+    book: Runbook
+    params: BaseModel
+    cluster: str | None
+
+    @property
+    def target(self) -> str:
+        return target(self.params)
+
+
+class RunbookRunner:
+    def __init__(
+        self,
+        *,
+        clusters: ClusterSet,
+        namespaces: Sequence[str],
+        offers: Offers,
+        audit: AuditLog,
+        incidents: IncidentService,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.books = registry()
+        self.clusters = clusters
+        self.namespaces = list(namespaces)
+        self.offers = offers
+        self.audit = audit
+        self.incidents = incidents
+        self.clock = clock
+
+    def listing(self) -> str:
+        return runbook_list(list(self.books.values()))
+
+    def find(self, name: str) -> Runbook:
+        book = self.books.get(name.lower())
+        if book is None:
+            raise UserError(f"`{name[:40]}` is not a runbook.\n{self.listing()}")
+        return book
+
+    @staticmethod
+    def help(book: Runbook) -> str:
+        return runbook_help(book)
+
+    def request(self, book: Runbook, words: list[str]) -> Request:
+        """Check the words (cluster, params, namespace allow-list) before any API call."""
+        cluster, rest = self._cluster_option(words)
+        params = parse_args(book, rest)
+        namespace = getattr(params, "namespace", None)
+        if namespace is not None:
+            names.namespace(namespace, self.namespaces)
+        return Request(book, params, cluster)
+
+    def starting(self, request: Request) -> str:
+        where = f" in cluster `{request.cluster}`" if self.clusters.several else ""
+        return f"Running *{request.book.name}* on `{request.target}`{where}… results follow here."
+
+    def _cluster_option(self, words: list[str]) -> tuple[str | None, list[str]]:
+        """Take ``--cluster=<name>`` out of the words; the name must be one of ``kubernetes.clusters``."""
+        configured = self.clusters.names
+        chosen = self.clusters.default
+        rest = []
+        for word in words:
+            if not word.startswith(CLUSTER_OPTION):
+                rest.append(word)
+                continue
+            name = word.removeprefix(CLUSTER_OPTION)
+            if name not in configured:
+                known = ", ".join(f"`{c}`" for c in configured) or "none (the bot uses the cluster it runs in)"
+                raise UserError(f"`{names.shown(name)}` is not a configured cluster. Configured: {known}.")
+            chosen = name
+        return chosen, rest
+
+    async def run(self, request: Request, *, channel: str, user: str, publish: Publish) -> None:
+        """Read, offer, render and ``publish`` the report; then note it on the channel's incident and audit it."""
+        book = request.book
+        cluster = await asyncio.to_thread(self.clusters.connect, request.cluster)
+        try:
+            report = await asyncio.wait_for(asyncio.to_thread(book.run, cluster, request.params), RUN_TIMEOUT)
+        except API_ERRORS as exc:
+            raise DependencyError(f"*{book.name}* stopped: {explain(exc, f'workload {request.target}')}.") from exc
+        incident = await self.incidents.store.room_of(channel)
+        blocks, summary = await self._render(book, report, request.cluster, {"incident": incident, "offered_to": user})
+        if request.cluster and self.clusters.several:
+            blocks = [blocks[0], cluster_context(request.cluster), *blocks[1:]]
+        await publish(list(blocks), summary)
+        if incident is not None:
+            await self.incidents.note(incident, f"ran runbook {book.name}", summary, user)
+        await self.audit.record({"kind": "runbook", "runbook": book.name, "actor": user, "summary": summary})
+
+    async def _render(
+        self, book: Runbook, report: BaseModel, cluster: str | None, origin: dict[str, object]
+    ) -> Rendered:
+        """Store each proposed change as an offer (with the incident and user it was offered to); render."""
+        now = self.clock()
+        ids, changes, refusals = {}, {}, {}
+        for proposal in book.propose(report, cluster, now) if book.propose else []:
+            if proposal.change is not None:
+                ids[proposal.key] = await self.offers.offer({**proposal.change.model_dump(), **origin})
+                changes[proposal.key] = proposal.change
+            elif proposal.refusal:
+                refusals[proposal.key] = proposal.refusal
+        return render(report, Offered(now=now, ids=ids, changes=changes, refusals=refusals))

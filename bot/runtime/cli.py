@@ -1,0 +1,176 @@
+"""``chatops-bot`` (also ``python -m bot``): serve, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from bot import __version__
+from bot.core.durations import format_duration
+from bot.core.logs import setup_logging
+from bot.core.settings import SettingsError, load_config_file, load_environment, load_settings
+
+EXIT_BAD_SETTINGS = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatops-bot",
+        description="Incident response, escalation and runbooks for your platform, in Slack.",
+        epilog="Settings: environment (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, REDIS_URL, CHATOPS_CONFIG, ...) "
+        "and the YAML file named by CHATOPS_CONFIG. See docs/configuration.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"chatops-bot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser(
+        "serve",
+        help="run the bot",
+        description="Run the bot: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on PORT "
+        "(POST /slack/events, GET /healthz, /readyz, /metrics).",
+    )
+    check = sub.add_parser(
+        "check-config",
+        help="validate the config file and environment, listing every problem",
+        description="Validate the YAML config (CHATOPS_CONFIG) and the environment; exit 2 listing every problem.",
+    )
+    check.add_argument("--file-only", action="store_true", help="check only the config file, not the environment")
+    dig = sub.add_parser(
+        "digest",
+        help="build the health digest once (no Slack needed)",
+        description="Build the morning health digest for the configured cluster(s) (KUBECONFIG or in-cluster) "
+        "and print it; open incidents are included when REDIS_URL is set.",
+    )
+    dig.add_argument("--print", dest="print_", action="store_true", required=True, help="print it as text")
+    pm = sub.add_parser(
+        "postmortem",
+        help="write an incident's post-mortem draft to a Markdown file",
+        description="Build the post-mortem draft of INC-n from the state store (REDIS_URL) and write it locally.",
+    )
+    pm.add_argument("incident", help="the incident, e.g. INC-42")
+    pm.add_argument("-o", "--output", help="file to write (default: postmortem-inc-n.md; '-' for stdout)")
+    return parser
+
+
+def _fail(problems: Sequence[str]) -> int:
+    print("chatops-bot: the settings have problems:", file=sys.stderr)
+    for problem in problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return EXIT_BAD_SETTINGS
+
+
+def check_config(file_only: bool) -> int:
+    try:
+        if file_only:
+            env = load_environment()
+            config = load_config_file(env.chatops_config)
+        else:
+            settings = load_settings()
+            env, config = settings.env, settings.config
+    except SettingsError as exc:
+        return _fail(exc.problems)
+    print(f"{env.chatops_config}: OK")
+    print(f"  incidents channel: {config.channels.incidents}")
+    for severity, policy in config.severities.items():
+        within = policy.ack_within
+        shown = format_duration(within) if isinstance(within, timedelta) else "the next business day, 09:00"
+        print(f"  {severity.value}: acknowledge within {shown}")
+    print(f"  responders: {', '.join(config.permissions.responders) or 'everyone'}")
+    return 0
+
+
+def postmortem(ref: str, output: str | None) -> int:
+    from bot.core.redis import StoreUnavailable, connect  # noqa: PLC0415 - only this command needs Redis
+    from bot.incidents.flows import draft, filename  # noqa: PLC0415
+    from bot.incidents.model import format_ref, parse_ref  # noqa: PLC0415
+    from bot.incidents.store import IncidentNotFound, IncidentStore  # noqa: PLC0415
+
+    number = parse_ref(ref)
+    if number is None:
+        print(f"chatops-bot: {ref!r} is not an incident id; write it as INC-42", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    try:
+        settings = load_settings(require_slack=False)
+    except SettingsError as exc:
+        return _fail(exc.problems)
+
+    async def build() -> tuple[str, str]:
+        redis = connect(settings.env.redis_url, settings.env.chatops_data_dir)
+        try:
+            incident, markdown = await draft(IncidentStore(redis.client, redis.description), settings.config, number)
+            return filename(incident), markdown
+        finally:
+            await redis.close()
+
+    try:
+        name, markdown = asyncio.run(build())
+    except IncidentNotFound as exc:
+        print(f"chatops-bot: {format_ref(exc.number)} does not exist", file=sys.stderr)
+        return 1
+    except StoreUnavailable as exc:
+        print(f"chatops-bot: {exc}", file=sys.stderr)
+        return 1
+    if output == "-":
+        sys.stdout.write(markdown)
+        return 0
+    target = Path(output or name)
+    target.write_text(markdown, encoding="utf-8")
+    print(f"wrote {target}")
+    return 0
+
+
+def digest_print() -> int:
+    from bot.core.redis import connect  # noqa: PLC0415 - only this command needs Kubernetes
+    from bot.digest import render  # noqa: PLC0415
+    from bot.digest.service import DigestService  # noqa: PLC0415
+    from bot.incidents.service import utcnow  # noqa: PLC0415
+    from bot.incidents.store import IncidentStore  # noqa: PLC0415
+    from runbooks.kube.client import ClusterSet  # noqa: PLC0415
+
+    try:
+        settings = load_settings(require_slack=False)
+    except SettingsError as exc:
+        return _fail(exc.problems)
+
+    async def build() -> str:
+        redis = connect(settings.env.redis_url, settings.env.chatops_data_dir) if settings.env.redis_url else None
+        try:
+            store = IncidentStore(redis.client, redis.description) if redis else None
+            clusters = ClusterSet(settings.config.kubernetes.refs())
+            service = DigestService(settings.config, None, store, utcnow, clusters)
+            digest = await service.build()
+            return render.text(digest)
+        finally:
+            if redis:
+                await redis.close()
+
+    sys.stdout.write(asyncio.run(build()))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "digest":
+        return digest_print()
+    if args.command == "check-config":
+        return check_config(args.file_only)
+    if args.command == "postmortem":
+        return postmortem(args.incident, args.output)
+    if args.command == "serve":
+        try:
+            settings = load_settings()
+        except SettingsError as exc:
+            return _fail(exc.problems)
+        env = settings.env
+        setup_logging(env.log_level, env.log_format, env.secrets())
+        from bot.runtime.server import serve  # noqa: PLC0415 - keeps check-config free of server imports
+
+        with contextlib.suppress(KeyboardInterrupt):
+            serve(settings)
+        return 0
+    _parser().print_help()
+    return EXIT_BAD_SETTINGS

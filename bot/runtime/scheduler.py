@@ -1,0 +1,51 @@
+"""The process's one APScheduler: every scheduled post registered with its per-tick Redis claim."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.core.redis import RedisBacked, StoreUnavailable
+from bot.core.schedule import MISFIRE_GRACE, TICK_CLAIM_TTL, ScheduledPost
+
+log = logging.getLogger(__name__)
+
+
+def claimed_once(post: ScheduledPost, store: RedisBacked, clock: Callable[[], datetime]) -> Callable[[], object]:
+    """The job APScheduler runs: find the tick this run belongs to, claim it (SET NX), then post."""
+
+    async def fire() -> None:
+        tick = post.tick_of(clock())
+        if tick is None:
+            return
+        try:
+            if not await store.claim(post.claim_key(tick.isoformat()), TICK_CLAIM_TTL):
+                return
+        except StoreUnavailable as exc:
+            log.error("%s for %s skipped: %s", post.job_id, tick, exc)
+            return
+        await post.run(tick)
+
+    return fire
+
+
+def build_scheduler(
+    posts: Iterable[ScheduledPost | None], store: RedisBacked, clock: Callable[[], datetime], timezone: str
+) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=ZoneInfo(timezone))
+    for post in posts:
+        if post is None:
+            continue
+        scheduler.add_job(
+            claimed_once(post, store, clock),
+            post.trigger,
+            id=post.job_id,
+            misfire_grace_time=int(MISFIRE_GRACE.total_seconds()),
+            coalesce=True,
+            max_instances=1,
+        )
+    return scheduler

@@ -1,0 +1,135 @@
+"""Serving: the Bolt app over HTTP (Starlette under uvicorn) or Socket Mode, plus probes and metrics.
+
+Routes: ``POST /slack/events`` (commands, interactivity, events), ``GET /healthz`` (alive),
+``GET /readyz`` (Redis reachable), ``GET /metrics`` (Prometheus). In Socket Mode the same
+HTTP server still answers the probes and metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.core.redis import RedisConnection, connect
+from bot.core.settings import Settings
+from bot.core.slack import build_client
+from bot.incidents.store import IncidentStore
+from bot.runtime.app import BotIdentity, build_app
+from bot.runtime.scheduler import build_scheduler
+from bot.runtime.services import Services
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
+    env = settings.env
+    assert env.slack_bot_token is not None
+    token = env.slack_bot_token.get_secret_value()
+    client = build_client(token, env.slack_api_url)
+    store = IncidentStore(redis.client, redis.description)
+    svc = Services.build(settings.config, client, store)
+    identity = BotIdentity(token)
+    secret = env.slack_signing_secret.get_secret_value() if env.slack_signing_secret else None
+    bolt = build_app(svc, identity, signing_secret=None if env.socket_mode else secret)
+    handler = AsyncSlackRequestHandler(bolt)
+
+    async def slack_events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+    async def readyz(_: Request) -> Response:
+        if await store.ping():
+            return PlainTextResponse("ready\n")
+        return PlainTextResponse(f"not ready: {store.description} unreachable\n", status_code=503)
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # One pooled HTTP session for every Web API call (slack_sdk opens one per call otherwise).
+        client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+        # Not a drained background task: it may be retrying while Slack is away, and is cancelled at shutdown.
+        learning = asyncio.create_task(identity.learn(client), name="auth-test")
+        socket = None
+        if env.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import (  # noqa: PLC0415 - only in Socket Mode
+                AsyncSocketModeHandler,
+            )
+
+            assert env.slack_app_token is not None
+            socket = AsyncSocketModeHandler(bolt, env.slack_app_token.get_secret_value())
+            await socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("Socket Mode connected")
+        if not await store.ping():
+            log.warning("%s is not reachable yet; /readyz answers 503 until it is", store.description)
+        poller = asyncio.create_task(svc.escalator.run(), name="escalation-poller")
+        scheduler = build_scheduler(svc.scheduled_posts(), store, svc.clock, settings.config.digest.timezone)
+        scheduler.start()
+        # Everything loaded so far lives for the whole process: keep it out of the cyclic GC's scans.
+        gc.collect()
+        gc.freeze()
+        try:
+            yield
+        finally:
+            log.info("shutting down")
+            learning.cancel()
+            scheduler.shutdown(wait=False)
+            svc.escalator.stop()
+            await poller
+            await svc.escalator.drain(SHUTDOWN_GRACE_SECONDS)
+            if socket is not None:
+                await socket.close_async()  # type: ignore[no-untyped-call]
+            await svc.tasks.drain(SHUTDOWN_GRACE_SECONDS)
+            await client.session.close()
+            await redis.close()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    if not env.socket_mode:
+        # In Socket Mode requests arrive over the WebSocket; no unsigned HTTP entry point is left open.
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def serve(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT; uvicorn stops accepting, finishes requests, then lifespan drains tasks."""
+    env = settings.env
+    redis = connect(env.redis_url, env.chatops_data_dir)
+    web = create_web_app(settings, redis)
+    mode = "Socket Mode" if env.socket_mode else f"HTTP on {env.host}:{env.port}/slack/events"
+    log.info("chatops-bot serving (%s), state in %s", mode, redis.description)
+    config = uvicorn.Config(
+        web,
+        host=env.host,
+        port=env.port,
+        log_config=None,
+        access_log=env.log_level == "DEBUG",
+        timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
+        lifespan="on",
+    )
+    # uvicorn re-raises the captured signal after its graceful shutdown; a no-op handler for
+    # SIGTERM lets the process then exit 0, as orchestrators expect from a clean stop.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    uvicorn.Server(config).run()  # uvloop and httptools when installed
+    log.info("stopped")

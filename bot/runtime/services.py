@@ -1,0 +1,113 @@
+"""The application's long-lived parts, built once per process and handed to every listener.
+
+This is where the domains are wired to each other (escalation hooks, the on-call primary for new
+incident rooms, the reminders run by the poller): no domain imports its siblings to do it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.permissions import Access
+from bot.core.schedule import ScheduledPost
+from bot.core.settings.config import BotConfig
+from bot.core.tasks import BackgroundTasks
+from bot.digest.service import DigestService
+from bot.incidents.announcement import Announcer
+from bot.incidents.flows import IncidentFlows
+from bot.incidents.rooms import IncidentRooms
+from bot.incidents.service import IncidentService, utcnow
+from bot.incidents.store import IncidentStore
+from bot.incidents.updates import StatusUpdates
+from bot.oncall.escalator import Escalator
+from bot.oncall.roster import Roster
+from bot.oncall.store import OnCallStore
+from bot.operations.audit import AuditLog
+from bot.operations.execute import ChangeExecutor
+from bot.operations.follow import RolloutFollower
+from bot.operations.offers import Offers
+from bot.operations.run import RunbookRunner
+from runbooks.kube.client import ClusterSet
+
+
+@dataclass
+class Services:
+    config: BotConfig
+    client: AsyncWebClient
+    store: IncidentStore
+    incidents: IncidentService
+    flows: IncidentFlows
+    access: Access
+    tasks: BackgroundTasks
+    clock: Callable[[], datetime]
+    oncall: OnCallStore
+    roster: Roster
+    escalator: Escalator
+    digest: DigestService
+    runbooks: RunbookRunner
+    executor: ChangeExecutor
+    follower: RolloutFollower
+
+    @classmethod
+    def build(
+        cls, config: BotConfig, client: AsyncWebClient, store: IncidentStore, clock: Callable[[], datetime] = utcnow
+    ) -> Services:
+        oncall = OnCallStore(store.redis, store.description)
+        roster = Roster(config.oncall, oncall)
+        escalator = Escalator(client=client, incidents=store, store=oncall, roster=roster, config=config, clock=clock)
+        incidents = IncidentService(store, config, clock, escalation=escalator)
+        announcer = Announcer(client, store, config.channels.incidents, clock)
+        rooms = IncidentRooms(client, incidents, announcer, config.incident_channels)
+        updates = StatusUpdates(client, store, config)
+
+        async def primary_on_call() -> str | None:
+            return (await roster.now(clock())).primary
+
+        flows = IncidentFlows(
+            client=client,
+            incidents=incidents,
+            announcer=announcer,
+            rooms=rooms,
+            updates=updates,
+            primary_on_call=primary_on_call,
+        )
+        escalator.on_paged = rooms.invite_paged
+        escalator.every(min(10.0, config.updates.remind_after.total_seconds() / 2), updates.remind)
+        access = Access(client, config.permissions)
+        clusters = ClusterSet(config.kubernetes.refs())
+        offers = Offers(store.redis, store.description)
+        audit = AuditLog(store.redis, store.description)
+        return cls(
+            config=config,
+            client=client,
+            store=store,
+            incidents=incidents,
+            flows=flows,
+            access=access,
+            tasks=BackgroundTasks(),
+            clock=clock,
+            oncall=oncall,
+            roster=roster,
+            escalator=escalator,
+            digest=DigestService(config, client, store, clock, clusters),
+            runbooks=RunbookRunner(
+                clusters=clusters,
+                namespaces=config.kubernetes.namespaces,
+                offers=offers,
+                audit=audit,
+                incidents=incidents,
+                clock=clock,
+            ),
+            executor=ChangeExecutor(
+                clusters=clusters, offers=offers, audit=audit, access=access, incidents=incidents, clock=clock
+            ),
+            follower=RolloutFollower(client, config.kubernetes.rollout_timeout),
+        )
+
+    def scheduled_posts(self) -> list[ScheduledPost]:
+        """Every scheduled post of the process (each registered with the one scheduler)."""
+        return [post for post in (self.digest.scheduled_post(),) if post is not None]

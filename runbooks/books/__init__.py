@@ -1,0 +1,1 @@
+"""The runbooks, one module each; the registry scans only this folder."""

@@ -1,0 +1,80 @@
+"""Runbook "Rollback" (operations guide): the rollout history with a roll-back offer per earlier revision."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from runbooks.kube import deployment, names, rollout
+from runbooks.kube.changes import Change, Proposal
+from runbooks.kube.client import Cluster
+from runbooks.kube.rollout import History
+from runbooks.registry import Runbook
+
+
+class RollbackParams(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    deployment: names.DeploymentName
+    namespace: names.Namespace = "default"
+
+
+class Rollback(Change):
+    kind: Literal["rollback"] = "rollback"
+    to_revision: int
+    change: str  # "image:2.4.1 → image:2.4.0", as shown in the confirm dialog
+
+    label: ClassVar[str] = "roll-back"
+    verb: ClassVar[str] = "roll back"
+    done: ClassVar[str] = "rolled back"
+
+    def carry_out(self, cluster: Cluster, now: datetime) -> str:
+        history = rollout.history(cluster, self.namespace, self.deployment)
+        revision, patch = rollout.plan(history, self.to_revision)
+        deployment.patch(cluster, self.namespace, self.deployment, patch)
+        return f"to revision {revision.number}: {self.change}"
+
+
+def revision_key(number: int) -> str:
+    return f"revision-{number}"
+
+
+def proposals(history: History, cluster: str | None) -> list[Proposal]:
+    """One roll-back per earlier revision."""
+    current = history.revision(history.current) if history.current is not None else None
+    return [
+        Proposal(
+            revision_key(rev.number),
+            Rollback(
+                namespace=history.namespace,
+                deployment=history.deployment,
+                to_revision=rev.number,
+                change=rollout.image_change(current.images if current else [], rev.images),
+                cluster=cluster,
+            ),
+        )
+        for rev in history.revisions
+        if rev.number != history.current
+    ]
+
+
+def _run(cluster: Cluster, params: RollbackParams) -> History:
+    return rollout.history(cluster, params.namespace, params.deployment)
+
+
+def _propose(report: History, cluster: str | None, now: datetime) -> list[Proposal]:
+    return proposals(report, cluster)
+
+
+RUNBOOK = Runbook(
+    name="rollback",
+    summary="Rollback: rollout history with a roll-back button per earlier revision (operators only)",
+    usage="/runbook rollback <deployment> [namespace]   (or /rollback <deployment> [namespace])",
+    params=RollbackParams,
+    steps=("rollout history", "roll back to a chosen revision", "follow the rollout"),
+    mutating_steps=("roll back to a chosen revision",),
+    run=_run,
+    propose=_propose,
+)

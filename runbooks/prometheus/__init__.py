@@ -1,0 +1,1 @@
+"""Prometheus: the digest's key metrics."""

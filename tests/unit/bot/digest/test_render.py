@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from bot.digest import render
+from bot.digest.model import Digest
+from runbooks.checklist import checks as health
+from runbooks.checklist.model import ClusterHealth
+from tests.support.cluster_seed import container, pod
+
+NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+
+
+def test_message_stays_within_slack_limits_with_5000_problem_pods() -> None:
+    pods = [
+        pod(f"crash-{i}", f"ns-{i % 40}", containers=[container("app", waiting="CrashLoopBackOff", restarts=i)])
+        for i in range(5000)
+    ]
+    section = health.check_pods(pods)
+    assert len(section.findings) == 5000
+    cluster = ClusterHealth(
+        name="prod", reachable=True, version="v1.30.4", sections=[section, health.check_restarts(pods, NOW)]
+    )
+    digest = Digest(at=NOW, clusters=[cluster] * 7, incidents=[])
+    blocks = [b.to_dict() for b in render.blocks(digest)]  # to_dict() enforces Slack's own limits
+    assert len(blocks) <= 50
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
+    assert "and 4988 more" in json.dumps(blocks)
+    single = [b.to_dict() for b in render.blocks(Digest(at=NOW, clusters=[cluster], incidents=[]))]
+    assert "and 4988 more" in json.dumps(single) and len(single) <= 50
+    assert "5000 problem(s)" in render.text(Digest(at=NOW, clusters=[cluster], incidents=[]))
+
+
+def test_all_clear_when_healthy() -> None:
+    cluster = ClusterHealth(
+        name="prod", reachable=True, version="v1.30.4", sections=[health.check_pods([pod("ok", "a")])]
+    )
+    digest = Digest(at=NOW, clusters=[cluster], incidents=[])
+    assert render.verdict(digest).startswith("🟢 All clear")
+    assert "✅ all clear" in render.text(digest)
