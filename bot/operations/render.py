@@ -103,6 +103,10 @@ def _state_text(state: DeploymentState) -> str:
     return "\n".join(lines)
 
 
+def _deployment_blocks(title: str, state: DeploymentState) -> list[Block]:
+    return [HeaderBlock(text=clip(f"{title}: {state.target}", 150)), SectionBlock(text=md(_state_text(state)))]
+
+
 def _restart_button(offered: Offered, namespace: str, deployment: str) -> ButtonElement | None:
     return offered.button(
         "restart",
@@ -124,10 +128,7 @@ def _offer_or_refusal(blocks: list[Block], button: ButtonElement | None, refusal
 @renders(RestartOffer)
 def restart_report(report: RestartOffer, offered: Offered) -> Rendered:
     state = report.state
-    blocks: list[Block] = [
-        HeaderBlock(text=clip(f"Restart: {state.target}", 150)),
-        SectionBlock(text=md(_state_text(state))),
-    ]
+    blocks = _deployment_blocks("Restart", state)
     button = _restart_button(offered, state.namespace, state.deployment)
     _offer_or_refusal(blocks, button, offered.refusals.get("restart"), "restart")
     return blocks, f"restart of {state.target} offered"
@@ -136,10 +137,7 @@ def restart_report(report: RestartOffer, offered: Offered) -> Rendered:
 @renders(ScaleOffer)
 def scale_report(report: ScaleOffer, offered: Offered) -> Rendered:
     state = report.state
-    blocks: list[Block] = [
-        HeaderBlock(text=clip(f"Scale: {state.target}", 150)),
-        SectionBlock(text=md(_state_text(state))),
-    ]
+    blocks = _deployment_blocks("Scale", state)
     stops = " This stops every pod." if report.replicas == 0 else ""
     undo = f" {state.autoscaler} may change it back." if state.autoscaler else ""
     button = offered.button(
