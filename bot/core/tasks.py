@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -37,3 +39,25 @@ class BackgroundTasks:
         _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
         for task in pending:
             task.cancel()
+
+
+@asynccontextmanager
+async def renewing(renew: Callable[[], Awaitable[object]], every: float, what: str) -> AsyncIterator[None]:
+    """Call ``renew()`` every ``every`` seconds while the block runs: a lease or lock held for longer than
+    its TTL (a Slack call waiting out rate limits) is not taken over by another replica meanwhile."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await renew()
+            except Exception as exc:  # noqa: BLE001 - the holder keeps working; the lease may lapse
+                log.warning("could not renew %s: %s", what, exc)
+
+    task = asyncio.create_task(loop(), name=f"renew {what}")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

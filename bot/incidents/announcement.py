@@ -16,9 +16,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import slack
 from bot.core.redis import StoreUnavailable
 from bot.core.slack import SLACK_ERRORS
+from bot.core.tasks import renewing
 from bot.incidents.model import Incident, TimelineEntry
 from bot.incidents.render import announcement_blocks, headline, thread_line
-from bot.incidents.store import IncidentStore
+from bot.incidents.store import ANNOUNCING_TTL, IncidentStore
 
 log = logging.getLogger(__name__)
 
@@ -30,28 +31,39 @@ IN_FLIGHT_WAIT = 20.0
 
 class Announcer:
     def __init__(
-        self, client: AsyncWebClient, store: IncidentStore, channel: str, clock: Callable[[], datetime]
+        self,
+        client: AsyncWebClient,
+        store: IncidentStore,
+        channel: str,
+        clock: Callable[[], datetime],
+        lock_ttl: int = ANNOUNCING_TTL,
     ) -> None:
         self.client = client
         self.store = store
         self.channel = channel
         self.clock = clock
+        self.lock_ttl = lock_ttl
 
     async def announce(self, incident: Incident) -> tuple[str, str] | None:
         """Post the announcement once (one poster across replicas); return where it is."""
         try:
-            if not await self.store.claim_announcement(incident.number):
+            if not await self.store.claim_announcement(incident.number, self.lock_ttl):
                 return None
         except StoreUnavailable as exc:
             log.error("announcement of %s skipped: %s", incident.ref, exc)
             return None
         try:
-            resp = await self.client.chat_postMessage(
-                channel=self.channel,
-                text=headline(incident),
-                blocks=announcement_blocks(incident, self.clock()),
-                unfurl_links=False,
-            )
+            async with renewing(
+                lambda: self.store.renew_announcement(incident.number, self.lock_ttl),
+                self.lock_ttl / 3,
+                f"the announcing lock of {incident.ref}",
+            ):
+                resp = await self.client.chat_postMessage(
+                    channel=self.channel,
+                    text=headline(incident),
+                    blocks=announcement_blocks(incident, self.clock()),
+                    unfurl_links=False,
+                )
         except SLACK_ERRORS as exc:
             slack.failed("chat.postMessage", incident.ref, exc)
             await self.store.release_announcement(incident.number)

@@ -16,21 +16,32 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
 
 from bot.core import keys
 from bot.core.errors import DependencyError, UserError
-from bot.core.redis import RedisBacked
+from bot.core.redis import Client, RedisBacked
 from bot.core.severity import Severity
 from bot.incidents.model import Incident, State, TimelineEntry, format_ref
 
 log = logging.getLogger(__name__)
 
-_CREATE = """
+# Each incident's timeline keeps its newest ~10,000 entries (anyone may post updates; a stream must not grow
+# without bound). Far more than any real incident records.
+TIMELINE_MAXLEN = 10_000
+
+_CREATE = f"""
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'version', '1')
-redis.call('XADD', KEYS[2], '*', 'at', ARGV[2], 'actor', ARGV[3], 'kind', ARGV[4], 'text', ARGV[5])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', {TIMELINE_MAXLEN}, '*', 'at', ARGV[2], 'actor', ARGV[3], 'kind', ARGV[4],
+           'text', ARGV[5])
 return 1
+"""
+
+# Raise the INC-n counter to at least ARGV[1] (never lower it).
+_RAISE_SEQ = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) return tonumber(ARGV[1]) end
+return current
 """
 
 _COMPARE_AND_SET = """
@@ -38,11 +49,14 @@ local current = redis.call('HGET', KEYS[1], 'version')
 if not current then return {'missing'} end
 if current ~= ARGV[1] then return {'conflict', current} end
 redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'version', ARGV[3])
-local id = redis.call('XADD', KEYS[2], '*', 'at', ARGV[4], 'actor', ARGV[5], 'kind', ARGV[6], 'text', ARGV[7])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8], '*', 'at', ARGV[4], 'actor', ARGV[5], 'kind', ARGV[6],
+                      'text', ARGV[7])
 return {'ok', id}
 """
 
 MAX_CAS_ATTEMPTS = 50
+MAX_OPEN_ATTEMPTS = 5
+ANNOUNCING_TTL = 30
 SCAN_BATCH = 100
 
 
@@ -62,32 +76,65 @@ Mutation = Callable[[Incident], tuple[Incident, TimelineEntry]]
 class IncidentStore(RedisBacked):
     """Async access to incidents; every Redis failure surfaces as StoreUnavailable."""
 
-    def __init__(self, redis: Redis, description: str) -> None:
+    def __init__(self, redis: Client, description: str) -> None:
         super().__init__(redis, description)
         self._create = redis.register_script(_CREATE)
         self._cas = redis.register_script(_COMPARE_AND_SET)
+        self._raise_seq = redis.register_script(_RAISE_SEQ)
 
     async def open(
         self, *, title: str, description: str, severity: Severity, opened_by: str, now: datetime, respond_by: datetime
     ) -> Incident:
-        """Allocate INC-n and store the new incident with its first timeline entry."""
-        async with self.io():
-            number = int(await self.redis.incr(keys.SEQ))
-            await self.redis.zadd(keys.ACTIVE, {str(number): number})
-            incident = Incident(
-                number=number,
-                title=title,
-                description=description,
-                severity=severity,
-                opened_by=opened_by,
-                opened_at=now,
-                respond_by=respond_by,
+        """Allocate INC-n and store the new incident with its first timeline entry.
+
+        The id comes from ``inc:seq``; if that counter fell behind (evicted, or restored from an older copy
+        than the incidents), the id is taken already: the counter is moved past the highest incident and
+        the next id is tried, so an existing incident is never overwritten and a new one never lost.
+        """
+        for _ in range(MAX_OPEN_ATTEMPTS):
+            async with self.io():
+                number = int(await self.redis.incr(keys.SEQ))
+                incident = Incident(
+                    number=number,
+                    title=title,
+                    description=description,
+                    severity=severity,
+                    opened_by=opened_by,
+                    opened_at=now,
+                    respond_by=respond_by,
+                )
+                first = [now.isoformat(), opened_by, "opened", f"{severity.value}: {title}"]
+                created = await self._create(
+                    keys=[keys.doc(number), keys.timeline(number)], args=[incident.model_dump_json(), *first]
+                )
+                if created:
+                    await self.redis.zadd(keys.ACTIVE, {str(number): number})
+                    return incident
+                highest = await self._highest_from(number)
+                await self._raise_seq(keys=[keys.SEQ], args=[highest])
+            log.error(
+                "%s already exists: the id counter %s was behind (evicted or restored from an older copy); "
+                "moved it to %s",
+                format_ref(number),
+                keys.SEQ,
+                highest,
             )
-            await self._create(
-                keys=[keys.doc(number), keys.timeline(number)],
-                args=[incident.model_dump_json(), now.isoformat(), opened_by, "opened", f"{severity.value}: {title}"],
-            )
-        return incident
+        raise ConcurrentChange(f"no free incident id after {MAX_OPEN_ATTEMPTS} attempts; please try again")
+
+    async def _highest_from(self, number: int) -> int:
+        """The highest incident number in use, searching up from ``number`` (which is taken)."""
+
+        async def taken(n: int) -> bool:
+            return bool(await self.redis.exists(keys.doc(n)))
+
+        low, step = number, 1
+        while await taken(low + step):
+            low, step = low + step, step * 2
+        high = low + step  # free; everything up to low is taken
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if await taken(middle) else (low, middle)
+        return low
 
     async def get(self, number: int) -> Incident:
         async with self.io():
@@ -115,6 +162,7 @@ class IncidentStore(RedisBacked):
                         entry.actor,
                         entry.kind,
                         entry.text,
+                        TIMELINE_MAXLEN,
                     ],
                 )
             status = _text(result[0])
@@ -173,7 +221,8 @@ class IncidentStore(RedisBacked):
                     pipe.hget(keys.doc(number), "doc")
                 docs = await pipe.execute()
             for number, raw in zip(batch, docs, strict=True):
-                if raw is None:
+                if raw is None:  # a half-opened incident (or one lost with its doc): nothing to list
+                    await self._forget_active(number)
                     continue
                 incident = Incident.model_validate_json(raw)
                 if incident.active:
@@ -213,7 +262,12 @@ class IncidentStore(RedisBacked):
         _, where = await self.snapshot(incident.number)
         return (where[0], where[1]) if where else None
 
-    async def claim_announcement(self, number: int, ttl_seconds: int = 30) -> bool:
+    async def renew_announcement(self, number: int, ttl_seconds: int = ANNOUNCING_TTL) -> None:
+        """Keep the posting lock while a slow post (rate-limit waits) is still in flight."""
+        async with self.io():
+            await self.redis.expire(keys.announcing(number), ttl_seconds)
+
+    async def claim_announcement(self, number: int, ttl_seconds: int = ANNOUNCING_TTL) -> bool:
         """True for the one caller that should post the announcement (none is posted yet, lock taken)."""
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:
             pipe.hexists(keys.doc(number), "ann_ts")

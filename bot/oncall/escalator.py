@@ -25,6 +25,7 @@ from bot.core.durations import format_duration
 from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
+from bot.core.tasks import renewing
 from bot.incidents.model import Incident, State, TimelineEntry
 from bot.incidents.store import IncidentStore
 from bot.oncall import chain
@@ -39,6 +40,7 @@ HANDOFF_GRACE = timedelta(minutes=15)
 RECONCILE_EVERY = 30.0
 MAX_CONCURRENT_PAGES = 32
 ANNOUNCEMENT_WAIT = 3.0
+RECORD_RETRY = 0.2
 # Slack errors that mean this person cannot be paged at all (retrying will not help): the chain
 # moves on to the next person at once instead of waiting for the response deadline.
 UNREACHABLE = frozenset(
@@ -142,7 +144,15 @@ class Escalator:
         return len(claimed)
 
     async def _guarded(self, number: int) -> None:
-        async with self._limit:
+        lease = self.policy.claim_lease
+        async with (
+            self._limit,
+            renewing(
+                lambda: self.store.renew(number, self.clock() + lease),
+                lease.total_seconds() / 3,
+                f"the claim on INC-{number}",
+            ),
+        ):
             try:
                 await self.process(number)
             except StoreUnavailable as exc:
@@ -175,7 +185,7 @@ class Escalator:
                 return
             # Recorded right after the DM, so a crash can repeat a page only within this narrow gap.
             entry = TimelineEntry(at=now, actor=target.user, kind="was paged", text=_page_note(step, target, waited))
-            await self.store.record_page(number, step, entry)
+            await self._record(number, step, entry)
             await self.store.complete(number, self._due(incident, step + 1, len(targets)))
             mention = asyncio.create_task(self._after_page(incident, target, page_text(incident, target, step, waited)))
             self._mentions.add(mention)  # off the paging path: it may wait for the announcement
@@ -194,7 +204,7 @@ class Escalator:
             log.error("%s: %s cannot be paged (%s); paging the %s now", incident.ref, target.user, error, after.role)
             note = f"{_page_note(step, target, waited)}; Slack answered {error}, so the {after.role} is paged now"
             entry = TimelineEntry(at=now, actor=target.user, kind="could not be paged", text=note)
-            await self.store.record_page(incident.number, step, entry, next_at_once=True)
+            await self._record(incident.number, step, entry, next_at_once=True)
             await self.store.complete(incident.number, now)
             self._wake.set()
             return
@@ -207,6 +217,20 @@ class Escalator:
             self.policy.retry_failed_page_after,
         )
         await self.store.complete(incident.number, now + self.policy.retry_failed_page_after)
+
+    async def _record(self, number: int, step: int, entry: TimelineEntry, *, next_at_once: bool = False) -> None:
+        """Record a page that went out. The DM cannot be taken back, so while the state store is away (a
+        failover) keep trying for as long as the claim is kept; only then give up (and the page may repeat)."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.policy.claim_lease.total_seconds()
+        while True:
+            try:
+                await self.store.record_page(number, step, entry, next_at_once=next_at_once)
+                return
+            except StoreUnavailable:
+                if loop.time() >= give_up:
+                    raise
+                await asyncio.sleep(RECORD_RETRY)
 
     async def _page(self, incident: Incident, target: chain.Target, step: int, waited: timedelta) -> str | None:
         """Send the DM; None when Slack took it, else Slack's error (or the exception's name)."""

@@ -16,11 +16,10 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from redis.asyncio import Redis
-
 from bot.core import keys
-from bot.core.redis import RedisBacked
+from bot.core.redis import Client, RedisBacked
 from bot.incidents.model import Incident, TimelineEntry
+from bot.incidents.store import TIMELINE_MAXLEN
 
 _CLAIM = """
 local out = {}
@@ -54,13 +53,14 @@ _RECORD_PAGE = """
 if redis.call('HSETNX', KEYS[1], 'sent:' .. ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'next_step', tonumber(ARGV[1]) + 1)
 if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'early:' .. (tonumber(ARGV[1]) + 1), '1') end
-redis.call('XADD', KEYS[2], '*', 'at', ARGV[2], 'actor', ARGV[3], 'kind', ARGV[4], 'text', ARGV[5])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'at', ARGV[2], 'actor', ARGV[3], 'kind', ARGV[4],
+           'text', ARGV[5])
 return 1
 """
 
 
 class OnCallStore(RedisBacked):
-    def __init__(self, redis: Redis, description: str) -> None:
+    def __init__(self, redis: Client, description: str) -> None:
         super().__init__(redis, description)
         self._claim = redis.register_script(_CLAIM)
         self._complete = redis.register_script(_COMPLETE)
@@ -86,6 +86,11 @@ class OnCallStore(RedisBacked):
                 keys=[keys.DUE, keys.PENDING], args=[now.timestamp(), lease_until.timestamp(), limit]
             )
         return [int(m) for m in members]
+
+    async def renew(self, number: int, lease_until: datetime) -> None:
+        """Extend the claim on ``number`` while it is being paged (only if it is still claimed)."""
+        async with self.io():
+            await self.redis.zadd(keys.PENDING, {str(number): lease_until.timestamp()}, xx=True)
 
     async def complete(self, number: int, next_due: datetime | None) -> None:
         """Release a claimed number, scheduling its next page if there is one."""
@@ -124,7 +129,7 @@ class OnCallStore(RedisBacked):
         async with self.io():
             done = await self._record(
                 keys=[keys.escalation(number), keys.timeline(number)],
-                args=[str(step), entry.at.isoformat(), entry.actor, entry.kind, entry.text, flag],
+                args=[str(step), entry.at.isoformat(), entry.actor, entry.kind, entry.text, flag, TIMELINE_MAXLEN],
             )
         return bool(done)
 
@@ -146,13 +151,14 @@ class OnCallStore(RedisBacked):
     async def set_override(self, user: str, until: datetime, by: str, now: datetime) -> None:
         payload = json.dumps({"user": user, "until": until.isoformat(), "by": by, "at": now.isoformat()})
         ttl = max(int((until - now).total_seconds()), 1)
-        async with self.io(), self.redis.pipeline(transaction=True) as pipe:
+        # Two keys in two Redis Cluster slots: one pipeline, not a transaction (the record follows the change).
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
             pipe.set(keys.ONCALL_OVERRIDE, payload, ex=ttl)
             pipe.xadd(keys.ONCALL_TIMELINE, {"at": now.isoformat(), "actor": by, "kind": "override", "text": payload})
             await pipe.execute()
 
     async def clear_override(self, by: str, now: datetime) -> None:
-        async with self.io(), self.redis.pipeline(transaction=True) as pipe:
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
             pipe.delete(keys.ONCALL_OVERRIDE)
             pipe.xadd(
                 keys.ONCALL_TIMELINE, {"at": now.isoformat(), "actor": by, "kind": "override cleared", "text": ""}

@@ -22,12 +22,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from bot.core.redis import RedisConnection, connect
 from bot.core.settings import Settings
 from bot.core.slack import build_client
 from bot.incidents.store import IncidentStore
 from bot.runtime.app import BotIdentity, build_app
+from bot.runtime.limits import MAX_CONCURRENCY, BodyLimits, HeaderDeadlineProtocol
 from bot.runtime.scheduler import build_scheduler
 from bot.runtime.services import Services
 
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
+def create_web_app(settings: Settings, redis: RedisConnection) -> ASGIApp:
     env = settings.env
     assert env.slack_bot_token is not None
     token = env.slack_bot_token.get_secret_value()
@@ -109,7 +111,7 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> Starlette:
     if not env.socket_mode:
         # In Socket Mode requests arrive over the WebSocket; no unsigned HTTP entry point is left open.
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    return BodyLimits(Starlette(routes=routes, lifespan=lifespan))
 
 
 def serve(settings: Settings) -> None:
@@ -127,6 +129,8 @@ def serve(settings: Settings) -> None:
         access_log=env.log_level == "DEBUG",
         timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
         lifespan="on",
+        http=HeaderDeadlineProtocol,
+        limit_concurrency=MAX_CONCURRENCY,
     )
     # uvicorn re-raises the captured signal after its graceful shutdown; a no-op handler for
     # SIGTERM lets the process then exit 0, as orchestrators expect from a clean stop.

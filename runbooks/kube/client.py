@@ -38,11 +38,11 @@ class Cluster:
         if context is None:
             try:
                 configuration = client.Configuration()
-                config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+                config.load_incluster_config(client_configuration=configuration)
                 return cls(name, client.ApiClient(configuration))
             except config.ConfigException:
                 pass
-        return cls(name, config.new_client_from_config(context=context))  # type: ignore[no-untyped-call]
+        return cls(name, config.new_client_from_config(context=context))
 
     @property
     def requests(self) -> int:

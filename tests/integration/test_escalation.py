@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import textwrap
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,61 +12,11 @@ import httpx
 import pytest
 import redis
 
-from bot.oncall.rotation import Handoff, anchor_for
 from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.escalation import TZ, Rig, assert_paged_once, checklists, dms, escalation_config, open_p
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
-from tests.support.slack_recorder import Call, SlackRecorder
-
-TZ = "Europe/Berlin"
-
-
-def escalation_config(path: Path, *, handoff: str = "mon 09:00", extra: str = "") -> Path:
-    anchor = anchor_for(datetime.now(UTC), Handoff.parse(handoff), ZoneInfo(TZ))
-    path.write_text(
-        textwrap.dedent(
-            f"""
-            channels: {{incidents: C0INCIDENTS}}
-            severities:
-              P1: {{ack_within: 3s}}
-              P2: {{ack_within: 1h}}
-              P3: {{ack_within: 4h}}
-            escalation: {{repeat_every: 2s, claim_lease: 4s, retry_failed_page_after: 1s}}
-            oncall:
-              timezone: {TZ}
-              handoff: "{handoff}"
-              rotation: [U0ALICE, U0BOB]
-              lead: U0LEAD
-              rotation_start: {anchor.isoformat()}
-            permissions: {{operators: [U0OPS]}}
-            """
-        )
-        + extra
-    )
-    return path
-
-
-class Rig:
-    """Bots on a fresh Redis (so INC numbers restart): the recorder's log is cleared to match."""
-
-    def __init__(self, tmp: Path, recorder: SlackRecorder, redis_server: RedisServer, config: Path) -> None:
-        self.tmp, self.recorder, self.redis, self.config = tmp, recorder, redis_server, config
-        self.bots: list[BotProcess] = []
-        recorder.reset()
-
-    def start(self, name: str) -> BotProcess:
-        bot = BotProcess(
-            redis_url=self.redis.url,
-            slack_api_url=self.recorder.api_url,
-            config_path=self.config,
-            log_path=self.tmp / f"{name}.log",
-        ).start()
-        self.bots.append(bot)
-        return bot
-
-    def stop(self) -> None:
-        for bot in self.bots:
-            bot.terminate()
+from tests.support.slack_recorder import SlackRecorder
 
 
 @pytest.fixture
@@ -82,39 +31,13 @@ def one_bot(
     tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
 ) -> Iterator[tuple[BotProcess, SignedSlack]]:
     """One bot with the escalation config on a fresh Redis, and a signed client; Slack answers normally after."""
-    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
+    rig = Rig(tmp_path, recorder, fresh_redis.url, escalation_config(tmp_path / "c.yaml"))
     bot = rig.start("a")
     slack = SignedSlack(bot.base_url, recorder.response_url)
     yield bot, slack
     slack.close()
     rig.stop()
     recorder.clear_faults()
-
-
-def checklists(recorder: SlackRecorder) -> list[Call]:
-    return [c for c in recorder.of("chat.postMessage") if c.params.get("text") == "On-call hand-off checklist"]
-
-
-def dms(recorder: SlackRecorder, number: int, user: str | None = None) -> list[Call]:
-    return [
-        c
-        for c in recorder.of("chat.postMessage")
-        if str(c.params.get("channel", "")).startswith("D")
-        and f"paged for INC-{number} (" in str(c.params.get("text", ""))
-        and (user is None or c.params["channel"] == "D" + user[1:])
-    ]
-
-
-def assert_paged_once(slack: SignedSlack, number: int) -> None:
-    """The page reaches the timeline (it is recorded right after the DM) exactly once."""
-    wait_for(lambda: "*was paged*" in ack_text(slack.command(f"timeline INC-{number}")), what="page on the timeline")
-    assert ack_text(slack.command(f"timeline INC-{number}")).count("*was paged*") == 1
-
-
-def open_p(slack: SignedSlack, severity: str, title: str) -> tuple[int, float]:
-    started = time.monotonic()
-    text = ack_text(slack.command(f"open {severity} {title}", user="U0REPORTER"))
-    return int(text.split("*INC-")[1].split("*")[0]), started
 
 
 def test_unacknowledged_p1_escalates_then_stops_on_ack(
@@ -149,7 +72,7 @@ def test_unacknowledged_p1_escalates_then_stops_on_ack(
 
 
 def test_two_replicas_page_each_step_once(tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer) -> None:
-    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml"))
+    rig = Rig(tmp_path, recorder, fresh_redis.url, escalation_config(tmp_path / "c.yaml"))
     a, b = rig.start("a"), rig.start("b")
     sa, sb = SignedSlack(a.base_url, recorder.response_url), SignedSlack(b.base_url, recorder.response_url)
     try:
@@ -222,6 +145,28 @@ def test_rate_limited_page_arrives_after_retry_after(
     assert_paged_once(slack, number)
 
 
+def test_a_page_slower_than_the_claim_lease_is_not_sent_twice(
+    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+) -> None:
+    """Slack makes the DM wait out three Retry-Afters (~6 s) against a 4 s claim lease, with a second replica
+    polling: the claim is renewed while the page is in flight, so the other replica does not send it again."""
+    rig = Rig(tmp_path, recorder, fresh_redis.url, escalation_config(tmp_path / "c.yaml"))
+    a, _ = rig.start("a"), rig.start("b")
+    slack = SignedSlack(a.base_url, recorder.response_url)
+    try:
+        recorder.rate_limit("chat.postMessage", times=3, retry_after=2, channel="D0ALICE")
+        number, _ = open_p(slack, "P2", "Slow page")
+        wait_for(lambda: [c for c in dms(recorder, number, "U0ALICE") if not c.limited], timeout=15, what="page")
+        time.sleep(5)  # absence check: past another lease, nobody sends it again
+        delivered = [c for c in dms(recorder, number, "U0ALICE") if not c.limited]
+        assert len(delivered) == 1, [(c.at, c.limited) for c in dms(recorder, number, "U0ALICE")]
+        assert_paged_once(slack, number)
+    finally:
+        slack.close()
+        rig.stop()
+        recorder.clear_faults()
+
+
 def test_failed_page_is_retried_not_dropped(one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder) -> None:
     bot, slack = one_bot
     recorder.fail("conversations.open", "internal_error")  # Slack's side: worth retrying the same person
@@ -269,7 +214,7 @@ def test_scheduled_handoff_posts_once_across_replicas(
     handoff = (
         f"{local.strftime('%a').lower()} {local.strftime('%H:%M')}"  # the minute just begun: inside the grace period
     )
-    rig = Rig(tmp_path, recorder, fresh_redis, escalation_config(tmp_path / "c.yaml", handoff=handoff))
+    rig = Rig(tmp_path, recorder, fresh_redis.url, escalation_config(tmp_path / "c.yaml", handoff=handoff))
     before = len(checklists(recorder))
     rig.start("a")
     rig.start("b")

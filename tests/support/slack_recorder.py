@@ -25,6 +25,7 @@ class Call:
     headers: dict[str, str] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
     reply_ts: str = ""  # the ts this stand-in answered a chat.postMessage with
+    limited: bool = False  # answered 429 (rate limited) rather than taken
 
     def params_blocks(self) -> list[dict[str, Any]]:
         return blocks_of(self)
@@ -153,6 +154,7 @@ class SlackRecorder:
             limited = self.rate_limits.get(method)
             if limited and limited[0] > 0 and limited[2] in (None, params.get("channel")):
                 limited[0] -= 1
+                call.limited = True
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(limited[1])}
             if method in self.failures:
                 return 200, {"ok": False, "error": self.failures[method]}, {}

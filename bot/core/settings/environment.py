@@ -9,6 +9,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core.redis import parse_url
+
 
 class Environment(BaseSettings):
     """Process environment (and an optional ``.env`` file). Secrets live only here."""
@@ -44,8 +46,8 @@ class Environment(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:
-        if value and not re.match(r"^(rediss?|unix)://", value):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        if value:
+            parse_url(value)  # ValueError says what is wrong
         return value or None
 
     @field_validator("slack_signing_secret")

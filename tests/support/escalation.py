@@ -1,0 +1,93 @@
+"""Shared by the escalation and high-availability tests: the escalation config, bots on one Redis, and what
+the Slack stand-in saw of pages."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.oncall.rotation import Handoff, anchor_for
+from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.net import wait_for
+from tests.support.slack_recorder import Call, SlackRecorder
+
+TZ = "Europe/Berlin"
+
+
+def escalation_config(
+    path: Path, *, handoff: str = "mon 09:00", extra: str = "", repeat_every: str = "2s", claim_lease: str = "4s"
+) -> Path:
+    anchor = anchor_for(datetime.now(UTC), Handoff.parse(handoff), ZoneInfo(TZ))
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            channels: {{incidents: C0INCIDENTS}}
+            severities:
+              P1: {{ack_within: 3s}}
+              P2: {{ack_within: 1h}}
+              P3: {{ack_within: 4h}}
+            escalation: {{repeat_every: {repeat_every}, claim_lease: {claim_lease}, retry_failed_page_after: 1s}}
+            oncall:
+              timezone: {TZ}
+              handoff: "{handoff}"
+              rotation: [U0ALICE, U0BOB]
+              lead: U0LEAD
+              rotation_start: {anchor.isoformat()}
+            permissions: {{operators: [U0OPS]}}
+            """
+        )
+        + extra
+    )
+    return path
+
+
+class Rig:
+    """Bots on a fresh Redis (so INC numbers restart): the recorder's log is cleared to match."""
+
+    def __init__(self, tmp: Path, recorder: SlackRecorder, redis_url: str, config: Path) -> None:
+        self.tmp, self.recorder, self.redis_url, self.config = tmp, recorder, redis_url, config
+        self.bots: list[BotProcess] = []
+        recorder.reset()
+
+    def start(self, name: str) -> BotProcess:
+        bot = BotProcess(
+            redis_url=self.redis_url,
+            slack_api_url=self.recorder.api_url,
+            config_path=self.config,
+            log_path=self.tmp / f"{name}.log",
+        ).start()
+        self.bots.append(bot)
+        return bot
+
+    def stop(self) -> None:
+        for bot in self.bots:
+            bot.terminate()
+
+
+def checklists(recorder: SlackRecorder) -> list[Call]:
+    return [c for c in recorder.of("chat.postMessage") if c.params.get("text") == "On-call hand-off checklist"]
+
+
+def dms(recorder: SlackRecorder, number: int, user: str | None = None) -> list[Call]:
+    return [
+        c
+        for c in recorder.of("chat.postMessage")
+        if str(c.params.get("channel", "")).startswith("D")
+        and f"paged for INC-{number} (" in str(c.params.get("text", ""))
+        and (user is None or c.params["channel"] == "D" + user[1:])
+    ]
+
+
+def assert_paged_once(slack: SignedSlack, number: int) -> None:
+    """The page reaches the timeline (it is recorded right after the DM) exactly once."""
+    wait_for(lambda: "*was paged*" in ack_text(slack.command(f"timeline INC-{number}")), what="page on the timeline")
+    assert ack_text(slack.command(f"timeline INC-{number}")).count("*was paged*") == 1
+
+
+def open_p(slack: SignedSlack, severity: str, title: str) -> tuple[int, float]:
+    started = time.monotonic()
+    text = ack_text(slack.command(f"open {severity} {title}", user="U0REPORTER"))
+    return int(text.split("*INC-")[1].split("*")[0]), started
