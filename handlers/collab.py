@@ -14,11 +14,12 @@ from bot.core import slack
 from bot.core.blocks import user
 from bot.core.errors import DependencyError, UserError
 from bot.core.ids import mentioned_user
+from bot.core.permissions import Actor
 from bot.core.slack import SLACK_ERRORS
 from bot.incidents.machine import TransitionRefused
 from bot.incidents.render import ASSIGN_ACTION, POSTMORTEM_ACTION
 from handlers import parse as p
-from handlers.guard import Reply, ephemeral, first_action, guarded
+from handlers.guard import Reply, ephemeral, first_action, guarded, require_readable, require_responder
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
@@ -28,11 +29,12 @@ log = logging.getLogger(__name__)
 RECENT_WINDOW = timedelta(days=30)
 
 
-async def dispatch(svc: Services, cmd: p.Command, ack: AsyncAck, actor: str, respond: Any) -> None:
+async def dispatch(svc: Services, cmd: p.Command, ack: AsyncAck, actor: Actor, respond: Any) -> None:
     match cmd:
         case p.Update(number=number, text=text):
+            await require_responder(svc, actor, "post status updates")
             try:
-                incident, entry = await svc.incidents.update(number, text, actor)
+                incident, entry = await svc.incidents.update(number, text, actor.user)
             except TransitionRefused as exc:
                 raise UserError(f"{exc.incident.ref} is closed; updates go to open incidents.") from None
             stakeholders = svc.config.channels.stakeholders
@@ -42,16 +44,22 @@ async def dispatch(svc: Services, cmd: p.Command, ack: AsyncAck, actor: str, res
         case p.Assign(number=number, commander=commander):
             await assign(svc, number, commander, actor, lambda text: ack(text=text))
         case p.Postmortem(number=number):
+            await require_responder(svc, actor, "draft post-mortems")
             incident = await svc.store.get(number)
+            await require_readable(svc, incident, actor)
             await ack(text=f"Drafting the post-mortem of {incident.ref}…")
-            svc.tasks.spawn(postmortem(svc, number, actor, respond), name=f"postmortem-{incident.ref}")
+            svc.tasks.spawn(postmortem(svc, number, actor.user, respond), name=f"postmortem-{incident.ref}")
 
 
-async def assign(svc: Services, number: int, commander: str, actor: str, reply: Reply) -> None:
-    if not await svc.access.is_responder(actor):
-        raise UserError("Only incident responders may assign the commander.")
+async def assign(svc: Services, number: int, commander: str, actor: Actor, reply: Reply) -> None:
+    """The commander hands over, an operator reassigns; while nobody commands, a responder may take it themselves
+    (in a private incident only someone already in its channel)."""
+    await require_responder(svc, actor, "assign the commander")
+    operator = await svc.access.is_operator(actor.user)
+    if not operator:
+        await require_readable(svc, await svc.store.get(number), actor)
     try:
-        incident, entry = await svc.incidents.assign(number, commander, actor)
+        incident, entry = await svc.incidents.assign(number, commander, actor.user, operator=operator)
     except TransitionRefused as exc:
         raise UserError(f"{exc.incident.ref} is closed; its commander can no longer change.") from None
     await reply(f"{user(commander)} is now the commander of {incident.ref}.")
@@ -82,7 +90,10 @@ def register(app: AsyncApp, svc: Services) -> None:
             number = p.parse_ref(str(first_action(body).get("value", "")))
             if number is None:
                 raise UserError("That button is not attached to an incident.")
-            svc.tasks.spawn(postmortem(svc, number, body["user"]["id"], respond), name="postmortem")
+            actor = Actor.of_body(body)
+            await require_responder(svc, actor, "draft post-mortems")
+            await require_readable(svc, await svc.store.get(number), actor)
+            svc.tasks.spawn(postmortem(svc, number, actor.user, respond), name="postmortem")
 
     async def on_assign(ack: AsyncAck, body: dict[str, Any], respond: Any) -> None:
         await ack()
@@ -93,7 +104,7 @@ def register(app: AsyncApp, svc: Services) -> None:
             chosen = mentioned_user(str(action.get("selected_user") or ""))
             if number is None or chosen is None:
                 raise UserError("Pick a person for this incident's commander.")
-            await assign(svc, number, chosen, body["user"]["id"], reply)
+            await assign(svc, number, chosen, Actor.of_body(body), reply)
 
     app.action(POSTMORTEM_ACTION)(on_postmortem)
     app.action(ASSIGN_ACTION)(on_assign)

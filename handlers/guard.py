@@ -9,15 +9,20 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core import telemetry
 from bot.core.errors import DependencyError, UserError
+from bot.core.permissions import Actor
 from bot.core.redis import StoreUnavailable
 from bot.incidents.machine import TransitionRefused
+from bot.incidents.model import Incident
 from bot.incidents.render import refusal_text
 from bot.incidents.store import IncidentNotFound
 from runbooks.errors import BadRequest, Refused
+
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,21 @@ def first_action(body: dict[str, Any]) -> dict[str, Any]:
     actions = body.get("actions") or [{}]
     first = actions[0] if isinstance(actions, list) and actions else {}
     return first if isinstance(first, dict) else {}
+
+
+async def require_responder(svc: Services, actor: Actor, doing: str) -> None:
+    """``permissions.responders`` (everyone of this workspace when empty)."""
+    if not await svc.access.is_responder(actor.user, actor.team):
+        raise UserError(f"Only incident responders may {doing}. Ask the platform team to add you.")
+
+
+async def require_readable(svc: Services, incident: Incident, actor: Actor) -> None:
+    """A private incident (its own private channel) is read only by the people in that channel and operators."""
+    if not (svc.config.incident_channels.private and incident.channel):
+        return
+    if await svc.access.is_operator(actor.user) or await svc.access.in_channel(incident.channel, actor.user):
+        return
+    raise UserError(f"{incident.ref} is private: only the people in its channel and operators may read it.")
 
 
 @asynccontextmanager

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.core.blocks import escape
 from bot.core.blocks import user as render_user
 from bot.core.errors import UserError
+from bot.core.permissions import Actor
 from bot.core.severity import Severity
 from bot.core.slack import SLACK_ERRORS
 from bot.incidents.machine import SeverityUnchanged, TransitionRefused
@@ -27,7 +28,7 @@ from bot.incidents.render import (
 )
 from handlers import collab
 from handlers import parse as p
-from handlers.guard import acked, ephemeral, first_action, guarded
+from handlers.guard import acked, ephemeral, first_action, guarded, require_readable, require_responder
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
@@ -83,7 +84,8 @@ class IncidentCommands:
         self, cmd: p.Command, ack: AsyncAck, command: dict[str, Any], *, client: Any, respond: Any
     ) -> None:
         svc = self.svc
-        user = command["user_id"]
+        actor = Actor.of_command(command)
+        user = actor.user
         match cmd:
             case p.Help():
                 await ack(text=p.USAGE)
@@ -96,14 +98,14 @@ class IncidentCommands:
                 svc.tasks.spawn(svc.flows.opened(incident), name=f"announce-{incident.ref}")
             case p.Lifecycle(action=action, number=number, note=note):
                 if action is Action.CLOSE:
-                    await self._require_command(user, number, "close")
+                    await self._require_command(actor, number, "close")
                 else:
-                    await self._require_responder(user, action.value)
+                    await self._require_responder(actor, action.value)
                 incident, entry = await svc.incidents.act(number, action, user, note)
                 await ack(text=f"{incident.ref} is now *{incident.state.value}*.")
                 self._changed(incident, entry)
             case p.ChangeSeverity(number=number, severity=severity, note=note):
-                await self._require_command(user, number, "change the severity of")
+                await self._require_command(actor, number, "change the severity of")
                 try:
                     incident, entry = await svc.incidents.change_severity(number, severity, user, note)
                 except TransitionRefused as exc:
@@ -114,6 +116,7 @@ class IncidentCommands:
                 self._changed(incident, entry)
             case p.Status(number=number):
                 incident = await svc.store.get(number)
+                await require_readable(svc, incident, actor)
                 recent = await svc.store.last_timeline(number, STATUS_TIMELINE_ENTRIES)
                 await ack(text=incident.ref, blocks=status_blocks(incident, recent, svc.clock()))
             case p.ListOpen(recent=False):
@@ -125,10 +128,11 @@ class IncidentCommands:
                 await ack(text="Incidents of the last 30 days", blocks=recent_blocks(last_month, now))
             case p.Timeline(number=number, page=page):
                 incident = await svc.store.get(number)
+                await require_readable(svc, incident, actor)
                 entries, total = await svc.store.timeline(number)
                 await ack(text=f"Timeline of {incident.ref}", blocks=timeline_blocks(incident, entries, total, page))
             case p.Update() | p.Assign() | p.Postmortem():
-                await collab.dispatch(svc, cmd, ack, user, respond)
+                await collab.dispatch(svc, cmd, ack, actor, respond)
 
     async def _open_modal(self, client: Any, respond: Any, command: dict[str, Any]) -> None:
         try:
@@ -140,21 +144,20 @@ class IncidentCommands:
                 response_type="ephemeral",
             )
 
-    async def _require_command(self, user: str, number: int, doing: str) -> None:
+    async def _require_command(self, actor: Actor, number: int, doing: str) -> None:
         """Severity and close: the incident commander or an operator (any responder while nobody commands)."""
         incident = await self.svc.store.get(number)
-        if user == incident.commander or await self.svc.access.is_operator(user):
+        if actor.user == incident.commander or await self.svc.access.is_operator(actor.user):
             return
         if incident.commander is None:
-            await self._require_responder(user, doing)
+            await self._require_responder(actor, doing)
             return
         raise UserError(
             f"Only the commander ({render_user(incident.commander)}) or an operator may {doing} {incident.ref}."
         )
 
-    async def _require_responder(self, user: str, doing: str) -> None:
-        if not await self.svc.access.is_responder(user):
-            raise UserError(f"Only incident responders may {doing} incidents. Ask the platform team to add you.")
+    async def _require_responder(self, actor: Actor, doing: str) -> None:
+        await require_responder(self.svc, actor, f"{doing} incidents")
 
     def _changed(self, incident: Incident, entry: TimelineEntry) -> None:
         self.svc.tasks.spawn(self.svc.flows.changed(incident, entry), name=f"changed-{incident.ref}")
@@ -213,13 +216,12 @@ class LifecycleButton:
 
     async def _run(self, body: dict[str, Any], respond: Any) -> None:
         async with guarded("action", self.action.value, ephemeral(respond)):
-            user = body["user"]["id"]
+            actor = Actor.of_body(body)
             number = parse_ref(str(first_action(body).get("value", "")))
             if number is None:
                 raise UserError("That button is not attached to an incident.")
-            if not await self.svc.access.is_responder(user):
-                raise UserError(f"Only incident responders may {self.action.value} incidents.")
-            incident, entry = await self.svc.incidents.act(number, self.action, user)
+            await require_responder(self.svc, actor, f"{self.action.value} incidents")
+            incident, entry = await self.svc.incidents.act(number, self.action, actor.user)
             await self.svc.flows.changed(incident, entry)
 
 

@@ -1,15 +1,19 @@
-"""Who may do what: ``permissions.responders`` and ``permissions.operators`` from the config.
+"""Who may do what: ``permissions.responders`` and ``permissions.operators`` from the config, and who is in
+a (private) channel.
 
-Entries are user ids (U…/W…) or user-group ids (S…); group members come from
-``usergroups.users.list`` and are cached for a few minutes. The user is always the one
-from the signed request, never from a button value.
+Entries are user ids (U…/W…) or user-group ids (S…); group members come from ``usergroups.users.list``
+and are cached for a few minutes. The user is always the one from the signed request, never from a
+button value. With ``responders: []`` everyone *of this workspace* responds: a person from another
+organisation in a Slack Connect channel is not a responder unless listed.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -19,20 +23,70 @@ from bot.core.slack import SLACK_ERRORS
 
 log = logging.getLogger(__name__)
 
+CHANNEL_MEMBERS_TTL = 60.0
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sent a request, from its signed payload: the user and the workspace (team) they belong to."""
+
+    user: str
+    team: str | None = None
+
+    @classmethod
+    def of_command(cls, command: dict[str, Any]) -> Actor:
+        return cls(str(command["user_id"]), command.get("team_id"))
+
+    @classmethod
+    def of_body(cls, body: dict[str, Any]) -> Actor:
+        """From an interaction payload (button, form): the user's own team, else the workspace's."""
+        person = body.get("user") or {}
+        return cls(str(person["id"]), person.get("team_id") or (body.get("team") or {}).get("id"))
+
 
 class Access:
-    def __init__(self, client: AsyncWebClient, permissions: Permissions, ttl_seconds: float = 300.0) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        permissions: Permissions,
+        ttl_seconds: float = 300.0,
+        home_team: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self.client = client
         self.permissions = permissions
         self.ttl = ttl_seconds
+        self.home_team = home_team
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._channels: dict[str, tuple[float, frozenset[str]]] = {}
 
-    async def is_responder(self, user_id: str) -> bool:
-        """Empty ``responders`` means everyone in the workspace."""
-        return not self.permissions.responders or await self._member(user_id, self.permissions.responders)
+    async def is_responder(self, user_id: str, team: str | None = None) -> bool:
+        """Empty ``responders`` means everyone of this workspace (the bot's own team, once it is known)."""
+        if not self.permissions.responders:
+            home = self.home_team()
+            return home is None or team is None or team == home
+        return await self._member(user_id, self.permissions.responders)
 
     async def is_operator(self, user_id: str) -> bool:
         return await self._member(user_id, self.permissions.operators)
+
+    async def in_channel(self, channel: str, user_id: str) -> bool:
+        """Whether the person is a member of ``channel`` (conversations.members, cached for a minute)."""
+        cached = self._channels.get(channel)
+        if cached is None or cached[0] <= time.monotonic():
+            members: set[str] = set()
+            cursor = None
+            try:
+                while True:
+                    resp = await self.client.conversations_members(channel=channel, cursor=cursor, limit=1000)
+                    members.update(resp.get("members") or [])
+                    cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                    if not cursor:
+                        break
+            except SLACK_ERRORS as exc:
+                log.warning("could not read the members of %s: %s", channel, type(exc).__name__)
+                return bool(cached and user_id in cached[1])
+            cached = self._channels[channel] = (time.monotonic() + CHANNEL_MEMBERS_TTL, frozenset(members))
+        return user_id in cached[1]
 
     async def _member(self, user_id: str, allowed: Sequence[str]) -> bool:
         if user_id in allowed:

@@ -94,10 +94,24 @@ class SeverityUnchanged(UserError):
         super().__init__(f"{incident.ref} is already {incident.severity.value}")
 
 
-def assign(incident: Incident, commander: str, actor: str, now: datetime) -> tuple[Incident, TimelineEntry]:
-    """Set the incident commander (any state but closed)."""
+def assign(
+    incident: Incident, commander: str, actor: str, now: datetime, *, operator: bool = False
+) -> tuple[Incident, TimelineEntry]:
+    """Set the incident commander (any state but closed).
+
+    The commander hands over (or an operator reassigns); while there is none, a person may take the role
+    themselves. Checked against the incident as stored at the change, so two people racing cannot both win.
+    """
     if incident.state is State.CLOSED:
         raise TransitionRefused(incident, None)
+    if not operator and actor != incident.commander and not (incident.commander is None and commander == actor):
+        if incident.commander is None:
+            raise NotAllowed(
+                incident, f"Nobody commands {incident.ref} yet: you may take it yourself, or ask an operator."
+            )
+        raise NotAllowed(
+            incident, f"Only the commander (<@{incident.commander}>) or an operator may reassign {incident.ref}."
+        )
     if incident.commander == commander:
         raise NoChange(incident, f"<@{commander}> is already the commander of {incident.ref}")
     before = f"<@{incident.commander}>" if incident.commander else "nobody"
@@ -121,6 +135,14 @@ def link_channel(incident: Incident, channel: str, actor: str, now: datetime) ->
 def postmortem_drafted(incident: Incident, actor: str, now: datetime) -> tuple[Incident, TimelineEntry]:
     updated = incident.model_copy(update={"postmortem_at": now, "version": incident.version + 1})
     return updated, TimelineEntry(at=now, actor=actor, kind="post-mortem drafted")
+
+
+class NotAllowed(UserError):
+    """The person may not make this change to the incident as it stands."""
+
+    def __init__(self, incident: Incident, message: str) -> None:
+        self.incident = incident
+        super().__init__(message)
 
 
 class NoChange(UserError):

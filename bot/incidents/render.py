@@ -58,8 +58,9 @@ def action_id(action: Action) -> str:
 
 
 def headline(incident: Incident) -> str:
-    """Plain-text one-liner, also the notification fallback."""
-    return f"{incident.ref} [{incident.severity.value}] {incident.title} — {incident.state.value}"
+    """The one-liner a message's ``text`` carries (the notification and fallback): Slack reads it as mrkdwn,
+    so the title is escaped as in the blocks (no ``<!everyone>``, no disguised links)."""
+    return f"{incident.ref} [{incident.severity.value}] {escape(incident.title)} — {incident.state.value}"
 
 
 POSTMORTEM_ACTION = "incident_postmortem"
@@ -151,9 +152,18 @@ def _context_line(incident: Incident) -> str:
     return " · ".join(parts)
 
 
+# Timeline entries whose text the bot itself writes as mrkdwn (mentions, channel links); any other text came
+# from a person and is escaped.
+BOT_MARKUP_KINDS = frozenset({"commander assigned", "channel created"})
+
+
+def entry_text(entry: TimelineEntry) -> str:
+    return entry.text if entry.kind in BOT_MARKUP_KINDS else escape(entry.text)
+
+
 def thread_line(incident: Incident, entry: TimelineEntry) -> str:
     """The thread reply recording one change."""
-    note = f": {escape(entry.text)}" if entry.text else ""
+    note = f": {entry_text(entry)}" if entry.text else ""
     return f"{STATE_EMOJI[incident.state]} {user(entry.actor)} {entry.kind} {incident.ref}{note}"
 
 
@@ -166,7 +176,7 @@ def status_blocks(incident: Incident, recent: Sequence[TimelineEntry], now: date
 
 
 def timeline_line(entry: TimelineEntry) -> str:
-    note = f" — {escape(entry.text)}" if entry.text else ""
+    note = f" — {entry_text(entry)}" if entry.text else ""
     return f"• {when(entry.at, '{date_short} {time_secs}')} {user(entry.actor)} *{entry.kind}*{note}"
 
 

@@ -61,7 +61,9 @@ class IncidentRooms:
         except StoreUnavailable as exc:
             log.error("incident channel %s for %s created but not linked: %s", channel, incident.ref, exc)
             return channel
-        await self.invite(channel, invitees)
+        # The linked incident is the one stored at the link: a commander assigned while the channel was being
+        # created is on it (and their own assignment found no channel to invite them to yet).
+        await self.invite(channel, [*invitees, linked.commander])
         await self._post_summary(linked, channel)
         await self.announcer.refresh(incident.number)
         return channel

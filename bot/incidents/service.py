@@ -110,8 +110,12 @@ class IncidentService:
         await self._tell_escalation("severity_changed", incident)
         return incident, entry
 
-    async def assign(self, number: int, commander: str, actor: str) -> tuple[Incident, TimelineEntry]:
-        return await self.store.change(number, lambda cur: machine.assign(cur, commander, actor, self.clock()))
+    async def assign(
+        self, number: int, commander: str, actor: str, *, operator: bool = False
+    ) -> tuple[Incident, TimelineEntry]:
+        return await self.store.change(
+            number, lambda cur: machine.assign(cur, commander, actor, self.clock(), operator=operator)
+        )
 
     async def update(self, number: int, text: str, actor: str) -> tuple[Incident, TimelineEntry]:
         return await self.store.change(number, lambda cur: machine.status_update(cur, text, actor, self.clock()))

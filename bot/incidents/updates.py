@@ -57,7 +57,7 @@ class StatusUpdates:
     async def publish(self, incident: Incident, entry: TimelineEntry) -> None:
         """Post the update where responders and stakeholders read it."""
         blocks = update_blocks(incident, entry)
-        text = f"Status update — {incident.ref}: {entry.text}"
+        text = f"Status update — {incident.ref}: {escape(entry.text)}"
         targets: list[tuple[str, str | None]] = []
         try:
             where = await self.store.home(incident)

@@ -44,8 +44,8 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> ASGIApp:
     token = env.slack_bot_token.get_secret_value()
     client = build_client(token, env.slack_api_url)
     store = IncidentStore(redis.client, redis.description)
-    svc = Services.build(settings.config, client, store)
     identity = BotIdentity(token)
+    svc = Services.build(settings.config, client, store, home_team=lambda: identity.team_id)
     secret = env.slack_signing_secret.get_secret_value() if env.slack_signing_secret else None
     bolt = build_app(svc, identity, signing_secret=None if env.socket_mode else secret)
     handler = AsyncSlackRequestHandler(bolt)

@@ -54,7 +54,12 @@ class Services:
 
     @classmethod
     def build(
-        cls, config: BotConfig, client: AsyncWebClient, store: IncidentStore, clock: Callable[[], datetime] = utcnow
+        cls,
+        config: BotConfig,
+        client: AsyncWebClient,
+        store: IncidentStore,
+        clock: Callable[[], datetime] = utcnow,
+        home_team: Callable[[], str | None] = lambda: None,
     ) -> Services:
         oncall = OnCallStore(store.redis, store.description)
         roster = Roster(config.oncall, oncall)
@@ -77,7 +82,7 @@ class Services:
         )
         escalator.on_paged = rooms.invite_paged
         escalator.every(min(10.0, config.updates.remind_after.total_seconds() / 2), updates.remind)
-        access = Access(client, config.permissions)
+        access = Access(client, config.permissions, home_team=home_team)
         clusters = ClusterSet(config.kubernetes.refs())
         offers = Offers(store.redis, store.description)
         audit = AuditLog(store.redis, store.description)

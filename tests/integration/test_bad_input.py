@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -42,11 +43,14 @@ from tests.support.slack_recorder import SlackRecorder
     ],
 )
 def test_bad_command_explains_the_right_form(slack: SignedSlack, text: str, expected: str) -> None:
-    before = ack_text(slack.command("list"))
+    def listing() -> str:  # every incident not closed, as listed; ages ("6s old") move on by themselves
+        return re.sub(r"[0-9]+[dhms]( [0-9]+[dhms])? old", "… old", ack_text(slack.command("list")))
+
+    before = listing()
     reply = ack_text(slack.command(text))
     assert expected in reply, reply
     assert len(reply) < 1500
-    assert ack_text(slack.command("list")) == before
+    assert listing() == before
 
 
 def test_help_lists_the_commands(slack: SignedSlack) -> None:

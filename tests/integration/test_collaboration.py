@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import textwrap
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.oncall.rotation import Handoff, anchor_for
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text, run_cli
+from tests.support.bot_process import SignedSlack, ack_text, run_cli
+from tests.support.collab import collab_config, number_of, posts_to, start
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
 from tests.support.slack_recorder import Call, SlackRecorder, text_of_blocks
-
-
-def collab_config(path: Path, remind_after: str = "30m", private: bool = False) -> Path:
-    anchor = anchor_for(datetime.now(UTC), Handoff.parse("mon 09:00"), ZoneInfo("Europe/Berlin"))
-    path.write_text(
-        textwrap.dedent(
-            f"""
-            channels: {{incidents: C0INCIDENTS, stakeholders: C0STATUS}}
-            incident_channels: {{enabled: true, min_severity: P2, archive_on_close: true, private: {str(private).lower()}}}
-            updates: {{remind_after: {remind_after}}}
-            oncall:
-              timezone: Europe/Berlin
-              rotation: [U0ALICE, U0BOB]
-              lead: U0LEAD
-              rotation_start: {anchor.isoformat()}
-            permissions: {{operators: [U0OPS]}}
-            """
-        )
-    )
-    return path
 
 
 @pytest.fixture
@@ -43,20 +20,6 @@ def fresh_redis() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.cleanup()
-
-
-def start(tmp: Path, recorder: SlackRecorder, redis: RedisServer, config: Path, name: str = "bot") -> BotProcess:
-    return BotProcess(
-        redis_url=redis.url, slack_api_url=recorder.api_url, config_path=config, log_path=tmp / f"{name}.log"
-    ).start()
-
-
-def number_of(reply: str) -> int:
-    return int(reply.split("*INC-")[1].split("*", maxsplit=1)[0])
-
-
-def posts_to(recorder: SlackRecorder, channel: str) -> list[Call]:
-    return [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == channel]
 
 
 def test_p1_gets_a_channel_with_people_and_pinned_summary(
@@ -110,8 +73,15 @@ def test_commander_updates_and_stakeholders(tmp_path: Path, recorder: SlackRecor
     try:
         number = number_of(ack_text(slack.command("open P2 Payments slow", user="U0REPORTER")))
         room = recorder.wait_for_calls("conversations.invite", 1)[0].params["channel"]
-        assert "now the commander" in ack_text(slack.command(f"assign INC-{number} <@U0CAROL|carol>", user="U0BOB"))
-        assert "already the commander" in ack_text(slack.command(f"assign INC-{number} <@U0CAROL>", user="U0BOB"))
+        # While nobody commands, a responder may take the role only themselves; an operator may assign anyone.
+        refused = ack_text(slack.command(f"assign INC-{number} <@U0CAROL>", user="U0BOB"))
+        assert "Nobody commands" in refused and "you may take it yourself" in refused
+        assert "now the commander" in ack_text(slack.command(f"assign INC-{number} <@U0CAROL|carol>", user="U0OPS"))
+        assert "already the commander" in ack_text(slack.command(f"assign INC-{number} <@U0CAROL>", user="U0OPS"))
+        # Then only the commander hands over (or an operator reassigns): nobody takes it by assigning themselves.
+        assert "Only the commander (<@U0CAROL>) or an operator may reassign" in ack_text(
+            slack.command(f"assign INC-{number} <@U0BOB>", user="U0BOB")
+        )
         wait_for(
             lambda: any("U0CAROL" in c.params.get("users", "") for c in recorder.of("conversations.invite")),
             what="commander invited",
@@ -137,8 +107,8 @@ def test_commander_updates_and_stakeholders(tmp_path: Path, recorder: SlackRecor
         timeline = ack_text(slack.command(f"timeline INC-{number}"))
         assert "*commander assigned*" in timeline and "*status update*" in timeline and "Rolled back" in timeline
 
-        # The announcement's commander picker works too.
-        body = slack.click_body("incident_assign", "", user="U0BOB")
+        # The announcement's commander picker works too: the commander hands over to Dave.
+        body = slack.click_body("incident_assign", "", user="U0CAROL")
         body = body.replace(
             "%22block_id%22%3A%20%22incident_actions%22",
             f"%22block_id%22%3A%20%22incident_actions_{number}%22%2C%20%22selected_user%22%3A%20%22U0DAVE%22",

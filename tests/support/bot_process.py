@@ -133,11 +133,12 @@ class SignedSlack:
         command: str = "/incident",
         channel: str = "C0WARROOM",
         trigger: str | None = None,
+        team: str = "T111",
     ) -> str:
         token = uuid.uuid4().hex
         fields = {
             "token": "verification_token",
-            "team_id": "T111",
+            "team_id": team,
             "team_domain": "test-domain",
             "channel_id": channel,
             "channel_name": "war-room",

@@ -43,6 +43,7 @@ class SlackRecorder:
         self.issued_tokens: set[str] = set()
         self.socket_url = ""
         self.taken_names: set[str] = set()
+        self.members: dict[str, set[str]] = {}  # channel → who was invited (conversations.members answers it)
         self.unknown_users: set[str] = set()  # conversations.open with one of these answers user_not_found
         self.user_tz = "Europe/Berlin"
         recorder = self
@@ -173,6 +174,16 @@ class SlackRecorder:
                     return 200, {"ok": False, "error": "name_taken"}, {}
                 self.taken_names.add(name)
             return 200, {"ok": True, "channel": {"id": f"C0ROOM{ts[-6:]}", "name": name}}, {}
+        if method == "conversations.invite":
+            with self.lock:
+                self.members.setdefault(str(params.get("channel")), set()).update(
+                    str(params.get("users", "")).split(",")
+                )
+            return 200, {"ok": True}, {}
+        if method == "conversations.members":
+            with self.lock:
+                members = sorted(self.members.get(str(params.get("channel")), set()))
+            return 200, {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}, {}
         if method == "users.info":
             return 200, {"ok": True, "user": {"id": params.get("user"), "tz": self.user_tz}}, {}
         if method == "files.getUploadURLExternal":

@@ -95,10 +95,18 @@ def test_close_records_whether_a_postmortem_exists() -> None:
 
 
 def test_assign_update_and_refusals() -> None:
-    assigned, entry = machine.assign(incident(), "U7", "U1", T0)
+    assigned, entry = machine.assign(incident(), "U7", "U1", T0, operator=True)
     assert assigned.commander == "U7" and entry.text == "nobody → <@U7>"
     with pytest.raises(machine.NoChange):
-        machine.assign(assigned, "U7", "U1", T0)
+        machine.assign(assigned, "U7", "U1", T0, operator=True)
+    # Without a commander a person may take the role only themselves; then the commander hands over.
+    with pytest.raises(machine.NotAllowed, match="you may take it yourself"):
+        machine.assign(incident(), "U7", "U1", T0)
+    taken, _ = machine.assign(incident(), "U1", "U1", T0)
+    with pytest.raises(machine.NotAllowed, match="Only the commander"):
+        machine.assign(taken, "U2", "U2", T0)
+    handed, _ = machine.assign(taken, "U2", "U1", T0)
+    assert handed.commander == "U2"
     updated, entry = machine.status_update(assigned, "rolling back", "U7", T0)
     assert updated.last_update_at == T0 and entry.kind == "status update"
     with pytest.raises(machine.TransitionRefused):
