@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.core.permissions import Actor
 from bot.incidents.render import RUNBOOKS_ACTION
 from bot.operations.render import CHANGE_ACTION_PREFIX
 from bot.operations.run import Request
-from handlers.guard import acked, ephemeral, first_action, guarded
+from handlers.guard import acked, ephemeral, first_action, guarded, require_responder
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
@@ -28,6 +29,7 @@ def register(app: AsyncApp, svc: Services) -> None:
 
     async def start(ack: AsyncAck, command: dict[str, Any], respond: Any, name: str, words: list[str]) -> None:
         async with guarded("command", name, acked(ack)):
+            await require_responder(svc, Actor.of_command(command), "run runbooks")
             if name == "/runbook":
                 if not words or words[0] in ("list", "help", "--help"):
                     await ack(text=runner.listing())
@@ -46,8 +48,9 @@ def register(app: AsyncApp, svc: Services) -> None:
             svc.tasks.spawn(run(request, command, respond), name=f"runbook-{book.name}")
 
     async def run(request: Request, command: dict[str, Any], respond: Any) -> None:
-        async def publish(blocks: list[Any], summary: str) -> None:
-            await respond(text=summary, blocks=blocks, response_type="in_channel", replace_original=False)
+        async def publish(blocks: list[Any], summary: str, in_channel: bool) -> None:
+            kind = "in_channel" if in_channel else "ephemeral"
+            await respond(text=summary, blocks=blocks, response_type=kind, replace_original=False)
 
         async with guarded("runbook", request.book.name, ephemeral(respond)):
             await runner.run(request, channel=command["channel_id"], user=command["user_id"], publish=publish)

@@ -38,6 +38,7 @@ class Runbook:
     run: Callable[[Cluster, Any], BaseModel]
     mutating_steps: tuple[str, ...] = ()
     propose: Propose | None = None
+    shows_logs: bool = False  # its report quotes pod logs (posted only to the person who ran it, by default)
 
 
 class RunbookArgsError(BadRequest):

@@ -8,6 +8,7 @@ longer applies), audited in every outcome, and noted on the incident it was offe
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,15 +17,28 @@ from kubernetes.client.exceptions import ApiException
 
 from bot.core.blocks import user
 from bot.core.errors import DependencyError, UserError
+from bot.core.outbox import Outbox
 from bot.core.permissions import Access
+from bot.core.redis import StoreUnavailable
 from bot.incidents.service import IncidentService
 from bot.operations.audit import AuditLog
-from bot.operations.offers import Offers
+from bot.operations.offers import Claim, Offers
 from runbooks.errors import Refused
 from runbooks.kube.changes import Change
 from runbooks.kube.client import Cluster, ClusterSet
 from runbooks.kube.errors import API_ERRORS, explain
 from runbooks.registry import parse_change
+
+
+def _claimed_text(label: str, held: Claim) -> str:
+    if held.state == "claimed":
+        return f"This {label} is being carried out by {held} right now; it is not repeated."
+    if held.state == "unknown":
+        return (
+            f"This {label} was tried by {held}, but the Kubernetes API did not answer; it is not repeated. "
+            "Check the deployment and run the runbook again if needed."
+        )
+    return f"This {label} was already carried out by {held}; it is not repeated."
 
 
 @dataclass(frozen=True)
@@ -43,8 +57,10 @@ class ChangeExecutor:
         audit: AuditLog,
         access: Access,
         incidents: IncidentService,
+        outbox: Outbox,
         clock: Callable[[], datetime],
     ) -> None:
+        self.outbox = outbox
         self.clusters = clusters
         self.offers = offers
         self.audit = audit
@@ -63,35 +79,55 @@ class ChangeExecutor:
         if not await self.access.is_operator(actor):
             await self.audit.record({**audit, "result": "refused: not an operator"})
             raise UserError(f"Only operators (permissions.operators) may {change.verb} {target}. Nothing was changed.")
-        done = await self.offers.take(offer_id, actor, self.clock())
-        if done is not None:
-            raise UserError(f"This {change.label} was already carried out by {done}; it is not repeated.")
+        token = secrets.token_hex(8)
+        try:
+            held = await self.offers.take(offer_id, actor, self.clock(), token)
+        except StoreUnavailable:
+            # The claim may have been written and only its answer lost: give it back once the store answers,
+            # so the next click is not told "already carried out" for a change that never ran.
+            await self.outbox.deliver(
+                f"release of the unconfirmed claim on offer {offer_id}", lambda: self.offers.give_back(offer_id, token)
+            )
+            raise
+        if held is not None:
+            raise UserError(_claimed_text(change.label, held))
         label = change.label.capitalize()
         try:
             cluster = await asyncio.to_thread(self.clusters.connect, change.cluster)
         except KeyError:
-            await self.offers.give_back(offer_id)
+            await self.offers.give_back(offer_id, token)
             raise UserError(f"Cluster `{change.cluster}` is no longer configured; nothing was changed.") from None
         try:
             what = await asyncio.to_thread(change.carry_out, cluster, self.clock())
         except Refused as exc:
-            await self.offers.give_back(offer_id)
+            await self.offers.give_back(offer_id, token)
             await self.audit.record({**audit, "result": f"refused: {exc}"})
             raise UserError(f"{label} refused: {exc}. Nothing was changed.") from None
         except ApiException as exc:
-            await self.offers.give_back(offer_id)
+            await self.offers.give_back(offer_id, token)
             await self.audit.record({**audit, "result": f"failed: {exc.status}"})
             raise DependencyError(f"{label} failed: {explain(exc, f'deployment {target}', 'change')}.") from None
         except API_ERRORS as exc:
             # The request may or may not have reached the API: the offer stays used, so a second
             # click cannot apply it twice; the reply says to check and offer again.
+            await self.offers.settle(offer_id, token, "unknown")
             await self.audit.record({**audit, "result": f"unknown: {type(exc).__name__}"})
             raise DependencyError(
                 f"{label} of `{target}`: the Kubernetes API did not answer ({type(exc).__name__}); "
                 "check the deployment and run the runbook again if needed."
             ) from None
+        # The change is made: whatever fails from here on, the reply says so, and its records are kept
+        # (retried from the outbox while the state store is away), never lost and never "nothing was changed".
         where = f" in cluster `{change.cluster}`" if change.cluster and self.clusters.several else ""
-        await self.audit.record({**audit, "result": "done", "done": what})
+        done_entry = {**audit, "result": "done", "done": what}
+        await self.outbox.deliver(
+            f"completion of offer {offer_id}", lambda: self.offers.settle(offer_id, token, "done")
+        )
+        await self.outbox.deliver(f"audit entry {done_entry}", lambda: self.audit.record(done_entry))
         if pending.get("incident"):
-            await self.incidents.note(int(pending["incident"]), change.done, f"{target}: {what}", actor)
+            number = int(pending["incident"])
+            await self.outbox.deliver(
+                f"timeline note on INC-{number}: {change.done} {target}: {what}",
+                lambda: self.incidents.note(number, change.done, f"{target}: {what}", actor),
+            )
         return Executed(change, cluster, f"{user(actor)} {change.done} `{target}`{where} {what}")

@@ -24,7 +24,9 @@ from runbooks.registry import Runbook, parse_args, registry, target
 RUN_TIMEOUT = 60.0
 CLUSTER_OPTION = "--cluster="
 
-Publish = Callable[[list[object], str], Awaitable[None]]
+# Post the report: its blocks, its one-line summary, and whether the whole channel sees it (else only the
+# person who ran it).
+Publish = Callable[[list[object], str, bool], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class RunbookRunner:
         *,
         clusters: ClusterSet,
         namespaces: Sequence[str],
+        share_logs: bool,
         offers: Offers,
         audit: AuditLog,
         incidents: IncidentService,
@@ -54,6 +57,7 @@ class RunbookRunner:
         self.books = registry()
         self.clusters = clusters
         self.namespaces = list(namespaces)
+        self.share_logs = share_logs
         self.offers = offers
         self.audit = audit
         self.incidents = incidents
@@ -113,7 +117,9 @@ class RunbookRunner:
         blocks, summary = await self._render(book, report, request.cluster, {"incident": incident, "offered_to": user})
         if request.cluster and self.clusters.several:
             blocks = [blocks[0], cluster_context(request.cluster), *blocks[1:]]
-        await publish(list(blocks), summary)
+        # Pod logs can hold anything (customer data, tokens printed by mistake): a report quoting them goes to
+        # the person who asked unless kubernetes.share_logs says the channel may see it.
+        await publish(list(blocks), summary, self.share_logs or not book.shows_logs)
         if incident is not None:
             await self.incidents.note(incident, f"ran runbook {book.name}", summary, user)
         await self.audit.record({"kind": "runbook", "runbook": book.name, "actor": user, "summary": summary})

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.outbox import Outbox
 from bot.core.permissions import Access
 from bot.core.schedule import ScheduledPost
 from bot.core.settings.config import BotConfig
@@ -83,6 +84,7 @@ class Services:
         escalator.on_paged = rooms.invite_paged
         escalator.every(min(10.0, config.updates.remind_after.total_seconds() / 2), updates.remind)
         access = Access(client, config.permissions, home_team=home_team)
+        tasks = BackgroundTasks()
         clusters = ClusterSet(config.kubernetes.refs())
         offers = Offers(store.redis, store.description)
         audit = AuditLog(store.redis, store.description)
@@ -93,7 +95,7 @@ class Services:
             incidents=incidents,
             flows=flows,
             access=access,
-            tasks=BackgroundTasks(),
+            tasks=tasks,
             clock=clock,
             oncall=oncall,
             roster=roster,
@@ -102,13 +104,20 @@ class Services:
             runbooks=RunbookRunner(
                 clusters=clusters,
                 namespaces=config.kubernetes.namespaces,
+                share_logs=config.kubernetes.share_logs,
                 offers=offers,
                 audit=audit,
                 incidents=incidents,
                 clock=clock,
             ),
             executor=ChangeExecutor(
-                clusters=clusters, offers=offers, audit=audit, access=access, incidents=incidents, clock=clock
+                clusters=clusters,
+                offers=offers,
+                audit=audit,
+                access=access,
+                incidents=incidents,
+                outbox=Outbox(tasks),
+                clock=clock,
             ),
             follower=RolloutFollower(client, config.kubernetes.rollout_timeout),
         )

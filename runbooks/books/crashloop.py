@@ -177,4 +177,5 @@ RUNBOOK = Runbook(
     ),
     run=diagnose,
     propose=_propose,
+    shows_logs=True,
 )

@@ -1,11 +1,17 @@
 """Runbook "High Error Rate" (operations guide): error lines in recent logs, rollout history with a
-roll-back offer, and the health of the pods the workload depends on."""
+roll-back offer, and the health of the pods the workload depends on.
+
+``--pattern`` comes from chat, so it is matched with RE2 (linear time, no backtracking: a pattern like
+``(.|.)*Q`` cannot freeze the bot), on at most ``LOG_BYTES`` of each pod's log and ``LINE_CHARS`` of each line.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
+import re2
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from runbooks.books import rollback
@@ -17,6 +23,21 @@ from runbooks.registry import Runbook
 
 TAIL = 200
 MAX_PODS = 5
+LOG_BYTES = 256 * 1024
+LINE_CHARS = 2000
+
+
+def _options() -> Any:
+    options = re2.Options()
+    options.log_errors = False  # a bad pattern is the person's mistake, told to them, not logged by RE2
+    return options
+
+
+def compile_pattern(pattern: str) -> Any:
+    """The pattern as RE2 (re2.error when it is not valid RE2 syntax, e.g. a backreference)."""
+    return re2.compile(pattern, options=_options())
+
+
 SELECTOR = re.compile(r"^[A-Za-z0-9._/-]+(=|!=)[A-Za-z0-9._-]*(,[A-Za-z0-9._/-]+(=|!=)[A-Za-z0-9._-]*)*$")
 
 
@@ -34,9 +55,10 @@ class ErrorRateParams(BaseModel):
         if len(value) > 200:
             raise ValueError("the pattern is longer than 200 characters")
         try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"the pattern is not a regular expression: {exc}") from None
+            compile_pattern(value)
+        except re2.error as exc:
+            detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+            raise ValueError(f"the pattern is not a regular expression RE2 accepts: {detail}") from None
         return value
 
     @field_validator("deps")
@@ -63,13 +85,16 @@ class ErrorRateReport(BaseModel):
 def diagnose(cluster: Cluster, params: ErrorRateParams) -> ErrorRateReport:
     selector, _ = selector_for(cluster, params.namespace, params.workload)
     found = pods(cluster, params.namespace, selector)
-    pattern = re.compile(params.pattern)
+    pattern = compile_pattern(params.pattern)
     lines_read = errors = 0
     samples: list[str] = []
     for pod in found[:MAX_PODS]:
         name = str((pod.get("metadata") or {}).get("name"))
-        text = cluster.text(cluster.core.read_namespaced_pod_log, name, params.namespace, tail_lines=TAIL)
-        for line in text.splitlines():
+        text = cluster.text(
+            cluster.core.read_namespaced_pod_log, name, params.namespace, tail_lines=TAIL, limit_bytes=LOG_BYTES
+        )
+        for raw in text[-LOG_BYTES:].splitlines():
+            line = raw[:LINE_CHARS]
             lines_read += 1
             if pattern.search(line):
                 errors += 1
@@ -118,4 +143,5 @@ RUNBOOK = Runbook(
     mutating_steps=("roll back if needed",),
     run=diagnose,
     propose=_propose,
+    shows_logs=True,
 )

@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from runbooks.errors import Refused
 from runbooks.kube import deployment, names, rollout
 from runbooks.kube.changes import Change, Proposal
 from runbooks.kube.client import Cluster
@@ -25,16 +26,26 @@ class Rollback(Change):
     kind: Literal["rollback"] = "rollback"
     to_revision: int
     change: str  # "image:2.4.1 → image:2.4.0", as shown in the confirm dialog
+    from_revision: int | None = None  # the revision running when this was offered
 
     label: ClassVar[str] = "roll-back"
     verb: ClassVar[str] = "roll back"
     done: ClassVar[str] = "rolled back"
 
     def carry_out(self, cluster: Cluster, now: datetime) -> str:
+        """Refused when another rollout happened since the offer: the confirm named a change that is not the one
+        this would make any more. What is reported is read from the deployment as it is now."""
         history = rollout.history(cluster, self.namespace, self.deployment)
+        current = history.revision(history.current) if history.current is not None else None
+        running = current.images if current else []
+        if self.from_revision is not None and history.current != self.from_revision:
+            raise Refused(
+                f"the deployment changed since this was offered: now {', '.join(running) or '?'} "
+                f"(revision {history.current}); run /rollback again"
+            )
         revision, patch = rollout.plan(history, self.to_revision)
         deployment.patch(cluster, self.namespace, self.deployment, patch)
-        return f"to revision {revision.number}: {self.change}"
+        return f"to revision {revision.number}: {rollout.image_change(running, revision.images)}"
 
 
 def revision_key(number: int) -> str:
@@ -52,6 +63,7 @@ def proposals(history: History, cluster: str | None) -> list[Proposal]:
                 deployment=history.deployment,
                 to_revision=rev.number,
                 change=rollout.image_change(current.images if current else [], rev.images),
+                from_revision=history.current,
                 cluster=cluster,
             ),
         )

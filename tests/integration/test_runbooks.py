@@ -4,11 +4,15 @@ crashloop and high-error-rate diagnosis, readable API errors."""
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import textwrap
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import kmock
 import pytest
 import redis
@@ -17,7 +21,7 @@ from tests.support.bot_process import BotProcess, SignedSlack, ack_text
 from tests.support.kube import KubeEmulator
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
-from tests.support.runbook_seed import NS, seed
+from tests.support.runbook_seed import NS, replicaset, seed, template
 from tests.support.slack_recorder import SlackRecorder, text_of_blocks
 
 CRASH_LOGS = (
@@ -39,7 +43,15 @@ def emulated_cluster(kubeconfig: Path, context: str) -> Iterator[KubeEmulator]:
 
 
 def start_bot(
-    tmp_path: Path, recorder: SlackRecorder, redis_server: RedisServer, clusters: str, kubeconfig: str, name: str
+    tmp_path: Path,
+    recorder: SlackRecorder,
+    redis_server: RedisServer,
+    clusters: str,
+    kubeconfig: str,
+    name: str,
+    *,
+    kubernetes: str = "",
+    responders: str = "[]",
 ) -> BotProcess:
     """A bot whose ``kubernetes.clusters`` is ``clusters`` (YAML flow list), reaching them through ``kubeconfig``."""
     config = tmp_path / f"{name}.yaml"
@@ -47,8 +59,8 @@ def start_bot(
         textwrap.dedent(
             f"""
             channels: {{incidents: C0INCIDENTS}}
-            permissions: {{operators: [U0OPS]}}
-            kubernetes: {{clusters: {clusters}, rollout_timeout: 2s}}
+            permissions: {{operators: [U0OPS], responders: {responders}}}
+            kubernetes: {{clusters: {clusters}, rollout_timeout: 2s{kubernetes}}}
             """
         )
     )
@@ -187,7 +199,8 @@ def test_rollback_history_refusals_and_one_operator_rollback(
     slack.post(second, "application/x-www-form-urlencoded")  # a double click
     done = wait_reply(recorder, since, "rolled back `production/api-gateway` to revision 2")
     assert "registry/api-gateway:2.4.1 → registry/api-gateway:2.4.0" in done["text"]
-    wait_reply(recorder, since, "already carried out by <@U0OPS>")
+    repeat = wait_reply(recorder, since, "it is not repeated")  # carried out (or still being) by the first click
+    assert "by <@U0OPS> " in repeat["text"]
     wait_progress(recorder, "Rollout of `production/api-gateway`: rollout complete (3/3 updated, 3/3 available)")
     assert template_image(emulator) == "registry/api-gateway:2.4.0"
     assert patch_count(emulator) == 1
@@ -204,6 +217,7 @@ def test_rollback_history_refusals_and_one_operator_rollback(
 
 def test_crashloop_names_the_pod_oom_and_last_logs(slack: SignedSlack, recorder: SlackRecorder) -> None:
     message = command_reply(slack, recorder, "crashloop payments-api production", "Pod CrashLooping")
+    assert message["response_type"] == "ephemeral"  # it quotes pod logs: only the person who asked sees them
     text = text_of_blocks(message["blocks"])
     assert "payments-api-5c7d9" in text and "CrashLoopBackOff" in text and "9 restarts" in text
     assert "OOMKilled (exit 137) — memory limit 256Mi" in text
@@ -294,7 +308,8 @@ def test_restart_is_offered_confirmed_operator_only_and_done_once(
         slack.post(first, "application/x-www-form-urlencoded")
         slack.post(second, "application/x-www-form-urlencoded")
         wait_reply(recorder, since, "<@U0OPS> restarted `production/api-gateway` rolling restart of 3 replica(s)")
-        wait_reply(recorder, since, "This restart was already carried out by <@U0OPS>")
+        repeat = wait_reply(recorder, since, "it is not repeated")
+        assert repeat["text"].startswith("This restart ") and "by <@U0OPS> " in repeat["text"]
         # The rollout's final state then comes through the click's response_url instead.
         wait_reply(recorder, since, "Rollout of `production/api-gateway`: rollout complete")
     finally:
@@ -411,3 +426,117 @@ def test_cluster_option_acts_on_the_named_cluster_only(
         finally:
             slack.close()
             bot.terminate()
+
+
+def test_a_hostile_pattern_cannot_freeze_the_bot(slack: SignedSlack, recorder: SlackRecorder, bot: BotProcess) -> None:
+    """``(.|.)*Q`` backtracks 2^n steps on an n-character line with Python's re, holding the GIL: RE2 is linear."""
+    since = len(recorder.of("response_url"))
+    ack_text(slack.command("high-error-rate api-gateway production --pattern=(.|.)*Q", command="/runbook"))
+    assert httpx.get(f"{bot.base_url}/healthz", timeout=2).status_code == 200  # the event loop is not held
+    message = wait_reply(recorder, since, "High error rate")
+    assert "0/10 recent log lines match `(.|.)*Q`" in text_of_blocks(message["blocks"])
+    refused = ack_text(slack.command(r"high-error-rate api-gateway production --pattern=(a)\1", command="/runbook"))
+    assert "not a regular expression RE2 accepts" in refused
+
+
+def test_runbooks_need_a_responder_and_logs_are_shared_only_when_configured(
+    tmp_path: Path, recorder: SlackRecorder, redis_server: RedisServer, cluster: tuple[KubeEmulator, Path]
+) -> None:
+    bot = start_bot(
+        tmp_path,
+        recorder,
+        redis_server,
+        "[{name: emu, context: emu}]",
+        str(cluster[1]),
+        "shared",
+        kubernetes=", share_logs: true",
+        responders="[U0OPS]",
+    )
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        refused = ack_text(slack.command("crashloop payments-api production", command="/runbook", user="U0MALLORY"))
+        assert "Only incident responders may run runbooks" in refused
+        message = command_reply(slack, recorder, "crashloop payments-api production", "Pod CrashLooping", user="U0OPS")
+        assert message["response_type"] == "in_channel"
+    finally:
+        slack.close()
+        bot.terminate()
+
+
+def test_a_rollback_offered_before_a_new_rollout_is_refused(
+    slack: SignedSlack, recorder: SlackRecorder, cluster: tuple[KubeEmulator, Path]
+) -> None:
+    """Offered at revision 3 (2.4.1 → 2.4.0); then 2.4.2 ships as revision 4: the click must not replace 2.4.2."""
+    emulator, _ = cluster
+    buttons = offers(command_reply(slack, recorder, "api-gateway production", "Rollout history", command="/rollback"))
+    (shipped,) = [d for d in seed()["apps/v1/deployments"] if d["metadata"]["name"] == "api-gateway"]
+    shipped["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "4"
+    shipped["spec"]["template"] = template("registry/api-gateway:2.4.2")
+    rs4 = replicaset(4, "registry/api-gateway:2.4.2", "deploy 2.4.2", datetime.now(UTC))
+
+    def ship() -> None:
+        emulator.emulator.objects["apps/v1/deployments", NS, "api-gateway"] = shipped
+        emulator.emulator.objects["apps/v1/replicasets", NS, rs4["metadata"]["name"]] = rs4
+
+    emulator.call(ship)
+    since = len(recorder.of("response_url"))
+    slack.click("runbook_rollback", buttons[2], user="U0OPS")
+    reply = wait_reply(recorder, since, "Roll-back refused")
+    assert "changed since this was offered: now registry/api-gateway:2.4.2 (revision 4)" in reply["text"]
+    assert template_image(emulator) == "registry/api-gateway:2.4.2" and patch_count(emulator) == 0
+
+    # Offered again on the new state, the reply and the audit describe what really changes.
+    buttons = offers(command_reply(slack, recorder, "api-gateway production", "Rollout history", command="/rollback"))
+    since = len(recorder.of("response_url"))
+    slack.click("runbook_rollback", buttons[2], user="U0OPS")
+    done = wait_reply(recorder, since, "rolled back `production/api-gateway` to revision 2")
+    assert "registry/api-gateway:2.4.2 → registry/api-gateway:2.4.0" in done["text"]
+
+
+def test_a_change_made_is_reported_made_when_redis_stalls_after_it(
+    tmp_path: Path, recorder: SlackRecorder, cluster: tuple[KubeEmulator, Path]
+) -> None:
+    """Redis stops answering the instant the API accepts the patch: the operator is told the change was made, and
+    its audit entry and timeline note land once Redis is back (never "Nothing was changed")."""
+    emulator, kubeconfig = cluster
+    own = RedisServer().start()
+    bot = start_bot(tmp_path, recorder, own, "[{name: emu, context: emu}]", str(kubeconfig), "stall")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    client = redis.Redis.from_url(own.url, decode_responses=True)
+    try:
+        number = int(ack_text(slack.command("open P1 Gateway 500s", user="U0OPS")).split("*INC-")[1].split("*")[0])
+        client.set("chan:C0STALL", str(number))
+        message = command_reply(
+            slack, recorder, "restart api-gateway production", "Restart:", channel="C0STALL", user="U0OPS"
+        )
+        (button,) = buttons_of(message, "runbook_restart")
+        assert own.proc is not None
+        pid = own.proc.pid
+
+        def stall_redis() -> None:  # runs when the PATCH arrives; kmock then applies it as usual
+            os.kill(pid, signal.SIGSTOP)
+
+        emulator.call(lambda: emulator.emulator["patch", kmock.resource("apps/v1/deployments")] << stall_redis)
+        since = len(recorder.of("response_url"))
+        slack.click("runbook_restart", button["value"], user="U0OPS")
+        try:
+            done = wait_reply(recorder, since, "restarted `production/api-gateway`")
+            assert not [r for r in replies(recorder, since) if "Nothing was changed" in str(r.get("text"))]
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert done["response_type"] == "in_channel" and patch_count(emulator) == 1
+        wait_for(
+            lambda: any(f.get("kind") == "restart" and f.get("result") == "done" for _, f in client.xrange("audit")),
+            timeout=30,
+            what="the audit entry, written once Redis answers again",
+        )
+        wait_for(
+            lambda: "*restarted*" in ack_text(slack.command(f"timeline INC-{number}")),
+            timeout=30,
+            what="the timeline note",
+        )
+    finally:
+        client.close()
+        slack.close()
+        bot.terminate()
+        own.cleanup()

@@ -28,6 +28,8 @@ def test_manifest_declares_every_command_on_one_endpoint() -> None:
         "im:write",
         "channels:manage",
         "groups:write",
+        "channels:read",
+        "groups:read",
         "pins:write",
         "files:write",
         "users:read",

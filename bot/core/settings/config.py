@@ -115,6 +115,10 @@ class Kubernetes(Strict):
         default_factory=list, description="runbooks may act only here; empty = any"
     )
     rollout_timeout: Duration = timedelta(minutes=5)
+    share_logs: bool = Field(
+        default=False,
+        description="post runbook reports that quote pod logs in the channel (default: only to the person who ran it)",
+    )
 
     def refs(self) -> list[tuple[str, str | None]]:
         """(name, kubeconfig context) of every listed cluster, in order."""
