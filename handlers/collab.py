@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.core import slack
-from bot.core.blocks import user
 from bot.core.errors import DependencyError, UserError
 from bot.core.ids import mentioned_user
 from bot.core.permissions import Actor
 from bot.core.slack import SLACK_ERRORS
+from bot.core.text import user
 from bot.incidents.machine import TransitionRefused
 from bot.incidents.render import ASSIGN_ACTION, POSTMORTEM_ACTION
 from handlers import parse as p

@@ -17,8 +17,8 @@ from bot.core.permissions import Actor
 from bot.core.redis import StoreUnavailable
 from bot.incidents.machine import TransitionRefused
 from bot.incidents.model import Incident
-from bot.incidents.render import refusal_text
 from bot.incidents.store import IncidentNotFound
+from bot.incidents.text import refusal_text
 from runbooks.errors import BadRequest, Refused
 
 if TYPE_CHECKING:

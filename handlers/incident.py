@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.core.blocks import escape
-from bot.core.blocks import user as render_user
 from bot.core.errors import UserError
 from bot.core.permissions import Actor
 from bot.core.severity import Severity
 from bot.core.slack import SLACK_ERRORS
+from bot.core.text import escape
+from bot.core.text import user as render_user
 from bot.incidents.machine import SeverityUnchanged, TransitionRefused
 from bot.incidents.model import DESCRIPTION_MAX, TITLE_MAX, Action, Incident, TimelineEntry, parse_ref
 from bot.incidents.render import (

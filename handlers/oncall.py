@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.core.blocks import user, when
 from bot.core.durations import format_duration, parse_duration
 from bot.core.errors import DependencyError, UserError
 from bot.core.ids import mentioned_user
 from bot.core.slack import SLACK_ERRORS
+from bot.core.text import user, when
 from bot.oncall.render import oncall_blocks
 from handlers.guard import acked, guarded
 

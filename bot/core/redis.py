@@ -21,7 +21,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
@@ -32,10 +31,10 @@ from redis.retry import Retry
 
 from bot.core import keys
 from bot.core.errors import DependencyError
+from bot.core.redis_url import describe_url, parse_url
 
 log = logging.getLogger(__name__)
 
-SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel")
 _TIMEOUTS: dict[str, Any] = {
     "socket_connect_timeout": 1.0,
     "socket_timeout": 2.0,
@@ -102,66 +101,6 @@ class RedisConnection:
         await self.client.aclose()
         if self._embedded is not None:
             self._embedded.shutdown()
-
-
-@dataclass(frozen=True)
-class RedisTarget:
-    """A ``REDIS_URL`` taken apart: the kind of deployment, its hosts, and the rest."""
-
-    kind: str  # "single", "cluster" or "sentinel"
-    tls: bool
-    hosts: tuple[tuple[str, int], ...]
-    username: str | None
-    password: str | None
-    master: str | None = None
-    db: int = 0
-
-
-def parse_url(url: str) -> RedisTarget:
-    """Split a cluster or Sentinel URL (a single server's URL is left to redis-py); ValueError says what is wrong."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in SCHEMES:
-        raise ValueError(f"must start with one of {', '.join(s + '://' for s in SCHEMES)}")
-    tls = scheme.startswith("rediss")
-    if "+" not in scheme:
-        return RedisTarget("single", tls, (), None, None)
-    kind = scheme.split("+", 1)[1]
-    userinfo, at, location = rest.rpartition("@")
-    netloc, _, path = location.partition("/")
-    username, _, password = userinfo.partition(":") if at else ("", "", "")
-    hosts = []
-    for item in filter(None, netloc.split(",")):
-        host, colon, port = item.rpartition(":")
-        if not colon or not port.isdigit():
-            raise ValueError(f"{item!r} is not host:port")
-        hosts.append((host.strip("[]"), int(port)))
-    if not hosts:
-        raise ValueError("name at least one host:port")
-    parts = [p for p in path.split("/") if p]
-    master, db = None, 0
-    if kind == "sentinel":
-        if not parts:
-            raise ValueError("name the master after the hosts: redis+sentinel://h1:26379,h2:26379/mymaster/0")
-        master = unquote(parts[0])
-        if len(parts) > 1:
-            if not parts[1].isdigit():
-                raise ValueError(f"{parts[1]!r} is not a database number")
-            db = int(parts[1])
-    return RedisTarget(kind, tls, tuple(hosts), unquote(username) or None, unquote(password) or None, master, db)
-
-
-def describe_url(url: str) -> str:
-    """A loggable description of a Redis URL: kind, hosts and ports, never credentials."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"Redis at {parts.path}"
-    if "+" in parts.scheme:
-        target = parse_url(url)
-        hosts = ",".join(f"{h}:{p}" for h, p in target.hosts)
-        if target.kind == "cluster":
-            return f"Redis Cluster at {hosts}"
-        return f"Redis master {target.master!r} via Sentinel at {hosts}"
-    return f"Redis at {parts.hostname or 'localhost'}:{parts.port or 6379}"
 
 
 def open_client(url: str) -> Client:

@@ -1,101 +1,25 @@
-"""The health digest rendered for Slack and for a terminal (pure).
-
-Block Kit stays inside Slack's limits for any cluster size: at most 50 blocks, each section under
-3,000 characters, long lists cut with "and N more" (most severe first).
+"""The health digest as Block Kit (pure). It stays inside Slack's limits for any cluster size: at most 50 blocks,
+each section under 3,000 characters, long lists cut with "and N more" (most severe first).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
-
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from bot.core.blocks import clip, escape
+from bot.core.text import clip
 from bot.digest.model import Digest
-from bot.incidents.model import Incident
-from bot.incidents.render import summary_lines
-from runbooks.checklist.model import ClusterHealth, Section
-from runbooks.prometheus.model import KeyMetrics
+from bot.digest.text import (
+    FULL_LAYOUT_CLUSTERS,
+    MAX_BLOCKS,
+    SECTION_LIMIT,
+    cluster_title,
+    incident_lines,
+    metric_lines,
+    section_text,
+    verdict,
+)
 
-MAX_LINES = 12
-SECTION_LIMIT = 2900
-MAX_BLOCKS = 50
-FULL_LAYOUT_CLUSTERS = 5
-
-
-def verdict(digest: Digest) -> str:
-    open_count = len(digest.incidents or [])
-    incidents = f", {open_count} open incident{'s' if open_count != 1 else ''}" if open_count else ""
-    if digest.healthy:
-        return f"🟢 All clear on {len(digest.clusters)} cluster{'s' if len(digest.clusters) != 1 else ''}{incidents}"
-    degraded = f", {digest.degraded_checks} check(s) could not run" if digest.degraded_checks else ""
-    return f"🔴 {digest.problems} problem(s) need attention{degraded}{incidents}"
-
-
-def _section_lines(section: Section, limit: int = MAX_LINES) -> list[str]:
-    if section.failed:
-        return [f"⚠️ {section.note}"]
-    if not section.findings:
-        return ["✅ all clear" + (f" ({section.note})" if section.note else "")]
-    lines = [f"• `{escape(f.ref)}` — {escape(f.why)}" for f in section.findings[:limit]]
-    if len(section.findings) > limit:
-        lines.append(f"…and {len(section.findings) - limit} more")
-    return lines
-
-
-def _section_text(section: Section) -> str:
-    count = f" ({len(section.findings)})" if section.findings else ""
-    body = clip("\n".join(_section_lines(section)), SECTION_LIMIT - len(section.title) - 20)
-    return f"*{section.title}*{count}\n{body}"
-
-
-def _incident_lines(incidents: Sequence[Incident], now: datetime) -> list[str]:
-    if not incidents:
-        return ["✅ none open"]
-    return summary_lines(incidents, now, MAX_LINES, bullet="• ")
-
-
-def _plain(value: float) -> str:
-    return f"{value:g}"
-
-
-METRIC_LABELS: dict[str, tuple[str, Callable[[float], str]]] = {
-    "request_rate": ("Request rate", lambda v: f"{v:,.1f} req/s"),
-    "error_rate": ("Error rate", lambda v: f"{v * 100:.2f} %"),
-    "latency_p50": ("Latency p50", lambda v: f"{v * 1000:,.0f} ms"),
-    "latency_p95": ("Latency p95", lambda v: f"{v * 1000:,.0f} ms"),
-    "latency_p99": ("Latency p99", lambda v: f"{v * 1000:,.0f} ms"),
-    "db_connections": ("DB connections", lambda v: f"{v:,.0f}"),
-    "kafka_consumer_lag": ("Kafka consumer lag", lambda v: f"{v:,.0f} messages"),
-}
-
-
-def _metric_lines(metrics: KeyMetrics) -> list[str]:
-    if metrics.unreachable:
-        return [f"⚠️ {metrics.unreachable}"]
-    lines = []
-    for name, value in metrics.values.items():
-        label, fmt = METRIC_LABELS.get(name, (name, _plain))
-        if name in metrics.problems:
-            lines.append(f"• {label}: ⚠️ query failed ({escape(metrics.problems[name])})")
-        elif value is None:
-            lines.append(f"• {label}: no data")
-        else:
-            mark = ""
-            if name == "error_rate":
-                target = f"{metrics.error_target * 100:g} %"
-                mark = f" 🔴 above the {target} target" if metrics.error_rate_breached else f" ✅ under {target}"
-            lines.append(f"• {label}: {fmt(value)}{mark}")
-    return lines
-
-
-def _cluster_title(cluster: ClusterHealth) -> str:
-    if not cluster.reachable:
-        return f"🔴 *{cluster.name}*: {escape(cluster.error or 'unreachable')}"
-    problems = sum(len(s.findings) for s in cluster.sections)
-    mark = "🟢" if problems == 0 and not any(s.failed for s in cluster.sections) else "🔴"
-    return f"{mark} *{cluster.name}* — Kubernetes {cluster.version}, {problems} problem(s)"
+__all__ = ["blocks", "verdict"]
 
 
 def blocks(digest: Digest) -> list[Block]:
@@ -107,21 +31,21 @@ def blocks(digest: Digest) -> list[Block]:
     full = len(digest.clusters) <= FULL_LAYOUT_CLUSTERS
     for cluster in digest.clusters:
         out.append(DividerBlock())
-        out.append(ContextBlock(elements=[MarkdownTextObject(text=clip(_cluster_title(cluster), 2000))]))
+        out.append(ContextBlock(elements=[MarkdownTextObject(text=clip(cluster_title(cluster), 2000))]))
         if not cluster.reachable:
             continue
         if full:
-            out.extend(SectionBlock(text=MarkdownTextObject(text=_section_text(s))) for s in cluster.sections)
+            out.extend(SectionBlock(text=MarkdownTextObject(text=section_text(s))) for s in cluster.sections)
         else:  # many clusters: one block each, problem sections only
-            text = "\n".join(_section_text(s) for s in cluster.sections if not s.clear) or "✅ all clear"
+            text = "\n".join(section_text(s) for s in cluster.sections if not s.clear) or "✅ all clear"
             out.append(SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT))))
     if digest.metrics is not None:
         out.append(DividerBlock())
-        body = "\n".join(_metric_lines(digest.metrics))
+        body = "\n".join(metric_lines(digest.metrics))
         out.append(SectionBlock(text=MarkdownTextObject(text=clip(f"*Key metrics*\n{body}", SECTION_LIMIT))))
     out.append(DividerBlock())
     incidents = (
-        _incident_lines(digest.incidents, digest.at) if digest.incidents is not None else [f"⚠️ {digest.incidents_note}"]
+        incident_lines(digest.incidents, digest.at) if digest.incidents is not None else [f"⚠️ {digest.incidents_note}"]
     )
     out.append(
         SectionBlock(text=MarkdownTextObject(text=clip("*Open incidents*\n" + "\n".join(incidents), SECTION_LIMIT)))
@@ -129,25 +53,3 @@ def blocks(digest: Digest) -> list[Block]:
     if len(out) > MAX_BLOCKS:
         out = [*out[: MAX_BLOCKS - 1], ContextBlock(elements=[MarkdownTextObject(text="…more clusters cut")])]
     return out
-
-
-def text(digest: Digest) -> str:
-    """The same content as plain text, for ``chatops-bot digest --print`` and notification fallbacks."""
-    lines = [f"Morning health digest — {digest.at:%Y-%m-%d %H:%M %Z}", verdict(digest), ""]
-    for cluster in digest.clusters:
-        lines.append(_cluster_title(cluster).replace("*", ""))
-        for section in cluster.sections if cluster.reachable else []:
-            count = f" ({len(section.findings)})" if section.findings else ""
-            lines.append(f"  {section.title}{count}")
-            lines += [f"    {line}" for line in _section_lines(section, limit=50)]
-        lines.append("")
-    if digest.metrics is not None:
-        lines.append("Key metrics")
-        lines += [f"  {line}" for line in _metric_lines(digest.metrics)]
-        lines.append("")
-    lines.append("Open incidents")
-    incidents = (
-        _incident_lines(digest.incidents, digest.at) if digest.incidents is not None else [f"⚠️ {digest.incidents_note}"]
-    )
-    lines += [f"  {line}" for line in incidents]
-    return "\n".join(line.replace("`", "") for line in lines) + "\n"

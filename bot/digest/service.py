@@ -1,10 +1,11 @@
-"""Building and posting the health digest: on the ``digest.cron`` schedule (exactly once per tick across
-replicas), on demand with ``/health``, and in the terminal with ``chatops-bot digest --print``."""
+"""The health digest in Slack: posted on the ``digest.cron`` schedule (exactly once per tick across replicas) and
+answered on ``/health``, where one build in flight is shared by everyone asking and kept for a minute."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,68 +13,59 @@ from apscheduler.triggers.cron import CronTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import keys, slack, telemetry
-from bot.core.redis import StoreUnavailable
 from bot.core.schedule import ScheduledPost
 from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
 from bot.digest import render
+from bot.digest.build import DigestBuilder
 from bot.digest.model import Digest
-from bot.incidents.store import IncidentStore
-from runbooks.checklist.collect import collect_all
-from runbooks.checklist.model import ClusterHealth
-from runbooks.kube.client import Cluster, ClusterSet
-from runbooks.prometheus.client import collect as collect_metrics
 
 log = logging.getLogger(__name__)
 
+FRESH_FOR = 60.0
+
 
 class DigestService:
-    def __init__(
-        self,
-        config: BotConfig,
-        client: AsyncWebClient | None,
-        store: IncidentStore | None,
-        clock: Callable[[], datetime],
-        clusters: ClusterSet,
-    ) -> None:
+    def __init__(self, config: BotConfig, client: AsyncWebClient, builder: DigestBuilder) -> None:
         self.config = config
         self.client = client
-        self.store = store
-        self.clock = clock
-        self.clusters = clusters
+        self.builder = builder
         self.trigger = CronTrigger.from_crontab(config.digest.cron, timezone=ZoneInfo(config.digest.timezone))
+        self._building: asyncio.Future[Digest] | None = None
+        self._latest: tuple[float, Digest] | None = None
 
     async def build(self) -> Digest:
-        now = self.clock()
+        """A fresh digest."""
+        return await self.builder.build()
+
+    async def recent(self) -> Digest:
+        """For ``/health``: the digest built in the last minute, else the one being built now, else a new one.
+
+        However many people ask at once, one build runs (a digest of a large cluster costs real memory)."""
+        if self._latest is not None and time.monotonic() - self._latest[0] < FRESH_FOR:
+            return self._latest[1]
+        if self._building is None:
+            self._building = asyncio.ensure_future(self._build_and_keep())
+        return await asyncio.shield(self._building)
+
+    async def _build_and_keep(self) -> Digest:
         try:
-            clusters: list[Cluster] = self.clusters.connect_all()
-        except Exception as exc:  # noqa: BLE001 - a broken kubeconfig is reported in the digest, not raised
-            log.error("kubernetes configuration could not be loaded: %s", exc)
-            health = [ClusterHealth(name="kubernetes", reachable=False, error=f"no usable kubeconfig: {exc}")]
-        else:
-            health = await collect_all(clusters, now, self.config.digest.check_timeout.total_seconds())
-        incidents, note = None, "the state store is not configured (set REDIS_URL)"
-        if self.store is not None:
-            try:
-                incidents = await self.store.active()
-            except StoreUnavailable as exc:
-                note = str(exc)
-        key_metrics = None
-        prometheus = self.config.prometheus
-        if prometheus is not None:
-            key_metrics = await collect_metrics(prometheus.url, prometheus.all_queries, prometheus.error_target)
-        return Digest(at=now, clusters=health, incidents=incidents, incidents_note=note, metrics=key_metrics)
+            digest = await self.builder.build()
+            self._latest = (time.monotonic(), digest)
+            return digest
+        finally:
+            self._building = None
 
     def scheduled_post(self) -> ScheduledPost | None:
         """The cron job, when there is a channel to post to."""
-        if self.config.channels.digest is None or self.client is None:
+        if self.config.channels.digest is None:
             return None
         return ScheduledPost("health-digest", self.trigger, keys.digest_tick, self.post)
 
     async def post(self, tick: datetime) -> None:
         """Build and post the digest for ``tick`` to ``channels.digest`` (the tick is already claimed)."""
         channel = self.config.channels.digest
-        assert channel is not None and self.client is not None
+        assert channel is not None
         digest = await self.build()
         try:
             await self.client.chat_postMessage(

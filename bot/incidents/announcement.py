@@ -18,8 +18,9 @@ from bot.core.redis import StoreUnavailable
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import renewing
 from bot.incidents.model import Incident, TimelineEntry
-from bot.incidents.render import announcement_blocks, headline, thread_line
+from bot.incidents.render import announcement_blocks
 from bot.incidents.store import ANNOUNCING_TTL, IncidentStore
+from bot.incidents.text import headline, thread_line
 
 log = logging.getLogger(__name__)
 

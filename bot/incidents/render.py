@@ -27,24 +27,18 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.core.blocks import SECTION_LIMIT, chunked_sections, clip, escape, user, when
+from bot.core.blocks import chunked_sections
 from bot.core.durations import format_duration
 from bot.core.severity import SEVERITY_LABELS, Severity
-from bot.incidents.machine import PAST_TENSE, TransitionRefused, allowed_actions
+from bot.core.text import SECTION_LIMIT, clip, escape, user, when
+from bot.incidents.machine import allowed_actions
 from bot.incidents.model import DESCRIPTION_MAX, TITLE_MAX, Action, Incident, State, TimelineEntry
+from bot.incidents.text import SEVERITY_EMOJI, STATE_EMOJI, summary_lines, timeline_line
 
 LIST_LIMIT = 20
 TIMELINE_LIMIT = 40
 OPEN_MODAL_CALLBACK = "incident_open_modal"
 
-SEVERITY_EMOJI = {Severity.P1: "🔴", Severity.P2: "🟠", Severity.P3: "🟡", Severity.P4: "🔵"}
-STATE_EMOJI = {
-    State.OPEN: "🚨",
-    State.ACKNOWLEDGED: "👀",
-    State.MITIGATED: "🩹",
-    State.RESOLVED: "✅",
-    State.CLOSED: "📁",
-}
 BUTTONS = {
     Action.ACKNOWLEDGE: ("Acknowledge", "primary"),
     Action.MITIGATE: ("Mitigated", None),
@@ -55,12 +49,6 @@ BUTTONS = {
 
 def action_id(action: Action) -> str:
     return f"incident_{action.value}"
-
-
-def headline(incident: Incident) -> str:
-    """The one-liner a message's ``text`` carries (the notification and fallback): Slack reads it as mrkdwn,
-    so the title is escaped as in the blocks (no ``<!everyone>``, no disguised links)."""
-    return f"{incident.ref} [{incident.severity.value}] {escape(incident.title)} — {incident.state.value}"
 
 
 POSTMORTEM_ACTION = "incident_postmortem"
@@ -152,32 +140,12 @@ def _context_line(incident: Incident) -> str:
     return " · ".join(parts)
 
 
-# Timeline entries whose text the bot itself writes as mrkdwn (mentions, channel links); any other text came
-# from a person and is escaped.
-BOT_MARKUP_KINDS = frozenset({"commander assigned", "channel created"})
-
-
-def entry_text(entry: TimelineEntry) -> str:
-    return entry.text if entry.kind in BOT_MARKUP_KINDS else escape(entry.text)
-
-
-def thread_line(incident: Incident, entry: TimelineEntry) -> str:
-    """The thread reply recording one change."""
-    note = f": {entry_text(entry)}" if entry.text else ""
-    return f"{STATE_EMOJI[incident.state]} {user(entry.actor)} {entry.kind} {incident.ref}{note}"
-
-
 def status_blocks(incident: Incident, recent: Sequence[TimelineEntry], now: datetime) -> list[Block]:
     blocks = announcement_blocks(incident, now)
     if recent:
         lines = "\n".join(timeline_line(e) for e in recent)
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(f"*Recent timeline*\n{lines}", SECTION_LIMIT))))
     return blocks
-
-
-def timeline_line(entry: TimelineEntry) -> str:
-    note = f" — {entry_text(entry)}" if entry.text else ""
-    return f"• {when(entry.at, '{date_short} {time_secs}')} {user(entry.actor)} *{entry.kind}*{note}"
 
 
 def timeline_blocks(incident: Incident, entries: Sequence[TimelineEntry], total: int, page: int = 1) -> list[Block]:
@@ -192,23 +160,6 @@ def timeline_blocks(incident: Incident, entries: Sequence[TimelineEntry], total:
         footer = f"Page {page} of {pages} ({total} entries){hint}"
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
     return blocks
-
-
-def summary_line(incident: Incident, now: datetime) -> str:
-    """One incident in one line, as every list shows it (``/incident list``, the digest, the hand-off)."""
-    sev = incident.severity
-    return (
-        f"{SEVERITY_EMOJI[sev]} *{incident.ref}* [{sev.value}] {escape(clip(incident.title, 80))} — "
-        f"{incident.state.value}, {format_duration(now - incident.opened_at)} old, commander {user(incident.commander)}"
-    )
-
-
-def summary_lines(incidents: Sequence[Incident], now: datetime, limit: int, *, bullet: str = "") -> list[str]:
-    """The first ``limit`` summary lines and an "…and N more" line past them."""
-    lines = [f"{bullet}{summary_line(i, now)}" for i in incidents[:limit]]
-    if len(incidents) > limit:
-        lines.append(f"…and {len(incidents) - limit} more")
-    return lines
 
 
 def list_blocks(incidents: Sequence[Incident], now: datetime) -> list[Block]:
@@ -247,25 +198,6 @@ def recent_blocks(incidents: Sequence[Incident], now: datetime) -> list[Block]:
 
 def _median(seconds: list[float]) -> str:
     return format_duration(timedelta(seconds=statistics.median(seconds))) if seconds else "—"
-
-
-def refusal_text(exc: TransitionRefused) -> str:
-    """Why an action was refused, naming the current state and who got there first."""
-    inc, action = exc.incident, exc.action
-    state = f"*{inc.state.value}*"
-    if action is Action.ACKNOWLEDGE and inc.acknowledged_by:
-        acked = when(inc.acknowledged_at or inc.opened_at)
-        return f"{inc.ref} was already acknowledged by {user(inc.acknowledged_by)} {acked}; it is {state} now."
-    done_by = {
-        Action.MITIGATE: (State.MITIGATED, inc.mitigated_by),
-        Action.RESOLVE: (State.RESOLVED, inc.resolved_by),
-        Action.CLOSE: (State.CLOSED, inc.closed_by),
-    }
-    if action in done_by and done_by[action][0] is inc.state and done_by[action][1]:
-        return f"{inc.ref} was already {inc.state.value} by {user(done_by[action][1])}; it is {state} now."
-    attempted = PAST_TENSE[action] if action else "changed"
-    options = ", ".join(a.value for a in allowed_actions(inc.state)) or "nothing, it is closed"
-    return f"{inc.ref} is {state}, so it can't be {attempted}. From {inc.state.value} you can: {options}."
 
 
 def open_modal(origin_channel: str) -> View:

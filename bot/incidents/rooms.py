@@ -21,9 +21,10 @@ from bot.core.settings.config import IncidentChannels
 from bot.core.slack import SLACK_ERRORS
 from bot.incidents.announcement import Announcer
 from bot.incidents.model import Incident
-from bot.incidents.render import announcement_blocks, headline
+from bot.incidents.render import announcement_blocks
 from bot.incidents.room_name import channel_name
 from bot.incidents.service import IncidentService
+from bot.incidents.text import headline
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,14 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlo
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import keys, slack
-from bot.core.blocks import SECTION_LIMIT, clip, escape, user
 from bot.core.durations import format_duration
 from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
+from bot.core.text import SECTION_LIMIT, clip, escape, user
 from bot.incidents.model import Incident, State, TimelineEntry
-from bot.incidents.render import SEVERITY_EMOJI
 from bot.incidents.store import IncidentStore
+from bot.incidents.text import SEVERITY_EMOJI
 
 log = logging.getLogger(__name__)
 

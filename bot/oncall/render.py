@@ -14,10 +14,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core.blocks import SECTION_LIMIT, clip, escape, user, when
 from bot.core.durations import format_duration
+from bot.core.text import SECTION_LIMIT, clip, escape, user, when
 from bot.incidents.model import Action, Incident
-from bot.incidents.render import SEVERITY_EMOJI, action_id, summary_lines
+from bot.incidents.render import action_id
+from bot.incidents.text import SEVERITY_EMOJI, summary_lines
 from bot.oncall.chain import Target
 from bot.oncall.model import OnCallNow
 

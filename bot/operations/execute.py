@@ -13,13 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from kubernetes.client.exceptions import ApiException
-
-from bot.core.blocks import user
 from bot.core.errors import DependencyError, UserError
 from bot.core.outbox import Outbox
 from bot.core.permissions import Access
 from bot.core.redis import StoreUnavailable
+from bot.core.text import user
 from bot.incidents.service import IncidentService
 from bot.operations.audit import AuditLog
 from bot.operations.offers import Claim, Offers
@@ -27,6 +25,7 @@ from runbooks.errors import Refused
 from runbooks.kube.changes import Change
 from runbooks.kube.client import Cluster, ClusterSet
 from runbooks.kube.errors import API_ERRORS, explain
+from runbooks.kube.lean import ApiException
 from runbooks.registry import parse_change
 
 

@@ -22,8 +22,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core.blocks import clip, escape, md
+from bot.core.blocks import md
 from bot.core.durations import format_duration
+from bot.core.text import clip, escape
 from runbooks.books.crashloop import CrashloopReport
 from runbooks.books.error_rate import ErrorRateReport
 from runbooks.books.restart import RestartOffer

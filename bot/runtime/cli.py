@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot import __version__
@@ -16,6 +16,10 @@ from bot.core.logs import setup_logging
 from bot.core.settings import SettingsError, load_config_file, load_environment, load_settings
 
 EXIT_BAD_SETTINGS = 2
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,11 +128,8 @@ def postmortem(ref: str, output: str | None) -> int:
 
 
 def digest_print() -> int:
-    from bot.core.redis import connect  # noqa: PLC0415 - only this command needs Kubernetes
-    from bot.digest import render  # noqa: PLC0415
-    from bot.digest.service import DigestService  # noqa: PLC0415
-    from bot.incidents.service import utcnow  # noqa: PLC0415
-    from bot.incidents.store import IncidentStore  # noqa: PLC0415
+    from bot.digest import text  # noqa: PLC0415 - only this command needs Kubernetes
+    from bot.digest.build import DigestBuilder  # noqa: PLC0415
     from runbooks.kube.client import ClusterSet  # noqa: PLC0415
 
     try:
@@ -137,16 +138,21 @@ def digest_print() -> int:
         return _fail(exc.problems)
 
     async def build() -> str:
-        redis = connect(settings.env.redis_url, settings.env.chatops_data_dir) if settings.env.redis_url else None
+        clusters = ClusterSet(settings.config.kubernetes.refs())
+        authorization = settings.env.prometheus_authorization()
+        if not settings.env.redis_url:  # no state store: the digest says so, and no Redis client is loaded
+            digest = await DigestBuilder(settings.config, None, utcnow, clusters, authorization).build()
+            return text.text(digest)
+        from bot.core.redis import connect  # noqa: PLC0415
+        from bot.incidents.store import IncidentStore  # noqa: PLC0415
+
+        redis = connect(settings.env.redis_url, settings.env.chatops_data_dir)
         try:
-            store = IncidentStore(redis.client, redis.description) if redis else None
-            clusters = ClusterSet(settings.config.kubernetes.refs())
-            service = DigestService(settings.config, None, store, utcnow, clusters)
-            digest = await service.build()
-            return render.text(digest)
+            store = IncidentStore(redis.client, redis.description)
+            digest = await DigestBuilder(settings.config, store, utcnow, clusters, authorization).build()
+            return text.text(digest)
         finally:
-            if redis:
-                await redis.close()
+            await redis.close()
 
     sys.stdout.write(asyncio.run(build()))
     return 0

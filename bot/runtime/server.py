@@ -45,7 +45,13 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> ASGIApp:
     client = build_client(token, env.slack_api_url)
     store = IncidentStore(redis.client, redis.description)
     identity = BotIdentity(token)
-    svc = Services.build(settings.config, client, store, home_team=lambda: identity.team_id)
+    svc = Services.build(
+        settings.config,
+        client,
+        store,
+        home_team=lambda: identity.team_id,
+        prometheus_authorization=env.prometheus_authorization(),
+    )
     secret = env.slack_signing_secret.get_secret_value() if env.slack_signing_secret else None
     bolt = build_app(svc, identity, signing_secret=None if env.socket_mode else secret)
     handler = AsyncSlackRequestHandler(bolt)

@@ -17,6 +17,7 @@ from bot.core.permissions import Access
 from bot.core.schedule import ScheduledPost
 from bot.core.settings.config import BotConfig
 from bot.core.tasks import BackgroundTasks
+from bot.digest.build import DigestBuilder
 from bot.digest.service import DigestService
 from bot.incidents.announcement import Announcer
 from bot.incidents.flows import IncidentFlows
@@ -60,7 +61,9 @@ class Services:
         client: AsyncWebClient,
         store: IncidentStore,
         clock: Callable[[], datetime] = utcnow,
+        *,
         home_team: Callable[[], str | None] = lambda: None,
+        prometheus_authorization: str | None = None,
     ) -> Services:
         oncall = OnCallStore(store.redis, store.description)
         roster = Roster(config.oncall, oncall)
@@ -100,7 +103,9 @@ class Services:
             oncall=oncall,
             roster=roster,
             escalator=escalator,
-            digest=DigestService(config, client, store, clock, clusters),
+            digest=DigestService(
+                config, client, DigestBuilder(config, store, clock, clusters, prometheus_authorization)
+            ),
             runbooks=RunbookRunner(
                 clusters=clusters,
                 namespaces=config.kubernetes.namespaces,

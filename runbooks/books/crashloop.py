@@ -15,7 +15,7 @@ from runbooks.books.restart import Restart
 from runbooks.checklist.checks import BAD_WAITING
 from runbooks.kube import names
 from runbooks.kube.changes import Proposal
-from runbooks.kube.client import Cluster
+from runbooks.kube.client import Cluster, path
 from runbooks.kube.objects import Obj, parse_time
 from runbooks.kube.workload import pods, selector_for
 from runbooks.registry import Runbook
@@ -108,12 +108,10 @@ def diagnose(cluster: Cluster, params: CrashloopParams) -> CrashloopReport:
             bad = True
             reason = terminated.get("reason")
             logs = cluster.text(
-                cluster.core.read_namespaced_pod_log,
-                name,
-                params.namespace,
+                path("/api/v1", params.namespace, "pods", name, "log"),
                 container=status.get("name"),
-                previous=True,
-                tail_lines=LOG_LINES,
+                previous="true",
+                tailLines=LOG_LINES,
             )
             crashing.append(
                 CrashingContainer(
@@ -132,15 +130,13 @@ def diagnose(cluster: Cluster, params: CrashloopParams) -> CrashloopReport:
             configmaps |= maps
             secrets |= secs
             listed = cluster.list_all(
-                cluster.core.list_namespaced_event,
-                namespace=params.namespace,
-                field_selector=f"involvedObject.name={name}",
+                path("/api/v1", params.namespace, "events"), fieldSelector=f"involvedObject.name={name}"
             )
             for event in list(listed)[-5:]:
                 events.append(f"{name}: {event.get('type')} {event.get('reason')}: {event.get('message', '')}"[:300])
     configmap_lines = []
     for cm in sorted(configmaps):
-        data = cluster.read(cluster.core.read_namespaced_config_map, cm, params.namespace)
+        data = cluster.get(path("/api/v1", params.namespace, "configmaps", cm))
         changed = _changed(data)
         configmap_lines.append(f"{cm} (last changed {changed:%Y-%m-%d %H:%M UTC})" if changed else cm)
     return CrashloopReport(

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from runbooks.books import rollback
 from runbooks.kube import names, rollout
 from runbooks.kube.changes import Proposal
-from runbooks.kube.client import Cluster
+from runbooks.kube.client import Cluster, path
 from runbooks.kube.workload import pods, selector_for
 from runbooks.registry import Runbook
 
@@ -91,7 +91,7 @@ def diagnose(cluster: Cluster, params: ErrorRateParams) -> ErrorRateReport:
     for pod in found[:MAX_PODS]:
         name = str((pod.get("metadata") or {}).get("name"))
         text = cluster.text(
-            cluster.core.read_namespaced_pod_log, name, params.namespace, tail_lines=TAIL, limit_bytes=LOG_BYTES
+            path("/api/v1", params.namespace, "pods", name, "log"), tailLines=TAIL, limitBytes=LOG_BYTES
         )
         for raw in text[-LOG_BYTES:].splitlines():
             line = raw[:LINE_CHARS]

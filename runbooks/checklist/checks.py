@@ -50,54 +50,77 @@ def _last_termination(status: Obj) -> str:
     return f"last exit: {terminated.get('reason', '?')} (code {terminated.get('exitCode', '?')})"
 
 
-def check_pods(pods: Iterable[Obj]) -> Section:
+def pod_problem(pod: Obj) -> Finding | None:
+    """Why a pod is not healthy (a container waiting in a bad state, or a phase other than Running/Succeeded)."""
+    ns, name = meta(pod)
+    status = pod.get("status") or {}
+    phase = status.get("phase") or "Unknown"
+    containers = list(status.get("containerStatuses") or []) + list(status.get("initContainerStatuses") or [])
+    bad = []
+    for c in containers:
+        waiting = (c.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in BAD_WAITING:
+            parts = [f"{c.get('name')}: {waiting['reason']}", f"{c.get('restartCount', 0)} restarts"]
+            last = _last_termination(c)
+            bad.append(", ".join([*parts, last] if last else parts))
+    if bad:
+        return Finding(namespace=ns, name=name, why="; ".join(bad), rank=3)
+    if phase in ("Running", "Succeeded"):
+        return None
+    reason = status.get("reason") or next(
+        (c.get("reason") for c in (status.get("conditions") or []) if c.get("status") == "False" and c.get("reason")),
+        None,
+    )
+    rank = 3 if phase == "Failed" else 2
+    return Finding(namespace=ns, name=name, why=phase + (f" ({reason})" if reason else ""), rank=rank)
+
+
+def pod_restarts(pod: Obj, now: datetime) -> list[Finding]:
+    """Containers whose last termination finished within 24 h (lifetime restart counters are ignored)."""
+    ns, name = meta(pod)
     found = []
-    for pod in pods:
-        ns, name = meta(pod)
-        status = pod.get("status") or {}
-        phase = status.get("phase") or "Unknown"
-        containers = list(status.get("containerStatuses") or []) + list(status.get("initContainerStatuses") or [])
-        bad = []
-        for c in containers:
-            waiting = (c.get("state") or {}).get("waiting") or {}
-            if waiting.get("reason") in BAD_WAITING:
-                parts = [f"{c.get('name')}: {waiting['reason']}", f"{c.get('restartCount', 0)} restarts"]
-                last = _last_termination(c)
-                bad.append(", ".join([*parts, last] if last else parts))
-        if bad:
-            found.append(Finding(namespace=ns, name=name, why="; ".join(bad), rank=3))
-        elif phase not in ("Running", "Succeeded"):
-            reason = status.get("reason") or next(
-                (
-                    c.get("reason")
-                    for c in (status.get("conditions") or [])
-                    if c.get("status") == "False" and c.get("reason")
-                ),
-                None,
-            )
-            rank = 3 if phase == "Failed" else 2
-            found.append(Finding(namespace=ns, name=name, why=phase + (f" ({reason})" if reason else ""), rank=rank))
-    return Section(key="pods", title="Pods not Running or Succeeded", findings=_sorted(found))
+    for c in (pod.get("status") or {}).get("containerStatuses") or []:
+        terminated = ((c.get("lastState") or {}).get("terminated")) or {}
+        finished = parse_time(terminated.get("finishedAt"))
+        if finished is None or now - finished > RESTART_WINDOW:
+            continue
+        reason = terminated.get("reason", "?")
+        ago = int((now - finished).total_seconds() // 60)
+        why = (
+            f"{c.get('name')}: restarted ({c.get('restartCount', 0)} total), last {ago} min ago: "
+            f"{reason} (exit {terminated.get('exitCode', '?')})"
+        )
+        found.append(Finding(namespace=ns, name=name, why=why, rank=2 if reason in ("OOMKilled", "Error") else 1))
+    return found
+
+
+PODS_TITLE = "Pods not Running or Succeeded"
+RESTARTS_TITLE = "Restarts in the last 24 h"
+
+
+def check_pods(pods: Iterable[Obj]) -> Section:
+    found = [f for f in map(pod_problem, pods) if f is not None]
+    return Section(key="pods", title=PODS_TITLE, findings=_sorted(found))
 
 
 def check_restarts(pods: Iterable[Obj], now: datetime) -> Section:
-    """Containers whose last termination finished within 24 h (lifetime restart counters are ignored)."""
-    found = []
+    found = [f for pod in pods for f in pod_restarts(pod, now)]
+    return Section(key="restarts", title=RESTARTS_TITLE, findings=_sorted(found))
+
+
+def check_pod_sections(pods: Iterable[Obj], now: datetime) -> tuple[Section, Section]:
+    """Both pod checks in one pass, so a paginated list is reduced page by page and never held whole."""
+    problems: list[Finding] = []
+    restarts: list[Finding] = []
     for pod in pods:
-        ns, name = meta(pod)
-        for c in (pod.get("status") or {}).get("containerStatuses") or []:
-            terminated = ((c.get("lastState") or {}).get("terminated")) or {}
-            finished = parse_time(terminated.get("finishedAt"))
-            if finished is None or now - finished > RESTART_WINDOW:
-                continue
-            reason = terminated.get("reason", "?")
-            ago = int((now - finished).total_seconds() // 60)
-            why = (
-                f"{c.get('name')}: restarted ({c.get('restartCount', 0)} total), last {ago} min ago: "
-                f"{reason} (exit {terminated.get('exitCode', '?')})"
-            )
-            found.append(Finding(namespace=ns, name=name, why=why, rank=2 if reason in ("OOMKilled", "Error") else 1))
-    return Section(key="restarts", title="Restarts in the last 24 h", findings=_sorted(found))
+        problem = pod_problem(pod)
+        if problem is not None:
+            problems.append(problem)
+        restarts += pod_restarts(pod, now)
+    return (
+        Section(key="pods", title=PODS_TITLE, findings=_sorted(problems)),
+        Section(key="restarts", title=RESTARTS_TITLE, findings=_sorted(restarts)),
+    )
 
 
 def check_pvcs(pvcs: Iterable[Obj]) -> Section:

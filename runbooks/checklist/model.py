@@ -26,6 +26,7 @@ class Section(BaseModel):
     findings: list[Finding] = []
     note: str | None = None
     failed: bool = False  # the check itself could not run (forbidden, timeout, unreachable)
+    unanswered: bool = False  # …because the API server did not answer at all (refused, timed out, no route)
 
     @property
     def clear(self) -> bool:

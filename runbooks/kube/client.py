@@ -1,46 +1,61 @@
-"""Reading a cluster with the official ``kubernetes`` client, lean: raw JSON pages, never the typed models.
+"""Reading and changing a cluster with the official ``kubernetes`` client, lean: raw JSON over the client's
+transport (``ApiClient.call_api`` with the kubeconfig's or the pod's credentials), never the typed models.
 
-Every list is paginated (``limit`` / ``continue``), so a 10,000-pod cluster is read a page at a time.
-The typed models cost ~6x the time and ~2x the memory of raw JSON on large lists (bench/RESULTS.md).
+Every list is paginated (``limit`` / ``continue``), so a 10,000-pod cluster is read a page at a time, and each
+page can be reduced to findings before the next is read. Resources are named by their API paths (``/api/v1/…``,
+``/apis/<group>/<version>/…``), which also serves custom resources (cert-manager, Velero) without generated code.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import quote
 
-from kubernetes import client, config
-
+from runbooks.kube.lean import ApiClient, ConfigException, Configuration, config
 from runbooks.kube.objects import Obj
 
 PAGE_SIZE = 500
 REQUEST_TIMEOUT = 10.0
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def path(base: str, namespace: str | None, plural: str, name: str | None = None, sub: str | None = None) -> str:
+    """``/apis/apps/v1`` + namespace + ``deployments`` + name (+ subresource), each segment quoted."""
+    parts = [base.rstrip("/")]
+    if namespace is not None:
+        parts += ["namespaces", quote(namespace, safe="")]
+    parts.append(plural)
+    if name is not None:
+        parts.append(quote(name, safe=""))
+    if sub is not None:
+        parts.append(sub)
+    return "/".join(parts)
 
 
 class Cluster:
     """One cluster, as named in ``kubernetes.clusters`` (or the current/in-cluster context)."""
 
-    def __init__(self, name: str, api: client.ApiClient) -> None:
+    def __init__(self, name: str, api: ApiClient) -> None:
         self.name = name
         self.api = api
-        self.core = client.CoreV1Api(api)
-        self.apps = client.AppsV1Api(api)
-        self.autoscaling = client.AutoscalingV2Api(api)
-        self.custom = client.CustomObjectsApi(api)
         self._requests = 0
         self._lock = threading.Lock()
 
     @classmethod
     def connect(cls, name: str, context: str | None = None) -> Cluster:
-        """In-cluster config when running in a pod (and no context is named), else KUBECONFIG's context."""
+        """In-cluster config when running in a pod (and no context is named), else KUBECONFIG's context.
+
+        May run a kubeconfig exec plugin (``aws eks get-token``): call it from a worker thread.
+        """
         if context is None:
             try:
-                configuration = client.Configuration()
+                configuration = Configuration()
                 config.load_incluster_config(client_configuration=configuration)
-                return cls(name, client.ApiClient(configuration))
-            except config.ConfigException:
+                return cls(name, ApiClient(configuration))
+            except ConfigException:
                 pass
         return cls(name, config.new_client_from_config(context=context))
 
@@ -48,77 +63,96 @@ class Cluster:
     def requests(self) -> int:
         return self._requests
 
-    def _count(self) -> None:
+    def call(
+        self,
+        resource: str,
+        method: str = "GET",
+        *,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        content_type: str | None = None,
+        accept: str = "application/json",
+        timeout: float = REQUEST_TIMEOUT,
+    ) -> Any:
+        """One request; the raw response (``.data`` holds the body). Raises ApiException for a non-2xx answer."""
         with self._lock:
             self._requests += 1
+        headers = {"Accept": accept, **({"Content-Type": content_type} if content_type else {})}
+        params = [(k, v) for k, v in (query or {}).items() if v is not None]
+        return self.api.call_api(
+            resource,
+            method,
+            query_params=params,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _return_http_data_only=True,
+            _request_timeout=timeout,
+        )
 
-    def version(self, timeout: float = REQUEST_TIMEOUT) -> str:
-        self._count()
-        info = client.VersionApi(self.api).get_code(_request_timeout=timeout)
-        return str(info.git_version)
-
-    def read(self, fetch: Callable[..., Any], *args: Any, timeout: float = REQUEST_TIMEOUT, **kwargs: Any) -> Obj:
+    def get(self, resource: str, *, timeout: float = REQUEST_TIMEOUT, **query: Any) -> Obj:
         """One object (or any JSON answer) as a plain dict."""
-        self._count()
-        resp: Any = fetch(*args, _preload_content=False, _request_timeout=timeout, **kwargs)
-        data: Obj = json.loads(resp.data)
+        data: Obj = json.loads(self.call(resource, query=query, timeout=timeout).data)
         return data
 
-    def text(self, fetch: Callable[..., Any], *args: Any, timeout: float = REQUEST_TIMEOUT, **kwargs: Any) -> str:
+    def text(self, resource: str, *, timeout: float = REQUEST_TIMEOUT, **query: Any) -> str:
         """A plain-text answer (pod logs), decoded here whatever content type the server declares."""
-        self._count()
-        resp: Any = fetch(*args, _preload_content=False, _request_timeout=timeout, **kwargs)
-        return bytes(resp.data).decode("utf-8", errors="replace")
+        return bytes(self.call(resource, query=query, accept="*/*", timeout=timeout).data).decode("utf-8", "replace")
 
-    def call(self, fetch: Callable[..., Any], *args: Any, timeout: float = REQUEST_TIMEOUT, **kwargs: Any) -> Any:
-        """A call whose answer is not needed as JSON (patches, logs): counted and time-limited."""
-        self._count()
-        return fetch(*args, _request_timeout=timeout, **kwargs)
+    def merge_patch(self, resource: str, body: dict[str, Any], *, timeout: float = REQUEST_TIMEOUT) -> None:
+        self.call(resource, "PATCH", body=body, content_type=MERGE_PATCH, timeout=timeout)
 
-    def list_all(self, fetch: Callable[..., Any], timeout: float = REQUEST_TIMEOUT, **kwargs: Any) -> Iterator[Obj]:
-        """Yield every item of a list call, page by page, as plain dicts."""
+    def list_all(self, resource: str, *, timeout: float = REQUEST_TIMEOUT, **query: Any) -> Iterator[Obj]:
+        """Yield every item of a list, page by page, as plain dicts (only one page is held at a time)."""
         token: str | None = None
         while True:
-            self._count()
-            if token:
-                kwargs["_continue"] = token
-            resp = fetch(limit=PAGE_SIZE, _preload_content=False, _request_timeout=timeout, **kwargs)
-            data = json.loads(resp.data)
-            yield from data.get("items") or []
-            token = (data.get("metadata") or {}).get("continue")
+            page = self.get(
+                resource, timeout=timeout, limit=PAGE_SIZE, **query, **({"continue": token} if token else {})
+            )
+            yield from page.get("items") or []
+            token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return
 
-    def nodes(self) -> Iterator[Obj]:
-        return self.list_all(self.core.list_node)
+    def version(self, timeout: float = REQUEST_TIMEOUT) -> str | None:
+        """The API server's ``gitVersion``, or None when its answer does not say."""
+        info = self.get("/version/", timeout=timeout)
+        version = info.get("gitVersion") if isinstance(info, dict) else None
+        return str(version) if version else None
 
-    def pods(self) -> Iterator[Obj]:
-        return self.list_all(self.core.list_pod_for_all_namespaces)
+    # The lists of the Morning Checklist ------------------------------------------------------------------
+    def nodes(self) -> Iterator[Obj]:
+        return self.list_all("/api/v1/nodes")
+
+    def pods(self, namespace: str | None = None, selector: str | None = None) -> Iterator[Obj]:
+        return self.list_all(path("/api/v1", namespace, "pods"), labelSelector=selector)
 
     def pvcs(self) -> Iterator[Obj]:
-        return self.list_all(self.core.list_persistent_volume_claim_for_all_namespaces)
+        return self.list_all("/api/v1/persistentvolumeclaims")
 
     def warning_events(self) -> Iterator[Obj]:
-        return self.list_all(self.core.list_event_for_all_namespaces, field_selector="type=Warning")
+        return self.list_all("/api/v1/events", fieldSelector="type=Warning")
 
-    def hpas(self) -> Iterator[Obj]:
-        return self.list_all(self.autoscaling.list_horizontal_pod_autoscaler_for_all_namespaces)
+    def hpas(self, namespace: str | None = None) -> Iterator[Obj]:
+        return self.list_all(path("/apis/autoscaling/v2", namespace, "horizontalpodautoscalers"))
 
     def certificates(self) -> Iterator[Obj]:
-        return self.list_all(
-            self.custom.list_cluster_custom_object, group="cert-manager.io", version="v1", plural="certificates"
-        )
+        return self.list_all("/apis/cert-manager.io/v1/certificates")
 
 
 class ClusterSet:
     """The clusters the bot may use, by name (``kubernetes.clusters``: name and kubeconfig context).
 
     The first one listed is the default; with none listed, the bot uses the cluster it runs in
-    (or KUBECONFIG's current context), named "default".
+    (or KUBECONFIG's current context), named "default". A cluster is connected once (its kubeconfig read, an
+    exec plugin run) and its client kept; the client refreshes an expiring exec token by itself.
     """
 
     def __init__(self, listed: Sequence[tuple[str, str | None]]) -> None:
         self.listed = list(listed)
+        self._connected: dict[str, Cluster] = {}
+        self._lock = threading.Lock()
 
     @property
     def names(self) -> list[str]:
@@ -135,14 +169,21 @@ class ClusterSet:
     def connect(self, name: str | None = None) -> Cluster:
         """The named cluster (KeyError when it is not listed), or the default one."""
         if not self.listed and name is None:
-            return Cluster.connect("default")
+            return self._once("default", None)
         context = dict(self.listed)
         chosen = name if name is not None else self.listed[0][0]
         if chosen not in context:
             raise KeyError(chosen)
-        return Cluster.connect(chosen, context[chosen])
+        return self._once(chosen, context[chosen])
 
     def connect_all(self) -> list[Cluster]:
         if not self.listed:
-            return [Cluster.connect("default")]
-        return [Cluster.connect(name, ctx) for name, ctx in self.listed]
+            return [self._once("default", None)]
+        return [self._once(name, ctx) for name, ctx in self.listed]
+
+    def _once(self, name: str, context: str | None) -> Cluster:
+        with self._lock:
+            cluster = self._connected.get(name)
+            if cluster is None:
+                cluster = self._connected[name] = Cluster.connect(name, context)
+            return cluster

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
 from pydantic import BaseModel, ConfigDict
 
-from runbooks.kube.client import Cluster
+from runbooks.kube.client import Cluster, path
+from runbooks.kube.lean import ApiException
 from runbooks.kube.objects import Obj
 
 
@@ -38,6 +38,11 @@ class DeploymentState(BaseModel):
 
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+APPS = "/apis/apps/v1"
+
+
+def resource(namespace: str, name: str) -> str:
+    return path(APPS, namespace, "deployments", name)
 
 
 def images(template: Obj) -> list[str]:
@@ -47,9 +52,7 @@ def images(template: Obj) -> list[str]:
 def _autoscaler(cluster: Cluster, namespace: str, name: str) -> str | None:
     """The HPA scaling this Deployment, if any (a cluster without the API or the permission: none known)."""
     try:
-        listed = list(
-            cluster.list_all(cluster.autoscaling.list_namespaced_horizontal_pod_autoscaler, namespace=namespace)
-        )
+        listed = list(cluster.hpas(namespace))
     except ApiException:
         return None
     for hpa in listed:
@@ -62,7 +65,7 @@ def _autoscaler(cluster: Cluster, namespace: str, name: str) -> str | None:
 
 
 def read(cluster: Cluster, namespace: str, name: str, *, with_autoscaler: bool = False) -> DeploymentState:
-    dep = cluster.read(cluster.apps.read_namespaced_deployment, name, namespace)
+    dep = cluster.get(resource(namespace, name))
     meta, spec, status = dep.get("metadata") or {}, dep.get("spec") or {}, dep.get("status") or {}
     template = spec.get("template") or {}
     annotations = (template.get("metadata") or {}).get("annotations") or {}
@@ -82,18 +85,12 @@ def read(cluster: Cluster, namespace: str, name: str, *, with_autoscaler: bool =
 
 
 def patch(cluster: Cluster, namespace: str, name: str, body: dict[str, Any]) -> None:
-    cluster.call(
-        cluster.apps.patch_namespaced_deployment,
-        name,
-        namespace,
-        body,
-        _content_type="application/merge-patch+json",
-    )
+    cluster.merge_patch(resource(namespace, name), body)
 
 
 def rollout_status(cluster: Cluster, namespace: str, name: str) -> tuple[str, bool]:
     """One reading of the rollout: a progress line, and whether it is complete."""
-    dep = cluster.read(cluster.apps.read_namespaced_deployment, name, namespace)
+    dep = cluster.get(resource(namespace, name))
     spec, status = dep.get("spec") or {}, dep.get("status") or {}
     want = int(spec.get("replicas", 1) or 0)
     updated, available = int(status.get("updatedReplicas") or 0), int(status.get("availableReplicas") or 0)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
+
+from runbooks.kube.lean import ApiException
 
 # What a failing call was doing: reading one object, listing a kind, or changing an object.
 Doing = Literal["read", "list", "change"]

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from runbooks.errors import Refused
 from runbooks.kube import deployment
-from runbooks.kube.client import Cluster
+from runbooks.kube.client import Cluster, path
 from runbooks.kube.deployment import images
 from runbooks.kube.objects import Obj, parse_time
 
@@ -84,14 +84,12 @@ def merge_patch(current: Any, target: Any) -> Any:
 
 def history(cluster: Cluster, namespace: str, name: str) -> History:
     """The Deployment and its ReplicaSet revisions, newest first."""
-    dep = cluster.read(cluster.apps.read_namespaced_deployment, name, namespace)
+    dep = cluster.get(deployment.resource(namespace, name))
     uid = dep["metadata"].get("uid")
     selector = (dep.get("spec") or {}).get("selector", {}).get("matchLabels") or {}
     label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or None
     revisions = []
-    for rs in cluster.list_all(
-        cluster.apps.list_namespaced_replica_set, namespace=namespace, label_selector=label_selector
-    ):
+    for rs in cluster.list_all(path(deployment.APPS, namespace, "replicasets"), labelSelector=label_selector):
         meta = rs.get("metadata") or {}
         owners = meta.get("ownerReferences") or []
         if not any(o.get("kind") == "Deployment" and (o.get("uid") == uid or o.get("name") == name) for o in owners):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from kubernetes.client.exceptions import ApiException
-
+from runbooks.kube import deployment as deployments
 from runbooks.kube.client import Cluster
+from runbooks.kube.lean import ApiException
 from runbooks.kube.objects import Obj
 
 
 def selector_for(cluster: Cluster, namespace: str, workload: str) -> tuple[str, bool]:
     """The workload's pod selector, and whether the workload is a Deployment."""
     try:
-        deployment = cluster.read(cluster.apps.read_namespaced_deployment, workload, namespace)
+        deployment = cluster.get(deployments.resource(namespace, workload))
     except ApiException as exc:
         if exc.status == 404:  # not a Deployment: use the guide's app label
             return f"app={workload}", False
@@ -31,5 +31,5 @@ def matches(labels: dict[str, str], selector: str) -> bool:
 
 
 def pods(cluster: Cluster, namespace: str, selector: str) -> list[Obj]:
-    listed = cluster.list_all(cluster.core.list_namespaced_pod, namespace=namespace, label_selector=selector)
+    listed = cluster.pods(namespace, selector)
     return [p for p in listed if matches((p.get("metadata") or {}).get("labels") or {}, selector)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
@@ -27,17 +28,32 @@ async def _query(session: aiohttp.ClientSession, url: str, promql: str) -> float
     return None if math.isnan(value) else value
 
 
-async def collect(url: str, queries: dict[str, str], error_target: float, timeout: float = 10.0) -> KeyMetrics:
+def shown(url: str) -> str:
+    """The URL as it may be printed: without any ``user:password@``."""
+    parts = urlsplit(url)
+    if not (parts.username or parts.password):
+        return url
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host))
+
+
+async def collect(
+    url: str, queries: dict[str, str], error_target: float, timeout: float = 10.0, authorization: str | None = None
+) -> KeyMetrics:
+    """Every query at once; ``authorization`` is the ``Authorization`` header value (from PROMETHEUS_AUTH)."""
     values: dict[str, float | None] = {}
     problems: dict[str, str] = {}
+    headers = {"Authorization": authorization} if authorization else None
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout), headers=headers) as session:
             answers = await asyncio.gather(*(_query(session, url, q) for q in queries.values()), return_exceptions=True)
     except aiohttp.ClientError as exc:
-        return KeyMetrics(values={}, unreachable=f"Prometheus at {url} is unreachable: {type(exc).__name__}")
+        return KeyMetrics(values={}, unreachable=f"Prometheus at {shown(url)} is unreachable: {type(exc).__name__}")
     for name, answer in zip(queries, answers, strict=True):
         if isinstance(answer, aiohttp.ClientConnectionError | TimeoutError):
-            return KeyMetrics(values={}, unreachable=f"Prometheus at {url} is unreachable: {type(answer).__name__}")
+            return KeyMetrics(
+                values={}, unreachable=f"Prometheus at {shown(url)} is unreachable: {type(answer).__name__}"
+            )
         if isinstance(answer, BaseException):
             problems[name] = str(answer)[:200] or type(answer).__name__
             values[name] = None

@@ -9,9 +9,11 @@ import subprocess
 import textwrap
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.bot_process import BotProcess, SignedSlack, run_cli
@@ -229,3 +231,131 @@ def test_key_metrics_from_prometheus(
     down.write_text(down.read_text() + "prometheus: {url: 'http://127.0.0.1:9'}\n")
     out = run_print(down, kube[1]).stdout
     assert "Prometheus at http://127.0.0.1:9 is unreachable" in out and "payments/crashy-7d9f" in out
+
+
+def pod_lists(emulator: KubeEmulator) -> int:
+    return int(emulator.call(lambda: len([r for r in emulator.emulator if r.url.path.rstrip("/") == "/api/v1/pods"])))
+
+
+def test_health_is_for_responders_and_one_build_serves_six_askers(
+    tmp_path: Path,
+    recorder: SlackRecorder,
+    redis_server: RedisServer,
+    kube: tuple[KubeEmulator, Path, dict[str, set[str]], set[str]],
+) -> None:
+    emulator, kubeconfig, _, _ = kube
+    config = digest_config(tmp_path / "c.yaml")
+    config.write_text(config.read_text() + "permissions: {responders: [U0ALICE, U0BOB, U0C, U0D, U0E, U0F]}\n")
+    bot = _bot(tmp_path, recorder, redis_server, config, kubeconfig, "six")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        refused = slack.command("", command="/health", user="U0MALLORY")
+        assert "Only incident responders may run /health" in refused.text and pod_lists(emulator) == 0
+        before = len(recorder.of("response_url"))
+        askers = ["U0ALICE", "U0BOB", "U0C", "U0D", "U0E", "U0F"]
+        with ThreadPoolExecutor(6) as pool:
+            assert all(
+                r.status_code == 200 for r in pool.map(lambda u: slack.command("", command="/health", user=u), askers)
+            )
+        wait_for(lambda: len(recorder.of("response_url")) - before >= 6, timeout=60, what="six digests")
+        assert all(
+            "problem(s) need attention" in str(c.params.get("text")) for c in recorder.of("response_url")[before:]
+        )
+        assert pod_lists(emulator) == 1  # one build for six askers
+        slack.command("", command="/health", user="U0ALICE")  # within the minute: the same digest, no new read
+        wait_for(lambda: len(recorder.of("response_url")) - before >= 7, timeout=30, what="a seventh digest")
+        assert pod_lists(emulator) == 1
+    finally:
+        slack.close()
+        bot.terminate()
+
+
+def exec_kubeconfig(kubeconfig: Path, runs: Path) -> Path:
+    """The emulator's kubeconfig with an exec credential plugin that takes 3 s, like ``aws eks get-token``."""
+    import yaml
+
+    plugin = kubeconfig.with_name("get-token.sh")
+    plugin.write_text(
+        "#!/bin/sh\n"
+        f"echo run >> {runs}\n"
+        "sleep 3\n"
+        'echo \'{"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential", '
+        '"status": {"token": "from-the-plugin"}}\'\n'
+    )
+    plugin.chmod(0o755)
+    doc = yaml.safe_load(kubeconfig.read_text())
+    doc["users"] = [
+        {
+            "name": "bot",
+            "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin)}},
+        }
+    ]
+    path = kubeconfig.with_name("exec-kubeconfig")
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_a_slow_credential_plugin_never_blocks_other_requests(
+    tmp_path: Path,
+    recorder: SlackRecorder,
+    redis_server: RedisServer,
+    kube: tuple[KubeEmulator, Path, dict[str, set[str]], set[str]],
+) -> None:
+    runs = tmp_path / "plugin-runs"
+    kubeconfig = exec_kubeconfig(kube[1], runs)
+    bot = _bot(tmp_path, recorder, redis_server, digest_config(tmp_path / "c.yaml"), kubeconfig, "exec")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    fast = SignedSlack(bot.base_url, recorder.response_url)
+    fast.http.timeout = httpx.Timeout(2.0)  # Slack gives up after 3 s and retries
+    try:
+        before = len(recorder.of("response_url"))
+        assert slack.command("", command="/health").status_code == 200
+        wait_for(runs.exists, timeout=10, what="the plugin started")
+        assert "Opened *INC-" in fast.command("open P3 While the plugin runs").text  # answered meanwhile
+        wait_for(lambda: len(recorder.of("response_url")) > before, timeout=30, what="the digest")
+        # The client is kept: the next use of the cluster does not run the plugin again.
+        scale = slack.command("scale api-gateway 2 production", command="/runbook")
+        assert scale.status_code == 200
+        wait_for(lambda: len(recorder.of("response_url")) > before + 1, timeout=30, what="the runbook's answer")
+        assert runs.read_text().count("run") == 1
+    finally:
+        fast.close()
+        slack.close()
+        bot.terminate()
+
+
+@pytest.mark.parametrize("version", [None, b"<html>not the version</html>"], ids=["404", "garbage"])
+def test_a_version_the_client_cannot_read_is_shown_unknown(tmp_path: Path, version: bytes | None) -> None:
+    """Reachability is "the lists answered": a /version that is missing or not the version document is no outage."""
+    emulator = KubeEmulator().start()
+    try:
+        objects, expected, _ = seed(datetime.now(UTC))
+        emulator.seed(objects, version=version)
+        out = run_print(digest_config(tmp_path / "c.yaml"), emulator.kubeconfig(tmp_path / "kubeconfig")).stdout
+    finally:
+        emulator.stop()
+    assert "Kubernetes version unknown" in out and "unreachable" not in out
+    for ref in expected["pods"]:
+        assert ref in out
+
+
+def test_credentials_never_reach_the_digest_and_prometheus_auth_comes_from_the_environment(
+    tmp_path: Path, kube: tuple[KubeEmulator, Path, dict[str, set[str]], set[str]]
+) -> None:
+    from tests.support.prometheus import FakePrometheus
+
+    refused = digest_config(tmp_path / "r.yaml")
+    refused.write_text(refused.read_text() + "prometheus: {url: 'http://scraper:hunter2@127.0.0.1:9'}\n")
+    result = run_print(refused, kube[1])
+    assert result.returncode == 2 and "set PROMETHEUS_AUTH instead" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
+
+    prom = FakePrometheus({})
+    try:
+        config = digest_config(tmp_path / "c.yaml")
+        config.write_text(config.read_text() + f"prometheus: {{url: '{prom.url}'}}\n")
+        env = {"CHATOPS_CONFIG": str(config), "KUBECONFIG": str(kube[1]), "PROMETHEUS_AUTH": "Basic scraper:hunter2"}
+        assert run_cli("digest", "--print", env=env, timeout=120).returncode == 0
+        assert set(prom.authorizations) == {"Basic c2NyYXBlcjpodW50ZXIy"}  # base64("scraper:hunter2")
+    finally:
+        prom.stop()

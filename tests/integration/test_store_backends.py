@@ -116,10 +116,16 @@ def test_every_oncall_and_operations_store_method(redis_url: str) -> None:
         offers = Offers(conn.client, conn.description)
         offer = await offers.offer({"kind": "scale", "namespace": "ns", "deployment": "app", "replicas": 2})
         assert (await offers.get(offer) or {})["replicas"] == 2
-        assert await offers.take(offer, "U1", NOW) is None
-        assert "U1" in str(await offers.take(offer, "U2", NOW))
-        await offers.give_back(offer)
-        assert await offers.take(offer, "U2", NOW) is None
+        assert await offers.take(offer, "U1", NOW, "t1") is None
+        assert await offers.take(offer, "U1", NOW, "t1") is None  # the same token: still its own claim
+        held = await offers.take(offer, "U2", NOW, "t2")
+        assert held is not None and held.by == "U1" and held.state == "claimed"
+        await offers.give_back(offer, "t2")  # not its claim: nothing happens
+        await offers.settle(offer, "t1", "done")
+        held = await offers.take(offer, "U2", NOW, "t2")
+        assert held is not None and held.state == "done"
+        await offers.give_back(offer, "t1")
+        assert await offers.take(offer, "U2", NOW, "t2") is None
         await AuditLog(conn.client, conn.description).record({"kind": "runbook", "actor": "U1", "n": 1})
         assert await conn.client.xlen(keys.AUDIT) >= 1
 

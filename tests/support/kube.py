@@ -55,10 +55,14 @@ class KubeEmulator:
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(10)
 
-    def seed(self, objects: dict[str, list[dict[str, Any]]], version: str = "v1.30.4") -> None:
+    def seed(self, objects: dict[str, list[dict[str, Any]]], version: str | bytes | None = "v1.30.4") -> None:
+        """``version``: what /version answers (a version string, raw bytes, or None: no answer, a 404)."""
+
         def apply() -> None:
             # The official client asks for "/version/" (with the slash), which kmock's default does not serve.
-            self.emulator["get", re.compile(r"^/version/?$")] << version_info(version)
+            if version is not None:
+                answer = version if isinstance(version, bytes) else version_info(version)
+                self.emulator["get", re.compile(r"^/version/?$")] << answer
             for resource, items in objects.items():
                 self.emulator.resources[resource] = {}
                 for obj in items:

@@ -14,6 +14,7 @@ class FakePrometheus:
         """``values``: PromQL → number, None (empty result) or "error:<message>"."""
         self.values = values
         self.queries: list[str] = []
+        self.authorizations: list[str | None] = []
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -24,6 +25,7 @@ class FakePrometheus:
                 parts = urlsplit(self.path)
                 query = parse_qs(parts.query).get("query", [""])[0]
                 owner.queries.append(query)
+                owner.authorizations.append(self.headers.get("Authorization"))
                 value = owner.values.get(query)
                 if isinstance(value, str) and value.startswith("error:"):
                     status, body = 400, {"status": "error", "errorType": "bad_data", "error": value[6:]}

@@ -160,6 +160,8 @@ class PrometheusConfig(Strict):
     def _url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
+        if "@" in value.split("//", 1)[1].split("/", 1)[0]:
+            raise ValueError("has credentials in it; secrets never go in this file: set PROMETHEUS_AUTH instead")
         return value
 
     @field_validator("queries")

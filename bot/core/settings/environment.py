@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -9,7 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.core.redis import parse_url
+from bot.core.redis_url import parse_url
 
 
 class Environment(BaseSettings):
@@ -26,6 +27,7 @@ class Environment(BaseSettings):
     chatops_data_dir: Path = Path(".chatops")
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
+    prometheus_auth: SecretStr | None = None  # "Bearer <token>" or "Basic <user>:<password>"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "text"
 
@@ -71,14 +73,38 @@ class Environment(BaseSettings):
             raise ValueError("must be an app-level token starting with xapp- (Basic Information page)")
         return value
 
+    @field_validator("prometheus_auth")
+    @classmethod
+    def _prometheus_auth(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        scheme, _, credentials = value.get_secret_value().strip().partition(" ")
+        if scheme.lower() not in ("bearer", "basic") or not credentials.strip():
+            raise ValueError("write it as 'Bearer <token>' or 'Basic <user>:<password>'")
+        if scheme.lower() == "basic" and ":" not in credentials:
+            raise ValueError("Basic needs '<user>:<password>'")
+        return value
+
+    def prometheus_authorization(self) -> str | None:
+        """The ``Authorization`` header for Prometheus (Basic credentials base64-encoded, as HTTP wants them)."""
+        if self.prometheus_auth is None:
+            return None
+        scheme, _, credentials = self.prometheus_auth.get_secret_value().strip().partition(" ")
+        if scheme.lower() == "basic":
+            return "Basic " + base64.b64encode(credentials.strip().encode()).decode()
+        return f"Bearer {credentials.strip()}"
+
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
     def secrets(self) -> list[str]:
         """Every secret value, for the log redaction filter."""
-        values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token]
+        values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.prometheus_auth]
         out = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        authorization = self.prometheus_authorization()
+        if authorization:
+            out += [authorization, authorization.partition(" ")[2]]
         if self.redis_url and "@" in self.redis_url:
             out.append(self.redis_url.split("@", 1)[0].rsplit(":", 1)[-1])
         return out

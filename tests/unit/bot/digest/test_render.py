@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from bot.digest import render
+from bot.digest import render, text
 from bot.digest.model import Digest
 from runbooks.checklist import checks as health
 from runbooks.checklist.model import ClusterHealth
@@ -29,7 +29,7 @@ def test_message_stays_within_slack_limits_with_5000_problem_pods() -> None:
     assert "and 4988 more" in json.dumps(blocks)
     single = [b.to_dict() for b in render.blocks(Digest(at=NOW, clusters=[cluster], incidents=[]))]
     assert "and 4988 more" in json.dumps(single) and len(single) <= 50
-    assert "5000 problem(s)" in render.text(Digest(at=NOW, clusters=[cluster], incidents=[]))
+    assert "5000 problem(s)" in text.text(Digest(at=NOW, clusters=[cluster], incidents=[]))
 
 
 def test_all_clear_when_healthy() -> None:
@@ -38,4 +38,4 @@ def test_all_clear_when_healthy() -> None:
     )
     digest = Digest(at=NOW, clusters=[cluster], incidents=[])
     assert render.verdict(digest).startswith("🟢 All clear")
-    assert "✅ all clear" in render.text(digest)
+    assert "✅ all clear" in text.text(digest)

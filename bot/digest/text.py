@@ -1,0 +1,117 @@
+"""The health digest in words (pure, no Slack SDK): the verdict, each section's lines, and the whole digest as
+plain text for a terminal (``chatops-bot digest --print``). Long lists are cut with "and N more", most severe first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from bot.core.text import clip, escape
+from bot.digest.model import Digest
+from bot.incidents.model import Incident
+from bot.incidents.text import summary_lines
+from runbooks.checklist.model import ClusterHealth, Section
+from runbooks.prometheus.model import KeyMetrics
+
+MAX_LINES = 12
+SECTION_LIMIT = 2900
+MAX_BLOCKS = 50
+FULL_LAYOUT_CLUSTERS = 5
+
+
+def verdict(digest: Digest) -> str:
+    open_count = len(digest.incidents or [])
+    incidents = f", {open_count} open incident{'s' if open_count != 1 else ''}" if open_count else ""
+    if digest.healthy:
+        return f"🟢 All clear on {len(digest.clusters)} cluster{'s' if len(digest.clusters) != 1 else ''}{incidents}"
+    degraded = f", {digest.degraded_checks} check(s) could not run" if digest.degraded_checks else ""
+    return f"🔴 {digest.problems} problem(s) need attention{degraded}{incidents}"
+
+
+def _section_lines(section: Section, limit: int = MAX_LINES) -> list[str]:
+    if section.failed:
+        return [f"⚠️ {section.note}"]
+    if not section.findings:
+        return ["✅ all clear" + (f" ({section.note})" if section.note else "")]
+    lines = [f"• `{escape(f.ref)}` — {escape(f.why)}" for f in section.findings[:limit]]
+    if len(section.findings) > limit:
+        lines.append(f"…and {len(section.findings) - limit} more")
+    return lines
+
+
+def section_text(section: Section) -> str:
+    count = f" ({len(section.findings)})" if section.findings else ""
+    body = clip("\n".join(_section_lines(section)), SECTION_LIMIT - len(section.title) - 20)
+    return f"*{section.title}*{count}\n{body}"
+
+
+def incident_lines(incidents: Sequence[Incident], now: datetime) -> list[str]:
+    if not incidents:
+        return ["✅ none open"]
+    return summary_lines(incidents, now, MAX_LINES, bullet="• ")
+
+
+def _plain(value: float) -> str:
+    return f"{value:g}"
+
+
+METRIC_LABELS: dict[str, tuple[str, Callable[[float], str]]] = {
+    "request_rate": ("Request rate", lambda v: f"{v:,.1f} req/s"),
+    "error_rate": ("Error rate", lambda v: f"{v * 100:.2f} %"),
+    "latency_p50": ("Latency p50", lambda v: f"{v * 1000:,.0f} ms"),
+    "latency_p95": ("Latency p95", lambda v: f"{v * 1000:,.0f} ms"),
+    "latency_p99": ("Latency p99", lambda v: f"{v * 1000:,.0f} ms"),
+    "db_connections": ("DB connections", lambda v: f"{v:,.0f}"),
+    "kafka_consumer_lag": ("Kafka consumer lag", lambda v: f"{v:,.0f} messages"),
+}
+
+
+def metric_lines(metrics: KeyMetrics) -> list[str]:
+    if metrics.unreachable:
+        return [f"⚠️ {metrics.unreachable}"]
+    lines = []
+    for name, value in metrics.values.items():
+        label, fmt = METRIC_LABELS.get(name, (name, _plain))
+        if name in metrics.problems:
+            lines.append(f"• {label}: ⚠️ query failed ({escape(metrics.problems[name])})")
+        elif value is None:
+            lines.append(f"• {label}: no data")
+        else:
+            mark = ""
+            if name == "error_rate":
+                target = f"{metrics.error_target * 100:g} %"
+                mark = f" 🔴 above the {target} target" if metrics.error_rate_breached else f" ✅ under {target}"
+            lines.append(f"• {label}: {fmt(value)}{mark}")
+    return lines
+
+
+def cluster_title(cluster: ClusterHealth) -> str:
+    if not cluster.reachable:
+        return f"🔴 *{cluster.name}*: {escape(cluster.error or 'unreachable')}"
+    problems = sum(len(s.findings) for s in cluster.sections)
+    mark = "🟢" if problems == 0 and not any(s.failed for s in cluster.sections) else "🔴"
+    version = f"Kubernetes {cluster.version}" if cluster.version else "Kubernetes version unknown"
+    return f"{mark} *{cluster.name}* — {version}, {problems} problem(s)"
+
+
+def text(digest: Digest) -> str:
+    """The same content as plain text, for ``chatops-bot digest --print`` and notification fallbacks."""
+    lines = [f"Morning health digest — {digest.at:%Y-%m-%d %H:%M %Z}", verdict(digest), ""]
+    for cluster in digest.clusters:
+        lines.append(cluster_title(cluster).replace("*", ""))
+        for section in cluster.sections if cluster.reachable else []:
+            count = f" ({len(section.findings)})" if section.findings else ""
+            lines.append(f"  {section.title}{count}")
+            lines += [f"    {line}" for line in _section_lines(section, limit=50)]
+        lines.append("")
+    if digest.metrics is not None:
+        lines.append("Key metrics")
+        lines += [f"  {line}" for line in metric_lines(digest.metrics)]
+        lines.append("")
+    lines.append("Open incidents")
+    incidents = (
+        incident_lines(digest.incidents, digest.at) if digest.incidents is not None else [f"⚠️ {digest.incidents_note}"]
+    )
+    lines += [f"  {line}" for line in incidents]
+    return "\n".join(line.replace("`", "") for line in lines) + "\n"
