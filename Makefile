@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.escalation
 	$(BIN)/python -m bench.digest
+	$(BIN)/python -m bench.health
 
 clean:
 	rm -rf $(VENV) .chatops .pytest_cache .mypy_cache .ruff_cache

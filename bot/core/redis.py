@@ -84,6 +84,13 @@ class RedisBacked:
         async with self.io():
             return bool(await self.redis.set(key, owner, nx=True, ex=ttl_seconds))
 
+    async def retry_after(self, key: str, seconds: float) -> None:
+        """Turn a claim into a short one: the work it guarded failed, and may be claimed again after ``seconds``."""
+        try:
+            await self.redis.set(key, "retry", px=max(int(seconds * 1000), 1))
+        except (redis_errors.RedisError, OSError) as exc:
+            log.warning("could not shorten %s: %s", key, exc)
+
     async def release(self, key: str) -> None:
         try:
             await self.redis.delete(key)

@@ -63,7 +63,8 @@ class DigestService:
         return ScheduledPost("health-digest", self.trigger, keys.digest_tick, self.post)
 
     async def post(self, tick: datetime) -> None:
-        """Build and post the digest for ``tick`` to ``channels.digest`` (the tick is already claimed)."""
+        """Build and post the digest for ``tick`` to ``channels.digest`` (the tick is already claimed; a Slack
+        failure is raised, so the scheduler tries again)."""
         channel = self.config.channels.digest
         assert channel is not None
         digest = await self.build()
@@ -73,6 +74,6 @@ class DigestService:
             )
         except SLACK_ERRORS as exc:
             slack.failed("chat.postMessage", f"the digest for {tick}", exc)
-            return
+            raise
         telemetry.DIGESTS_POSTED.labels(trigger="schedule").inc()
         log.info("health digest for %s posted: %s", tick, render.verdict(digest))

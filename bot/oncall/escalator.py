@@ -299,8 +299,12 @@ class Escalator:
         last = last_handoff(now, self.roster.handoff, self.roster.tz)
         if now - last > HANDOFF_GRACE:
             return
-        if await self.store.claim(keys.handoff(last.isoformat()), ttl_seconds=8 * 86400):
-            await self.post_handoff(now, trigger="scheduled")
+        key = keys.handoff(last.isoformat())
+        if await self.store.claim(key, ttl_seconds=8 * 86400):
+            try:
+                await self.post_handoff(now, trigger="scheduled")
+            except SLACK_ERRORS:  # not posted: any replica tries again after a while, within the grace period
+                await self.store.retry_after(key, self.policy.retry_failed_page_after.total_seconds())
 
     async def post_handoff(self, now: datetime, trigger: str) -> None:
         who = await self.roster.now(now)

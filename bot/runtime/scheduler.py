@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -13,6 +14,8 @@ from bot.core.redis import RedisBacked, StoreUnavailable
 from bot.core.schedule import MISFIRE_GRACE, TICK_CLAIM_TTL, ScheduledPost
 
 log = logging.getLogger(__name__)
+
+RETRY_WAITS = (30.0, 120.0, 300.0)
 
 
 def claimed_once(post: ScheduledPost, store: RedisBacked, clock: Callable[[], datetime]) -> Callable[[], object]:
@@ -28,7 +31,14 @@ def claimed_once(post: ScheduledPost, store: RedisBacked, clock: Callable[[], da
         except StoreUnavailable as exc:
             log.error("%s for %s skipped: %s", post.job_id, tick, exc)
             return
-        await post.run(tick)
+        for attempt, wait in enumerate((0.0, *RETRY_WAITS), start=1):  # the tick is ours: keep trying a while
+            await asyncio.sleep(wait)
+            try:
+                await post.run(tick)
+                return
+            except Exception:
+                log.exception("%s for %s failed (attempt %d)", post.job_id, tick, attempt)
+        log.error("%s for %s not posted after %d attempts", post.job_id, tick, len(RETRY_WAITS) + 1)
 
     return fire
 

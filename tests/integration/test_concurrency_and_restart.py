@@ -154,7 +154,7 @@ def test_redis_outage_gives_clear_reply_then_recovers(tmp_path: Path, recorder: 
         redis.cleanup()
 
 
-@pytest.mark.parametrize("responders", ["[U0BOB]", "[S0ONCALL]"])
+@pytest.mark.parametrize("responders", ["[U0BOB, U0ALICE, U0LEAD]", "[S0ONCALL]"])
 def test_responders_are_honoured(
     tmp_path: Path, recorder: SlackRecorder, redis_server: RedisServer, responders: str
 ) -> None:

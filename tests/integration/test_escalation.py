@@ -226,6 +226,27 @@ def test_scheduled_handoff_posts_once_across_replicas(
         rig.stop()
 
 
+def test_a_scheduled_handoff_slack_refused_is_posted_once_slack_answers(
+    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+) -> None:
+    """The hand-off's claim must not swallow a post that failed: it is tried again (any replica), and posted once."""
+    local = datetime.now(ZoneInfo(TZ))
+    handoff = f"{local.strftime('%a').lower()} {local.strftime('%H:%M')}"
+    rig = Rig(tmp_path, recorder, fresh_redis.url, escalation_config(tmp_path / "c.yaml", handoff=handoff))
+    recorder.fail("chat.postMessage", "internal_error")
+    try:
+        rig.start("a")
+        rig.start("b")
+        wait_for(lambda: [c for c in checklists(recorder) if c.error], what="a refused hand-off post")
+        recorder.failures.clear()
+        wait_for(lambda: [c for c in checklists(recorder) if not c.error], timeout=15, what="the hand-off posted")
+        time.sleep(2.0)  # both pollers tick again: nothing more is posted
+        assert len([c for c in checklists(recorder) if not c.error]) == 1
+    finally:
+        rig.stop()
+        recorder.clear_faults()
+
+
 def test_unreachable_person_hands_the_page_to_the_next_one_at_once(
     one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder
 ) -> None:

@@ -17,7 +17,7 @@ from bot.core.redis import RedisConnection, connect
 from bot.core.severity import Severity
 from bot.incidents import machine
 from bot.incidents.model import Action, State, TimelineEntry
-from bot.incidents.store import IncidentStore
+from bot.incidents.store import TIMELINE_MAXLEN, IncidentStore
 from bot.oncall.store import OnCallStore
 from bot.operations.audit import AuditLog
 from bot.operations.offers import Offers
@@ -146,3 +146,19 @@ def test_a_counter_that_fell_behind_never_loses_an_incident(redis_url: str) -> N
         assert await conn.client.get(keys.SEQ) == str(new)
 
     run(redis_url, body)
+
+
+def test_an_incident_timeline_stops_growing_at_its_cap(redis_server: RedisServer) -> None:
+    """Anyone may post updates: each incident's stream keeps about its newest TIMELINE_MAXLEN entries."""
+
+    async def body(conn: RedisConnection) -> None:
+        store = IncidentStore(conn.client, conn.description)
+        number = await opened(store, "chatty")
+        for i in range(TIMELINE_MAXLEN + 300):
+            await store.change(number, lambda cur, i=i: machine.status_update(cur, f"update {i}", "U1", NOW))
+        length = await conn.client.xlen(keys.timeline(number))
+        assert TIMELINE_MAXLEN <= length <= TIMELINE_MAXLEN + 200, length
+        newest = await store.last_timeline(number, 1)
+        assert newest[0].text == f"update {TIMELINE_MAXLEN + 299}"
+
+    run(redis_server.url, body)

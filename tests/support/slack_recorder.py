@@ -26,6 +26,7 @@ class Call:
     at: float = field(default_factory=time.monotonic)
     reply_ts: str = ""  # the ts this stand-in answered a chat.postMessage with
     limited: bool = False  # answered 429 (rate limited) rather than taken
+    error: str = ""  # the error this stand-in answered with (ok: false), if it failed the call
 
     def params_blocks(self) -> list[dict[str, Any]]:
         return blocks_of(self)
@@ -158,6 +159,7 @@ class SlackRecorder:
                 call.limited = True
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(limited[1])}
             if method in self.failures:
+                call.error = self.failures[method]
                 return 200, {"ok": False, "error": self.failures[method]}, {}
             ts = f"1700000000.{next(self._ts):06d}"
         if method == "auth.test":

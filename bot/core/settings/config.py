@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from bot.core.ids import GROUP_ID
 from bot.core.settings.types import (
     ChannelId,
     Cron,
@@ -195,4 +196,20 @@ class BotConfig(Strict):
     def _fill_severities(self) -> BotConfig:
         merged = {**DEFAULT_SEVERITIES, **self.severities}
         object.__setattr__(self, "severities", dict(sorted(merged.items())))
+        return self
+
+    @model_validator(mode="after")
+    def _paged_people_respond(self) -> BotConfig:
+        """Everyone who can be paged must be able to acknowledge. Checked when ``responders`` lists only users
+        (user-group members are known only to Slack)."""
+        responders = self.permissions.responders
+        if not responders or any(GROUP_ID.match(r) for r in responders):
+            return self
+        paged = [*self.oncall.rotation, *([self.oncall.lead] if self.oncall.lead else [])]
+        missing = sorted({u for u in paged if u not in responders})
+        if missing:
+            raise ValueError(
+                f"oncall names {', '.join(missing)}, not in permissions.responders: they would be paged but could "
+                "not acknowledge; add them there (or a user group holding them)"
+            )
         return self

@@ -86,3 +86,18 @@ def test_prometheus_settings_are_checked(tmp_path: Path) -> None:
         load_config_file(path)
     text = "\n".join(err.value.problems)
     assert "'not a url' is not an http(s) URL" in text and "error_target" in text and "unknown metric(s) cpu" in text
+
+
+def test_everyone_paged_must_be_able_to_acknowledge(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "channels: {incidents: C0INC}\n"
+        "oncall: {rotation: [U0ALICE, U0BOB], lead: U0LEAD}\n"
+        "permissions: {responders: [U0ALICE]}\n"
+    )
+    with pytest.raises(SettingsError) as err:
+        load_config_file(path)
+    assert "oncall names U0BOB, U0LEAD, not in permissions.responders" in "\n".join(err.value.problems)
+    # A user group may hold them: only Slack knows, so that is not refused.
+    path.write_text(path.read_text().replace("responders: [U0ALICE]", "responders: [U0ALICE, S0ONCALL]"))
+    assert load_config_file(path).oncall.lead == "U0LEAD"
