@@ -40,7 +40,9 @@ def gated(
     tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
 ) -> Iterator[tuple[BotProcess, SignedSlack]]:
     recorder.reset()
-    bot = start(tmp_path, recorder, fresh_redis, collab_config(tmp_path / "c.yaml", responders="[U0ALICE, U0BOB, U0LEAD]"))
+    bot = start(
+        tmp_path, recorder, fresh_redis, collab_config(tmp_path / "c.yaml", responders="[U0ALICE, U0BOB, U0LEAD]")
+    )
     slack = SignedSlack(bot.base_url, recorder.response_url)
     yield bot, slack
     slack.close()
