@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.core.permissions import Actor
 from bot.incidents.render import RUNBOOKS_ACTION
+from bot.operations.follow import ThreadSink
 from bot.operations.render import CHANGE_ACTION_PREFIX
 from bot.operations.run import Request
 from handlers.guard import acked, ephemeral, first_action, guarded, require_responder
@@ -76,7 +77,7 @@ def register(app: AsyncApp, svc: Services) -> None:
 
             channel = str((body.get("channel") or {}).get("id") or "")
             thread = str((body.get("container") or {}).get("message_ts") or "")
-            await svc.follower.follow(done.cluster, done.change, channel, thread, fallback)
+            await svc.follower.follow_change(done.change, done.site, ThreadSink(svc.client, channel, thread, fallback))
 
     async def on_runbooks_button(ack: AsyncAck, respond: Any) -> None:
         """The announcement's Runbooks button: what can be run, and how."""

@@ -19,9 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from runbooks import changes
+from runbooks.changes import Change, Proposal
 from runbooks.errors import BadRequest
-from runbooks.kube import changes
-from runbooks.kube.changes import Change, Proposal
 from runbooks.kube.client import Cluster
 
 BOOKS = "runbooks.books"  # scanned by name: the books sit above the registry, which must not import them

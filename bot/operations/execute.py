@@ -21,11 +21,11 @@ from bot.core.text import user
 from bot.incidents.service import IncidentService
 from bot.operations.audit import AuditLog
 from bot.operations.offers import Claim, Offers
+from runbooks.aws.errors import code as aws_code
+from runbooks.aws.session import Aws
+from runbooks.changes import CHANGE_ERRORS, Change, Site, answered
 from runbooks.errors import Refused
-from runbooks.kube.changes import Change
 from runbooks.kube.client import Cluster, ClusterSet
-from runbooks.kube.errors import API_ERRORS, explain
-from runbooks.kube.lean import ApiException
 from runbooks.registry import parse_change
 
 
@@ -40,10 +40,14 @@ def _claimed_text(label: str, held: Claim) -> str:
     return f"This {label} was already carried out by {held}; it is not repeated."
 
 
+def _status(exc: BaseException) -> str:
+    return str(getattr(exc, "status", None) or aws_code(exc))
+
+
 @dataclass(frozen=True)
 class Executed:
     change: Change
-    cluster: Cluster
+    site: Site
     text: str  # "<@U1> rolled back `production/api` to revision 2: api:2.4.1 → api:2.4.0"
 
 
@@ -58,7 +62,9 @@ class ChangeExecutor:
         incidents: IncidentService,
         outbox: Outbox,
         clock: Callable[[], datetime],
+        aws: Aws | None = None,
     ) -> None:
+        self.aws = aws
         self.outbox = outbox
         self.clusters = clusters
         self.offers = offers
@@ -91,29 +97,24 @@ class ChangeExecutor:
         if held is not None:
             raise UserError(_claimed_text(change.label, held))
         label = change.label.capitalize()
+        site = Site(cluster=lambda: self._connect(change.cluster), aws=self.aws)
         try:
-            cluster = await asyncio.to_thread(self.clusters.connect, change.cluster)
-        except KeyError:
-            await self.offers.give_back(offer_id, token)
-            raise UserError(f"Cluster `{change.cluster}` is no longer configured; nothing was changed.") from None
-        try:
-            what = await asyncio.to_thread(change.carry_out, cluster, self.clock())
+            what = await asyncio.to_thread(change.carry_out, site, self.clock())
         except Refused as exc:
             await self.offers.give_back(offer_id, token)
             await self.audit.record({**audit, "result": f"refused: {exc}"})
             raise UserError(f"{label} refused: {exc}. Nothing was changed.") from None
-        except ApiException as exc:
-            await self.offers.give_back(offer_id, token)
-            await self.audit.record({**audit, "result": f"failed: {exc.status}"})
-            raise DependencyError(f"{label} failed: {explain(exc, f'deployment {target}', 'change')}.") from None
-        except API_ERRORS as exc:
+        except CHANGE_ERRORS as exc:
+            if answered(exc):  # the API said no: nothing was done, the offer may be tried again
+                await self.offers.give_back(offer_id, token)
+                await self.audit.record({**audit, "result": f"failed: {_status(exc)}"})
+                raise DependencyError(f"{label} failed: {change.explain(exc)}.") from None
             # The request may or may not have reached the API: the offer stays used, so a second
             # click cannot apply it twice; the reply says to check and offer again.
             await self.offers.settle(offer_id, token, "unknown")
             await self.audit.record({**audit, "result": f"unknown: {type(exc).__name__}"})
             raise DependencyError(
-                f"{label} of `{target}`: the Kubernetes API did not answer ({type(exc).__name__}); "
-                "check the deployment and run the runbook again if needed."
+                f"{label} of `{target}`: {change.explain(exc)}; check it and run the command again if needed."
             ) from None
         # The change is made: whatever fails from here on, the reply says so, and its records are kept
         # (retried from the outbox while the state store is away), never lost and never "nothing was changed".
@@ -129,4 +130,10 @@ class ChangeExecutor:
                 f"timeline note on INC-{number}: {change.done} {target}: {what}",
                 lambda: self.incidents.note(number, change.done, f"{target}: {what}", actor),
             )
-        return Executed(change, cluster, f"{user(actor)} {change.done} `{target}`{where} {what}")
+        return Executed(change, site, f"{user(actor)} {change.done} `{target}`{where} {what}")
+
+    def _connect(self, name: str | None) -> Cluster:
+        try:
+            return self.clusters.connect(name)
+        except KeyError:
+            raise Refused(f"cluster `{name}` is no longer configured") from None

@@ -1,5 +1,9 @@
-"""Following a rollout after a change: one reply in the thread of the clicked message, edited as the
-rollout progresses, until it is complete or ``kubernetes.rollout_timeout`` has passed."""
+"""Following something that takes a while (a rollout after a change, a backup, a restore, a snapshot): one reply,
+edited as it progresses, until it is complete or the time allowed has passed.
+
+Where the reply lives is a sink: in the thread of the clicked message (``ThreadSink``), or the message behind a
+slash command's response_url (``ResponseSink``).
+"""
 
 from __future__ import annotations
 
@@ -7,69 +11,108 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any, Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import slack
 from bot.core.slack import SLACK_ERRORS
-from runbooks.kube import deployment
-from runbooks.kube.changes import Change
-from runbooks.kube.client import Cluster
-from runbooks.kube.errors import API_ERRORS, explain
+from runbooks.changes import CHANGE_ERRORS, Change, Site
 
 log = logging.getLogger(__name__)
 
 FOLLOW_INTERVAL = 2.0
 
+Reading = Callable[[], Awaitable[tuple[str, bool]]]
 
-class RolloutFollower:
-    def __init__(self, client: AsyncWebClient, timeout: timedelta, interval: float = FOLLOW_INTERVAL) -> None:
+
+class Sink(Protocol):
+    async def show(self, text: str) -> None: ...
+
+    async def close(self, text: str) -> None: ...
+
+
+class ThreadSink:
+    """One reply in ``thread``, edited as it goes; where the bot may not post there, the final state goes to
+    ``fallback`` (the click's response_url) instead."""
+
+    def __init__(
+        self, client: AsyncWebClient, channel: str, thread: str, fallback: Callable[[str], Awaitable[object]]
+    ) -> None:
         self.client = client
+        self.channel = channel
+        self.thread = thread
+        self.fallback = fallback
+        self.posted: str | None = None  # ts of the progress reply
+        self.writable = bool(channel and thread)
+
+    async def show(self, text: str) -> None:
+        if not self.writable:
+            return
+        try:
+            if self.posted is None:
+                resp = await self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread, text=text)
+                self.posted = str(resp["ts"])
+            else:
+                await self.client.chat_update(channel=self.channel, ts=self.posted, text=text)
+        except SLACK_ERRORS as exc:
+            log.warning("progress not posted in the thread: %s", slack.error_code(exc))
+            self.writable = False
+
+    async def close(self, text: str) -> None:
+        if self.posted is None:
+            await self.fallback(text)
+
+
+class ResponseSink:
+    """The message behind a slash command's response_url, replaced as it goes."""
+
+    def __init__(self, respond: Any, *, in_channel: bool = False) -> None:
+        self.respond = respond
+        self.kind = "in_channel" if in_channel else "ephemeral"
+
+    async def show(self, text: str) -> None:
+        await self.respond(text=text, response_type=self.kind, replace_original=True)
+
+    async def close(self, text: str) -> None:
+        return None
+
+
+class Follower:
+    def __init__(self, timeout: timedelta, interval: float = FOLLOW_INTERVAL) -> None:
         self.timeout = timeout.total_seconds()
         self.interval = interval
 
     async def follow(
-        self, cluster: Cluster, change: Change, channel: str, thread: str, fallback: Callable[[str], Awaitable[object]]
-    ) -> None:
-        """Post and edit the progress reply in ``thread``; where the bot may not post there, the final state
-        goes to ``fallback`` (the click's response_url) instead."""
+        self, read: Reading, sink: Sink, title: str, *, still: str = "still going", timeout: float | None = None
+    ) -> str:
+        """Show ``title: <reading>`` until the reading says complete (or the time allowed passes); return it."""
+        allowed = self.timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        posted: str | None = None  # ts of the progress reply
-        writable = bool(channel and thread)
+        deadline = loop.time() + allowed
         shown = ""
         while True:
-            line, complete = await self.reading(cluster, change)
+            line, complete = await read()
             if not complete and loop.time() >= deadline:
-                line = f"still rolling out after {int(self.timeout)} s ({line}); follow it with your usual dashboards"
+                line = f"{still} after {int(allowed)} s ({line}); follow it with your usual dashboards"
                 complete = True
-            text = f"Rollout of `{change.target}`: {line}"
-            if text != shown and writable:
-                try:
-                    if posted is None:
-                        resp = await self.client.chat_postMessage(channel=channel, thread_ts=thread, text=text)
-                        posted = str(resp["ts"])
-                    else:
-                        await self.client.chat_update(channel=channel, ts=posted, text=text)
-                except SLACK_ERRORS as exc:
-                    log.warning(
-                        "rollout progress of %s not posted in the thread: %s", change.target, slack.error_code(exc)
-                    )
-                    writable = False
+            text = f"{title}: {line}"
+            if text != shown:
+                await sink.show(text)
             shown = text
             if complete:
                 break
             await asyncio.sleep(self.interval)
-        if posted is None:
-            await fallback(shown)
+        await sink.close(shown)
+        return shown
 
-    @staticmethod
-    async def reading(cluster: Cluster, change: Change) -> tuple[str, bool]:
-        """One progress line, and whether following should stop (complete, or the status is unreadable)."""
-        try:
-            line, complete = await asyncio.to_thread(
-                deployment.rollout_status, cluster, change.namespace, change.deployment
-            )
-        except API_ERRORS as exc:
-            return f"status unreadable: {explain(exc, f'deployment {change.target}')}", True
-        return (f"rollout complete ({line})", True) if complete else (line, False)
+    async def follow_change(self, change: Change, site: Site, sink: Sink) -> str:
+        """After a change: its own progress reading (a rollout, a restore), in ``sink``."""
+
+        async def read() -> tuple[str, bool]:
+            try:
+                return await asyncio.to_thread(change.progress, site)
+            except CHANGE_ERRORS as exc:
+                return f"status unreadable: {change.explain(exc)}", True
+
+        return await self.follow(read, sink, change.progress_title, still=change.still)

@@ -30,7 +30,7 @@ from runbooks.books.error_rate import ErrorRateReport
 from runbooks.books.restart import RestartOffer
 from runbooks.books.rollback import revision_key
 from runbooks.books.scale import ScaleOffer
-from runbooks.kube.changes import Change
+from runbooks.changes import Change
 from runbooks.kube.deployment import DeploymentState
 from runbooks.kube.rollout import History, image_change
 from runbooks.registry import Runbook

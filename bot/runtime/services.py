@@ -30,7 +30,7 @@ from bot.oncall.roster import Roster
 from bot.oncall.store import OnCallStore
 from bot.operations.audit import AuditLog
 from bot.operations.execute import ChangeExecutor
-from bot.operations.follow import RolloutFollower
+from bot.operations.follow import Follower
 from bot.operations.offers import Offers
 from bot.operations.run import RunbookRunner
 from runbooks.kube.client import ClusterSet
@@ -52,7 +52,7 @@ class Services:
     digest: DigestService
     runbooks: RunbookRunner
     executor: ChangeExecutor
-    follower: RolloutFollower
+    follower: Follower
 
     @classmethod
     def build(
@@ -124,7 +124,7 @@ class Services:
                 outbox=Outbox(tasks),
                 clock=clock,
             ),
-            follower=RolloutFollower(client, config.kubernetes.rollout_timeout),
+            follower=Follower(config.kubernetes.rollout_timeout),
         )
 
     def scheduled_posts(self) -> list[ScheduledPost]:

@@ -12,9 +12,9 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from runbooks.books.restart import Restart
+from runbooks.changes import Proposal
 from runbooks.checklist.checks import BAD_WAITING
 from runbooks.kube import names
-from runbooks.kube.changes import Proposal
 from runbooks.kube.client import Cluster, path
 from runbooks.kube.objects import Obj, parse_time
 from runbooks.kube.workload import pods, selector_for

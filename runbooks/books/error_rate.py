@@ -15,8 +15,8 @@ import re2
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from runbooks.books import rollback
+from runbooks.changes import Proposal
 from runbooks.kube import names, rollout
-from runbooks.kube.changes import Proposal
 from runbooks.kube.client import Cluster, path
 from runbooks.kube.workload import pods, selector_for
 from runbooks.registry import Runbook

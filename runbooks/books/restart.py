@@ -12,9 +12,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from runbooks.changes import DeploymentChange, Proposal, Site
 from runbooks.errors import Refused
 from runbooks.kube import deployment, names
-from runbooks.kube.changes import Change, Proposal
 from runbooks.kube.client import Cluster
 from runbooks.kube.deployment import RESTARTED_AT, DeploymentState
 from runbooks.registry import Runbook
@@ -46,14 +46,15 @@ def plan(state: DeploymentState, now: datetime) -> dict[str, Any]:
     }
 
 
-class Restart(Change):
+class Restart(DeploymentChange):
     kind: Literal["restart"] = "restart"
 
     label: ClassVar[str] = "restart"
     verb: ClassVar[str] = "restart"
     done: ClassVar[str] = "restarted"
 
-    def carry_out(self, cluster: Cluster, now: datetime) -> str:
+    def carry_out(self, site: Site, now: datetime) -> str:
+        cluster = site.cluster()
         state = deployment.read(cluster, self.namespace, self.deployment)
         deployment.patch(cluster, self.namespace, self.deployment, plan(state, now))
         return f"rolling restart of {state.replicas} replica(s)"

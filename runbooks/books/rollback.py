@@ -7,9 +7,9 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from runbooks.changes import DeploymentChange, Proposal, Site
 from runbooks.errors import Refused
 from runbooks.kube import deployment, names, rollout
-from runbooks.kube.changes import Change, Proposal
 from runbooks.kube.client import Cluster
 from runbooks.kube.rollout import History
 from runbooks.registry import Runbook
@@ -22,7 +22,7 @@ class RollbackParams(BaseModel):
     namespace: names.Namespace = "default"
 
 
-class Rollback(Change):
+class Rollback(DeploymentChange):
     kind: Literal["rollback"] = "rollback"
     to_revision: int
     change: str  # "image:2.4.1 → image:2.4.0", as shown in the confirm dialog
@@ -32,9 +32,10 @@ class Rollback(Change):
     verb: ClassVar[str] = "roll back"
     done: ClassVar[str] = "rolled back"
 
-    def carry_out(self, cluster: Cluster, now: datetime) -> str:
+    def carry_out(self, site: Site, now: datetime) -> str:
         """Refused when another rollout happened since the offer: the confirm named a change that is not the one
         this would make any more. What is reported is read from the deployment as it is now."""
+        cluster = site.cluster()
         history = rollout.history(cluster, self.namespace, self.deployment)
         current = history.revision(history.current) if history.current is not None else None
         running = current.images if current else []

@@ -11,9 +11,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runbooks.changes import DeploymentChange, Proposal, Site
 from runbooks.errors import Refused
 from runbooks.kube import deployment, names
-from runbooks.kube.changes import Change, Proposal
 from runbooks.kube.client import Cluster
 from runbooks.kube.deployment import DeploymentState
 from runbooks.registry import Runbook
@@ -45,7 +45,7 @@ def plan(state: DeploymentState, replicas: int) -> dict[str, Any]:
     return {"metadata": {"resourceVersion": state.resource_version}, "spec": {"replicas": replicas}}
 
 
-class Scale(Change):
+class Scale(DeploymentChange):
     kind: Literal["scale"] = "scale"
     replicas: int
 
@@ -53,7 +53,8 @@ class Scale(Change):
     verb: ClassVar[str] = "scale"
     done: ClassVar[str] = "scaled"
 
-    def carry_out(self, cluster: Cluster, now: datetime) -> str:
+    def carry_out(self, site: Site, now: datetime) -> str:
+        cluster = site.cluster()
         state = deployment.read(cluster, self.namespace, self.deployment)
         deployment.patch(cluster, self.namespace, self.deployment, plan(state, self.replicas))
         return f"from {state.replicas} to {self.replicas} replica(s)"

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from runbooks.books import restart, scale
+from runbooks.changes import parse
 from runbooks.errors import Refused
-from runbooks.kube.changes import parse
 from runbooks.kube.deployment import DeploymentState
 
 
