@@ -18,6 +18,8 @@ import yaml
 from tests.support.net import serve_forever
 
 PODS, NODES, EVENTS = 10_000, 500, 2_000
+BACKUPS, SCHEDULES = 2_000, 20
+VELERO = "/apis/velero.io/v1/namespaces/velero"
 
 # group/version → (plural, kind, namespaced, short names)
 RESOURCES: dict[str, list[tuple[str, str, bool, list[str]]]] = {
@@ -31,7 +33,37 @@ RESOURCES: dict[str, list[tuple[str, str, bool, list[str]]]] = {
     ],
     "autoscaling/v2": [("horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ["hpa"])],
     "cert-manager.io/v1": [("certificates", "Certificate", True, ["cert", "certs"])],
+    "velero.io/v1": [
+        ("backups", "Backup", True, []),
+        ("schedules", "Schedule", True, []),
+        ("backupstoragelocations", "BackupStorageLocation", True, ["bsl"]),
+        ("restores", "Restore", True, []),
+    ],
 }
+
+
+def velero_objects(now: datetime) -> dict[str, list[dict[str, Any]]]:
+    """2,000 Backups of 20 daily Schedules (100 nights each, one schedule's last night Failed), two locations."""
+    from tests.support.velero_seed import backup, location, schedule
+
+    backups = [
+        backup(
+            f"nightly-{s:02d}-{n:03d}",
+            "Failed" if s == 0 and n == 0 else "Completed",
+            now - timedelta(days=n, hours=3 + s / 10),
+            schedule=f"nightly-{s:02d}",
+        )
+        for n in range(BACKUPS // SCHEDULES)
+        for s in range(SCHEDULES)
+    ]
+    return {
+        f"{VELERO}/backups": backups,
+        f"{VELERO}/schedules": [
+            schedule(f"nightly-{s:02d}", "0 2 * * *", now - timedelta(hours=3)) for s in range(SCHEDULES)
+        ],
+        f"{VELERO}/backupstoragelocations": [location("default", "Available"), location("dr", "Available")],
+        f"{VELERO}/restores": [],
+    }
 
 
 def objects(now: datetime) -> dict[str, list[dict[str, Any]]]:
@@ -118,12 +150,12 @@ def discovery() -> dict[str, Any]:
     return docs
 
 
-def serve(port_queue: Any) -> None:
+def serve(port_queue: Any, velero: bool = False) -> None:
     from aiohttp import web
 
     from tests.support.cluster_seed import version_info
 
-    data = objects(datetime.now(UTC))
+    data = objects(datetime.now(UTC)) | (velero_objects(datetime.now(UTC)) if velero else {})
     static = {path: json.dumps(doc).encode() for path, doc in discovery().items()}
     static["/version"] = json.dumps(version_info()).encode()
     cache: dict[tuple[str, str, int, int], bytes] = {}
@@ -155,12 +187,12 @@ def serve(port_queue: Any) -> None:
 
 
 class StaticApi:
-    """The server in its own process, and a kubeconfig naming it."""
+    """The server in its own process, and a kubeconfig naming it. ``velero``: Velero installed (its CRDs answer)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, velero: bool = False) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._ports = ctx.Queue()
-        self._proc = ctx.Process(target=serve, args=(self._ports,), daemon=True)
+        self._proc = ctx.Process(target=serve, args=(self._ports, velero), daemon=True)
         self.url = ""
 
     def start(self) -> StaticApi:

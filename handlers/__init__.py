@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import collab, events, health, incident, oncall, runbooks
+from handlers import backups, collab, events, health, incident, oncall, runbooks
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
 
-LISTENERS = (incident, collab, runbooks, oncall, health, events)
+LISTENERS = (incident, collab, runbooks, backups, oncall, health, events)
 
 
 def register_all(app: AsyncApp, svc: Services) -> None:

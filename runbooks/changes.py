@@ -63,6 +63,7 @@ class Change(BaseModel):
     verb: ClassVar[str]  # "roll back": what operators may do
     done: ClassVar[str]  # "rolled back": the timeline entry's kind
     still: ClassVar[str] = "still going"  # said when following it runs out of time
+    follow_for: ClassVar[float | None] = None  # seconds to follow it (None: kubernetes.rollout_timeout)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

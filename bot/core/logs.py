@@ -33,8 +33,9 @@ _PATTERNS = [
     re.compile(r"(Sending a request - url: )[^\s,]+"),
     # Authorization headers.
     re.compile(r"(Bearer\s+)[A-Za-z0-9._\-]+", re.IGNORECASE),
-    # AWS access keys.
+    # AWS access keys, and session tokens in botocore's request headers.
     re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+    re.compile(r"((?:X-Amz-Security-Token|aws_session_token)[\"']?\s*[:=]\s*b?[\"']?)[A-Za-z0-9/+=%]+", re.IGNORECASE),
 ]
 
 

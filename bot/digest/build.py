@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 from bot.core.errors import DependencyError
 from bot.core.settings.config import BotConfig
 from bot.digest.model import Digest
-from runbooks.checklist.collect import collect_all
-from runbooks.checklist.model import ClusterHealth
+from runbooks.aws.session import Aws
+from runbooks.checklist.backups import RDS_TITLE
+from runbooks.checklist.collect import collect_all, rds_backups
+from runbooks.checklist.model import ClusterHealth, Section
 from runbooks.kube.client import ClusterSet
 from runbooks.prometheus.model import KeyMetrics
 
@@ -32,8 +34,11 @@ class DigestBuilder:
         store: IncidentStore | None,
         clock: Callable[[], datetime],
         clusters: ClusterSet,
+        *,
         prometheus_authorization: str | None = None,
+        aws: Aws | None = None,
     ) -> None:
+        self.aws = aws
         self.prometheus_authorization = prometheus_authorization
         self.config = config
         self.store = store
@@ -49,14 +54,33 @@ class DigestBuilder:
             log.error("kubernetes configuration could not be loaded: %s", exc)
             health = [ClusterHealth(name="kubernetes", reachable=False, error=f"no usable kubeconfig: {exc}")]
         else:
-            health = await collect_all(clusters, now, self.config.digest.check_timeout.total_seconds())
+            timeout = self.config.digest.check_timeout.total_seconds()
+            health = await collect_all(clusters, now, timeout, self.config.velero.namespace)
         incidents, note = None, "the state store is not configured (set REDIS_URL)"
         if self.store is not None:
             try:
                 incidents = await self.store.active()
             except DependencyError as exc:  # the state store is unavailable
                 note = str(exc)
-        return Digest(at=now, clusters=health, incidents=incidents, incidents_note=note, metrics=await self._metrics())
+        return Digest(
+            at=now,
+            clusters=health,
+            incidents=incidents,
+            incidents_note=note,
+            metrics=await self._metrics(),
+            account=await self._account(now),
+            account_name=f"AWS ({self.config.aws.region})" if self.config.aws else "AWS",
+        )
+
+    async def _account(self, now: datetime) -> list[Section]:
+        settings = self.config.aws
+        if settings is None or self.aws is None or settings.rds.instances == []:
+            return []
+        timeout = self.config.digest.check_timeout.total_seconds()
+        try:
+            return [await asyncio.wait_for(asyncio.to_thread(rds_backups, self.aws, settings.rds.wanted, now), timeout)]
+        except TimeoutError:
+            return [Section(key="rds", title=RDS_TITLE, note="timed out reading RDS", failed=True)]
 
     async def _metrics(self) -> KeyMetrics | None:
         prometheus = self.config.prometheus

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from bot.incidents.model import Incident
-from runbooks.checklist.model import ClusterHealth
+from runbooks.checklist.model import ClusterHealth, Section
 from runbooks.prometheus.model import KeyMetrics
 
 
@@ -19,18 +19,21 @@ class Digest(BaseModel):
     incidents: list[Incident] | None = None  # None: the state store was not consulted
     incidents_note: str | None = None
     metrics: KeyMetrics | None = None  # None: Prometheus is not configured
+    account: list[Section] = []  # checks outside the clusters (RDS backups), when AWS is configured
+    account_name: str = "AWS"
 
     @property
     def problems(self) -> int:
         return (
             sum(len(s.findings) for c in self.clusters for s in c.sections)
+            + sum(len(s.findings) for s in self.account)
             + sum(1 for c in self.clusters if not c.reachable)
             + (1 if self.metrics is not None and self.metrics.error_rate_breached else 0)
         )
 
     @property
     def degraded_checks(self) -> int:
-        return sum(1 for c in self.clusters for s in c.sections if s.failed)
+        return sum(1 for c in self.clusters for s in c.sections if s.failed) + sum(1 for s in self.account if s.failed)
 
     @property
     def healthy(self) -> bool:

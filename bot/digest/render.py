@@ -39,6 +39,10 @@ def blocks(digest: Digest) -> list[Block]:
         else:  # many clusters: one block each, problem sections only
             text = "\n".join(section_text(s) for s in cluster.sections if not s.clear) or "✅ all clear"
             out.append(SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT))))
+    if digest.account:
+        out.append(DividerBlock())
+        out.append(ContextBlock(elements=[MarkdownTextObject(text=f"*{digest.account_name}*")]))
+        out.extend(SectionBlock(text=MarkdownTextObject(text=section_text(s))) for s in digest.account)
     if digest.metrics is not None:
         out.append(DividerBlock())
         body = "\n".join(metric_lines(digest.metrics))

@@ -105,6 +105,13 @@ def text(digest: Digest) -> str:
             lines.append(f"  {section.title}{count}")
             lines += [f"    {line}" for line in _section_lines(section, limit=50)]
         lines.append("")
+    if digest.account:
+        lines.append(digest.account_name)
+        for section in digest.account:
+            count = f" ({len(section.findings)})" if section.findings else ""
+            lines.append(f"  {section.title}{count}")
+            lines += [f"    {line}" for line in _section_lines(section, limit=50)]
+        lines.append("")
     if digest.metrics is not None:
         lines.append("Key metrics")
         lines += [f"  {line}" for line in metric_lines(digest.metrics)]

@@ -34,8 +34,8 @@ def _claimed_text(label: str, held: Claim) -> str:
         return f"This {label} is being carried out by {held} right now; it is not repeated."
     if held.state == "unknown":
         return (
-            f"This {label} was tried by {held}, but the Kubernetes API did not answer; it is not repeated. "
-            "Check the deployment and run the runbook again if needed."
+            f"This {label} was tried by {held}, but the API did not answer; it is not repeated. "
+            "Check what it was to change and run the command again if needed."
         )
     return f"This {label} was already carried out by {held}; it is not repeated."
 

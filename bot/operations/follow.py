@@ -22,6 +22,7 @@ from runbooks.changes import CHANGE_ERRORS, Change, Site
 log = logging.getLogger(__name__)
 
 FOLLOW_INTERVAL = 2.0
+RESPONSE_URL_USES = 5  # Slack accepts five messages per response_url (within 30 minutes)
 
 Reading = Callable[[], Awaitable[tuple[str, bool]]]
 
@@ -65,17 +66,34 @@ class ThreadSink:
 
 
 class ResponseSink:
-    """The message behind a slash command's response_url, replaced as it goes."""
+    """The message behind a slash command's response_url, replaced as it goes. Slack takes at most five messages
+    through one response_url, so intermediate states are shown at most ``budget - 1`` times, ``spacing`` seconds
+    apart, and the last use is kept for the final state."""
 
-    def __init__(self, respond: Any, *, in_channel: bool = False) -> None:
+    def __init__(
+        self, respond: Any, *, in_channel: bool = False, budget: int = RESPONSE_URL_USES, spacing: float = 20.0
+    ) -> None:
         self.respond = respond
         self.kind = "in_channel" if in_channel else "ephemeral"
+        self.left = budget
+        self.spacing = spacing
+        self.last_shown: float | None = None
+        self.shown = ""
 
-    async def show(self, text: str) -> None:
+    async def _send(self, text: str) -> None:
+        self.left -= 1
+        self.shown = text
+        self.last_shown = asyncio.get_running_loop().time()
         await self.respond(text=text, response_type=self.kind, replace_original=True)
 
+    async def show(self, text: str) -> None:
+        now = asyncio.get_running_loop().time()
+        if self.left > 1 and (self.last_shown is None or now - self.last_shown >= self.spacing):
+            await self._send(text)
+
     async def close(self, text: str) -> None:
-        return None
+        if text != self.shown and self.left > 0:
+            await self._send(text)
 
 
 class Follower:
@@ -115,4 +133,4 @@ class Follower:
             except CHANGE_ERRORS as exc:
                 return f"status unreadable: {change.explain(exc)}", True
 
-        return await self.follow(read, sink, change.progress_title, still=change.still)
+        return await self.follow(read, sink, change.progress_title, still=change.still, timeout=change.follow_for)

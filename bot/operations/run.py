@@ -42,6 +42,23 @@ class Request:
         return target(self.params)
 
 
+def cluster_option(words: list[str], clusters: ClusterSet) -> tuple[str | None, list[str]]:
+    """Take ``--cluster=<name>`` out of the words; the name must be one of ``kubernetes.clusters``."""
+    configured = clusters.names
+    chosen = clusters.default
+    rest = []
+    for word in words:
+        if not word.startswith(CLUSTER_OPTION):
+            rest.append(word)
+            continue
+        name = word.removeprefix(CLUSTER_OPTION)
+        if name not in configured:
+            known = ", ".join(f"`{c}`" for c in configured) or "none (the bot uses the cluster it runs in)"
+            raise UserError(f"`{names.shown(name)}` is not a configured cluster. Configured: {known}.")
+        chosen = name
+    return chosen, rest
+
+
 class RunbookRunner:
     def __init__(
         self,
@@ -90,20 +107,7 @@ class RunbookRunner:
         return f"Running *{request.book.name}* on `{request.target}`{where}… results follow here."
 
     def _cluster_option(self, words: list[str]) -> tuple[str | None, list[str]]:
-        """Take ``--cluster=<name>`` out of the words; the name must be one of ``kubernetes.clusters``."""
-        configured = self.clusters.names
-        chosen = self.clusters.default
-        rest = []
-        for word in words:
-            if not word.startswith(CLUSTER_OPTION):
-                rest.append(word)
-                continue
-            name = word.removeprefix(CLUSTER_OPTION)
-            if name not in configured:
-                known = ", ".join(f"`{c}`" for c in configured) or "none (the bot uses the cluster it runs in)"
-                raise UserError(f"`{names.shown(name)}` is not a configured cluster. Configured: {known}.")
-            chosen = name
-        return chosen, rest
+        return cluster_option(words, self.clusters)
 
     async def run(self, request: Request, *, channel: str, user: str, publish: Publish) -> None:
         """Read, offer, render and ``publish`` the report; then note it on the channel's incident and audit it."""

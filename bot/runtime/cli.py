@@ -130,6 +130,7 @@ def postmortem(ref: str, output: str | None) -> int:
 def digest_print() -> int:
     from bot.digest import text  # noqa: PLC0415 - only this command needs Kubernetes
     from bot.digest.build import DigestBuilder  # noqa: PLC0415
+    from runbooks.aws.session import Aws  # noqa: PLC0415
     from runbooks.kube.client import ClusterSet  # noqa: PLC0415
 
     try:
@@ -140,8 +141,11 @@ def digest_print() -> int:
     async def build() -> str:
         clusters = ClusterSet(settings.config.kubernetes.refs())
         authorization = settings.env.prometheus_authorization()
+        aws = Aws(settings.config.aws.region) if settings.config.aws else None
         if not settings.env.redis_url:  # no state store: the digest says so, and no Redis client is loaded
-            digest = await DigestBuilder(settings.config, None, utcnow, clusters, authorization).build()
+            digest = await DigestBuilder(
+                settings.config, None, utcnow, clusters, prometheus_authorization=authorization, aws=aws
+            ).build()
             return text.text(digest)
         from bot.core.redis import connect  # noqa: PLC0415
         from bot.incidents.store import IncidentStore  # noqa: PLC0415
@@ -149,7 +153,9 @@ def digest_print() -> int:
         redis = connect(settings.env.redis_url, settings.env.chatops_data_dir)
         try:
             store = IncidentStore(redis.client, redis.description)
-            digest = await DigestBuilder(settings.config, store, utcnow, clusters, authorization).build()
+            digest = await DigestBuilder(
+                settings.config, store, utcnow, clusters, prometheus_authorization=authorization, aws=aws
+            ).build()
             return text.text(digest)
         finally:
             await redis.close()

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.backups.service import BackupService
 from bot.core.outbox import Outbox
 from bot.core.permissions import Access
 from bot.core.schedule import ScheduledPost
@@ -33,6 +34,7 @@ from bot.operations.execute import ChangeExecutor
 from bot.operations.follow import Follower
 from bot.operations.offers import Offers
 from bot.operations.run import RunbookRunner
+from runbooks.aws.session import Aws
 from runbooks.kube.client import ClusterSet
 
 
@@ -53,6 +55,7 @@ class Services:
     runbooks: RunbookRunner
     executor: ChangeExecutor
     follower: Follower
+    backups: BackupService
 
     @classmethod
     def build(
@@ -89,8 +92,10 @@ class Services:
         access = Access(client, config.permissions, home_team=home_team)
         tasks = BackgroundTasks()
         clusters = ClusterSet(config.kubernetes.refs())
+        aws = Aws(config.aws.region) if config.aws else None
         offers = Offers(store.redis, store.description)
         audit = AuditLog(store.redis, store.description)
+        follower = Follower(config.kubernetes.rollout_timeout)
         return cls(
             config=config,
             client=client,
@@ -104,7 +109,11 @@ class Services:
             roster=roster,
             escalator=escalator,
             digest=DigestService(
-                config, client, DigestBuilder(config, store, clock, clusters, prometheus_authorization)
+                config,
+                client,
+                DigestBuilder(
+                    config, store, clock, clusters, prometheus_authorization=prometheus_authorization, aws=aws
+                ),
             ),
             runbooks=RunbookRunner(
                 clusters=clusters,
@@ -123,8 +132,19 @@ class Services:
                 incidents=incidents,
                 outbox=Outbox(tasks),
                 clock=clock,
+                aws=aws,
             ),
-            follower=Follower(config.kubernetes.rollout_timeout),
+            follower=follower,
+            backups=BackupService(
+                clusters=clusters,
+                aws=aws,
+                velero_namespace=config.velero.namespace,
+                offers=offers,
+                audit=audit,
+                incidents=incidents,
+                follower=follower,
+                clock=clock,
+            ),
         )
 
     def scheduled_posts(self) -> list[ScheduledPost]:

@@ -11,18 +11,29 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from urllib3.exceptions import HTTPError
 
+from runbooks.aws import rds
 from runbooks.checklist import checks as health
-from runbooks.checklist.model import ClusterHealth, Section
+from runbooks.checklist.backups import RDS_TITLE, VELERO_TITLE, check_rds, check_velero
+from runbooks.checklist.model import ClusterHealth, Finding, Section
+from runbooks.kube import velero
 from runbooks.kube.client import Cluster
 from runbooks.kube.errors import API_ERRORS, explain
 from runbooks.kube.lean import ApiException
+from runbooks.kube.velero_objects import descriptor_interval
+
+if TYPE_CHECKING:
+    from runbooks.aws.session import Aws
 
 CHECK_TIMEOUT = 20.0
-ORDER = ("nodes", "pods", "restarts", "pvcs", "certificates", "hpas", "events")
+ORDER = ("nodes", "pods", "restarts", "pvcs", "certificates", "hpas", "events", "backups")
+INTERVAL_SAMPLES = 8
 
 
 async def _one(section: Awaitable[Section]) -> list[Section]:
@@ -62,7 +73,78 @@ async def _version(cluster: Cluster, timeout: float) -> str | None:
         return None
 
 
-async def collect(cluster: Cluster, now: datetime, timeout: float = CHECK_TIMEOUT) -> ClusterHealth:
+def schedule_interval(expression: str, now: datetime) -> timedelta | None:
+    """How often a Velero schedule runs: a descriptor's interval, or the longest gap between a cron's next fires
+    (a weekday-only schedule waits 72 h over the weekend, and that is not a stale backup)."""
+    return _interval(expression.strip(), now.replace(minute=0, second=0, microsecond=0))
+
+
+@lru_cache(maxsize=256)  # schedules mostly share a handful of expressions
+def _interval(expression: str, now: datetime) -> timedelta | None:
+    fixed = descriptor_interval(expression)
+    if fixed is not None or expression.startswith("@"):
+        return fixed
+    from apscheduler.triggers.cron import CronTrigger  # noqa: PLC0415 - only when Velero schedules exist
+
+    try:
+        trigger = CronTrigger.from_crontab(expression, timezone=UTC)
+    except ValueError:
+        return None
+    fires: list[datetime] = []
+    fire = trigger.get_next_fire_time(None, now)
+    while fire is not None and len(fires) < INTERVAL_SAMPLES:
+        fires.append(fire)
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    gaps = [b - a for a, b in pairwise(fires)]
+    return max(gaps) if gaps else None
+
+
+async def _velero(cluster: Cluster, namespace: str, now: datetime, timeout: float) -> Section:
+    def read() -> Section:
+        schedules = velero.schedules(cluster, namespace)
+        backups = velero.backups(cluster, namespace)
+        locations = velero.locations(cluster, namespace)
+        intervals = {s.name: schedule_interval(s.cron, now) for s in schedules}
+        return check_velero(schedules, backups, locations, intervals, namespace=namespace, now=now)
+
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(read), timeout)
+    except ApiException as exc:
+        if exc.status == 404:  # no Velero CRDs: skip the section, like cert-manager
+            return Section(key="backups", title=VELERO_TITLE, note="skipped: Velero is not installed")
+        return _failed("backups", VELERO_TITLE, "velero.io backups and schedules", exc)
+    except API_ERRORS as exc:
+        return _failed("backups", VELERO_TITLE, "velero.io backups and schedules", exc)
+
+
+def rds_backups(aws: Aws, wanted: Sequence[str] | None, now: datetime) -> Section:
+    """The RDS instances (``wanted``, or every one when None) and their newest automated snapshots, checked."""
+    from runbooks.aws.errors import AWS_ERRORS  # noqa: PLC0415 - botocore only when AWS is configured
+    from runbooks.aws.errors import explain as explain_aws  # noqa: PLC0415
+
+    client = aws.rds()
+    try:
+        found = rds.instances(client) if wanted is None else [rds.instance(client, i) for i in wanted]
+        present = [db for db in found if db is not None]
+        newest = {}
+        for db in present:
+            automated = rds.snapshots(client, db.id, "automated")
+            newest[db.id] = automated[0].created if automated else None
+    except AWS_ERRORS as exc:
+        note = explain_aws(exc, "rds:DescribeDBInstances and rds:DescribeDBSnapshots", "RDS")
+        return Section(key="rds", title=RDS_TITLE, note=note, failed=True)
+    section = check_rds(present, newest, now)
+    lost = [
+        Finding(namespace=None, name=f"rds/{w}", why="no such instance", rank=3)
+        for w, db in zip(wanted or [], found, strict=False)
+        if db is None
+    ]
+    return section.model_copy(update={"findings": lost + section.findings}) if lost else section
+
+
+async def collect(
+    cluster: Cluster, now: datetime, timeout: float = CHECK_TIMEOUT, velero_namespace: str = "velero"
+) -> ClusterHealth:
     started, requests = time.perf_counter(), cluster.requests
     version_read = asyncio.create_task(_version(cluster, timeout))
     pod_sections, *rest = await asyncio.gather(
@@ -75,6 +157,7 @@ async def collect(cluster: Cluster, now: datetime, timeout: float = CHECK_TIMEOU
                    lambda: health.check_hpas(cluster.hpas()), timeout)),
         _one(_read("events", "Warning events (last 30 min)", "events",
                    lambda: health.check_events(cluster.warning_events(), now), timeout)),
+        _one(_velero(cluster, velero_namespace, now, timeout)),
     )  # fmt: skip
     version = await version_read
     by_key = {s.key: s for group in (pod_sections, *rest) for s in group}
@@ -101,6 +184,6 @@ async def _certificates(cluster: Cluster, now: datetime, timeout: float) -> Sect
 
 
 async def collect_all(
-    clusters: Sequence[Cluster], now: datetime, timeout: float = CHECK_TIMEOUT
+    clusters: Sequence[Cluster], now: datetime, timeout: float = CHECK_TIMEOUT, velero_namespace: str = "velero"
 ) -> list[ClusterHealth]:
-    return list(await asyncio.gather(*(collect(c, now, timeout) for c in clusters)))
+    return list(await asyncio.gather(*(collect(c, now, timeout, velero_namespace) for c in clusters)))

@@ -103,6 +103,13 @@ class Cluster:
     def merge_patch(self, resource: str, body: dict[str, Any], *, timeout: float = REQUEST_TIMEOUT) -> None:
         self.call(resource, "PATCH", body=body, content_type=MERGE_PATCH, timeout=timeout)
 
+    def create(self, resource: str, body: dict[str, Any], *, timeout: float = REQUEST_TIMEOUT) -> Obj:
+        """POST a new object to a collection; the object as the API server stored it."""
+        created: Obj = json.loads(
+            self.call(resource, "POST", body=body, content_type="application/json", timeout=timeout).data
+        )
+        return created
+
     def list_all(self, resource: str, *, timeout: float = REQUEST_TIMEOUT, **query: Any) -> Iterator[Obj]:
         """Yield every item of a list, page by page, as plain dicts (only one page is held at a time)."""
         token: str | None = None

@@ -14,15 +14,18 @@ Doing = Literal["read", "list", "change"]
 API_ERRORS: tuple[type[Exception], ...] = (ApiException, HTTPError, OSError, TimeoutError)
 
 
-def explain(exc: BaseException, what: str, doing: Doing = "read") -> str:
-    """A readable sentence for a failed call about ``what`` (e.g. "deployment production/api", "pods")."""
+def explain(
+    exc: BaseException,
+    what: str,
+    doing: Doing = "read",
+    grant: str = "get and patch on deployments in that namespace (deploy/ has a Role for it)",
+) -> str:
+    """A readable sentence for a failed call about ``what`` (e.g. "deployment production/api", "pods");
+    ``grant`` says which permission a forbidden change needs."""
     if isinstance(exc, ApiException):
         if exc.status == 403:
             if doing == "change":
-                return (
-                    f"forbidden: the bot may not change {what}; grant it get and patch on deployments "
-                    "in that namespace (deploy/ has a Role for it)"
-                )
+                return f"forbidden: the bot may not change {what}; grant it {grant}"
             if doing == "list":
                 return f"forbidden: the bot's identity may not list {what} (add get/list on {what} to its RBAC role)"
             return f"forbidden: the bot may not read {what}; grant it get/list on that resource in its RBAC role"

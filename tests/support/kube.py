@@ -5,13 +5,35 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import kmock
 import yaml
+from kmock._internal.k8s import KubernetesError
 
 from tests.support.cluster_seed import version_info
+
+
+class _Emulator(kmock.KubernetesEmulator):  # type: ignore[misc]
+    """kmock's emulator, answering a create of an existing object 409 Conflict as the API server does (kmock raises
+    the conflict outside its error rendering, which a client sees as a 500)."""
+
+    async def _handle(self, request: Any) -> Any:
+        try:
+            return await super()._handle(request)
+        except KubernetesError as exc:
+            return await self._render_error(exc)
+
+
+def plain(value: Any) -> Any:
+    """kmock's object views as plain JSON values (its nested mappings are views, not dicts)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
 
 
 class KubeEmulator:
@@ -26,7 +48,7 @@ class KubeEmulator:
         asyncio.set_event_loop(self._loop)
 
         async def main() -> None:
-            self.emulator = kmock.KubernetesEmulator()
+            self.emulator = _Emulator()
             server = kmock.Server(self.emulator)
             await server.__aenter__()
             self.url = str(server.url).rstrip("/")

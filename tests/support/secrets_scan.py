@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from tests.support.aws import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
 from tests.support.bot_process import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
 
 
 def leaks(log_files: Iterable[Path], response_tokens: Iterable[str]) -> list[str]:
     """Every (file, secret kind) where a token, the signing secret or a response_url token appears."""
     needles = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_APP_TOKEN": APP_TOKEN}
+    needles |= {
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_SESSION_TOKEN": SESSION_TOKEN,
+    }
     needles |= {f"response_url token {t[:6]}…": t for t in response_tokens}
     found = []
     for path in log_files:

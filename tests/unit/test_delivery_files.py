@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC_COMMANDS = {"/incident", "/health", "/rollback", "/runbook", "/oncall"}
+SPEC_COMMANDS = {"/incident", "/health", "/rollback", "/runbook", "/oncall", "/backup", "/db"}
 
 
 def test_manifest_declares_every_command_on_one_endpoint() -> None:
@@ -41,7 +41,7 @@ def test_every_manifest_command_has_a_listener() -> None:
     import re
 
     registered = set()
-    for module in ("incident", "oncall", "health", "runbooks"):
+    for module in ("incident", "oncall", "health", "runbooks", "backups"):
         source = (REPO / "handlers" / f"{module}.py").read_text()
         registered |= set(re.findall(r'app\.command\("(/[a-z]+)"\)', source))
     assert registered == SPEC_COMMANDS
@@ -76,3 +76,26 @@ def test_rollback_role_is_namespaced_and_minimal() -> None:
     assert ("deployments", "patch") in verbs
     assert all(verb in {"get", "list", "patch"} for _, verb in verbs)
     assert not any(res == "secrets" for res, _ in verbs)
+
+
+def test_velero_role_reads_and_only_creates_backups_and_restores() -> None:
+    assert "rbac-velero.yaml" in _docs("kustomization.yaml")[0]["resources"]
+    role = next(d for d in _docs("rbac-velero.yaml") if d["kind"] == "Role")
+    assert role["metadata"]["namespace"] == "velero"
+    verbs = {(res, verb) for rule in role["rules"] for res in rule["resources"] for verb in rule["verbs"]}
+    assert all(rule["apiGroups"] == ["velero.io"] for rule in role["rules"])
+    assert {res for res, verb in verbs if verb == "create"} == {"backups", "restores"}
+    assert {verb for _, verb in verbs} == {"get", "list", "watch", "create"}
+
+
+def test_iam_policy_grants_exactly_the_actions_the_code_names() -> None:
+    import json
+    import re
+
+    policy = json.loads((REPO / "deploy" / "iam-policy.json").read_text())
+    granted = {a for s in policy["Statement"] for a in s["Action"] if s["Effect"] == "Allow"}
+    named = set()
+    for source in [*REPO.glob("bot/**/*.py"), *REPO.glob("runbooks/**/*.py")]:
+        named |= set(re.findall(r"\b(rds|eks|ce|sts):([A-Z][A-Za-z]+)", source.read_text()))
+    assert {f"{service}:{action}" for service, action in named} == granted
+    assert not any(a.endswith("*") or a.startswith(("rds:Delete", "rds:Modify")) for a in granted)

@@ -24,6 +24,7 @@ from bot.core.settings.types import (
     duration,
 )
 from bot.core.severity import Severity
+from runbooks.aws import names as rds_names
 from runbooks.kube import names
 
 _HANDOFF = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01][0-9]|2[0-3]):([0-5][0-9])$", re.IGNORECASE)
@@ -126,6 +127,40 @@ class Kubernetes(Strict):
         return [(c.name, c.context) for c in self.clusters]
 
 
+class Velero(Strict):
+    namespace: names.Namespace = "velero"
+
+
+class Rds(Strict):
+    """``instances: [prod-db, …]`` or ``instances: all``."""
+
+    instances: list[str] | Literal["all"] = Field(default_factory=list)
+
+    @field_validator("instances")
+    @classmethod
+    def _instances(cls, value: list[str] | str) -> list[str] | str:
+        if isinstance(value, str):
+            return value
+        return [rds_names.instance(v) for v in value]
+
+    @property
+    def wanted(self) -> list[str] | None:
+        """The instances to check; None means every instance of the account and region."""
+        return None if self.instances == "all" else list(self.instances)
+
+
+class Aws(Strict):
+    region: str = "us-east-1"
+    rds: Rds = Rds()
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not re.match(r"^[a-z]{2}(-[a-z]+)+-[0-9]$", value):
+            raise ValueError(f"{value!r} is not an AWS region (like us-east-1)")
+        return value
+
+
 class IncidentChannels(Strict):
     """``incident_channels: true`` or a mapping with these keys."""
 
@@ -191,6 +226,8 @@ class BotConfig(Strict):
     digest: DigestSchedule = DigestSchedule()
     kubernetes: Kubernetes = Kubernetes()
     prometheus: PrometheusConfig | None = None
+    velero: Velero = Velero()
+    aws: Aws | None = None  # absent: nothing in AWS is read or offered
 
     @model_validator(mode="after")
     def _fill_severities(self) -> BotConfig:

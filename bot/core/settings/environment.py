@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -11,6 +12,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.redis_url import parse_url
+
+AWS_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 class Environment(BaseSettings):
@@ -107,4 +110,6 @@ class Environment(BaseSettings):
             out += [authorization, authorization.partition(" ")[2]]
         if self.redis_url and "@" in self.redis_url:
             out.append(self.redis_url.split("@", 1)[0].rsplit(":", 1)[-1])
+        # boto3 reads these itself (its default chain); they are never logged either.
+        out += [os.environ[k] for k in AWS_SECRETS if os.environ.get(k)]
         return out

@@ -17,6 +17,8 @@ def test_redactor_patterns() -> None:
         "{'response_url': 'http://127.0.0.1:9/response/secretpart2'}": "secretpart2",
         "Authorization: Bearer abc.def": "abc.def",
         "key AKIAABCDEFGHIJKLMNOP": "AKIA",
+        "{'X-Amz-Security-Token': b'IQoJb3JpZ2luX2VjEJr//wEaCXVz'}": "IQoJb3JpZ2lu",
+        "X-Amz-Security-Token: IQoJb3JpZ2luX2VjEJr%2F%2FwEa": "IQoJb3JpZ2lu",
     }
     for text, needle in samples.items():
         assert needle not in r(text), text
