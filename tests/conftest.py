@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from tests.support.bot_process import BotProcess, SignedSlack, ack_text
 from tests.support.redis_server import RedisServer
@@ -93,6 +94,14 @@ def open_incident(slack: SignedSlack) -> Callable[..., int]:
         return int(match.group(1))
 
     return opener
+
+
+@pytest.fixture
+def state(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    """A client on the bots' Redis, to read the audit stream and seed channel → incident links."""
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    yield client
+    client.close()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, HeaderBlock, SectionBlock
 
 from bot.core.blocks import chunked_sections, md
 from bot.core.durations import format_duration
@@ -99,11 +99,14 @@ def restore_offer_blocks(
         f"are left as they are.{partial}",
         confirm="Restore",
     )
+    return blocks + _offer(button, refusal)
+
+
+def _offer(button: ButtonElement | None, refusal: str | None) -> list[Block]:
+    """The restore button, or why there is none."""
     if button is not None:
-        blocks.append(ActionsBlock(elements=[button]))
-    elif refusal:
-        blocks.append(SectionBlock(text=md(f"No restore offered: {escape(refusal)}.")))
-    return blocks
+        return [ActionsBlock(elements=[button])]
+    return [SectionBlock(text=md(f"No restore offered: {escape(refusal)}."))] if refusal else []
 
 
 def snapshots_blocks(instance: RdsInstance, snapshots: Sequence[RdsSnapshot], now: datetime) -> list[Block]:
@@ -159,8 +162,4 @@ def db_restore_offer_blocks(
         f"{change.subnet_group or 'default'}) is created from {snapshot.id}. {change.source} is not touched.",
         confirm="Restore",
     )
-    if button is not None:
-        blocks.append(ActionsBlock(elements=[button]))
-    elif refusal:
-        blocks.append(SectionBlock(text=md(f"No restore offered: {escape(refusal)}.")))
-    return blocks
+    return blocks + _offer(button, refusal)

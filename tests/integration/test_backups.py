@@ -21,12 +21,12 @@ from tests.support.cluster_seed import seed as cluster_seed
 from tests.support.kube import KubeEmulator, plain
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
-from tests.support.slack_recorder import SlackRecorder, text_of_blocks
+from tests.support.replies import buttons_of, replies, reply_text, thread_posts, wait_reply
+from tests.support.slack_recorder import SlackRecorder
 from tests.support.velero_seed import NS, seed
 
 BACKUPS = "velero.io/v1/backups"
 RESTORES = "velero.io/v1/restores"
-THREAD = "1700000000.000001"  # the clicked message (SignedSlack.click_body)
 
 
 # Fixtures ---------------------------------------------------------------------------------------------------------
@@ -74,6 +74,19 @@ def config_file(directory: Path, body: str = CONFIG) -> Path:
     return path
 
 
+def start_bot(
+    directory: Path, recorder: SlackRecorder, redis: RedisServer, kubeconfig: Path, aws: dict[str, str], name: str
+) -> BotProcess:
+    """A bot on the emulated cluster whose AWS is ``aws`` (moto, or a stand-in that denies everything)."""
+    return BotProcess(
+        redis_url=redis.url,
+        slack_api_url=recorder.api_url,
+        config_path=config_file(directory),
+        log_path=directory / f"{name}.log",
+        extra_env={"KUBECONFIG": str(kubeconfig), **aws},
+    ).start()
+
+
 @pytest.fixture(scope="module")
 def bot(
     tmp_path_factory: pytest.TempPathFactory,
@@ -82,42 +95,12 @@ def bot(
     kube: tuple[KubeEmulator, Path],
     moto: Moto,
 ) -> Iterator[BotProcess]:
-    directory = tmp_path_factory.mktemp("backups")
-    proc = BotProcess(
-        redis_url=redis_server.url,
-        slack_api_url=recorder.api_url,
-        config_path=config_file(directory),
-        log_path=directory / "bot.log",
-        extra_env={"KUBECONFIG": str(kube[1]), **moto.env()},
-    ).start()
+    proc = start_bot(tmp_path_factory.mktemp("backups"), recorder, redis_server, kube[1], moto.env(), "bot")
     yield proc
     proc.terminate()
 
 
-@pytest.fixture
-def state(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    yield client
-    client.close()
-
-
 # Helpers ----------------------------------------------------------------------------------------------------------
-def replies(recorder: SlackRecorder, since: int) -> list[dict[str, Any]]:
-    return [c.params for c in recorder.of("response_url")[since:]]
-
-
-def text_of(reply: dict[str, Any]) -> str:
-    return f"{reply.get('text')}\n{text_of_blocks(reply.get('blocks') or [])}"
-
-
-def wait_reply(recorder: SlackRecorder, since: int, phrase: str, timeout: float = 20) -> dict[str, Any]:
-    found = wait_for(
-        lambda: next((r for r in replies(recorder, since) if phrase in text_of(r)), None), timeout=timeout, what=phrase
-    )
-    assert isinstance(found, dict)
-    return found
-
-
 def ask(
     slack: SignedSlack, recorder: SlackRecorder, command: str, text: str, phrase: str, **kwargs: Any
 ) -> dict[str, Any]:
@@ -127,13 +110,7 @@ def ask(
 
 
 def button(message: dict[str, Any], action_id: str) -> dict[str, Any]:
-    (found,) = [
-        element
-        for block in message["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element.get("action_id") == action_id
-    ]
+    (found,) = buttons_of(message, action_id)
     return found
 
 
@@ -163,12 +140,6 @@ def play_velero(kube: KubeEmulator, resource: str, name: str, **status: Any) -> 
     kube.call(move)
 
 
-def thread_progress(recorder: SlackRecorder, phrase: str) -> list[str]:
-    posted = [c for c in recorder.of("chat.postMessage") if c.params.get("thread_ts") == THREAD]
-    edits = recorder.of("chat.update")
-    return [str(c.params["text"]) for c in posted + edits if phrase in str(c.params.get("text"))]
-
-
 def kube_requests(kube: KubeEmulator) -> int:
     return int(kube.call(lambda: len(list(kube.emulator))))
 
@@ -176,7 +147,7 @@ def kube_requests(kube: KubeEmulator) -> int:
 # Velero -----------------------------------------------------------------------------------------------------------
 def test_backup_list_shows_backups_newest_first_and_each_schedule(slack: SignedSlack, recorder: SlackRecorder) -> None:
     reply = ask(slack, recorder, "/backup", "list", "Velero backups: emu")
-    text = text_of(reply)
+    text = reply_text(reply)
     assert reply["response_type"] == "ephemeral"
     listed = text[text.index("*Backups* (7, newest first)") :]
     order = [listed.index(n) for n in ("failing-backup-bad", "daily-backup-20261127020000", "stale-backup-20261124")]
@@ -186,7 +157,7 @@ def test_backup_list_shows_backups_newest_first_and_each_schedule(slack: SignedS
     assert "*daily-backup* `0 2 * * *` — last successful daily-backup-20261127020000" in text
     assert "next due" in text
 
-    one = text_of(ask(slack, recorder, "/backup", "list --schedule=stale-backup", "Velero backups: emu"))
+    one = reply_text(ask(slack, recorder, "/backup", "list --schedule=stale-backup", "Velero backups: emu"))
     assert "stale-backup-20261124030000" in one and "daily-backup-2026" not in one
 
 
@@ -232,7 +203,7 @@ def test_a_failed_backup_reports_its_errors(
     assert spec["labelSelector"] == {"matchLabels": {"app": "payments-api"}} and spec["includedNamespaces"] == ["*"]
     play_velero(emulator, BACKUPS, "nightly-by-hand", phase="Failed", errors=2, failureReason="bucket access denied")
     wait_reply(recorder, since, "Backup `nightly-by-hand`: Failed, items not counted yet, 2 error(s)")
-    assert "bucket access denied" in text_of(wait_reply(recorder, since, "bucket access denied"))
+    assert "bucket access denied" in reply_text(wait_reply(recorder, since, "bucket access denied"))
 
     again = ask(slack, recorder, "/backup", "create nightly-by-hand", "exists already")
     assert "name yours" in again["text"]
@@ -254,7 +225,7 @@ def test_restore_is_offered_operator_only_once_and_followed_in_the_thread(
         channel="C0WARBAK",
     )
     assert offer["response_type"] == "in_channel"
-    assert "*Completed*" in text_of(offer) and "120/120 items" in text_of(offer)
+    assert "*Completed*" in reply_text(offer) and "120/120 items" in reply_text(offer)
     restore = button(offer, "runbook_velero-restore")
     assert "daily-backup" not in restore["value"]  # an opaque id
     confirm = restore["confirm"]["text"]["text"]
@@ -272,13 +243,13 @@ def test_restore_is_offered_operator_only_once_and_followed_in_the_thread(
     assert made["spec"] == {"backupName": "daily-backup-20261127020000", "includedNamespaces": ["production"]}
     name = made["metadata"]["name"]
 
-    wait_for(lambda: thread_progress(recorder, f"Restore `{name}`"), what="restore progress in the thread")
+    wait_for(lambda: thread_posts(recorder, f"Restore `{name}`"), what="restore progress in the thread")
     play_velero(emulator, RESTORES, name, phase="InProgress", progress={"totalItems": 120, "itemsRestored": 60})
     play_velero(
         emulator, RESTORES, name, phase="Completed", progress={"totalItems": 120, "itemsRestored": 120}, warnings=4
     )
     wait_for(
-        lambda: any("Completed, 120/120 items, 4 warning(s)" in t for t in thread_progress(recorder, name)),
+        lambda: any("Completed, 120/120 items, 4 warning(s)" in t for t in thread_posts(recorder, name)),
         timeout=20,
         what="restore completed in the thread",
     )
@@ -293,11 +264,11 @@ def test_restores_of_backups_that_did_not_complete_are_refused(
 ) -> None:
     emulator, _ = kube
     failed = ask(slack, recorder, "/backup", "restore manual-failed", "Restore: manual-failed")
-    assert "No restore offered: backup manual-failed is Failed, not Completed" in text_of(failed)
+    assert "No restore offered: backup manual-failed is Failed, not Completed" in reply_text(failed)
     assert not [b for b in failed["blocks"] if b["type"] == "actions"]
 
     partial = ask(slack, recorder, "/backup", "restore manual-partial", "Restore: manual-partial")
-    assert "PartiallyFailed (2 error(s)); restore it only on purpose, with --partial" in text_of(partial)
+    assert "PartiallyFailed (2 error(s)); restore it only on purpose, with --partial" in reply_text(partial)
     stated = ask(slack, recorder, "/backup", "restore manual-partial --partial", "Restore: manual-partial")
     assert "It is PartiallyFailed" in button(stated, "runbook_velero-restore")["confirm"]["text"]["text"]
 
@@ -323,7 +294,7 @@ def test_db_snapshots_lists_manual_and_automated_with_the_restore_window(
     slack: SignedSlack, recorder: SlackRecorder
 ) -> None:
     reply = ask(slack, recorder, "/db", "snapshots prod-db", "RDS snapshots: prod-db")
-    text = text_of(reply)
+    text = reply_text(reply)
     assert "prod-db-before-migration` manual, *available*" in text
     assert "automated, *available*" in text and "rds:prod-db-" in text
     assert "automated backups kept 7 day(s)" in text and "latest restorable" in text and "100 GiB" in text
@@ -366,7 +337,7 @@ def test_db_restore_creates_a_new_instance_once_and_leaves_the_original(
     wait_reply(recorder, since, "<@U0OPS> restored a snapshot to `RDS instance prod-db-check`")
     wait_reply(recorder, since, "it is not repeated")
     wait_for(
-        lambda: any("available at" in t for t in thread_progress(recorder, "New RDS instance `prod-db-check`")),
+        lambda: any("available at" in t for t in thread_posts(recorder, "New RDS instance `prod-db-check`")),
         timeout=20,
         what="the new instance's endpoint",
     )
@@ -397,7 +368,7 @@ def test_db_restore_creates_a_new_instance_once_and_leaves_the_original(
     assert late_db["DBInstanceClass"] == "db.t3.micro"  # the one created meanwhile, untouched
 
     taken = ask(slack, recorder, "/db", "restore prod-db-before-migration --as=legacy-db", "Database restore")
-    assert "an instance named legacy-db exists already" in text_of(taken)
+    assert "an instance named legacy-db exists already" in reply_text(taken)
     assert not [b for b in taken["blocks"] if b["type"] == "actions"]
     gone = ask(slack, recorder, "/db", "restore prod-db-yesterday", "No RDS snapshot named")
     assert "/db snapshots" in gone["text"]
@@ -432,13 +403,7 @@ def test_hostile_names_are_refused_before_any_api_call(
 ) -> None:
     emulator, kubeconfig = kube
     denying = Denying()  # any AWS call would be counted here
-    proc = BotProcess(
-        redis_url=redis_server.url,
-        slack_api_url=recorder.api_url,
-        config_path=config_file(tmp_path),
-        log_path=tmp_path / "hostile.log",
-        extra_env={"KUBECONFIG": str(kubeconfig), **denying.env()},
-    ).start()
+    proc = start_bot(tmp_path, recorder, redis_server, kubeconfig, denying.env(), "hostile")
     slack = SignedSlack(proc.base_url, recorder.response_url)
     try:
         kube_before, since = kube_requests(emulator), len(recorder.of("response_url"))
@@ -460,13 +425,7 @@ def test_access_denied_names_the_missing_permission(
     tmp_path: Path, recorder: SlackRecorder, redis_server: RedisServer, kube: tuple[KubeEmulator, Path]
 ) -> None:
     denying = Denying()
-    proc = BotProcess(
-        redis_url=redis_server.url,
-        slack_api_url=recorder.api_url,
-        config_path=config_file(tmp_path),
-        log_path=tmp_path / "denied.log",
-        extra_env={"KUBECONFIG": str(kube[1]), **denying.env()},
-    ).start()
+    proc = start_bot(tmp_path, recorder, redis_server, kube[1], denying.env(), "denied")
     slack = SignedSlack(proc.base_url, recorder.response_url)
     try:
         reply = ask(slack, recorder, "/db", "snapshots prod-db", "access denied")

@@ -21,6 +21,7 @@ from tests.support.bot_process import BotProcess, SignedSlack, ack_text
 from tests.support.kube import KubeEmulator
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
+from tests.support.replies import buttons_of, replies, wait_reply
 from tests.support.runbook_seed import NS, replicaset, seed, template
 from tests.support.slack_recorder import SlackRecorder, text_of_blocks
 
@@ -94,30 +95,6 @@ def bot(
     proc = start_bot(tmp_path, recorder, redis_server, "[{name: emu, context: emu}]", str(cluster[1]), "bot")
     yield proc
     proc.terminate()
-
-
-@pytest.fixture
-def state(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    """A client on the bot's Redis, to read the audit stream and seed channel → incident links."""
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    yield client
-    client.close()
-
-
-def replies(recorder: SlackRecorder, since: int) -> list[dict[str, Any]]:
-    return [c.params for c in recorder.of("response_url")[since:]]
-
-
-def wait_reply(recorder: SlackRecorder, since: int, phrase: str, timeout: float = 20) -> dict[str, Any]:
-    def found() -> dict[str, Any] | None:
-        for r in replies(recorder, since):
-            if phrase in str(r.get("text")) or phrase in text_of_blocks(r.get("blocks") or []):
-                return r
-        return None
-
-    result = wait_for(found, timeout=timeout, what=phrase)
-    assert isinstance(result, dict)
-    return result
 
 
 def progress(recorder: SlackRecorder, thread: str = "1700000000.000001") -> list[str]:
@@ -272,16 +249,6 @@ def test_runbook_and_rollback_land_on_the_incident_timeline_and_audit(
     assert "registry/api-gateway:2.4.1 → registry/api-gateway:2.4.0" in timeline
     audit = [fields for _, fields in state.xrange("audit")][audited:]
     assert any(a.get("kind") == "rollback" and a.get("result") == "done" and a.get("actor") == "U0OPS" for a in audit)
-
-
-def buttons_of(message: dict[str, Any], action_id: str) -> list[dict[str, Any]]:
-    return [
-        element
-        for block in message["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element.get("action_id") == action_id
-    ]
 
 
 def test_restart_is_offered_confirmed_operator_only_and_done_once(
