@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.core.permissions import Actor
 from bot.incidents.render import RUNBOOKS_ACTION
 from bot.operations.follow import ThreadSink
-from bot.operations.render import CHANGE_ACTION_PREFIX
+from bot.operations.render import CHANGE_ACTION_PREFIX, next_offers_blocks
 from bot.operations.run import Request
 from handlers.guard import acked, ephemeral, first_action, guarded, require_responder
 
@@ -72,12 +72,19 @@ def register(app: AsyncApp, svc: Services) -> None:
             done = await svc.executor.execute(str(clicked.get("value", "")), body["user"]["id"])
             await respond(text=done.text, response_type="in_channel", replace_original=False)
 
-            async def fallback(text: str) -> None:
-                await respond(text=text, response_type="in_channel", replace_original=False)
+            async def fallback(text: str, blocks: list[Any] | None = None) -> None:
+                await respond(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
 
+            if not done.change.followed:
+                return
             channel = str((body.get("channel") or {}).get("id") or "")
             thread = str((body.get("container") or {}).get("message_ts") or "")
-            await svc.follower.follow_change(done.change, done.site, ThreadSink(svc.client, channel, thread, fallback))
+            sink = ThreadSink(svc.client, channel, thread, fallback)
+            outcome = await svc.follower.follow_change(done.change, done.site, sink)
+            following = await svc.executor.follow_ups(done, outcome)
+            if following:
+                blocks = next_offers_blocks(done.change, following)
+                await sink.post(f"Next, after the {done.change.label}: {len(following)} offer(s)", blocks)
 
     async def on_runbooks_button(ack: AsyncAck, respond: Any) -> None:
         """The announcement's Runbooks button: what can be run, and how."""

@@ -64,6 +64,7 @@ class Change(BaseModel):
     done: ClassVar[str]  # "rolled back": the timeline entry's kind
     still: ClassVar[str] = "still going"  # said when following it runs out of time
     follow_for: ClassVar[float | None] = None  # seconds to follow it (None: kubernetes.rollout_timeout)
+    followed: ClassVar[bool] = True  # False: it acts at once (cordon), there is nothing to follow
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -93,6 +94,16 @@ class Change(BaseModel):
     def explain(self, exc: BaseException) -> str:
         """A failed call of this change, in words naming the object and the permission."""
         return explain_kube(exc, self.target, "change")
+
+    @property
+    def states(self) -> str:
+        """What its confirm dialog says the change does."""
+        return f"{self.verb.capitalize()} {self.target}."
+
+    def then(self, site: Site, outcome: str) -> list[Change]:
+        """What to offer next once it is complete (``outcome``: its last progress line): an EKS control plane
+        upgraded offers its node groups and add-ons."""
+        return []
 
 
 class DeploymentChange(Change):

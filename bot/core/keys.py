@@ -84,6 +84,25 @@ def offer_done(offer_id: str) -> str:
     return f"action:{{{offer_id}}}:done"
 
 
+# Maintenance windows ------------------------------------------------------------------------------
+MW_SEQ = "mw:seq"
+MW_INDEX = "mw:index"
+MW_DUE = "{mw}:due"
+MW_PENDING = "{mw}:pending"
+
+
+def window(number: int) -> str:
+    return f"mw:{{{number}}}:doc"
+
+
+def window_timeline(number: int) -> str:
+    return f"mw:{{{number}}}:timeline"
+
+
+def window_sent(number: int) -> str:
+    return f"mw:{{{number}}}:sent"
+
+
 @dataclass(frozen=True)
 class KeyDoc:
     key: str
@@ -133,6 +152,19 @@ TABLE: tuple[KeyDoc, ...] = (
         "the one replica creating the channel; one reminder per interval",
     ),
     KeyDoc("`readyz:probe`", "string, 10 s TTL", "`/readyz`: a real write and read"),
+    KeyDoc("`mw:seq`", "counter", "`/maintenance schedule` (INCR → MW-n)"),
+    KeyDoc("`mw:index`", "sorted set: window → start", "schedule (ZADD); done and cancel (ZREM)"),
+    KeyDoc(
+        "`mw:{n}:doc`, `mw:{n}:timeline`",
+        "hash: `doc` (JSON), `version`; stream",
+        "Lua create / compare-and-set, each change with its timeline entry",
+    ),
+    KeyDoc(
+        "`{mw}:due`, `{mw}:pending`",
+        "sorted sets: `<n>:<reminder>` → due time / claim lease",
+        "schedule (arm), cancel and done (cancel); the poller's Lua claim",
+    ),
+    KeyDoc("`mw:{n}:sent`", "hash: reminder → when posted", "HSETNX after each reminder: never posted twice"),
 )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,8 @@ class DigestBuilder:
         aws: Aws | None = None,
     ) -> None:
         self.aws = aws
+        # Today's maintenance windows, one line each (set by the composition root: maintenance sits above).
+        self.maintenance_today: Callable[[datetime], Awaitable[list[str]]] | None = None
         self.prometheus_authorization = prometheus_authorization
         self.config = config
         self.store = store
@@ -69,8 +71,17 @@ class DigestBuilder:
             incidents_note=note,
             metrics=await self._metrics(),
             account=await self._account(now),
+            maintenance=await self._maintenance(now),
             account_name=f"AWS ({self.config.aws.region})" if self.config.aws else "AWS",
         )
+
+    async def _maintenance(self, now: datetime) -> list[str] | None:
+        if self.maintenance_today is None:
+            return None
+        try:
+            return await self.maintenance_today(now)
+        except DependencyError as exc:  # the state store is unavailable: the rest posts
+            return [f"⚠️ maintenance windows not read: {exc}"]
 
     async def _account(self, now: datetime) -> list[Section]:
         settings = self.config.aws

@@ -21,6 +21,7 @@ class Digest(BaseModel):
     metrics: KeyMetrics | None = None  # None: Prometheus is not configured
     account: list[Section] = []  # checks outside the clusters (RDS backups), when AWS is configured
     account_name: str = "AWS"
+    maintenance: list[str] | None = None  # today's maintenance windows, one line each (None: not consulted)
 
     @property
     def problems(self) -> int:

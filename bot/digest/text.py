@@ -116,6 +116,10 @@ def text(digest: Digest) -> str:
         lines.append("Key metrics")
         lines += [f"  {line}" for line in metric_lines(digest.metrics)]
         lines.append("")
+    if digest.maintenance:
+        lines.append("Maintenance today")
+        lines += [f"  {line}" for line in digest.maintenance]
+        lines.append("")
     lines.append("Open incidents")
     incidents = (
         incident_lines(digest.incidents, digest.at) if digest.incidents is not None else [f"⚠️ {digest.incidents_note}"]

@@ -69,6 +69,7 @@ class Incident(BaseModel):
     channel: str | None = Field(default=None, description="the incident's own channel, when incident_channels is on")
     last_update_at: datetime | None = None
     postmortem_at: datetime | None = None
+    maintenance: str | None = Field(default=None, description="the maintenance window it opened during: MW-3: …")
     version: int = 1
 
     @property

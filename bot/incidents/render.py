@@ -118,6 +118,9 @@ def announcement_blocks(incident: Incident, now: datetime) -> list[Block]:
     ]
     if incident.description:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(escape(incident.description), SECTION_LIMIT))))
+    if incident.maintenance:
+        during = f"🛠️ Opened during maintenance *{clip(escape(incident.maintenance), 200)}*"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=during)]))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_context_line(incident))]))
     buttons = _buttons(incident)
     if buttons is not None:

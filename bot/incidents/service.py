@@ -6,7 +6,7 @@ No Slack here: callers render the results. Time comes from an injectable clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -52,6 +52,9 @@ class IncidentService:
         self.clock = clock
         self.escalation = escalation
         self.tz = ZoneInfo(config.oncall.timezone)
+        # The maintenance window running now ("MW-3: Postgres minor upgrade"), named in an incident opened during
+        # it (set by the composition root: maintenance sits above this domain).
+        self.during: Callable[[datetime], Awaitable[str | None]] | None = None
 
     async def _tell_escalation(self, hook: str, incident: Incident) -> None:
         """The change itself is stored; a failure here is healed by the escalator (state re-checks, re-arming)."""
@@ -74,6 +77,7 @@ class IncidentService:
             opened_by=actor,
             now=now,
             respond_by=self.deadline(severity, now),
+            maintenance=await self.during(now) if self.during is not None else None,
         )
         telemetry.TRANSITIONS.labels(action="open", severity=severity.value).inc()
         await self._tell_escalation("opened", incident)

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # without bound). Far more than any real incident records.
 TIMELINE_MAXLEN = 10_000
 
-_CREATE = f"""
+CREATE_SCRIPT = f"""
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'version', '1')
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', {TIMELINE_MAXLEN}, '*', 'at', ARGV[2], 'actor', ARGV[3], 'kind', ARGV[4],
@@ -44,7 +44,7 @@ if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) return t
 return current
 """
 
-_COMPARE_AND_SET = """
+CAS_SCRIPT = """
 local current = redis.call('HGET', KEYS[1], 'version')
 if not current then return {'missing'} end
 if current ~= ARGV[1] then return {'conflict', current} end
@@ -78,12 +78,20 @@ class IncidentStore(RedisBacked):
 
     def __init__(self, redis: Client, description: str) -> None:
         super().__init__(redis, description)
-        self._create = redis.register_script(_CREATE)
-        self._cas = redis.register_script(_COMPARE_AND_SET)
+        self._create = redis.register_script(CREATE_SCRIPT)
+        self._cas = redis.register_script(CAS_SCRIPT)
         self._raise_seq = redis.register_script(_RAISE_SEQ)
 
     async def open(
-        self, *, title: str, description: str, severity: Severity, opened_by: str, now: datetime, respond_by: datetime
+        self,
+        *,
+        title: str,
+        description: str,
+        severity: Severity,
+        opened_by: str,
+        now: datetime,
+        respond_by: datetime,
+        maintenance: str | None = None,
     ) -> Incident:
         """Allocate INC-n and store the new incident with its first timeline entry.
 
@@ -102,6 +110,7 @@ class IncidentStore(RedisBacked):
                     opened_by=opened_by,
                     opened_at=now,
                     respond_by=respond_by,
+                    maintenance=maintenance,
                 )
                 first = [now.isoformat(), opened_by, "opened", f"{severity.value}: {title}"]
                 created = await self._create(
@@ -238,14 +247,14 @@ class IncidentStore(RedisBacked):
             pipe.xrange(keys.timeline(number), count=limit)
             pipe.xlen(keys.timeline(number))
             rows, total = await pipe.execute()
-        entries = [_entry(entry_id, fields) for entry_id, fields in rows]
+        entries = [timeline_entry(entry_id, fields) for entry_id, fields in rows]
         return entries, int(cast(int, total))
 
     async def last_timeline(self, number: int, count: int) -> list[TimelineEntry]:
         """The newest ``count`` entries, oldest first."""
         async with self.io():
             rows: list[Any] = list(await self.redis.xrevrange(keys.timeline(number), count=count) or [])
-        return [_entry(entry_id, fields) for entry_id, fields in reversed(rows)]
+        return [timeline_entry(entry_id, fields) for entry_id, fields in reversed(rows)]
 
     async def snapshot(self, number: int) -> tuple[Incident, tuple[str, str] | None]:
         """The incident and where its announcement is (channel, ts), in one round trip."""
@@ -328,7 +337,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _entry(entry_id: Any, fields: dict[Any, Any]) -> TimelineEntry:
+def timeline_entry(entry_id: Any, fields: dict[Any, Any]) -> TimelineEntry:
     data = {_text(k): _text(v) for k, v in fields.items()}
     return TimelineEntry(
         at=datetime.fromisoformat(data.get("at", "1970-01-01T00:00:00+00:00")).astimezone(UTC),

@@ -74,6 +74,8 @@ class Escalator:
         self._mentions: set[asyncio.Task[None]] = set()
         self._periodic: list[list[Any]] = []
         self.on_paged: Callable[[Incident, str], Awaitable[None]] | None = None
+        # Maintenance in the next 7 days, one line each, for the hand-off checklist (set by the composition root).
+        self.upcoming_maintenance: Callable[[datetime], Awaitable[list[str]]] | None = None
 
     def every(self, seconds: float, job: Callable[[datetime], Awaitable[Any]]) -> None:
         """Run ``job(now)`` from the poller at most every ``seconds`` (replicas coordinate inside the job)."""
@@ -311,11 +313,12 @@ class Escalator:
         active = await self.incidents.active()
         open_now = sorted(active, key=lambda i: (i.severity.value, i.number))
         past_week = await self.incidents.recent(now - timedelta(days=7))
+        maintenance = await self.upcoming_maintenance(now) if self.upcoming_maintenance is not None else []
         try:
             await self.client.chat_postMessage(
                 channel=self.config.channels.incidents,
                 text="On-call hand-off checklist",
-                blocks=handoff_blocks(who, open_now, past_week, now),
+                blocks=handoff_blocks(who, open_now, past_week, now, maintenance),
             )
         except SLACK_ERRORS as exc:
             slack.failed("chat.postMessage", "the hand-off checklist", exc)

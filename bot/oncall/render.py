@@ -70,7 +70,11 @@ def oncall_blocks(now: OnCallNow) -> list[Block]:
 
 
 def handoff_blocks(
-    now: OnCallNow, open_incidents: Sequence[Incident], past_week: Sequence[Incident], at: datetime
+    now: OnCallNow,
+    open_incidents: Sequence[Incident],
+    past_week: Sequence[Incident],
+    at: datetime,
+    maintenance: Sequence[str] = (),
 ) -> list[Block]:
     """The operations guide's on-call hand-off checklist, filled in."""
     shift = now.shift
@@ -87,9 +91,16 @@ def handoff_blocks(
         SectionBlock(text=MarkdownTextObject(text=_incident_lines("☐ *Incidents of the past week*", past_week, at))),
         SectionBlock(
             text=MarkdownTextObject(
+                text=clip(
+                    "☐ *Review upcoming maintenance* (next 7 days)\n" + ("\n".join(maintenance) or "✅ none scheduled"),
+                    SECTION_LIMIT,
+                )
+            )
+        ),
+        SectionBlock(
+            text=MarkdownTextObject(
                 text="☐ *Review recent changes/deployments* — not collected yet (arrives with the Kubernetes "
-                "integration)\n☐ *Check alert status*\n☐ *Review upcoming maintenance* — none scheduled in "
-                "chatops-bot\n☐ *Ensure access to all systems*\n☐ *Test paging/alerting*"
+                "integration)\n☐ *Check alert status*\n☐ *Ensure access to all systems*\n☐ *Test paging/alerting*"
             )
         ),
     ]

@@ -5,9 +5,8 @@ Keys (``bot.core.keys``): ``{esc}:due`` (incident → when its next page is due)
 markers and ``early:<step>``: page that step at once, the person before could not be reached; in the
 incident's slot), ``oncall:anchor``, ``oncall:override``, ``oncall:timeline``.
 
-A claim moves due numbers (and pending ones whose lease ran out: their replica died) into
-``pending`` in one Lua script, so each due page is taken by exactly one replica, and a page
-claimed by a process that crashed before sending is taken again once the lease expires.
+The deadlines are a :class:`bot.core.dueset.DueSet`: each due page is taken by exactly one replica, and a
+page claimed by a process that crashed before sending is taken again once the lease expires.
 """
 
 from __future__ import annotations
@@ -17,37 +16,10 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.core import keys
+from bot.core.dueset import DueSet
 from bot.core.redis import Client, RedisBacked
 from bot.incidents.model import Incident, TimelineEntry
 from bot.incidents.store import TIMELINE_MAXLEN
-
-_CLAIM = """
-local out = {}
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, m in ipairs(expired) do
-  redis.call('ZADD', KEYS[2], ARGV[2], m)
-  table.insert(out, m)
-end
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, m in ipairs(due) do
-  redis.call('ZREM', KEYS[1], m)
-  redis.call('ZADD', KEYS[2], ARGV[2], m)
-  table.insert(out, m)
-end
-return out
-"""
-
-_COMPLETE = """
-redis.call('ZREM', KEYS[2], ARGV[1])
-if ARGV[2] ~= '' then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
-return 1
-"""
-
-_CANCEL = """
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-return 1
-"""
 
 _RECORD_PAGE = """
 if redis.call('HSETNX', KEYS[1], 'sent:' .. ARGV[1], ARGV[2]) == 0 then return 0 end
@@ -62,52 +34,33 @@ return 1
 class OnCallStore(RedisBacked):
     def __init__(self, redis: Client, description: str) -> None:
         super().__init__(redis, description)
-        self._claim = redis.register_script(_CLAIM)
-        self._complete = redis.register_script(_COMPLETE)
-        self._cancel = redis.register_script(_CANCEL)
+        self.deadlines = DueSet(redis, description, keys.DUE, keys.PENDING)
         self._record = redis.register_script(_RECORD_PAGE)
 
     async def arm(self, number: int, due: datetime) -> None:
-        async with self.io():
-            await self.redis.zadd(keys.DUE, {str(number): due.timestamp()})
+        await self.deadlines.arm({str(number): due})
 
     async def move(self, number: int, due: datetime) -> None:
         """Change the due time of a scheduled page (not of one being sent right now)."""
-        async with self.io():
-            await self.redis.zadd(keys.DUE, {str(number): due.timestamp()}, xx=True)
+        await self.deadlines.move(str(number), due)
 
     async def cancel(self, number: int) -> None:
-        async with self.io():
-            await self._cancel(keys=[keys.DUE, keys.PENDING], args=[str(number)])
+        await self.deadlines.cancel(str(number))
 
     async def claim_due(self, now: datetime, lease_until: datetime, limit: int = 200) -> list[int]:
-        async with self.io():
-            members = await self._claim(
-                keys=[keys.DUE, keys.PENDING], args=[now.timestamp(), lease_until.timestamp(), limit]
-            )
-        return [int(m) for m in members]
+        return [int(m) for m in await self.deadlines.claim_due(now, lease_until, limit)]
 
     async def renew(self, number: int, lease_until: datetime) -> None:
         """Extend the claim on ``number`` while it is being paged (only if it is still claimed)."""
-        async with self.io():
-            await self.redis.zadd(keys.PENDING, {str(number): lease_until.timestamp()}, xx=True)
+        await self.deadlines.renew(str(number), lease_until)
 
     async def complete(self, number: int, next_due: datetime | None) -> None:
         """Release a claimed number, scheduling its next page if there is one."""
-        async with self.io():
-            await self._complete(
-                keys=[keys.DUE, keys.PENDING], args=[str(number), "" if next_due is None else next_due.timestamp()]
-            )
+        await self.deadlines.complete(str(number), next_due)
 
     async def is_scheduled(self, numbers: list[int]) -> set[int]:
-        if not numbers:
-            return set()
-        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
-            for number in numbers:
-                pipe.zscore(keys.DUE, str(number))
-                pipe.zscore(keys.PENDING, str(number))
-            scores = await pipe.execute()
-        return {n for i, n in enumerate(numbers) if scores[2 * i] is not None or scores[2 * i + 1] is not None}
+        found = await self.deadlines.scheduled([str(n) for n in numbers])
+        return {int(m) for m in found}
 
     async def state(self, number: int) -> tuple[Incident | None, int, bool, bool]:
         """The incident, its next step (1 if never paged), whether that step was already sent, and

@@ -8,10 +8,12 @@ longer applies), audited in every outcome, and noted on the incident it was offe
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.core.errors import DependencyError, UserError
 from bot.core.outbox import Outbox
@@ -27,6 +29,8 @@ from runbooks.changes import CHANGE_ERRORS, Change, Site, answered
 from runbooks.errors import Refused
 from runbooks.kube.client import Cluster, ClusterSet
 from runbooks.registry import parse_change
+
+log = logging.getLogger(__name__)
 
 
 def _claimed_text(label: str, held: Claim) -> str:
@@ -49,6 +53,18 @@ class Executed:
     change: Change
     site: Site
     text: str  # "<@U1> rolled back `production/api` to revision 2: api:2.4.1 → api:2.4.0"
+    actor: str = ""
+    what: str = ""  # what carry_out said it did
+    context: dict[str, Any] = field(default_factory=dict)  # what the offer was made in: incident, window
+
+    @property
+    def window(self) -> int | None:
+        value = self.context.get("window")
+        return int(value) if value is not None else None
+
+
+AfterChange = Callable[["Executed"], Awaitable[None]]
+CONTEXT = ("incident", "window", "offered_to")
 
 
 class ChangeExecutor:
@@ -72,6 +88,7 @@ class ChangeExecutor:
         self.access = access
         self.incidents = incidents
         self.clock = clock
+        self.after: list[AfterChange] = []  # called once a change is made (a window records its cordon)
 
     async def execute(self, offer_id: str, actor: str) -> Executed:
         """Carry out the offer for ``actor``; a refusal or failure raises UserError / DependencyError."""
@@ -130,7 +147,20 @@ class ChangeExecutor:
                 f"timeline note on INC-{number}: {change.done} {target}: {what}",
                 lambda: self.incidents.note(number, change.done, f"{target}: {what}", actor),
             )
-        return Executed(change, site, f"{user(actor)} {change.done} `{target}`{where} {what}")
+        context = {k: pending[k] for k in CONTEXT if pending.get(k) is not None}
+        executed = Executed(change, site, f"{user(actor)} {change.done} `{target}`{where} {what}", actor, what, context)
+        for hook in self.after:
+            try:
+                await hook(executed)
+            except Exception:
+                log.exception("after %s of %s", change.label, target)
+        return executed
+
+    async def follow_ups(self, executed: Executed, outcome: str) -> list[tuple[Change, str]]:
+        """What the change offers next once it is complete (an EKS control plane: its node groups), each stored
+        as its own offer in the same context."""
+        changes = await asyncio.to_thread(executed.change.then, executed.site, outcome)
+        return [(c, await self.offers.offer({**c.model_dump(), **executed.context})) for c in changes]
 
     def _connect(self, name: str | None) -> Cluster:
         try:

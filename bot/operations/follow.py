@@ -35,10 +35,10 @@ class Sink(Protocol):
 
 class ThreadSink:
     """One reply in ``thread``, edited as it goes; where the bot may not post there, the final state goes to
-    ``fallback`` (the click's response_url) instead."""
+    ``fallback(text, blocks=None)`` (the click's response_url) instead."""
 
     def __init__(
-        self, client: AsyncWebClient, channel: str, thread: str, fallback: Callable[[str], Awaitable[object]]
+        self, client: AsyncWebClient, channel: str, thread: str, fallback: Callable[..., Awaitable[object]]
     ) -> None:
         self.client = client
         self.channel = channel
@@ -63,6 +63,19 @@ class ThreadSink:
     async def close(self, text: str) -> None:
         if self.posted is None:
             await self.fallback(text)
+
+    async def post(self, text: str, blocks: list[Any]) -> None:
+        """Another message in the thread (the offers that come next); where the bot may not post there, the
+        text goes to the fallback."""
+        if self.writable:
+            try:
+                await self.client.chat_postMessage(
+                    channel=self.channel, thread_ts=self.thread, text=text, blocks=blocks
+                )
+                return
+            except SLACK_ERRORS as exc:
+                log.warning("not posted in the thread: %s", slack.error_code(exc))
+        await self.fallback(text, blocks)
 
 
 class ResponseSink:
@@ -125,7 +138,7 @@ class Follower:
         return shown
 
     async def follow_change(self, change: Change, site: Site, sink: Sink) -> str:
-        """After a change: its own progress reading (a rollout, a restore), in ``sink``."""
+        """After a change: its own progress reading (a rollout, a restore), in ``sink``; the last reading."""
 
         async def read() -> tuple[str, bool]:
             try:
@@ -133,4 +146,6 @@ class Follower:
             except CHANGE_ERRORS as exc:
                 return f"status unreadable: {change.explain(exc)}", True
 
-        return await self.follow(read, sink, change.progress_title, still=change.still, timeout=change.follow_for)
+        title = change.progress_title
+        shown = await self.follow(read, sink, title, still=change.still, timeout=change.follow_for)
+        return shown.removeprefix(f"{title}: ")

@@ -57,18 +57,41 @@ class Offered:
         """A danger button carrying only the offer's opaque id, behind a confirm dialog stating the change."""
         if key not in self.ids:
             return None
-        return ButtonElement(
-            text=clip(text, 75),
-            action_id=change_action(self.changes[key]),
-            value=self.ids[key],
-            style="danger",
-            confirm=ConfirmObject(
-                title=title,
-                text=clip(f"{states} Operators only; it is audited.", 300),
-                confirm=confirm,
-                deny="Cancel",
-            ),
-        )
+        return change_button(self.changes[key], self.ids[key], text, title=title, states=states, confirm=confirm)
+
+
+def next_offers_blocks(done: Change, offers: Sequence[tuple[Change, str]]) -> list[Block]:
+    """The offers a completed change leads to (an EKS control plane's node groups and add-ons), one button each."""
+    blocks: list[Block] = [SectionBlock(text=md(f"*Next, after the {escape(done.label)}:* each is its own offer."))]
+    for start in range(0, len(offers), 5):
+        row = offers[start : start + 5]
+        blocks.append(ActionsBlock(elements=[change_button(c, i, c.target.capitalize()) for c, i in row]))
+    return blocks
+
+
+def change_button(
+    change: Change,
+    offer_id: str,
+    text: str,
+    *,
+    title: str | None = None,
+    states: str | None = None,
+    confirm: str | None = None,
+) -> ButtonElement:
+    """The button of a stored offer: only its opaque id, behind a confirm dialog stating the change (by default
+    what the change says of itself)."""
+    return ButtonElement(
+        text=clip(text, 75),
+        action_id=change_action(change),
+        value=offer_id,
+        style="danger",
+        confirm=ConfirmObject(
+            title=clip(title or f"{change.label.capitalize()}?", 100),
+            text=clip(f"{states or change.states} Operators only; it is audited.", 300),
+            confirm=clip(confirm or change.verb.split(" ")[0].capitalize(), 30),
+            deny="Cancel",
+        ),
+    )
 
 
 Rendered = tuple[list[Block], str]

@@ -26,6 +26,9 @@ from bot.incidents.rooms import IncidentRooms
 from bot.incidents.service import IncidentService, utcnow
 from bot.incidents.store import IncidentStore
 from bot.incidents.updates import StatusUpdates
+from bot.maintenance.eks import EksService
+from bot.maintenance.service import MaintenanceService
+from bot.maintenance.store import MaintenanceStore
 from bot.oncall.escalator import Escalator
 from bot.oncall.roster import Roster
 from bot.oncall.store import OnCallStore
@@ -56,6 +59,8 @@ class Services:
     executor: ChangeExecutor
     follower: Follower
     backups: BackupService
+    maintenance: MaintenanceService
+    eks: EksService
 
     @classmethod
     def build(
@@ -96,6 +101,57 @@ class Services:
         offers = Offers(store.redis, store.description)
         audit = AuditLog(store.redis, store.description)
         follower = Follower(config.kubernetes.rollout_timeout)
+        digest_builder = DigestBuilder(
+            config, store, clock, clusters, prometheus_authorization=prometheus_authorization, aws=aws
+        )
+        runner = RunbookRunner(
+            clusters=clusters,
+            namespaces=config.kubernetes.namespaces,
+            share_logs=config.kubernetes.share_logs,
+            offers=offers,
+            audit=audit,
+            incidents=incidents,
+            clock=clock,
+        )
+        executor = ChangeExecutor(
+            clusters=clusters,
+            offers=offers,
+            audit=audit,
+            access=access,
+            incidents=incidents,
+            outbox=Outbox(tasks),
+            clock=clock,
+            aws=aws,
+        )
+        backups = BackupService(
+            clusters=clusters,
+            aws=aws,
+            velero_namespace=config.velero.namespace,
+            offers=offers,
+            audit=audit,
+            incidents=incidents,
+            follower=follower,
+            clock=clock,
+        )
+        maintenance = MaintenanceService(
+            client=client,
+            store=MaintenanceStore(store.redis, store.description),
+            config=config,
+            clock=clock,
+            offers=offers,
+            audit=audit,
+            backups=backups,
+            runner=runner,
+            clusters=clusters,
+            follower=follower,
+            tasks=tasks,
+        )
+        # Maintenance sits above the domains it tells about itself: its hooks are wired here.
+        executor.after.append(maintenance.after_change)
+        escalator.every(1.0, maintenance.tick)
+        escalator.upcoming_maintenance = maintenance.upcoming_lines
+        incidents.during = maintenance.during
+        digest_builder.maintenance_today = maintenance.today_lines
         return cls(
             config=config,
             client=client,
@@ -108,43 +164,13 @@ class Services:
             oncall=oncall,
             roster=roster,
             escalator=escalator,
-            digest=DigestService(
-                config,
-                client,
-                DigestBuilder(
-                    config, store, clock, clusters, prometheus_authorization=prometheus_authorization, aws=aws
-                ),
-            ),
-            runbooks=RunbookRunner(
-                clusters=clusters,
-                namespaces=config.kubernetes.namespaces,
-                share_logs=config.kubernetes.share_logs,
-                offers=offers,
-                audit=audit,
-                incidents=incidents,
-                clock=clock,
-            ),
-            executor=ChangeExecutor(
-                clusters=clusters,
-                offers=offers,
-                audit=audit,
-                access=access,
-                incidents=incidents,
-                outbox=Outbox(tasks),
-                clock=clock,
-                aws=aws,
-            ),
+            digest=DigestService(config, client, digest_builder),
+            runbooks=runner,
+            executor=executor,
             follower=follower,
-            backups=BackupService(
-                clusters=clusters,
-                aws=aws,
-                velero_namespace=config.velero.namespace,
-                offers=offers,
-                audit=audit,
-                incidents=incidents,
-                follower=follower,
-                clock=clock,
-            ),
+            backups=backups,
+            maintenance=maintenance,
+            eks=EksService(config=config, clusters=clusters, aws=aws, offers=offers, incidents=incidents, clock=clock),
         )
 
     def scheduled_posts(self) -> list[ScheduledPost]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC_COMMANDS = {"/incident", "/health", "/rollback", "/runbook", "/oncall", "/backup", "/db"}
+SPEC_COMMANDS = {"/incident", "/health", "/rollback", "/runbook", "/oncall", "/backup", "/db", "/maintenance", "/eks"}
 
 
 def test_manifest_declares_every_command_on_one_endpoint() -> None:
@@ -41,8 +41,8 @@ def test_every_manifest_command_has_a_listener() -> None:
     import re
 
     registered = set()
-    for module in ("incident", "oncall", "health", "runbooks", "backups"):
-        source = (REPO / "handlers" / f"{module}.py").read_text()
+    for source_file in (REPO / "handlers").glob("*.py"):
+        source = source_file.read_text()
         registered |= set(re.findall(r'app\.command\("(/[a-z]+)"\)', source))
     assert registered == SPEC_COMMANDS
 
@@ -99,3 +99,16 @@ def test_iam_policy_grants_exactly_the_actions_the_code_names() -> None:
         named |= set(re.findall(r"\b(rds|eks|ce|sts):([A-Z][A-Za-z]+)", source.read_text()))
     assert {f"{service}:{action}" for service, action in named} == granted
     assert not any(a.endswith("*") or a.startswith(("rds:Delete", "rds:Modify")) for a in granted)
+
+
+def test_nodes_role_patches_nodes_and_evicts_only() -> None:
+    assert "rbac-nodes.yaml" in _docs("kustomization.yaml")[0]["resources"]
+    role = next(d for d in _docs("rbac-nodes.yaml") if d["kind"] == "ClusterRole")
+    verbs = {(res, verb) for rule in role["rules"] for res in rule["resources"] for verb in rule["verbs"]}
+    assert verbs == {
+        ("nodes", "get"),
+        ("nodes", "patch"),
+        ("pods/eviction", "create"),
+        ("poddisruptionbudgets", "get"),
+        ("poddisruptionbudgets", "list"),
+    }

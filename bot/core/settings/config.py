@@ -126,6 +126,10 @@ class Kubernetes(Strict):
         """(name, kubeconfig context) of every listed cluster, in order."""
         return [(c.name, c.context) for c in self.clusters]
 
+    @property
+    def cluster_names(self) -> list[str]:
+        return [c.name for c in self.clusters]
+
 
 class Velero(Strict):
     namespace: names.Namespace = "velero"
@@ -149,16 +153,74 @@ class Rds(Strict):
         return None if self.instances == "all" else list(self.instances)
 
 
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
+_EKS_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+
+
+def _aws_region(value: str | None) -> str | None:
+    if value is not None and not _REGION.match(value):
+        raise ValueError(f"{value!r} is not an AWS region (like us-east-1)")
+    return value
+
+
+class EksCluster(Strict):
+    """The EKS cluster behind one of ``kubernetes.clusters``."""
+
+    name: str
+    region: str | None = None  # default: aws.region
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _EKS_NAME.match(value):
+            raise ValueError(f"{value!r} is not an EKS cluster name (letters, digits, '-' and '_', up to 100)")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        return _aws_region(value)
+
+
+class Eks(Strict):
+    clusters: dict[names.ClusterName, EksCluster] = Field(default_factory=dict)
+
+
 class Aws(Strict):
     region: str = "us-east-1"
     rds: Rds = Rds()
+    eks: Eks = Eks()
 
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        if not re.match(r"^[a-z]{2}(-[a-z]+)+-[0-9]$", value):
-            raise ValueError(f"{value!r} is not an AWS region (like us-east-1)")
+        return str(_aws_region(value))
+
+    def eks_region(self, cluster: EksCluster) -> str:
+        return cluster.region or self.region
+
+
+class SmokeTest(Strict):
+    """One check of ``maintenance.smoke_tests``: the URL answers ``expect_status`` within ``timeout``."""
+
+    name: str = Field(min_length=1, max_length=60)
+    url: str
+    expect_status: int = Field(default=200, ge=100, le=599)
+    timeout: Duration = timedelta(seconds=5)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        if "@" in value.split("//", 1)[1].split("/", 1)[0]:
+            raise ValueError("has credentials in it; secrets never go in this file")
         return value
+
+
+class Maintenance(Strict):
+    smoke_tests: list[SmokeTest] = Field(default_factory=list)
+    max_duration: Duration = timedelta(days=7)  # a longer window is refused
 
 
 class IncidentChannels(Strict):
@@ -228,11 +290,24 @@ class BotConfig(Strict):
     prometheus: PrometheusConfig | None = None
     velero: Velero = Velero()
     aws: Aws | None = None  # absent: nothing in AWS is read or offered
+    maintenance: Maintenance = Maintenance()
 
     @model_validator(mode="after")
     def _fill_severities(self) -> BotConfig:
         merged = {**DEFAULT_SEVERITIES, **self.severities}
         object.__setattr__(self, "severities", dict(sorted(merged.items())))
+        return self
+
+    @model_validator(mode="after")
+    def _eks_clusters_are_configured(self) -> BotConfig:
+        if self.aws is None:
+            return self
+        unknown = sorted(set(self.aws.eks.clusters) - set(self.kubernetes.cluster_names))
+        if unknown:
+            raise ValueError(
+                f"aws.eks.clusters names {', '.join(unknown)}, not in kubernetes.clusters: the EKS map is keyed by "
+                "those names"
+            )
         return self
 
     @model_validator(mode="after")

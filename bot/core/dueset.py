@@ -1,0 +1,101 @@
+"""Durable deadlines in Redis, taken by exactly one replica: a sorted set of what is due when, and one of what is
+being handled (each with a lease), moved between them by Lua scripts.
+
+A claim moves due members (and pending ones whose lease ran out: their replica died) into ``pending`` in one
+script, so each is taken by exactly one replica; the holder renews its lease while it works and completes the
+member (with its next due time, or none). Nothing lives in process memory: a restart loses no deadline. The two
+keys share a hash tag (``{esc}:due``, ``{esc}:pending``) so the scripts run on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.core.redis import Client, RedisBacked
+
+_CLAIM = """
+local out = {}
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, m in ipairs(expired) do
+  redis.call('ZADD', KEYS[2], ARGV[2], m)
+  table.insert(out, m)
+end
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, m in ipairs(due) do
+  redis.call('ZREM', KEYS[1], m)
+  redis.call('ZADD', KEYS[2], ARGV[2], m)
+  table.insert(out, m)
+end
+return out
+"""
+
+_COMPLETE = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[2] ~= '' then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
+return 1
+"""
+
+_CANCEL = """
+for i = 1, #ARGV do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+  redis.call('ZREM', KEYS[2], ARGV[i])
+end
+return 1
+"""
+
+
+class DueSet(RedisBacked):
+    def __init__(self, redis: Client, description: str, due: str, pending: str) -> None:
+        super().__init__(redis, description)
+        self.due_key = due
+        self.pending_key = pending
+        self._claim = redis.register_script(_CLAIM)
+        self._complete = redis.register_script(_COMPLETE)
+        self._cancel = redis.register_script(_CANCEL)
+
+    async def arm(self, due: dict[str, datetime]) -> None:
+        """Schedule each member at its time (replacing a time scheduled before)."""
+        if due:
+            async with self.io():
+                await self.redis.zadd(self.due_key, {m: t.timestamp() for m, t in due.items()})
+
+    async def move(self, member: str, due: datetime) -> None:
+        """Change the due time of a scheduled member (not of one being handled right now)."""
+        async with self.io():
+            await self.redis.zadd(self.due_key, {member: due.timestamp()}, xx=True)
+
+    async def cancel(self, *members: str) -> None:
+        if members:
+            async with self.io():
+                await self._cancel(keys=[self.due_key, self.pending_key], args=list(members))
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int = 200) -> list[str]:
+        async with self.io():
+            members = await self._claim(
+                keys=[self.due_key, self.pending_key], args=[now.timestamp(), lease_until.timestamp(), limit]
+            )
+        return [m.decode() if isinstance(m, bytes) else str(m) for m in members]
+
+    async def renew(self, member: str, lease_until: datetime) -> None:
+        """Extend the claim on ``member`` while it is being handled (only if it is still claimed)."""
+        async with self.io():
+            await self.redis.zadd(self.pending_key, {member: lease_until.timestamp()}, xx=True)
+
+    async def complete(self, member: str, next_due: datetime | None) -> None:
+        """Release a claimed member, scheduling it again at ``next_due`` if given."""
+        async with self.io():
+            await self._complete(
+                keys=[self.due_key, self.pending_key], args=[member, "" if next_due is None else next_due.timestamp()]
+            )
+
+    async def scheduled(self, members: Sequence[str]) -> set[str]:
+        """Which of ``members`` are due or being handled."""
+        if not members:
+            return set()
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+            for member in members:
+                pipe.zscore(self.due_key, member)
+                pipe.zscore(self.pending_key, member)
+            scores = await pipe.execute()
+        return {m for i, m in enumerate(members) if scores[2 * i] is not None or scores[2 * i + 1] is not None}

@@ -1,0 +1,208 @@
+"""Block Kit and text for maintenance windows (pure): the announcement (one message, edited as the window changes)
+with the guide's checklist and the buttons of the moment, the list, the reminders, smoke test results, and the
+EKS pre-checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    SectionBlock,
+)
+
+from bot.core.blocks import chunked_sections, md
+from bot.core.durations import format_duration
+from bot.core.text import clip, escape, user, when
+from bot.maintenance.model import CHECKLIST, Reminder, Window, WindowState
+from bot.operations.render import change_button
+from runbooks.changes import Change
+from runbooks.checklist.eks import Readiness
+from runbooks.smoke import ProbeResult
+
+STEP_ACTION = "mw_step"
+START_ACTION = "mw_start"
+DONE_ACTION = "mw_done"
+CANCEL_ACTION = "mw_cancel"
+ROLLOUT_ACTION = "mw_rollout"
+SMOKE_ACTION = "mw_smoke"
+ACTIONS = (STEP_ACTION, START_ACTION, DONE_ACTION, CANCEL_ACTION, ROLLOUT_ACTION, SMOKE_ACTION)
+MAX_DRAIN_BUTTONS = 10
+STATE_MARK = {
+    WindowState.SCHEDULED: "🗓️ Scheduled",
+    WindowState.RUNNING: "🛠️ In progress",
+    WindowState.DONE: "✅ Done",
+    WindowState.CANCELLED: "🚫 Cancelled",
+}
+WHEN_TEXT = {"week": "1 week before", "day": "The day before"}
+
+
+def span(window: Window) -> str:
+    return f"{when(window.start)} – {when(window.end, '{time}')} ({format_duration(window.duration)})"
+
+
+def facts(window: Window) -> str:
+    lines = [f"*When:* {span(window)}", f"*State:* {STATE_MARK[window.state]}", f"*Owner:* {user(window.owner)}"]
+    if window.cluster:
+        lines.append(f"*Cluster:* `{escape(window.cluster)}`")
+    if window.nodes:
+        lines.append(f"*Nodes:* {escape(', '.join(window.nodes))}")
+    if window.services:
+        lines.append(f"*Services:* {escape(', '.join(window.services))}")
+    if window.cordoned:
+        lines.append(f"*Cordoned by this window:* {escape(', '.join(window.cordoned))}")
+    if window.reason:
+        label = "Cancelled" if window.state is WindowState.CANCELLED else "Note"
+        lines.append(f"*{label}:* {escape(window.reason)}")
+    return "\n".join(lines)
+
+
+def checklist_lines(window: Window) -> list[str]:
+    lines = []
+    for phase in ("week", "day"):
+        lines.append(f"*{WHEN_TEXT[phase]}*")
+        for step in (s for s in CHECKLIST if s.when == phase):
+            tick = window.ticks.get(step.key)
+            if tick is None:
+                lines.append(f"⬜ {step.text}")
+            else:
+                note = f" — {escape(tick.note)}" if tick.note else ""
+                lines.append(f"✅ {step.text} ({user(tick.by)}, {when(tick.at)}){note}")
+    return lines
+
+
+def _button(text: str, action: str, value: str, *, danger: bool = False, confirm: str | None = None) -> ButtonElement:
+    dialog = (
+        ConfirmObject(title=clip(text, 100), text=clip(confirm, 300), confirm=clip(text, 30), deny="Back")
+        if confirm
+        else None
+    )
+    return ButtonElement(
+        text=clip(text, 75), action_id=action, value=value, style="danger" if danger else None, confirm=dialog
+    )
+
+
+def _changes(window: Window, offered: dict[str, Change]) -> list[ButtonElement]:
+    """The node buttons of the moment: each carries only its offer's opaque id."""
+    out = []
+    for key, change in offered.items():
+        offer_id = window.offers.get(key)
+        if offer_id is None:
+            continue
+        if key == "cordon":
+            text = f"Cordon {len(window.nodes)} node(s)"
+        elif key == "uncordon":
+            text = f"Uncordon {len(window.cordoned)} node(s)"
+        else:
+            text = f"Drain {key.removeprefix('drain:')}"
+        out.append(change_button(change, offer_id, text))
+    return out
+
+
+def announcement(window: Window, offered: dict[str, Change], smoke_tests: int) -> list[Block]:
+    """The window's one message. ``offered``: the node changes whose offers ``window.offers`` holds."""
+    blocks: list[Block] = [
+        HeaderBlock(text=clip(f"🛠️ {window.headline}", 150)),
+        SectionBlock(text=md(facts(window))),
+    ]
+    blocks += chunked_sections(checklist_lines(window))
+    ref = str(window.number)
+    steps = [
+        _button(s.text, STEP_ACTION, f"{ref}:{s.key}")
+        for s in CHECKLIST
+        if s.key not in window.ticks and window.state is not WindowState.CANCELLED
+    ]
+    if window.state in (WindowState.SCHEDULED, WindowState.RUNNING) and steps:
+        blocks.append(ActionsBlock(block_id=f"mw_checklist_{ref}", elements=steps))
+    during: list[ButtonElement] = []
+    if window.state is WindowState.SCHEDULED:
+        during.append(_button("Start", START_ACTION, ref))
+        during.append(_button("Cancel window", CANCEL_ACTION, ref, danger=True, confirm=f"Cancel {window.headline}?"))
+    elif window.state is WindowState.RUNNING:
+        during += _changes(window, offered)[: 2 + MAX_DRAIN_BUTTONS]
+        if window.services:
+            during.append(_button("Rollout status", ROLLOUT_ACTION, ref))
+        if smoke_tests:
+            during.append(_button("Run smoke tests", SMOKE_ACTION, ref))
+        during.append(_button("Done", DONE_ACTION, ref, confirm=f"Close {window.headline}?"))
+    elif window.state is WindowState.DONE:
+        during += _changes(window, {k: v for k, v in offered.items() if k == "uncordon"})
+    if during:
+        blocks.append(ActionsBlock(block_id=f"mw_during_{ref}", elements=during))
+    return blocks
+
+
+def announcement_text(window: Window) -> str:
+    return f"{window.headline} — {STATE_MARK[window.state]}, {span(window)}"
+
+
+def mirror_blocks(window: Window) -> list[Block]:
+    """The read-only copy for stakeholders: what, when, state."""
+    return [HeaderBlock(text=clip(f"🛠️ {window.headline}", 150)), SectionBlock(text=md(facts(window)))]
+
+
+def list_blocks(windows: Sequence[Window], now: datetime) -> list[Block]:
+    if not windows:
+        return [SectionBlock(text=md("No maintenance windows are scheduled or running."))]
+    lines = [f"*Maintenance windows* ({len(windows)})"]
+    for w in windows:
+        done = sum(1 for s in CHECKLIST if s.key in w.ticks)
+        lines.append(
+            f"• *{w.ref}* {escape(w.title)} — {span(w)}, {STATE_MARK[w.state].split(' ', 1)[1].lower()}, "
+            f"owner {user(w.owner)}, checklist {done}/{len(CHECKLIST)}"
+        )
+    return chunked_sections(lines)
+
+
+def upcoming_lines(windows: Sequence[Window]) -> list[str]:
+    """For the hand-off checklist and the digest: one line each."""
+    return [f"• *{w.ref}* {escape(w.title)} — {span(w)}, owner {user(w.owner)}" for w in windows]
+
+
+def reminder_text(window: Window, kind: Reminder) -> str:
+    if kind is Reminder.WEEK:
+        return f"📣 In a week: *{window.headline}*, {span(window)}. Owner {user(window.owner)}."
+    if kind is Reminder.DAY:
+        return f"📣 Tomorrow: *{window.headline}*, {span(window)}. Owner {user(window.owner)}."
+    if kind is Reminder.SOON:
+        return (
+            f"⏰ *{window.headline}* starts in 15 minutes ({when(window.start)}). Start it with the button on its "
+            f"message or `/maintenance start {window.ref}`."
+        )
+    if kind is Reminder.START:
+        return f"⏰ *{window.headline}* is due to start now ({user(window.owner)})."
+    return (
+        f"⚠️ *{window.headline}* should have ended at {when(window.end, '{time}')} and is not marked done "
+        f"({user(window.owner)}): `/maintenance done {window.ref}` when it is."
+    )
+
+
+def smoke_lines(results: Sequence[ProbeResult]) -> list[str]:
+    out = []
+    for r in results:
+        took = f"{r.seconds * 1000:.0f} ms"
+        if r.ok:
+            out.append(f"✅ *{escape(r.probe.name)}* {r.status} in {took}")
+        else:
+            out.append(f"🔴 *{escape(r.probe.name)}* {escape(r.error or 'failed')} ({took})")
+    return out
+
+
+def readiness_blocks(cluster: str, eks_name: str, ready: Readiness) -> list[Block]:
+    mark = "✅" if ready.ready else "🔴"
+    blocks: list[Block] = [
+        HeaderBlock(text=clip(f"EKS upgrade check: {eks_name} → {ready.target}", 150)),
+        SectionBlock(text=md(f"{mark} *{escape(ready.verdict)}*")),
+    ]
+    lines = [f"• {escape(b)}" for b in ready.blockers] + [f"• ⚠️ {escape(w)}" for w in ready.warnings]
+    if lines:
+        blocks += chunked_sections(["*Blockers and warnings*", *lines])
+    blocks += chunked_sections(["*Checked*", *(f"• {escape(f)}" for f in ready.facts)])
+    blocks.append(ContextBlock(elements=[md(f"Kubernetes cluster `{escape(cluster)}` · EKS `{escape(eks_name)}`")]))
+    return blocks
