@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.escalation
 	$(BIN)/python -m bench.digest
 	$(BIN)/python -m bench.health
+	$(BIN)/python -m bench.security
 
 clean:
 	rm -rf $(VENV) .chatops .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ import yaml
 from tests.support.net import serve_forever
 
 PODS, NODES, EVENTS = 10_000, 500, 2_000
+SERVICES, ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS = 2_000, 800, 200
 BACKUPS, SCHEDULES = 2_000, 20
 VELERO = "/apis/velero.io/v1/namespaces/velero"
 
@@ -30,6 +31,11 @@ RESOURCES: dict[str, list[tuple[str, str, bool, list[str]]]] = {
         ("persistentvolumeclaims", "PersistentVolumeClaim", True, ["pvc"]),
         ("namespaces", "Namespace", False, ["ns"]),
         ("services", "Service", True, ["svc"]),
+        ("serviceaccounts", "ServiceAccount", True, ["sa"]),
+    ],
+    "rbac.authorization.k8s.io/v1": [
+        ("rolebindings", "RoleBinding", True, []),
+        ("clusterrolebindings", "ClusterRoleBinding", False, []),
     ],
     "autoscaling/v2": [("horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ["hpa"])],
     "cert-manager.io/v1": [("certificates", "Certificate", True, ["cert", "certs"])],
@@ -63,6 +69,47 @@ def velero_objects(now: datetime) -> dict[str, list[dict[str, Any]]]:
         ],
         f"{VELERO}/backupstoragelocations": [location("default", "Available"), location("dr", "Available")],
         f"{VELERO}/restores": [],
+    }
+
+
+def security_objects() -> dict[str, list[dict[str, Any]]]:
+    """What the security audit reads besides pods: 2,000 Services (every 10th a LoadBalancer, every 20th a
+    NodePort), each namespace's default ServiceAccount, 1,000 bindings (a few open to system:anonymous)."""
+
+    def meta(name: str, namespace: str | None = None) -> dict[str, Any]:
+        return {"name": name, "resourceVersion": "1"} | ({"namespace": namespace} if namespace else {})
+
+    def binding(kind: str, i: int, namespace: str | None) -> dict[str, Any]:
+        subject = "system:anonymous" if i % 250 == 0 else f"team-{i % 40}"
+        return {
+            "kind": kind,
+            "metadata": meta(f"binding-{i}", namespace),
+            "roleRef": {"kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "Group", "name": subject}],
+        }
+
+    services = [
+        {
+            "kind": "Service",
+            "metadata": meta(f"svc-{i}", f"ns-{i % 50}"),
+            "spec": {
+                "type": "LoadBalancer" if i % 10 == 0 else "NodePort" if i % 20 == 5 else "ClusterIP",
+                "ports": [{"port": 80, "nodePort": 30000 + i % 2000}],
+            },
+        }
+        for i in range(SERVICES)
+    ]
+    return {
+        "/api/v1/services": services,
+        "/api/v1/serviceaccounts": [
+            {"kind": "ServiceAccount", "metadata": meta("default", f"ns-{i}")} for i in range(50)
+        ],
+        "/apis/rbac.authorization.k8s.io/v1/rolebindings": [
+            binding("RoleBinding", i, f"ns-{i % 50}") for i in range(ROLE_BINDINGS)
+        ],
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings": [
+            binding("ClusterRoleBinding", i, None) for i in range(CLUSTER_ROLE_BINDINGS)
+        ],
     }
 
 
@@ -150,12 +197,25 @@ def discovery() -> dict[str, Any]:
     return docs
 
 
-def serve(port_queue: Any, velero: bool = False) -> None:
+def owned(pods: list[dict[str, Any]], replicas: int = 20) -> None:
+    """Give the pods owners as a real cluster has them: Deployments of ``replicas`` pods (through a ReplicaSet)."""
+    for i, pod in enumerate(pods):
+        deployment = f"app-{i // replicas}"
+        meta = pod["metadata"]
+        meta["namespace"] = f"ns-{(i // replicas) % 50}"  # a Deployment's pods share its namespace
+        meta["labels"] = {**(meta.get("labels") or {}), "pod-template-hash": "5d8f7c9b4"}
+        meta["ownerReferences"] = [{"kind": "ReplicaSet", "name": f"{deployment}-5d8f7c9b4", "controller": True}]
+
+
+def serve(port_queue: Any, velero: bool = False, security: bool = False, unowned: bool = False) -> None:
     from aiohttp import web
 
     from tests.support.cluster_seed import version_info
 
     data = objects(datetime.now(UTC)) | (velero_objects(datetime.now(UTC)) if velero else {})
+    data |= security_objects() if security else {}
+    if security and not unowned:
+        owned(data["/api/v1/pods"])
     static = {path: json.dumps(doc).encode() for path, doc in discovery().items()}
     static["/version"] = json.dumps(version_info()).encode()
     cache: dict[tuple[str, str, int, int], bytes] = {}
@@ -187,12 +247,14 @@ def serve(port_queue: Any, velero: bool = False) -> None:
 
 
 class StaticApi:
-    """The server in its own process, and a kubeconfig naming it. ``velero``: Velero installed (its CRDs answer)."""
+    """The server in its own process, and a kubeconfig naming it. ``velero``: Velero installed (its CRDs answer);
+    ``security``: what the security audit reads besides pods (Services, ServiceAccounts, bindings), the pods owned
+    by Deployments of 20 replicas unless ``unowned`` (every pod its own workload: the audit's worst case)."""
 
-    def __init__(self, *, velero: bool = False) -> None:
+    def __init__(self, *, velero: bool = False, security: bool = False, unowned: bool = False) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._ports = ctx.Queue()
-        self._proc = ctx.Process(target=serve, args=(self._ports, velero), daemon=True)
+        self._proc = ctx.Process(target=serve, args=(self._ports, velero, security, unowned), daemon=True)
         self.url = ""
 
     def start(self) -> StaticApi:

@@ -11,7 +11,7 @@ from bot.backups import parse
 from bot.core.permissions import Actor
 from bot.operations.follow import ResponseSink
 from bot.operations.run import cluster_option
-from handlers.guard import acked, ephemeral, guarded, require_responder
+from handlers.guard import acked, answer, ephemeral, guarded, require_responder
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
@@ -65,12 +65,6 @@ def register(app: AsyncApp, svc: Services) -> None:
                     await ack(text=f"Reading snapshot `{cmd.snapshot}`…")
                     offer = lambda: backups.offer_db_restore(cmd, actor.user, command["channel_id"])  # noqa: E731
                     svc.tasks.spawn(answer(respond, offer, "/db restore", in_channel=True), name="db-restore")
-
-    async def answer(respond: Any, produce: Any, name: str, *, in_channel: bool = False) -> None:
-        async with guarded("command", name, ephemeral(respond)):
-            blocks, summary = await produce()
-            kind = "in_channel" if in_channel else "ephemeral"
-            await respond(text=summary, blocks=blocks, response_type=kind, replace_original=False)
 
     async def run(respond: Any, work: Any, name: str) -> None:
         async with guarded("command", name, ephemeral(respond)):

@@ -105,3 +105,12 @@ async def guarded(kind: str, name: str, reply: Reply) -> AsyncIterator[None]:
     finally:
         telemetry.REQUESTS.labels(kind=kind, name=name, outcome=outcome).inc()
         telemetry.REQUEST_SECONDS.labels(kind=kind, name=name).observe(time.perf_counter() - started)
+
+
+async def answer(respond: Any, produce: Callable[[], Awaitable[tuple[list[Any], str]]], name: str, *,
+                 in_channel: bool = False) -> None:  # fmt: skip
+    """Work started after the ack: its blocks and summary through the response_url (failures said to the person)."""
+    async with guarded("command", name, ephemeral(respond)):
+        blocks, summary = await produce()
+        kind = "in_channel" if in_channel else "ephemeral"
+        await respond(text=summary, blocks=blocks, response_type=kind, replace_original=False)

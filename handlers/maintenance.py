@@ -27,7 +27,7 @@ from bot.maintenance.render import (
     STEP_ACTION,
     span,
 )
-from handlers.guard import acked, ephemeral, first_action, guarded, require_responder
+from handlers.guard import acked, answer, ephemeral, first_action, guarded, require_responder
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
@@ -218,12 +218,7 @@ def register(app: AsyncApp, svc: Services) -> None:
                 await ack(text=f"Checking `{cmd.cluster}` before offering the upgrade to {cmd.version}…")
                 work = svc.eks.offer_upgrade(cmd, actor.user, command["channel_id"])
                 kind = "in_channel"
-            svc.tasks.spawn(answer(respond, work, kind), name="eks")
-
-    async def answer(respond: Any, work: Any, kind: str) -> None:
-        async with guarded("command", "/eks", ephemeral(respond)):
-            blocks, summary = await work
-            await respond(text=summary, blocks=blocks, response_type=kind, replace_original=False)
+            svc.tasks.spawn(answer(respond, lambda: work, "/eks", in_channel=kind == "in_channel"), name="eks")
 
     app.command("/maintenance")(on_command)
     app.view(SCHEDULE_FORM)(on_form)

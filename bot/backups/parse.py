@@ -71,7 +71,7 @@ BackupCommand = BackupList | BackupCreate | BackupRestore | Help
 DbCommand = DbSnapshots | DbSnapshot | DbRestore | Help
 
 
-def _split(words: list[str], allowed: set[str], usage: str) -> tuple[list[str], dict[str, str]]:
+def split_options(words: list[str], allowed: set[str], usage: str) -> tuple[list[str], dict[str, str]]:
     """Positional words and ``--key[=value]`` options (only ``allowed`` ones)."""
     positional, options = [], {}
     for word in words:
@@ -104,7 +104,7 @@ def selector(value: str) -> dict[str, str]:
     return out
 
 
-def _name(value: str, what: str, *, existing: bool = False) -> str:
+def object_name(value: str, what: str, *, existing: bool = False) -> str:
     """A name the bot gives is a DNS-1123 label; one that exists may be any object name (a subdomain)."""
     try:
         return names.subdomain(value, what) if existing else names.label(value, what)
@@ -125,28 +125,28 @@ def parse_backup(words: list[str]) -> BackupCommand:
     if verb in ("help", "--help", "-h"):
         return Help(BACKUP_USAGE)
     if verb in ("list", "ls"):
-        positional, options = _split(rest, {"schedule"}, BACKUP_USAGE)
+        positional, options = split_options(rest, {"schedule"}, BACKUP_USAGE)
         if positional:
             raise UserError(f"Write `/backup list [--schedule=<name>]`.\n{BACKUP_USAGE}")
         schedule = options.get("schedule")
-        return BackupList(_name(schedule, "schedule") if schedule is not None else None)
+        return BackupList(object_name(schedule, "schedule") if schedule is not None else None)
     if verb == "create":
-        positional, options = _split(rest, {"namespace", "selector"}, BACKUP_USAGE)
+        positional, options = split_options(rest, {"namespace", "selector"}, BACKUP_USAGE)
         if len(positional) > 1:
             raise UserError(f"Name one backup: `/backup create [<name>] [--namespace=a,b]`.\n{BACKUP_USAGE}")
         return BackupCreate(
-            name=_name(positional[0], "backup") if positional else None,
+            name=object_name(positional[0], "backup") if positional else None,
             namespaces=namespaces(options.get("namespace", "")),
             selector=selector(options["selector"]) if "selector" in options else {},
         )
     if verb == "restore":
-        positional, options = _split(rest, {"namespace", "partial"}, BACKUP_USAGE)
+        positional, options = split_options(rest, {"namespace", "partial"}, BACKUP_USAGE)
         if len(positional) != 1:
             raise UserError(f"Name the backup: `/backup restore <backup> [--namespace=a,b]`.\n{BACKUP_USAGE}")
         if options.get("partial"):
             raise UserError("Write `--partial` on its own (it takes no value).")
         return BackupRestore(
-            backup=_name(positional[0], "backup", existing=True),
+            backup=object_name(positional[0], "backup", existing=True),
             namespaces=namespaces(options.get("namespace", "")),
             partial="partial" in options,
         )
@@ -159,13 +159,13 @@ def parse_db(words: list[str]) -> DbCommand:
     if verb in ("help", "--help", "-h"):
         return Help(DB_USAGE)
     if verb in ("snapshots", "snapshot"):
-        positional, _ = _split(rest, set(), DB_USAGE)
+        positional, _ = split_options(rest, set(), DB_USAGE)
         if len(positional) != 1:
             raise UserError(f"Name one instance: `/db {verb} <instance>`.\n{DB_USAGE}")
         instance = _rds("instance", positional[0])
         return DbSnapshots(instance) if verb == "snapshots" else DbSnapshot(instance)
     if verb == "restore":
-        positional, options = _split(rest, {"as"}, DB_USAGE)
+        positional, options = split_options(rest, {"as"}, DB_USAGE)
         if len(positional) != 1:
             raise UserError(f"Name the snapshot: `/db restore <snapshot> [--as=<new-instance>]`.\n{DB_USAGE}")
         new = options.get("as")

@@ -60,10 +60,10 @@ def next_due(schedule: ScheduleInfo, now: datetime) -> datetime | None:
     interval = descriptor_interval(schedule.cron)
     if interval is not None:
         return (schedule.last_backup or now) + interval
-    from apscheduler.triggers.cron import CronTrigger  # noqa: PLC0415
+    from runbooks import cron  # noqa: PLC0415 - APScheduler only when a cron schedule is read
 
     try:
-        fire: datetime | None = CronTrigger.from_crontab(schedule.cron, timezone=UTC).get_next_fire_time(None, now)
+        fire: datetime | None = cron.trigger(schedule.cron, UTC).get_next_fire_time(None, now)
     except ValueError:
         return None
     return fire

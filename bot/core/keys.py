@@ -72,6 +72,23 @@ def digest_tick(fire_time: str) -> str:
     return f"digest:tick:{fire_time}"
 
 
+# Security audit and weekly report ------------------------------------------------------------------
+def security_tick(fire_time: str) -> str:
+    return f"security:tick:{fire_time}"
+
+
+def security_last(cluster: str) -> str:
+    return f"security:last:{cluster}"
+
+
+def report_tick(fire_time: str) -> str:
+    return f"report:tick:{fire_time}"
+
+
+def report_cost(day: str) -> str:
+    return f"report:cost:{day}"
+
+
 # Operations (offers of mutating actions, the audit stream) ---------------------------------------
 AUDIT = "audit"
 
@@ -164,6 +181,17 @@ TABLE: tuple[KeyDoc, ...] = (
         "sorted sets: `<n>:<reminder>` → due time / claim lease",
         "schedule (arm), cancel and done (cancel); the poller's Lua claim",
     ),
+    KeyDoc(
+        "`security:tick:<fire time>`, `report:tick:<fire time>`",
+        "string, 2 d TTL",
+        "the one replica that posts a scheduled security audit / weekly report",
+    ),
+    KeyDoc(
+        "`security:last:<cluster>`",
+        "string: JSON (when, finding keys)",
+        "every audit: what the next one compares with (new, fixed)",
+    ),
+    KeyDoc("`report:cost:<day>`", "string: JSON, 1 d TTL", "the weekly report: Cost Explorer's answer, once a day"),
     KeyDoc("`mw:{n}:sent`", "hash: reminder → when posted", "HSETNX after each reminder: never posted twice"),
 )
 

@@ -4,7 +4,16 @@ each section under 3,000 characters, long lists cut with "and N more" (most seve
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 from bot.core.text import clip
 from bot.digest.model import Digest
@@ -18,8 +27,28 @@ from bot.digest.text import (
     section_text,
     verdict,
 )
+from runbooks.checklist.model import ClusterHealth, Section
 
-__all__ = ["blocks", "verdict"]
+__all__ = ["CERT_RENEW_ACTION", "blocks", "verdict"]
+
+CERT_RENEW_ACTION = "cert_renew"  # the digest's Renew button on an expiring certificate (handlers/security.py)
+RENEW_BUTTONS = 5
+
+
+def renew_buttons(cluster: ClusterHealth, section: Section) -> list[Block]:
+    """A Renew button per certificate the digest flags (the first five): the click shows the renewal offer."""
+    if section.key != "certificates" or not section.findings:
+        return []
+    buttons = [
+        ButtonElement(
+            text=clip(f"Renew {f.name}", 75),
+            action_id=f"{CERT_RENEW_ACTION}_{i}",
+            value=f"{cluster.name}|{f.namespace}/{f.name}",
+        )
+        for i, f in enumerate(section.findings[:RENEW_BUTTONS])
+        if f.namespace
+    ]
+    return [ActionsBlock(elements=buttons)] if buttons else []
 
 
 def blocks(digest: Digest) -> list[Block]:
@@ -35,7 +64,9 @@ def blocks(digest: Digest) -> list[Block]:
         if not cluster.reachable:
             continue
         if full:
-            out.extend(SectionBlock(text=MarkdownTextObject(text=section_text(s))) for s in cluster.sections)
+            for s in cluster.sections:
+                out.append(SectionBlock(text=MarkdownTextObject(text=section_text(s))))
+                out.extend(renew_buttons(cluster, s))
         else:  # many clusters: one block each, problem sections only
             text = "\n".join(section_text(s) for s in cluster.sections if not s.clear) or "✅ all clear"
             out.append(SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT))))

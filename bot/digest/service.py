@@ -9,7 +9,6 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import keys, slack, telemetry
@@ -19,6 +18,7 @@ from bot.core.slack import SLACK_ERRORS
 from bot.digest import render
 from bot.digest.build import DigestBuilder
 from bot.digest.model import Digest
+from runbooks import cron
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class DigestService:
         self.config = config
         self.client = client
         self.builder = builder
-        self.trigger = CronTrigger.from_crontab(config.digest.cron, timezone=ZoneInfo(config.digest.timezone))
+        self.trigger = cron.trigger(config.digest.cron, ZoneInfo(config.digest.timezone))
         self._building: asyncio.Future[Digest] | None = None
         self._latest: tuple[float, Digest] | None = None
 

@@ -180,9 +180,8 @@ def list_blocks(incidents: Sequence[Incident], now: datetime) -> list[Block]:
     return blocks
 
 
-def recent_blocks(incidents: Sequence[Incident], now: datetime) -> list[Block]:
-    """``/incident list --recent``: per severity, how many, time to acknowledge and resolve."""
-    blocks: list[Block] = [HeaderBlock(text=f"Incidents of the last 30 days: {len(incidents)}")]
+def severity_lines(incidents: Sequence[Incident]) -> list[str]:
+    """Per severity: how many, median time to acknowledge (and how many within target), median time to resolve."""
     lines = []
     for severity in Severity:
         group = [i for i in incidents if i.severity is severity]
@@ -195,6 +194,13 @@ def recent_blocks(incidents: Sequence[Incident], now: datetime) -> list[Block]:
             f"{SEVERITY_EMOJI[severity]} *{severity.value}*: {len(group)} — median time to acknowledge "
             f"{_median(tta)} ({on_time}/{len(group)} within target), median time to resolve {_median(ttr)}"
         )
+    return lines
+
+
+def recent_blocks(incidents: Sequence[Incident], now: datetime) -> list[Block]:
+    """``/incident list --recent``: per severity, how many, time to acknowledge and resolve."""
+    blocks: list[Block] = [HeaderBlock(text=f"Incidents of the last 30 days: {len(incidents)}")]
+    lines = severity_lines(incidents)
     blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines) or "✅ No incidents.")))
     return blocks
 

@@ -12,6 +12,7 @@ page claimed by a process that crashed before sending is taken again once the le
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -117,3 +118,17 @@ class OnCallStore(RedisBacked):
                 keys.ONCALL_TIMELINE, {"at": now.isoformat(), "actor": by, "kind": "override cleared", "text": ""}
             )
             await pipe.execute()
+
+    async def pages_sent(self, numbers: Sequence[int]) -> dict[int, list[int]]:
+        """Per incident, the escalation steps that paged someone (``sent:<step>`` in its escalation hash)."""
+        if not numbers:
+            return {}
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+            for n in numbers:
+                pipe.hkeys(keys.escalation(n))
+            answers = await pipe.execute()
+        steps: dict[int, list[int]] = {}
+        for n, fields in zip(numbers, answers, strict=True):
+            names = [f.decode() if isinstance(f, bytes) else str(f) for f in fields]
+            steps[n] = sorted(int(f.split(":", 1)[1]) for f in names if f.startswith("sent:"))
+        return steps

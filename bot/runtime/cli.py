@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot import __version__
 from bot.core.durations import format_duration
+from bot.core.errors import DependencyError
 from bot.core.logs import setup_logging
 from bot.core.settings import SettingsError, load_config_file, load_environment, load_settings
 
@@ -50,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
         "and print it; open incidents are included when REDIS_URL is set.",
     )
     dig.add_argument("--print", dest="print_", action="store_true", required=True, help="print it as text")
+    aud = sub.add_parser(
+        "audit",
+        help="run the security audit once and print it (no Slack needed)",
+        description="Run the Security Audit Checklist on the configured cluster(s) (KUBECONFIG or in-cluster) and "
+        "print every finding; with REDIS_URL set it is compared with (and stored as) the last audit.",
+    )
+    aud.add_argument("--print", dest="print_", action="store_true", required=True, help="print it as text")
     pm = sub.add_parser(
         "postmortem",
         help="write an incident's post-mortem draft to a Markdown file",
@@ -164,10 +172,46 @@ def digest_print() -> int:
     return 0
 
 
+def audit_print() -> int:
+    from bot.security import text  # noqa: PLC0415 - only this command needs Kubernetes
+    from bot.security.service import SecurityService  # noqa: PLC0415
+    from runbooks.kube.client import ClusterSet  # noqa: PLC0415
+
+    try:
+        settings = load_settings(require_slack=False)
+    except SettingsError as exc:
+        return _fail(exc.problems)
+
+    async def build() -> str:
+        clusters = ClusterSet(settings.config.kubernetes.refs())
+        if not settings.env.redis_url:  # nothing to compare with: every finding is listed, none called new
+            service = SecurityService(config=settings.config, client=None, clusters=clusters, store=None, clock=utcnow)
+            return text.audit_text(await service.audit())
+        from bot.core.redis import connect  # noqa: PLC0415
+        from bot.security.store import SecurityStore  # noqa: PLC0415
+
+        redis = connect(settings.env.redis_url, settings.env.chatops_data_dir)
+        try:
+            store = SecurityStore(redis.client, redis.description)
+            service = SecurityService(config=settings.config, client=None, clusters=clusters, store=store, clock=utcnow)
+            return text.audit_text(await service.audit())
+        finally:
+            await redis.close()
+
+    try:
+        sys.stdout.write(asyncio.run(build()))
+    except DependencyError as exc:
+        print(f"chatops-bot: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "digest":
         return digest_print()
+    if args.command == "audit":
+        return audit_print()
     if args.command == "check-config":
         return check_config(args.file_only)
     if args.command == "postmortem":

@@ -27,6 +27,7 @@ def claimed_once(post: ScheduledPost, store: RedisBacked, clock: Callable[[], da
             return
         try:
             if not await store.claim(post.claim_key(tick.isoformat()), TICK_CLAIM_TTL):
+                log.debug("%s for %s: claimed by another replica", post.job_id, tick)
                 return
         except StoreUnavailable as exc:
             log.error("%s for %s skipped: %s", post.job_id, tick, exc)

@@ -37,6 +37,9 @@ from bot.operations.execute import ChangeExecutor
 from bot.operations.follow import Follower
 from bot.operations.offers import Offers
 from bot.operations.run import RunbookRunner
+from bot.security.service import SecurityService
+from bot.security.store import SecurityStore
+from bot.security.weekly import WeeklyReports
 from runbooks.aws.session import Aws
 from runbooks.kube.client import ClusterSet
 
@@ -61,6 +64,8 @@ class Services:
     backups: BackupService
     maintenance: MaintenanceService
     eks: EksService
+    security: SecurityService
+    weekly: WeeklyReports
 
     @classmethod
     def build(
@@ -99,7 +104,7 @@ class Services:
         clusters = ClusterSet(config.kubernetes.refs())
         aws = Aws(config.aws.region) if config.aws else None
         offers = Offers(store.redis, store.description)
-        audit = AuditLog(store.redis, store.description)
+        audit = AuditLog(store.redis, store.description, is_operator=access.is_operator)
         follower = Follower(config.kubernetes.rollout_timeout)
         digest_builder = DigestBuilder(
             config, store, clock, clusters, prometheus_authorization=prometheus_authorization, aws=aws
@@ -152,6 +157,19 @@ class Services:
         escalator.upcoming_maintenance = maintenance.upcoming_lines
         incidents.during = maintenance.during
         digest_builder.maintenance_today = maintenance.today_lines
+        security_store = SecurityStore(store.redis, store.description)
+        security = SecurityService(
+            config=config,
+            client=client,
+            clusters=clusters,
+            store=security_store,
+            offers=offers,
+            incidents=store,
+            clock=clock,
+        )
+        weekly = WeeklyReports(
+            config=config, client=client, store=security_store, incidents=store, oncall=oncall, aws=aws, clock=clock
+        )
         return cls(
             config=config,
             client=client,
@@ -171,8 +189,11 @@ class Services:
             backups=backups,
             maintenance=maintenance,
             eks=EksService(config=config, clusters=clusters, aws=aws, offers=offers, incidents=incidents, clock=clock),
+            security=security,
+            weekly=weekly,
         )
 
     def scheduled_posts(self) -> list[ScheduledPost]:
         """Every scheduled post of the process (each registered with the one scheduler)."""
-        return [post for post in (self.digest.scheduled_post(),) if post is not None]
+        posts = (self.digest.scheduled_post(), self.security.scheduled_post(), self.weekly.scheduled_post())
+        return [post for post in posts if post is not None]

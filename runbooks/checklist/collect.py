@@ -84,10 +84,10 @@ def _interval(expression: str, now: datetime) -> timedelta | None:
     fixed = descriptor_interval(expression)
     if fixed is not None or expression.startswith("@"):
         return fixed
-    from apscheduler.triggers.cron import CronTrigger  # noqa: PLC0415 - only when Velero schedules exist
+    from runbooks import cron  # noqa: PLC0415 - APScheduler only when Velero schedules exist
 
     try:
-        trigger = CronTrigger.from_crontab(expression, timezone=UTC)
+        trigger = cron.trigger(expression, UTC)
     except ValueError:
         return None
     fires: list[datetime] = []

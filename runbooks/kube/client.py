@@ -144,8 +144,22 @@ class Cluster:
     def hpas(self, namespace: str | None = None) -> Iterator[Obj]:
         return self.list_all(path("/apis/autoscaling/v2", namespace, "horizontalpodautoscalers"))
 
-    def certificates(self) -> Iterator[Obj]:
-        return self.list_all("/apis/cert-manager.io/v1/certificates")
+    def certificates(self, namespace: str | None = None) -> Iterator[Obj]:
+        return self.list_all(path("/apis/cert-manager.io/v1", namespace, "certificates"))
+
+    # The lists of the Security Audit ----------------------------------------------------------------------
+    def services(self) -> Iterator[Obj]:
+        return self.list_all("/api/v1/services")
+
+    def default_service_accounts(self) -> Iterator[Obj]:
+        """Every namespace's ``default`` ServiceAccount (the selector narrows the list where the server applies it)."""
+        return self.list_all("/api/v1/serviceaccounts", fieldSelector="metadata.name=default")
+
+    def role_bindings(self) -> Iterator[Obj]:
+        return self.list_all("/apis/rbac.authorization.k8s.io/v1/rolebindings")
+
+    def cluster_role_bindings(self) -> Iterator[Obj]:
+        return self.list_all("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings")
 
 
 class ClusterSet:

@@ -50,7 +50,8 @@ class Moto:
 
 
 class Denying:
-    """Answers every AWS Query call with 403 AccessDenied (the error document RDS sends)."""
+    """Answers every AWS call with AccessDenied: the Query protocol's 403 error document (RDS), the JSON protocol's
+    AccessDeniedException (Cost Explorer)."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -63,13 +64,21 @@ class Denying:
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 owner.calls += 1
-                body = (
-                    b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
-                    b"<Message>User: arn:aws:sts::123456789012:assumed-role/chatops-bot is not authorized to perform: "
-                    b"rds:DescribeDBInstances</Message></Error><RequestId>1</RequestId></ErrorResponse>"
-                )
-                self.send_response(403)
-                self.send_header("Content-Type", "text/xml")
+                if self.headers.get("X-Amz-Target"):  # the JSON protocol (Cost Explorer): AWS answers 400 with JSON
+                    status, kind = 400, "application/x-amz-json-1.1"
+                    body = (
+                        b'{"__type": "AccessDeniedException", "Message": "User: arn:aws:sts::123456789012:'
+                        b'assumed-role/chatops-bot is not authorized to perform: ce:GetCostAndUsage"}'
+                    )
+                else:
+                    status, kind = 403, "text/xml"
+                    body = (
+                        b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+                        b"<Message>User: arn:aws:sts::123456789012:assumed-role/chatops-bot is not authorized to "
+                        b"perform: rds:DescribeDBInstances</Message></Error><RequestId>1</RequestId></ErrorResponse>"
+                    )
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -7,7 +7,20 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC_COMMANDS = {"/incident", "/health", "/rollback", "/runbook", "/oncall", "/backup", "/db", "/maintenance", "/eks"}
+SPEC_COMMANDS = {
+    "/incident",
+    "/health",
+    "/rollback",
+    "/runbook",
+    "/oncall",
+    "/backup",
+    "/db",
+    "/maintenance",
+    "/eks",
+    "/security",
+    "/cert",
+    "/report",
+}
 
 
 def test_manifest_declares_every_command_on_one_endpoint() -> None:
@@ -112,3 +125,13 @@ def test_nodes_role_patches_nodes_and_evicts_only() -> None:
         ("poddisruptionbudgets", "get"),
         ("poddisruptionbudgets", "list"),
     }
+
+
+def test_certs_role_patches_only_the_certificate_status() -> None:
+    assert "rbac-certs.yaml" in _docs("kustomization.yaml")[0]["resources"]
+    role = next(d for d in _docs("rbac-certs.yaml") if d["kind"] == "ClusterRole")
+    verbs = {(res, verb) for rule in role["rules"] for res in rule["resources"] for verb in rule["verbs"]}
+    assert verbs == {("certificates/status", "patch")}
+    read = next(d for d in _docs("rbac-read.yaml") if d["kind"] == "ClusterRole")
+    readable = {res for rule in read["rules"] for res in rule["resources"]}
+    assert {"services", "serviceaccounts", "rolebindings", "clusterrolebindings", "certificaterequests"} <= readable

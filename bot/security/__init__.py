@@ -1,0 +1,1 @@
+"""Security audit, certificates and the weekly report."""
