@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.digest
 	$(BIN)/python -m bench.health
 	$(BIN)/python -m bench.security
+	$(BIN)/python -m bench.alerts
 
 clean:
 	rm -rf $(VENV) .chatops .pytest_cache .mypy_cache .ruff_cache

@@ -31,16 +31,22 @@ RECENT_WINDOW = timedelta(days=30)
 
 async def dispatch(svc: Services, cmd: p.Command, ack: AsyncAck, actor: Actor, respond: Any) -> None:
     match cmd:
-        case p.Update(number=number, text=text):
+        case p.Update(number=number, text=text, public=public):
             await require_responder(svc, actor, "post status updates")
+            if public and svc.statuspage is None:
+                raise UserError("No status page is set up (`statuspage` in the config); nothing was posted.")
             try:
                 incident, entry = await svc.incidents.update(number, text, actor.user)
             except TransitionRefused as exc:
                 raise UserError(f"{exc.incident.ref} is closed; updates go to open incidents.") from None
             stakeholders = svc.config.channels.stakeholders
             where = f" and <#{stakeholders}>" if stakeholders else ""
-            await ack(text=f"Update on {incident.ref} posted to the incident{where}.")
+            public_too = " The status page follows." if public else ""
+            await ack(text=f"Update on {incident.ref} posted to the incident{where}.{public_too}")
             svc.tasks.spawn(svc.flows.published(incident, entry), name=f"update-{incident.ref}")
+            if public and svc.statuspage is not None:
+                work = svc.statuspage.update(number, text, actor.user)
+                svc.tasks.spawn(work, name=f"statuspage-{incident.ref}")
         case p.Assign(number=number, commander=commander):
             await assign(svc, number, commander, actor, lambda text: ack(text=text))
         case p.Postmortem(number=number):

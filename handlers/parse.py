@@ -23,7 +23,7 @@ USAGE = """*`/incident` commands*
 • `/incident ack|mitigate|resolve INC-n [note]` — lifecycle steps
 • `/incident reopen INC-n [note]`, `/incident close INC-n` — after resolve
 • `/incident status INC-n`, `/incident list [--recent]` — one incident; all not closed; the last 30 days
-• `/incident update INC-n <text>` — a status update for responders and stakeholders
+• `/incident update INC-n [--public] <text>` — a status update for responders, stakeholders (and the status page)
 • `/incident severity INC-n P2`, `/incident assign INC-n @user` — re-assess; set the commander
 • `/incident timeline INC-n [page]`, `/incident postmortem INC-n` — every step; a post-mortem draft
 Inside an incident's own channel the INC-n may be left out.
@@ -102,6 +102,7 @@ class Timeline:
 class Update:
     number: int
     text: str
+    public: bool = False  # --public: the status page too
 
 
 @dataclass(frozen=True)
@@ -198,11 +199,14 @@ def parse(text: str) -> Command:
         return ListOpen()
     if verb == "update":
         head, _, body = rest.partition(" ")
-        number = _number(head or None, verb, " <text>")
+        number = _number(head or None, verb, " [--public] <text>")
+        public = body.startswith("--public")
+        if public:
+            body = body.removeprefix("--public").lstrip()
         body = check_text(body, "update", UPDATE_MAX, multiline=True)
         if not body:
-            raise ParseError(f"Say what is happening: `/incident update INC-{number} <text>`.")
-        return Update(number, body)
+            raise ParseError(f"Say what is happening: `/incident update INC-{number} [--public] <text>`.")
+        return Update(number, body, public)
     if verb == "assign":
         parts = rest.split()
         number = _number(parts[0] if parts else None, verb, " @user")

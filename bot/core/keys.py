@@ -89,6 +89,27 @@ def report_cost(day: str) -> str:
     return f"report:cost:{day}"
 
 
+# Alerts ------------------------------------------------------------------------------------------------------------
+ALERTS_OPENED = "alerts:opened"  # the last minute's incidents opened from alerts (storm control)
+ALERTS_STORM = "alerts:storm"
+
+
+def alert_group(group: str) -> str:
+    return f"alerts:{{{group}}}:incident"
+
+
+def alert_fingerprints(group: str, number: int) -> str:
+    return f"alerts:{{{group}}}:fp:{number}"
+
+
+def alert_notice(group: str) -> str:
+    return f"alerts:{{{group}}}:notice"
+
+
+def statuspage_claim(number: int) -> str:
+    return f"inc:{{{number}}}:statuspage"
+
+
 # Operations (offers of mutating actions, the audit stream) ---------------------------------------
 AUDIT = "audit"
 
@@ -192,6 +213,22 @@ TABLE: tuple[KeyDoc, ...] = (
         "every audit: what the next one compares with (new, fixed)",
     ),
     KeyDoc("`report:cost:<day>`", "string: JSON, 1 d TTL", "the weekly report: Cost Explorer's answer, once a day"),
+    KeyDoc(
+        "`alerts:{g}:incident`",
+        "string: INC number, or `opening:<token>` while one request opens it (30 d TTL)",
+        "the webhook: one incident per alert group (compare-and-set in Lua)",
+    ),
+    KeyDoc(
+        "`alerts:{g}:fp:<n>`, `alerts:{g}:notice`",
+        "set of fingerprints (30 d TTL); string, 4 h TTL",
+        "the alerts already on INC-n's timeline; one notice per group below `alerts.min_severity`",
+    ),
+    KeyDoc(
+        "`alerts:opened`, `alerts:storm`",
+        "sorted set (the last minute); string, 10 min TTL",
+        "storm control: incidents opened from alerts in the last minute; the storm incident gathering the rest",
+    ),
+    KeyDoc("`inc:{n}:statuspage`", "string, 2 min TTL", "the one request creating INC-n's status page incident"),
     KeyDoc("`mw:{n}:sent`", "hash: reminder → when posted", "HSETNX after each reminder: never posted twice"),
 )
 

@@ -55,3 +55,12 @@ TIME_TO_RESOLVE = Histogram(
     "chatops_time_to_resolve_seconds", "From open to resolution, by severity.", ["severity"], buckets=_DURATION_BUCKETS
 )
 DIGESTS_POSTED = Counter("chatops_digests_posted_total", "Health digests posted, by trigger.", ["trigger"])
+ALERT_WEBHOOKS = Counter(
+    "chatops_alert_webhooks_total",
+    "Alert webhook deliveries by outcome (opened, updated, unchanged, resolved, notice, storm, ignored, "
+    "unauthorized, bad_payload, unavailable)",
+    ["outcome"],
+)
+STATUSPAGE_CALLS = Counter(
+    "chatops_statuspage_calls_total", "Status page API calls by outcome (ok, retried, failed)", ["outcome"]
+)

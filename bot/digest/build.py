@@ -41,6 +41,8 @@ class DigestBuilder:
         self.aws = aws
         # Today's maintenance windows, one line each (set by the composition root: maintenance sits above).
         self.maintenance_today: Callable[[datetime], Awaitable[list[str]]] | None = None
+        # What is firing now (set when alerts.alertmanager_url is configured).
+        self.firing_alerts: Callable[[], Awaitable[list[str]]] | None = None
         self.prometheus_authorization = prometheus_authorization
         self.config = config
         self.store = store
@@ -72,6 +74,7 @@ class DigestBuilder:
             metrics=await self._metrics(),
             account=await self._account(now),
             maintenance=await self._maintenance(now),
+            alerts=await self.firing_alerts() if self.firing_alerts is not None else None,
             account_name=f"AWS ({self.config.aws.region})" if self.config.aws else "AWS",
         )
 

@@ -22,6 +22,7 @@ class Digest(BaseModel):
     account: list[Section] = []  # checks outside the clusters (RDS backups), when AWS is configured
     account_name: str = "AWS"
     maintenance: list[str] | None = None  # today's maintenance windows, one line each (None: not consulted)
+    alerts: list[str] | None = None  # firing now in Alertmanager, one line per alert name (None: not connected)
 
     @property
     def problems(self) -> int:

@@ -82,6 +82,10 @@ def blocks(digest: Digest) -> list[Block]:
         out.append(DividerBlock())
         body = "\n".join(digest.maintenance)
         out.append(SectionBlock(text=MarkdownTextObject(text=clip(f"*Maintenance today*\n{body}", SECTION_LIMIT))))
+    if digest.alerts is not None:
+        out.append(DividerBlock())
+        body = "\n".join(digest.alerts)
+        out.append(SectionBlock(text=MarkdownTextObject(text=clip(f"*Alerts firing*\n{body}", SECTION_LIMIT))))
     out.append(DividerBlock())
     incidents = (
         incident_lines(digest.incidents, digest.at) if digest.incidents is not None else [f"⚠️ {digest.incidents_note}"]

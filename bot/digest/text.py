@@ -120,6 +120,10 @@ def text(digest: Digest) -> str:
         lines.append("Maintenance today")
         lines += [f"  {line}" for line in digest.maintenance]
         lines.append("")
+    if digest.alerts is not None:
+        lines.append("Alerts firing")
+        lines += [f"  {line.replace('*', '')}" for line in digest.alerts]
+        lines.append("")
     lines.append("Open incidents")
     incidents = (
         incident_lines(digest.incidents, digest.at) if digest.incidents is not None else [f"⚠️ {digest.incidents_note}"]

@@ -44,6 +44,8 @@ class Announcer:
         self.channel = channel
         self.clock = clock
         self.lock_ttl = lock_ttl
+        # Which incidents get the status page buttons (set by the composition root when a status page is set up).
+        self.public: Callable[[Incident], bool] = lambda _: False
 
     async def announce(self, incident: Incident) -> tuple[str, str] | None:
         """Post the announcement once (one poster across replicas); return where it is."""
@@ -60,9 +62,9 @@ class Announcer:
                 f"the announcing lock of {incident.ref}",
             ):
                 resp = await self.client.chat_postMessage(
-                    channel=self.channel,
+                    channel=incident.alert.channel if incident.alert and incident.alert.channel else self.channel,
                     text=headline(incident),
-                    blocks=announcement_blocks(incident, self.clock()),
+                    blocks=announcement_blocks(incident, self.clock(), public=self.public(incident)),
                     unfurl_links=False,
                 )
         except SLACK_ERRORS as exc:
@@ -118,7 +120,10 @@ class Announcer:
             channel, ts = where
             try:
                 await self.client.chat_update(
-                    channel=channel, ts=ts, text=headline(incident), blocks=announcement_blocks(incident, self.clock())
+                    channel=channel,
+                    ts=ts,
+                    text=headline(incident),
+                    blocks=announcement_blocks(incident, self.clock(), public=self.public(incident)),
                 )
             except SLACK_ERRORS as exc:
                 slack.failed("chat.update", incident.ref, exc)

@@ -63,6 +63,8 @@ class IncidentFlows:
         self.rooms = rooms
         self.updates = updates
         self.primary_on_call = primary_on_call
+        # Told after every change once the announcement has it (the status page asks to resolve publicly too).
+        self.after_change: list[Callable[[Incident, TimelineEntry], Awaitable[None]]] = []
 
     async def opened(self, incident: Incident) -> None:
         """After an open: the announcement, then (if wanted) the incident's own channel."""
@@ -78,6 +80,11 @@ class IncidentFlows:
         await self.announcer.changed(incident, entry)
         if incident.state is State.CLOSED:
             await self.rooms.archive(incident)
+        for hook in self.after_change:
+            try:
+                await hook(incident, entry)
+            except Exception:
+                log.exception("after the change of %s", incident.ref)
 
     async def assigned(self, incident: Incident, entry: TimelineEntry) -> None:
         await self.announcer.changed(incident, entry)

@@ -158,3 +158,22 @@ def record(incident: Incident, kind: str, text: str, actor: str, now: datetime) 
     return incident.model_copy(update={"version": incident.version + 1}), TimelineEntry(
         at=now, actor=actor, kind=kind, text=text
     )
+
+
+def public_post(
+    incident: Incident,
+    page_id: str,
+    status: str,
+    text: str,
+    *,
+    actor: str,
+    now: datetime,
+    components: list[str] | None = None,
+) -> tuple[Incident, TimelineEntry]:
+    """Posted to the public status page: the page's incident id, status and components kept (any state)."""
+    changes: dict[str, object] = {"statuspage_id": page_id, "statuspage_status": status}
+    changes["version"] = incident.version + 1
+    if components is not None:
+        changes["statuspage_components"] = components
+    updated = incident.model_copy(update=changes)
+    return updated, TimelineEntry(at=now, actor=actor, kind="status page", text=text)

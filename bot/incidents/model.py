@@ -44,6 +44,27 @@ def parse_ref(text: str) -> int | None:
     return number if number > 0 else None
 
 
+class AlertOrigin(BaseModel):
+    """Where an incident opened from alerts came from (an Alertmanager or Grafana alert group)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    receiver: str
+    group: str  # the hashed groupKey: the group's incident is found by it
+    labels: dict[str, str] = Field(default_factory=dict)  # the group's common labels
+    runbook_url: str | None = None
+    generator_url: str | None = None
+    source_url: str | None = None  # Alertmanager's externalURL
+    firing: int = 0  # alerts firing when it opened
+    previous: int | None = None  # the group's earlier incident, resolved since
+    channel: str | None = None  # announced here (the route's channel) instead of channels.incidents
+    storm: bool = False  # the incident that gathers an alert storm's groups
+
+    @property
+    def actor(self) -> str:
+        return f"Alertmanager (receiver {self.receiver})"
+
+
 class Incident(BaseModel):
     """One incident as stored. ``version`` increases by one with every change."""
 
@@ -70,6 +91,10 @@ class Incident(BaseModel):
     last_update_at: datetime | None = None
     postmortem_at: datetime | None = None
     maintenance: str | None = Field(default=None, description="the maintenance window it opened during: MW-3: …")
+    alert: AlertOrigin | None = Field(default=None, description="opened from an alert group")
+    statuspage_id: str | None = Field(default=None, description="its incident on the public status page")
+    statuspage_status: str | None = Field(default=None, description="that incident's status there (resolved, …)")
+    statuspage_components: list[str] = Field(default_factory=list, description="the components it marked down")
     version: int = 1
 
     @property

@@ -52,11 +52,69 @@ def action_id(action: Action) -> str:
 
 
 POSTMORTEM_ACTION = "incident_postmortem"
+PUBLIC_ACTION = "incident_public"  # "Post to status page": a modal with the public text
+PUBLIC_RESOLVE_ACTION = "incident_public_resolve"  # "Resolve on status page"
+URL_ACTION = "incident_link"  # link buttons (runbook, alert source): Slack still sends a click, acknowledged
+LABELS_SHOWN = 12
 ASSIGN_ACTION = "incident_assign"
 RUNBOOKS_ACTION = "incident_runbooks"
 
 
-def _buttons(incident: Incident) -> ActionsBlock | None:
+def _url(value: str | None) -> str | None:
+    """A link from an alert, only when it is plainly http(s) (it came from outside)."""
+    if value and value.startswith(("https://", "http://")) and len(value) <= 3000 and " " not in value:
+        return value
+    return None
+
+
+def _public_buttons(incident: Incident, public: bool) -> list[ButtonElement]:
+    if not public or incident.state is State.CLOSED:
+        return []
+    if incident.statuspage_id is None and incident.state is not State.RESOLVED:
+        return [ButtonElement(text="Post to status page", action_id=PUBLIC_ACTION, value=str(incident.number))]
+    if incident.statuspage_id and incident.state is State.RESOLVED and incident.statuspage_status != "resolved":
+        confirm = ConfirmObject(
+            title="Resolve on the status page?",
+            text=f"Mark the public incident of {incident.ref} resolved and its components operational.",
+            confirm="Resolve publicly",
+            deny="Not yet",
+        )
+        return [
+            ButtonElement(
+                text="Resolve on status page",
+                action_id=PUBLIC_RESOLVE_ACTION,
+                value=str(incident.number),
+                style="primary",
+                confirm=confirm,
+            )
+        ]
+    return []
+
+
+def _alert_blocks(incident: Incident) -> list[Block]:
+    origin = incident.alert
+    if origin is None:
+        return []
+    labels = sorted(origin.labels.items())
+    shown = ", ".join(f"`{escape(k)}={escape(v)}`" for k, v in labels[:LABELS_SHOWN])
+    more = f" and {len(labels) - LABELS_SHOWN} more" if len(labels) > LABELS_SHOWN else ""
+    facts = f"🔔 From *{escape(origin.actor)}*" + (f" · {shown}{more}" if shown else "")
+    if origin.previous:
+        facts += f" · follows INC-{origin.previous}, resolved"
+    blocks: list[Block] = [ContextBlock(elements=[MarkdownTextObject(text=clip(facts, 2900))])]
+    links = [
+        ButtonElement(text=text, url=url, action_id=f"{URL_ACTION}_{i}")
+        for i, (text, url) in enumerate(
+            (("Runbook", _url(origin.runbook_url)), ("Alert source", _url(origin.generator_url)))
+        )
+        if url
+    ]
+    if links:
+        blocks.append(ActionsBlock(block_id=f"incident_links_{incident.number}", elements=links))
+    return blocks
+
+
+def _buttons(incident: Incident, public: bool = False) -> ActionsBlock | None:
     elements: list[ButtonElement | UserSelectElement] = []
     for action in allowed_actions(incident.state):
         if action not in BUTTONS:
@@ -79,6 +137,7 @@ def _buttons(incident: Incident) -> ActionsBlock | None:
         elements.append(
             ButtonElement(text="Post-mortem draft", action_id=POSTMORTEM_ACTION, value=str(incident.number))
         )
+    elements.extend(_public_buttons(incident, public))
     if incident.state is not State.CLOSED:
         elements.append(ButtonElement(text="Runbooks", action_id=RUNBOOKS_ACTION, value=str(incident.number)))
         elements.append(
@@ -102,8 +161,9 @@ def _deadline_text(incident: Incident, now: datetime) -> str:
     return when(incident.respond_by)
 
 
-def announcement_blocks(incident: Incident, now: datetime) -> list[Block]:
-    """The incident announcement: edited in place on every change."""
+def announcement_blocks(incident: Incident, now: datetime, *, public: bool = False) -> list[Block]:
+    """The incident announcement: edited in place on every change. ``public``: a status page is configured for
+    its severity (the status page buttons are shown)."""
     sev = incident.severity
     blocks: list[Block] = [
         HeaderBlock(text=clip(f"{STATE_EMOJI[incident.state]} {incident.ref}: {incident.title}", TITLE_MAX)),
@@ -121,8 +181,9 @@ def announcement_blocks(incident: Incident, now: datetime) -> list[Block]:
     if incident.maintenance:
         during = f"🛠️ Opened during maintenance *{clip(escape(incident.maintenance), 200)}*"
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=during)]))
+    blocks.extend(_alert_blocks(incident))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_context_line(incident))]))
-    buttons = _buttons(incident)
+    buttons = _buttons(incident, public)
     if buttons is not None:
         blocks.append(buttons)
     return blocks
@@ -140,6 +201,8 @@ def _context_line(incident: Incident) -> str:
         parts.append(f"closed by {user(incident.closed_by)}")
     if incident.channel:
         parts.append(f"channel <#{incident.channel}>")
+    if incident.statuspage_id:
+        parts.append(f"on the status page ({incident.statuspage_status or 'posted'})")
     return " · ".join(parts)
 
 

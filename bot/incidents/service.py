@@ -17,7 +17,7 @@ from bot.core.settings.config import BotConfig
 from bot.core.severity import Severity
 from bot.incidents import machine
 from bot.incidents.deadline import respond_by
-from bot.incidents.model import Action, Incident, TimelineEntry
+from bot.incidents.model import Action, AlertOrigin, Incident, TimelineEntry
 from bot.incidents.store import IncidentStore
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,9 @@ class IncidentService:
     def deadline(self, severity: Severity, opened_at: datetime) -> datetime:
         return respond_by(opened_at, self.config.severities[severity].ack_within, self.tz)
 
-    async def open(self, *, title: str, severity: Severity, actor: str, description: str = "") -> Incident:
+    async def open(
+        self, *, title: str, severity: Severity, actor: str, description: str = "", alert: AlertOrigin | None = None
+    ) -> Incident:
         now = self.clock()
         incident = await self.store.open(
             title=title,
@@ -78,6 +80,7 @@ class IncidentService:
             now=now,
             respond_by=self.deadline(severity, now),
             maintenance=await self.during(now) if self.during is not None else None,
+            alert=alert,
         )
         telemetry.TRANSITIONS.labels(action="open", severity=severity.value).inc()
         await self._tell_escalation("opened", incident)
@@ -132,3 +135,14 @@ class IncidentService:
 
     async def note(self, number: int, kind: str, text: str, actor: str) -> tuple[Incident, TimelineEntry]:
         return await self.store.change(number, lambda cur: machine.record(cur, kind, text, actor, self.clock()))
+
+    async def published(
+        self, number: int, page_id: str, status: str, text: str, *, actor: str, components: list[str] | None = None
+    ) -> tuple[Incident, TimelineEntry]:
+        """A post on the public status page: its incident id and status kept, the post on the timeline."""
+        return await self.store.change(
+            number,
+            lambda cur: machine.public_post(
+                cur, page_id, status, text, actor=actor, now=self.clock(), components=components
+            ),
+        )

@@ -21,7 +21,7 @@ from bot.core import keys
 from bot.core.errors import DependencyError, UserError
 from bot.core.redis import Client, RedisBacked
 from bot.core.severity import Severity
-from bot.incidents.model import Incident, State, TimelineEntry, format_ref
+from bot.incidents.model import AlertOrigin, Incident, State, TimelineEntry, format_ref
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,7 @@ class IncidentStore(RedisBacked):
         now: datetime,
         respond_by: datetime,
         maintenance: str | None = None,
+        alert: AlertOrigin | None = None,
     ) -> Incident:
         """Allocate INC-n and store the new incident with its first timeline entry.
 
@@ -111,6 +112,7 @@ class IncidentStore(RedisBacked):
                     opened_at=now,
                     respond_by=respond_by,
                     maintenance=maintenance,
+                    alert=alert,
                 )
                 first = [now.isoformat(), opened_by, "opened", f"{severity.value}: {title}"]
                 created = await self._create(

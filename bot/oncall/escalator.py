@@ -76,6 +76,8 @@ class Escalator:
         self.on_paged: Callable[[Incident, str], Awaitable[None]] | None = None
         # Maintenance in the next 7 days, one line each, for the hand-off checklist (set by the composition root).
         self.upcoming_maintenance: Callable[[datetime], Awaitable[list[str]]] | None = None
+        # What is firing now, one line per alert name (set when alerts.alertmanager_url is configured).
+        self.firing_alerts: Callable[[], Awaitable[list[str]]] | None = None
 
     def every(self, seconds: float, job: Callable[[datetime], Awaitable[Any]]) -> None:
         """Run ``job(now)`` from the poller at most every ``seconds`` (replicas coordinate inside the job)."""
@@ -314,11 +316,12 @@ class Escalator:
         open_now = sorted(active, key=lambda i: (i.severity.value, i.number))
         past_week = await self.incidents.recent(now - timedelta(days=7))
         maintenance = await self.upcoming_maintenance(now) if self.upcoming_maintenance is not None else []
+        alerts = await self.firing_alerts() if self.firing_alerts is not None else None
         try:
             await self.client.chat_postMessage(
                 channel=self.config.channels.incidents,
                 text="On-call hand-off checklist",
-                blocks=handoff_blocks(who, open_now, past_week, now, maintenance),
+                blocks=handoff_blocks(who, open_now, past_week, now, maintenance, alerts=alerts),
             )
         except SLACK_ERRORS as exc:
             slack.failed("chat.postMessage", "the hand-off checklist", exc)

@@ -75,6 +75,8 @@ def handoff_blocks(
     past_week: Sequence[Incident],
     at: datetime,
     maintenance: Sequence[str] = (),
+    *,
+    alerts: Sequence[str] | None = None,
 ) -> list[Block]:
     """The operations guide's on-call hand-off checklist, filled in."""
     shift = now.shift
@@ -99,8 +101,17 @@ def handoff_blocks(
         ),
         SectionBlock(
             text=MarkdownTextObject(
+                text=clip(
+                    "☐ *Check alert status* (firing now)\n"
+                    + ("\n".join(alerts) if alerts is not None else "not connected: set `alerts.alertmanager_url`"),
+                    SECTION_LIMIT,
+                )
+            )
+        ),
+        SectionBlock(
+            text=MarkdownTextObject(
                 text="☐ *Review recent changes/deployments* — not collected yet (arrives with the Kubernetes "
-                "integration)\n☐ *Check alert status*\n☐ *Ensure access to all systems*\n☐ *Test paging/alerting*"
+                "integration)\n☐ *Ensure access to all systems*\n☐ *Test paging/alerting*"
             )
         ),
     ]

@@ -1,7 +1,8 @@
 """Serving: the Bolt app over HTTP (Starlette under uvicorn) or Socket Mode, plus probes and metrics.
 
 Routes: ``POST /slack/events`` (commands, interactivity, events), ``GET /healthz`` (alive),
-``GET /readyz`` (Redis reachable), ``GET /metrics`` (Prometheus). In Socket Mode the same
+``GET /readyz`` (Redis reachable), ``GET /metrics`` (Prometheus), ``POST /alerts/alertmanager`` (alert webhooks,
+only when ALERTS_TOKEN is set). In Socket Mode the same
 HTTP server still answers the probes and metrics.
 """
 
@@ -24,6 +25,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from bot.alerts.webhook import endpoint as alert_endpoint
 from bot.core.redis import RedisConnection, connect
 from bot.core.settings import Settings
 from bot.core.slack import build_client
@@ -51,6 +53,7 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> ASGIApp:
         store,
         home_team=lambda: identity.team_id,
         prometheus_authorization=env.prometheus_authorization(),
+        statuspage_key=env.statuspage_api_key.get_secret_value() if env.statuspage_api_key else None,
     )
     secret = env.slack_signing_secret.get_secret_value() if env.slack_signing_secret else None
     bolt = build_app(svc, identity, signing_secret=None if env.socket_mode else secret)
@@ -117,6 +120,9 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> ASGIApp:
     if not env.socket_mode:
         # In Socket Mode requests arrive over the WebSocket; no unsigned HTTP entry point is left open.
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    if env.alerts_token is not None and env.alerts_token.get_secret_value():  # no token: the endpoint is off (404)
+        receive = alert_endpoint(env.alerts_token.get_secret_value(), svc.alerts)
+        routes.append(Route("/alerts/alertmanager", receive, methods=["POST"]))
     return BodyLimits(Starlette(routes=routes, lifespan=lifespan))
 
 

@@ -12,6 +12,10 @@ from datetime import datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alerts.firing import FiringAlerts
+from bot.alerts.service import AlertService
+from bot.alerts.statuspage import PublicStatus, StatuspageApi
+from bot.alerts.store import AlertStore
 from bot.backups.service import BackupService
 from bot.core.outbox import Outbox
 from bot.core.permissions import Access
@@ -66,6 +70,9 @@ class Services:
     eks: EksService
     security: SecurityService
     weekly: WeeklyReports
+    alerts: AlertService
+    firing: FiringAlerts | None
+    statuspage: PublicStatus | None
 
     @classmethod
     def build(
@@ -77,6 +84,7 @@ class Services:
         *,
         home_team: Callable[[], str | None] = lambda: None,
         prometheus_authorization: str | None = None,
+        statuspage_key: str | None = None,
     ) -> Services:
         oncall = OnCallStore(store.redis, store.description)
         roster = Roster(config.oncall, oncall)
@@ -167,6 +175,31 @@ class Services:
             incidents=store,
             clock=clock,
         )
+        alerts = AlertService(
+            config=config,
+            client=client,
+            store=AlertStore(store.redis, store.description),
+            incidents=incidents,
+            flows=flows,
+            tasks=tasks,
+            clock=clock,
+        )
+        url = config.alerts.alertmanager_url
+        firing = FiringAlerts(url) if url else None
+        if firing is not None:  # the hand-off's "Check alert status" and the digest's section
+            escalator.firing_alerts = firing.lines
+            digest_builder.firing_alerts = firing.lines
+        statuspage = None
+        if config.statuspage is not None and statuspage_key:
+            statuspage = PublicStatus(
+                settings=config.statuspage,
+                api=StatuspageApi(config.statuspage, statuspage_key),
+                incidents=incidents,
+                client=client,
+                refresh=announcer.refresh,
+            )
+            announcer.public = statuspage.offered
+            flows.after_change.append(statuspage.ask_to_resolve)
         weekly = WeeklyReports(
             config=config, client=client, store=security_store, incidents=store, oncall=oncall, aws=aws, clock=clock
         )
@@ -191,6 +224,9 @@ class Services:
             eks=EksService(config=config, clusters=clusters, aws=aws, offers=offers, incidents=incidents, clock=clock),
             security=security,
             weekly=weekly,
+            alerts=alerts,
+            firing=firing,
+            statuspage=statuspage,
         )
 
     def scheduled_posts(self) -> list[ScheduledPost]:

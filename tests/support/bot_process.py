@@ -209,6 +209,12 @@ class SignedSlack:
             },
             "description": {"value": {"type": "plain_text_input", "value": description}},
         }
+        return self.submit_view("incident_open_modal", "C0WARROOM", values, user=user)
+
+    def submit_view(
+        self, callback_id: str, private_metadata: str, values: dict[str, Any], *, user: str = "U0ALICE"
+    ) -> httpx.Response:
+        """A view_submission of the modal ``callback_id`` with its input ``values`` (block → action → value)."""
         payload = {
             "type": "view_submission",
             "team": {"id": "T111", "domain": "test-domain"},
@@ -220,8 +226,8 @@ class SignedSlack:
                 "id": "V111",
                 "team_id": "T111",
                 "type": "modal",
-                "callback_id": "incident_open_modal",
-                "private_metadata": "C0WARROOM",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
                 "state": {"values": values},
                 "hash": "1596530361.3wRYuk3R",
                 "blocks": [],

@@ -20,6 +20,7 @@ SPEC_COMMANDS = {
     "/security",
     "/cert",
     "/report",
+    "/alerts",
 }
 
 

@@ -111,6 +111,8 @@ def load_settings(*, require_slack: bool = True) -> Settings:
         config = load_config_file(config_path)
     except SettingsError as exc:
         problems.extend(exc.problems)
+    if env is not None and config is not None and config.statuspage is not None and env.statuspage_api_key is None:
+        problems.append("STATUSPAGE_API_KEY: is required when the config has a statuspage section")
     if problems or env is None or config is None:
         raise SettingsError(problems)
     return Settings(env=env, config=config)

@@ -31,6 +31,8 @@ class Environment(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
     prometheus_auth: SecretStr | None = None  # "Bearer <token>" or "Basic <user>:<password>"
+    alerts_token: SecretStr | None = None  # POST /alerts/alertmanager is served only when set
+    statuspage_api_key: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "text"
 
@@ -103,7 +105,14 @@ class Environment(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, for the log redaction filter."""
-        values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.prometheus_auth]
+        values = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.prometheus_auth,
+            self.alerts_token,
+            self.statuspage_api_key,
+        ]
         out = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
         authorization = self.prometheus_authorization()
         if authorization:

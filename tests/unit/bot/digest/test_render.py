@@ -39,3 +39,20 @@ def test_all_clear_when_healthy() -> None:
     digest = Digest(at=NOW, clusters=[cluster], incidents=[])
     assert render.verdict(digest).startswith("🟢 All clear")
     assert "✅ all clear" in text.text(digest)
+
+
+def test_alerts_firing_and_renew_buttons() -> None:
+    from runbooks.checklist.model import ClusterHealth, Finding, Section
+
+    certs = Section(
+        key="certificates",
+        title="Certificates (cert-manager)",
+        findings=[Finding(namespace="shop", name="api-tls", why="expires in 5 days", rank=2)],
+    )
+    cluster = ClusterHealth(name="prod", reachable=True, sections=[certs])
+    digest = Digest(at=NOW, clusters=[cluster], incidents=[], alerts=["• *HighErrorRate* (critical): 2 firing"])
+    blocks = [b.to_dict() for b in render.blocks(digest)]
+    (button,) = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert button["value"] == "prod|shop/api-tls" and button["action_id"].startswith("cert_renew")
+    assert "Alerts firing" in json.dumps(blocks) and "Alerts firing\n  • HighErrorRate" in text.text(digest)
+    assert "Alerts firing" not in text.text(Digest(at=NOW, clusters=[cluster], incidents=[]))  # not connected

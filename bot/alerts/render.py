@@ -1,0 +1,79 @@
+"""Block Kit for alerts and the status page (pure): what is firing now, and the form that writes the public post."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    InputBlock,
+    Option,
+    PlainTextInputElement,
+    StaticMultiSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.core.blocks import chunked_sections, md
+from bot.incidents.model import Incident
+
+PUBLIC_MODAL = "incident_public_modal"
+PUBLIC_NAME_MAX = 255
+PUBLIC_BODY_MAX = 2000
+
+
+def firing_blocks(lines: Sequence[str], url: str) -> list[Block]:
+    return [
+        HeaderBlock(text="Alerts firing now"),
+        *chunked_sections(list(lines)),
+        ContextBlock(elements=[md(f"From Alertmanager at {url} (active, not silenced, not inhibited)")]),
+    ]
+
+
+def public_modal(incident: Incident, services: Sequence[str]) -> View:
+    """The public post, written by a person: prefilled with the title only, nothing internal."""
+    service = (incident.alert.labels.get("service") if incident.alert else None) or ""
+    blocks: list[Block] = [
+        ContextBlock(elements=[md(f"Posted publicly for {incident.ref}. Write it for customers: no internal names.")]),
+        InputBlock(
+            block_id="name",
+            label="Public title",
+            element=PlainTextInputElement(action_id="value", initial_value=incident.title, max_length=PUBLIC_NAME_MAX),
+        ),
+        InputBlock(
+            block_id="body",
+            label="Message",
+            element=PlainTextInputElement(
+                action_id="value",
+                multiline=True,
+                max_length=PUBLIC_BODY_MAX,
+                initial_value="We are investigating reports of degraded service and will post an update shortly.",
+            ),
+        ),
+    ]
+    if services:
+        options = [Option(value=s, text=s) for s in services[:100]]
+        initial = [o for o in options if o.value == service]
+        blocks.append(
+            InputBlock(
+                block_id="components",
+                label="Affected components",
+                optional=True,
+                element=StaticMultiSelectElement(
+                    action_id="value",
+                    placeholder="Components to mark down",
+                    options=options,
+                    initial_options=initial or None,
+                ),
+            )
+        )
+    return View(
+        type="modal",
+        callback_id=PUBLIC_MODAL,
+        private_metadata=str(incident.number),
+        title="Post to status page",
+        submit="Post publicly",
+        close="Cancel",
+        blocks=blocks,
+    )

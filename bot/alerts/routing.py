@@ -1,0 +1,108 @@
+"""Which severity and channel an alert group gets (``alerts.routes``, first match wins, else ``alerts.default``,
+else the ``severity`` label), and the incident's title and description (pure). Regex matchers are anchored, as in
+Alertmanager, and run on RE2 (label values come from outside)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+import re2
+
+from bot.alerts.payload import Payload
+from bot.core.settings.config import AlertRoute, Alerts, parse_matcher
+from bot.core.severity import Severity
+
+SEVERITY_LABEL = {
+    "critical": Severity.P1,
+    "page": Severity.P1,
+    "high": Severity.P2,
+    "error": Severity.P2,
+    "major": Severity.P2,
+    "warning": Severity.P3,
+    "warn": Severity.P3,
+    "info": Severity.P4,
+    "low": Severity.P4,
+}
+TITLE_MAX = 150
+DESCRIPTION_MAX = 2000
+
+
+@dataclass(frozen=True)
+class Route:
+    severity: Severity
+    channel: str | None
+
+
+@cache
+def _regex(pattern: str) -> re2._Regexp:
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(f"^(?:{pattern})$", options=options)
+
+
+def matches(matcher: str, labels: Mapping[str, str]) -> bool:
+    name, op, value = parse_matcher(matcher)
+    actual = labels.get(name, "")
+    if op == "=":
+        return actual == value
+    if op == "!=":
+        return actual != value
+    found = _regex(value).match(actual) is not None
+    return found if op == "=~" else not found
+
+
+def by_label(labels: Mapping[str, str]) -> Severity:
+    return SEVERITY_LABEL.get(labels.get("severity", "").strip().lower(), Severity.P3)
+
+
+def route(payload: Payload, config: Alerts) -> Route:
+    """The group's route, from its common labels (what every alert of the group shares), else the first alert's."""
+    labels = payload.commonLabels or (payload.alerts[0].labels if payload.alerts else {})
+    chosen: AlertRoute | None = next((r for r in config.routes if all(matches(m, labels) for m in r.match)), None)
+    if chosen is not None:
+        return Route(chosen.severity or by_label(labels), chosen.channel)
+    return Route(config.default.severity or by_label(labels), config.default.channel)
+
+
+def title(payload: Payload) -> str:
+    summary = payload.commonAnnotations.get("summary") or (
+        payload.alerts[0].annotations.get("summary") if len(payload.alerts) == 1 else None
+    )
+    if summary:
+        text = summary
+    else:
+        name = payload.commonLabels.get("alertname") or (payload.alerts[0].name if payload.alerts else "alert")
+        extra = [f"{k}={v}" for k, v in sorted(payload.groupLabels.items()) if k != "alertname"]
+        text = name + (f" ({', '.join(extra)})" if extra else "")
+    return _clean(text, TITLE_MAX) or "Alert"
+
+
+def description(payload: Payload) -> str:
+    text = payload.commonAnnotations.get("description") or (
+        payload.alerts[0].annotations.get("description", "") if len(payload.alerts) == 1 else ""
+    )
+    return _clean(text, DESCRIPTION_MAX, multiline=True)
+
+
+def runbook_url(payload: Payload) -> str | None:
+    found = payload.commonAnnotations.get("runbook_url") or next(
+        (a.annotations["runbook_url"] for a in payload.alerts if a.annotations.get("runbook_url")), None
+    )
+    return found or None
+
+
+def _clean(text: str, limit: int, *, multiline: bool = False) -> str:
+    """Control and format characters out (alert text is outside input), clipped."""
+    kept = "".join(
+        c for c in text if (c.isprintable() or (multiline and c == "\n")) and c not in "\u200b\u200e\u200f\u202e"
+    )
+    return kept.strip()[:limit]
+
+
+def alert_line(labels: Mapping[str, str]) -> str:
+    """One alert as people name it: its alertname and the labels that tell it apart."""
+    name = labels.get("alertname", "alert")
+    shown = [f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("alertname", "severity")][:4]
+    return name + (f" ({', '.join(shown)})" if shown else "")
