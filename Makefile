@@ -12,14 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-chatops.yaml:
-	cp chatops.example.yaml chatops.yaml
-	@echo "Created chatops.yaml from chatops.example.yaml: put your channel ids and people in it."
-
-## run: install into .venv, then serve (embedded Redis unless REDIS_URL is set; secrets from env or .env)
-run: $(STAMP) chatops.yaml
-	$(BIN)/chatops-bot check-config
-	$(BIN)/chatops-bot serve
+## run: install into .venv, then serve (embedded Redis unless REDIS_URL is set; secrets from env or .env);
+## without SLACK_BOT_TOKEN, the local shell (the real bot, Slack played in the terminal)
+run: $(STAMP)
+	$(BIN)/chatops-bot run
 
 ## test: install, then lint, type-check, import contracts and the full test suite (three workers, one file each:
 ## the tests mostly wait on the servers they start, so this is about twice as fast on two cores)
@@ -44,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.health
 	$(BIN)/python -m bench.security
 	$(BIN)/python -m bench.alerts
+	$(BIN)/python -m bench.shell
 
 clean:
 	rm -rf $(VENV) .chatops .pytest_cache .mypy_cache .ruff_cache

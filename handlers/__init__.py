@@ -9,12 +9,24 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import alerts, backups, collab, events, health, incident, maintenance, oncall, runbooks, security
+from handlers import (
+    alerts,
+    backups,
+    collab,
+    events,
+    health,
+    home,
+    incident,
+    maintenance,
+    oncall,
+    runbooks,
+    security,
+)
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
 
-LISTENERS = (incident, collab, alerts, runbooks, backups, maintenance, security, oncall, health, events)
+LISTENERS = (incident, collab, alerts, runbooks, backups, maintenance, security, oncall, health, home, events)
 
 
 def register_all(app: AsyncApp, svc: Services) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -80,11 +81,17 @@ class OnCallCommands:
             raise UserError(f"{exc}. Write it as {form}.") from None
         if duration.days > MAX_OVERRIDE_DAYS:
             raise UserError(f"Overrides last at most {MAX_OVERRIDE_DAYS} days; change oncall.rotation for longer.")
+        await ack(text=await self.set_override(actor, target, duration))
+
+    async def set_override(self, actor: str, target: str, duration: timedelta) -> str:
+        """Make ``target`` primary for ``duration`` (the caller checked ``actor`` is an operator); announced."""
+        svc = self.svc
+        now = svc.clock()
         until = now + duration
         await svc.oncall.set_override(target, until, actor, now)
         svc.roster.forget_override()
-        await ack(text=f"{user(target)} is primary on call until {when(until)} ({format_duration(duration)}).")
         await self._announce(f"{user(actor)} made {user(target)} primary on call until {when(until)}.")
+        return f"{user(target)} is primary on call until {when(until)} ({format_duration(duration)})."
 
     async def _announce(self, text: str) -> None:
         self.svc.tasks.spawn(

@@ -72,6 +72,9 @@ def digest_tick(fire_time: str) -> str:
     return f"digest:tick:{fire_time}"
 
 
+DIGEST_LAST = "digest:last"  # the newest digest's verdict and time (the App Home shows it)
+
+
 # Security audit and weekly report ------------------------------------------------------------------
 def security_tick(fire_time: str) -> str:
     return f"security:tick:{fire_time}"
@@ -178,6 +181,7 @@ TABLE: tuple[KeyDoc, ...] = (
     KeyDoc("`oncall:handoff:<time>`", "string, 8 d TTL", "the one replica that posts a hand-off checklist"),
     KeyDoc("`chan:<channel id>`", "string", "incident channels: the incident a channel belongs to"),
     KeyDoc("`digest:tick:<fire time>`", "string, 2 d TTL", "the one replica that posts a scheduled digest"),
+    KeyDoc("`digest:last`", "string: JSON (when, verdict), 7 d TTL", "every digest built: the App Home's health line"),
     KeyDoc(
         "`action:{id}`, `action:{id}:done`",
         "string, 30 min / 1 d TTL",

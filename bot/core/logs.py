@@ -14,6 +14,7 @@ import sys
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TextIO
 
 REDACTED = "[redacted]"
 
@@ -104,11 +105,11 @@ def redact_value(value: str) -> None:
     _ACTIVE.learn(value)
 
 
-def setup_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> Redactor:
-    """Route every logger through one stderr handler with redaction; return the redactor."""
+def setup_logging(level: str, fmt: str, secrets: Iterable[str] = (), stream: TextIO | None = None) -> Redactor:
+    """Route every logger through one handler (stderr, or ``stream``) with redaction; return the redactor."""
     global _ACTIVE
     redactor = _ACTIVE = Redactor(secrets)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(RedactingFormatter(redactor, json_lines=fmt == "json"))
     root = logging.getLogger()
     for existing in list(root.handlers):

@@ -4,6 +4,7 @@ answered on ``/health``, where one build in flight is shared by everyone asking 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from datetime import datetime
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import keys, slack, telemetry
+from bot.core.errors import DependencyError
 from bot.core.schedule import ScheduledPost
 from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
@@ -23,6 +25,7 @@ from runbooks import cron
 log = logging.getLogger(__name__)
 
 FRESH_FOR = 60.0
+LAST_TTL = 7 * 86400
 
 
 class DigestService:
@@ -36,7 +39,36 @@ class DigestService:
 
     async def build(self) -> Digest:
         """A fresh digest."""
-        return await self.builder.build()
+        digest = await self.builder.build()
+        await self._remember(digest)
+        return digest
+
+    async def _remember(self, digest: Digest) -> None:
+        """The verdict kept for the App Home (best effort: a digest is never lost to this)."""
+        store = self.builder.store
+        if store is None:
+            return
+        value = json.dumps({"at": digest.at.isoformat(), "verdict": render.verdict(digest)})
+        try:
+            async with store.io():
+                await store.redis.set(keys.DIGEST_LAST, value, ex=LAST_TTL)
+        except DependencyError as exc:
+            log.warning("the digest's verdict was not kept: %s", exc)
+
+    async def last(self) -> tuple[datetime, str] | None:
+        """The newest digest's time and verdict, from any replica (None: none yet, or the store is away)."""
+        store = self.builder.store
+        if store is None:
+            return None
+        try:
+            async with store.io():
+                raw = await store.redis.get(keys.DIGEST_LAST)
+        except DependencyError:
+            return None
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return datetime.fromisoformat(data["at"]), str(data["verdict"])
 
     async def recent(self) -> Digest:
         """For ``/health``: the digest built in the last minute, else the one being built now, else a new one.
@@ -50,7 +82,7 @@ class DigestService:
 
     async def _build_and_keep(self) -> Digest:
         try:
-            digest = await self.builder.build()
+            digest = await self.build()
             self._latest = (time.monotonic(), digest)
             return digest
         finally:

@@ -114,6 +114,11 @@ def _alert_blocks(incident: Incident) -> list[Block]:
     return blocks
 
 
+def lifecycle_buttons(incident: Incident) -> ActionsBlock | None:
+    """The announcement's buttons, for another surface (the App Home): the same actions, the same handlers."""
+    return _buttons(incident)
+
+
 def _buttons(incident: Incident, public: bool = False) -> ActionsBlock | None:
     elements: list[ButtonElement | UserSelectElement] = []
     for action in allowed_actions(incident.state):

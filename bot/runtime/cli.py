@@ -6,15 +6,16 @@ import argparse
 import asyncio
 import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot import __version__
 from bot.core.durations import format_duration
 from bot.core.errors import DependencyError
 from bot.core.logs import setup_logging
-from bot.core.settings import SettingsError, load_config_file, load_environment, load_settings
+from bot.core.settings import Settings, SettingsError, load_config_file, load_environment, load_settings
 
 EXIT_BAD_SETTINGS = 2
 
@@ -51,6 +52,17 @@ def _parser() -> argparse.ArgumentParser:
         "and print it; open incidents are included when REDIS_URL is set.",
     )
     dig.add_argument("--print", dest="print_", action="store_true", required=True, help="print it as text")
+    sub.add_parser(
+        "shell",
+        help="try the bot with no Slack workspace: Slack is played in the terminal",
+        description="The real bot with Slack played in the terminal: type slash commands, click buttons, switch "
+        "people (as @alice) and move the clock (wait 15m). Reads lines from stdin when it is not a terminal.",
+    )
+    sub.add_parser(
+        "run",
+        help="serve when Slack credentials are set, else start the local shell (make run)",
+        description="With SLACK_BOT_TOKEN (environment or .env): check the config and serve. Without: the shell.",
+    )
     aud = sub.add_parser(
         "audit",
         help="run the security audit once and print it (no Slack needed)",
@@ -135,6 +147,19 @@ def postmortem(ref: str, output: str | None) -> int:
     return 0
 
 
+async def _with_optional_store(settings: Settings, build: Callable[[Any], Awaitable[str]]) -> str:
+    """``build(redis)`` with a connection when REDIS_URL is set, else ``build(None)`` (no Redis client loaded)."""
+    if not settings.env.redis_url:
+        return await build(None)
+    from bot.core.redis import connect  # noqa: PLC0415
+
+    redis = connect(settings.env.redis_url, settings.env.chatops_data_dir)
+    try:
+        return await build(redis)
+    finally:
+        await redis.close()
+
+
 def digest_print() -> int:
     from bot.digest import text  # noqa: PLC0415 - only this command needs Kubernetes
     from bot.digest.build import DigestBuilder  # noqa: PLC0415
@@ -146,29 +171,21 @@ def digest_print() -> int:
     except SettingsError as exc:
         return _fail(exc.problems)
 
-    async def build() -> str:
+    async def build(redis: Any) -> str:
+        store = None
+        if redis is not None:  # with no state store the digest says so
+            from bot.incidents.store import IncidentStore  # noqa: PLC0415
+
+            store = IncidentStore(redis.client, redis.description)
         clusters = ClusterSet(settings.config.kubernetes.refs())
         authorization = settings.env.prometheus_authorization()
         aws = Aws(settings.config.aws.region) if settings.config.aws else None
-        if not settings.env.redis_url:  # no state store: the digest says so, and no Redis client is loaded
-            digest = await DigestBuilder(
-                settings.config, None, utcnow, clusters, prometheus_authorization=authorization, aws=aws
-            ).build()
-            return text.text(digest)
-        from bot.core.redis import connect  # noqa: PLC0415
-        from bot.incidents.store import IncidentStore  # noqa: PLC0415
+        digest = await DigestBuilder(
+            settings.config, store, utcnow, clusters, prometheus_authorization=authorization, aws=aws
+        ).build()
+        return text.text(digest)
 
-        redis = connect(settings.env.redis_url, settings.env.chatops_data_dir)
-        try:
-            store = IncidentStore(redis.client, redis.description)
-            digest = await DigestBuilder(
-                settings.config, store, utcnow, clusters, prometheus_authorization=authorization, aws=aws
-            ).build()
-            return text.text(digest)
-        finally:
-            await redis.close()
-
-    sys.stdout.write(asyncio.run(build()))
+    sys.stdout.write(asyncio.run(_with_optional_store(settings, build)))
     return 0
 
 
@@ -182,32 +199,66 @@ def audit_print() -> int:
     except SettingsError as exc:
         return _fail(exc.problems)
 
-    async def build() -> str:
-        clusters = ClusterSet(settings.config.kubernetes.refs())
-        if not settings.env.redis_url:  # nothing to compare with: every finding is listed, none called new
-            service = SecurityService(config=settings.config, client=None, clusters=clusters, store=None, clock=utcnow)
-            return text.audit_text(await service.audit())
-        from bot.core.redis import connect  # noqa: PLC0415
-        from bot.security.store import SecurityStore  # noqa: PLC0415
+    async def build(redis: Any) -> str:
+        store = None
+        if redis is not None:  # with no state store nothing is compared: every finding is listed, none called new
+            from bot.security.store import SecurityStore  # noqa: PLC0415
 
-        redis = connect(settings.env.redis_url, settings.env.chatops_data_dir)
-        try:
             store = SecurityStore(redis.client, redis.description)
-            service = SecurityService(config=settings.config, client=None, clusters=clusters, store=store, clock=utcnow)
-            return text.audit_text(await service.audit())
-        finally:
-            await redis.close()
+        clusters = ClusterSet(settings.config.kubernetes.refs())
+        service = SecurityService(config=settings.config, client=None, clusters=clusters, store=store, clock=utcnow)
+        return text.audit_text(await service.audit())
 
     try:
-        sys.stdout.write(asyncio.run(build()))
+        sys.stdout.write(asyncio.run(_with_optional_store(settings, build)))
     except DependencyError as exc:
         print(f"chatops-bot: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
+def shell(why: str | None = None) -> int:
+    from bot.shell.run import main as shell_main  # noqa: PLC0415 - rich and prompt_toolkit only for the shell
+
+    return shell_main(why)
+
+
+def serve() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return _fail(exc.problems)
+    env = settings.env
+    setup_logging(env.log_level, env.log_format, env.secrets())
+    from bot.runtime.server import serve as serve_http  # noqa: PLC0415 - keeps check-config free of server imports
+
+    with contextlib.suppress(KeyboardInterrupt):
+        serve_http(settings)
+    return 0
+
+
+def run() -> int:
+    """``make run``: a newcomer without a Slack app gets the shell; with one, the config is checked and served."""
+    try:
+        env = load_environment()
+    except SettingsError as exc:
+        return _fail(exc.problems)
+    if env.slack_bot_token is None:
+        return shell("no SLACK_BOT_TOKEN: starting the local shell; see README to connect to Slack")
+    example = Path("chatops.example.yaml")
+    if not env.chatops_config.exists() and example.exists():
+        env.chatops_config.write_text(example.read_text())
+        print(f"Created {env.chatops_config} from {example}: put your channel ids and people in it.")
+    status = check_config(file_only=False)
+    return status if status else serve()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "shell":
+        return shell()
+    if args.command == "run":
+        return run()
     if args.command == "digest":
         return digest_print()
     if args.command == "audit":
@@ -217,16 +268,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "postmortem":
         return postmortem(args.incident, args.output)
     if args.command == "serve":
-        try:
-            settings = load_settings()
-        except SettingsError as exc:
-            return _fail(exc.problems)
-        env = settings.env
-        setup_logging(env.log_level, env.log_format, env.secrets())
-        from bot.runtime.server import serve  # noqa: PLC0415 - keeps check-config free of server imports
-
-        with contextlib.suppress(KeyboardInterrupt):
-            serve(settings)
-        return 0
+        return serve()
     _parser().print_help()
     return EXIT_BAD_SETTINGS

@@ -12,8 +12,9 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import aiohttp
 import uvicorn
@@ -29,6 +30,7 @@ from bot.alerts.webhook import endpoint as alert_endpoint
 from bot.core.redis import RedisConnection, connect
 from bot.core.settings import Settings
 from bot.core.slack import build_client
+from bot.incidents.service import utcnow
 from bot.incidents.store import IncidentStore
 from bot.runtime.app import BotIdentity, build_app
 from bot.runtime.limits import MAX_CONCURRENCY, BodyLimits, HeaderDeadlineProtocol
@@ -40,7 +42,8 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-def create_web_app(settings: Settings, redis: RedisConnection) -> ASGIApp:
+def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[], datetime] = utcnow) -> ASGIApp:
+    """The bot as an ASGI app. ``clock`` is the one time source of every deadline (the local shell moves it)."""
     env = settings.env
     assert env.slack_bot_token is not None
     token = env.slack_bot_token.get_secret_value()
@@ -51,6 +54,7 @@ def create_web_app(settings: Settings, redis: RedisConnection) -> ASGIApp:
         settings.config,
         client,
         store,
+        clock,
         home_team=lambda: identity.team_id,
         prometheus_authorization=env.prometheus_authorization(),
         statuspage_key=env.statuspage_api_key.get_secret_value() if env.statuspage_api_key else None,

@@ -24,6 +24,7 @@ from bot.core.settings.config import BotConfig
 from bot.core.tasks import BackgroundTasks
 from bot.digest.build import DigestBuilder
 from bot.digest.service import DigestService
+from bot.home.service import HomeService
 from bot.incidents.announcement import Announcer
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.rooms import IncidentRooms
@@ -73,6 +74,7 @@ class Services:
     alerts: AlertService
     firing: FiringAlerts | None
     statuspage: PublicStatus | None
+    home: HomeService
 
     @classmethod
     def build(
@@ -200,6 +202,11 @@ class Services:
             )
             announcer.public = statuspage.offered
             flows.after_change.append(statuspage.ask_to_resolve)
+        digest = DigestService(config, client, digest_builder)
+        home = HomeService(
+            config=config, client=client, store=store, roster=roster, access=access, digest=digest, clock=clock
+        )
+        home.upcoming = maintenance.upcoming_lines
         weekly = WeeklyReports(
             config=config, client=client, store=security_store, incidents=store, oncall=oncall, aws=aws, clock=clock
         )
@@ -215,7 +222,7 @@ class Services:
             oncall=oncall,
             roster=roster,
             escalator=escalator,
-            digest=DigestService(config, client, digest_builder),
+            digest=digest,
             runbooks=runner,
             executor=executor,
             follower=follower,
@@ -227,6 +234,7 @@ class Services:
             alerts=alerts,
             firing=firing,
             statuspage=statuspage,
+            home=home,
         )
 
     def scheduled_posts(self) -> list[ScheduledPost]:

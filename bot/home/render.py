@@ -1,0 +1,90 @@
+"""The App Home view (pure): the person's incidents first, then every open incident with its buttons, who is on call
+(with "Take over for 4h" for operators), upcoming maintenance, the latest health verdict with "Run /health"."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.core.blocks import chunked_sections, md
+from bot.core.text import user, when
+from bot.incidents.model import Incident
+from bot.incidents.render import lifecycle_buttons
+from bot.incidents.text import summary_line
+from bot.oncall.model import OnCallNow
+
+TAKE_OVER_ACTION = "home_take_over"
+RUN_HEALTH_ACTION = "home_run_health"
+OPEN_SHOWN = 12  # each with its buttons: two blocks; a view holds 100
+
+
+def home_view(
+    viewer: str,
+    mine: Sequence[Incident],
+    open_now: Sequence[Incident],
+    oncall: OnCallNow | None,
+    *,
+    operator: bool,
+    maintenance: Sequence[str],
+    health: tuple[datetime, str] | None,
+    now: datetime,
+) -> View:
+    blocks: list[Block] = [HeaderBlock(text="Incidents and on-call")]
+    blocks.append(SectionBlock(text=md("*What needs you*")))
+    if mine:
+        blocks += chunked_sections([f"• {summary_line(i, now)}" for i in mine[:OPEN_SHOWN]])
+    else:
+        blocks.append(SectionBlock(text=md(f"Nothing: {user(viewer)} commands no open incident and was not paged.")))
+    blocks.append(DividerBlock())
+    blocks.append(SectionBlock(text=md(f"*Open incidents* ({len(open_now)})")))
+    for incident in open_now[:OPEN_SHOWN]:
+        blocks.append(SectionBlock(text=md(summary_line(incident, now))))
+        buttons = lifecycle_buttons(incident)
+        if buttons is not None:
+            buttons.block_id = f"home_incident_{incident.number}"
+            blocks.append(buttons)
+    if not open_now:
+        blocks.append(SectionBlock(text=md("✅ None.")))
+    elif len(open_now) > OPEN_SHOWN:
+        blocks.append(ContextBlock(elements=[md(f"…and {len(open_now) - OPEN_SHOWN} more: `/incident list`")]))
+    blocks.append(DividerBlock())
+    blocks += _oncall(oncall, operator)
+    if maintenance:
+        blocks.append(DividerBlock())
+        blocks += chunked_sections(["*Upcoming maintenance*", *maintenance])
+    blocks.append(DividerBlock())
+    verdict = f"{health[1]} ({when(health[0])})" if health else "No digest built yet."
+    blocks.append(
+        SectionBlock(
+            text=md(f"*Health*\n{verdict}"),
+            accessory=ButtonElement(text="Run /health", action_id=RUN_HEALTH_ACTION, value="health"),
+        )
+    )
+    blocks.append(ContextBlock(elements=[md(f"Updated {when(now)} · it refreshes each time you open this tab")]))
+    return View(type="home", blocks=blocks)
+
+
+def _oncall(who: OnCallNow | None, operator: bool) -> list[Block]:
+    if who is None:
+        return [SectionBlock(text=md("*On call*\nNo rotation configured (`oncall.rotation`)."))]
+    shift = who.shift
+    text = (
+        f"*On call*\nPrimary {user(who.primary)}, secondary {user(who.secondary)}, lead {user(who.lead)}, "
+        f"until {when(shift.ends)}.\nNext: {user(shift.next_primary)} (primary), {user(shift.next_secondary)}."
+    )
+    blocks: list[Block] = [SectionBlock(text=md(text))]
+    if operator:
+        take = ButtonElement(text="Take over for 4h", action_id=TAKE_OVER_ACTION, value="4h")
+        blocks.append(ActionsBlock(block_id="home_oncall", elements=[take]))
+    return blocks

@@ -1,0 +1,84 @@
+"""The App Home, published for one person when they open it (``views.publish``). A publish Slack refuses is logged,
+never retried in a loop: the next opening publishes again."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import slack
+from bot.core.errors import DependencyError
+from bot.core.permissions import Access
+from bot.core.settings.config import BotConfig
+from bot.core.slack import SLACK_ERRORS
+from bot.digest.service import DigestService
+from bot.home.render import home_view
+from bot.incidents.model import Incident, State
+from bot.incidents.store import IncidentStore
+from bot.oncall.roster import Roster
+
+log = logging.getLogger(__name__)
+
+
+class HomeService:
+    def __init__(
+        self,
+        *,
+        config: BotConfig,
+        client: AsyncWebClient,
+        store: IncidentStore,
+        roster: Roster,
+        access: Access,
+        digest: DigestService,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.store = store
+        self.roster = roster
+        self.access = access
+        self.digest = digest
+        self.clock = clock
+        # The week's maintenance windows, one line each (set by the composition root).
+        self.upcoming: Callable[[datetime], Awaitable[list[str]]] | None = None
+
+    async def _paged(self, incidents: list[Incident], viewer: str) -> set[int]:
+        """The open incidents whose timeline pages ``viewer``."""
+        paged = set()
+        for incident in incidents:
+            if incident.state not in (State.OPEN, State.ACKNOWLEDGED, State.MITIGATED):
+                continue
+            entries, _ = await self.store.timeline(incident.number, limit=200)
+            if any(e.kind == "was paged" and e.actor == viewer for e in entries):
+                paged.add(incident.number)
+        return paged
+
+    async def publish(self, viewer: str) -> None:
+        now = self.clock()
+        try:
+            active = sorted(await self.store.active(), key=lambda i: (i.severity.value, i.number))
+            paged = await self._paged(active, viewer)
+            who = await self.roster.now(now) if self.config.oncall.rotation else None
+            maintenance = await self.upcoming(now) if self.upcoming is not None else []
+        except DependencyError as exc:
+            log.warning("App Home of %s not built: %s", viewer, exc)
+            return
+        open_now = [i for i in active if i.state is not State.CLOSED and i.state is not State.RESOLVED]
+        mine = [i for i in open_now if i.commander == viewer or i.number in paged]
+        view = home_view(
+            viewer,
+            mine,
+            open_now,
+            who,
+            operator=await self.access.is_operator(viewer),
+            maintenance=maintenance,
+            health=await self.digest.last(),
+            now=now,
+        )
+        try:
+            await self.client.views_publish(user_id=viewer, view=view)
+        except SLACK_ERRORS as exc:
+            slack.failed("views.publish", f"the App Home of {viewer}", exc)

@@ -1,0 +1,1 @@
+"""chatops-bot shell: the real bot with Slack played in the terminal."""

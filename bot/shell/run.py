@@ -1,0 +1,230 @@
+"""``chatops-bot shell``: the real bot (the same app, listeners, stores, escalator and scheduler, served over HTTP on
+loopback exactly as ``serve`` does) with Slack played in the terminal. State in the embedded Redis under
+``./.chatops/`` (or REDIS_URL); Kubernetes from KUBECONFIG when present; without a config file, a demo config.
+
+The greeting and the prompt come first; the bot (its modules, the embedded Redis, the server) starts behind them, and
+a line that needs it waits until it is up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import yaml
+from rich.console import Console
+from rich.text import Text
+
+from bot.core.logs import setup_logging
+from bot.core.settings import SettingsError, load_config_file, load_environment
+from bot.core.settings.config import BotConfig
+from bot.shell.render import Names
+
+if TYPE_CHECKING:
+    from bot.shell.session import Shell
+    from bot.shell.slack import SlackStandIn
+
+DEMO_CONFIG = """
+channels: {incidents: C0INCIDENTS, digest: C0HEALTH, stakeholders: C0STATUS}
+permissions: {operators: [U0YOU]}
+oncall: {rotation: [U0ALICE, U0BOB], lead: U0LEAD}
+"""
+DEMO_PEOPLE = {"U0YOU": "you", "U0ALICE": "alice", "U0BOB": "bob", "U0LEAD": "lead"}
+DEMO_CHANNELS = {"C0INCIDENTS": "incidents", "C0HEALTH": "health", "C0STATUS": "status"}
+
+
+def _config(env_path: Path, explicit: bool) -> tuple[BotConfig, str]:
+    """The user's config when there is one (CHATOPS_CONFIG, or ./chatops.yaml), else the demo config."""
+    if explicit or env_path.exists():
+        return load_config_file(env_path), f"config {env_path}"
+    return BotConfig.model_validate(yaml.safe_load(DEMO_CONFIG)), "the built-in demo config (no chatops.yaml)"
+
+
+def _names(config: BotConfig) -> Names:
+    """Everyone and every channel the config names, readable: U0ALICE → alice."""
+    people = dict(DEMO_PEOPLE)
+    ids = [*config.oncall.rotation, config.oncall.lead, *config.permissions.operators, *config.permissions.responders]
+    for uid in ids:
+        if uid and uid.startswith(("U", "W")) and uid not in people:
+            people[uid] = uid.lower().removeprefix("u0")
+    channels = dict(DEMO_CHANNELS)
+    for key, cid in (
+        ("incidents", config.channels.incidents),
+        ("health", config.channels.digest),
+        ("status", config.channels.stakeholders),
+    ):
+        if cid and cid not in channels:
+            channels[cid] = key
+    return Names(people, channels)
+
+
+def main(why: str | None = None, stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
+    try:
+        env = load_environment()
+        config, source = _config(env.chatops_config, "CHATOPS_CONFIG" in os.environ)
+    except SettingsError as exc:
+        print("chatops-bot shell: the settings have problems:", *exc.problems, sep="\n  - ", file=sys.stderr)
+        return 2
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    interactive = stdin.isatty() and stdout.isatty()
+    console = Console(file=stdout, force_terminal=interactive or None, highlight=False, soft_wrap=True)
+    names = _names(config)
+    if why:
+        console.print(Text(why, style="yellow"))
+    state = "REDIS_URL" if env.redis_url else f"an embedded Redis in {env.chatops_data_dir}"
+    console.print(Text("chatops-bot shell — the real bot, with Slack played here.", style="bold"))
+    console.print(Text(f"Using {source}; state in {state}. You are @you in "
+                       f"{names.channel(config.channels.incidents)}. Type help, or try:", style="dim"))  # fmt: skip
+    console.print(Text("  /incident open P1 Checkout API returns 500s", style="cyan"))
+    env.chatops_data_dir.mkdir(parents=True, exist_ok=True)
+    log = (env.chatops_data_dir / "shell.log").open("a", encoding="utf-8")
+    secret = secrets.token_hex(16)
+    token = f"xoxb-shell-{secrets.token_hex(12)}"
+    setup_logging(env.log_level, env.log_format, [secret, token], stream=log)
+    try:
+        return asyncio.run(_run(env, config, names, console, secret=secret, token=token, stdin=stdin))
+    finally:
+        log.close()
+
+
+async def _start_bot(env: Any, config: BotConfig, slack: SlackStandIn, clock: Any, *, secret: str, token: str) -> Any:
+    """The bot, served on loopback as ``serve`` does: its modules load and the embedded Redis starts meanwhile."""
+    import uvicorn  # noqa: PLC0415
+    from pydantic import SecretStr  # noqa: PLC0415
+
+    from bot.core.redis import connect  # noqa: PLC0415
+    from bot.core.settings import Settings  # noqa: PLC0415
+
+    port = _free_port()
+    settings = Settings(
+        env=env.model_copy(
+            update={
+                "slack_bot_token": SecretStr(token),
+                "slack_signing_secret": SecretStr(secret),
+                "slack_app_token": None,
+                "slack_api_url": f"{slack.url}/api/",
+                "host": "127.0.0.1",
+                "port": port,
+                "alerts_token": None,
+            }
+        ),
+        config=config,
+    )
+    connecting = asyncio.create_task(asyncio.to_thread(connect, env.redis_url, env.chatops_data_dir))
+    server_module = await asyncio.to_thread(__import__, "bot.runtime.server", fromlist=["create_web_app"])
+    redis = await connecting
+    app = server_module.create_web_app(settings, redis, clock)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            raise RuntimeError("the bot did not start; see .chatops/shell.log")
+        await asyncio.sleep(0.02)
+    return server, serving, f"http://127.0.0.1:{port}"
+
+
+async def _run(
+    env: Any, config: BotConfig, names: Names, console: Console, *, secret: str, token: str, stdin: IO[str]
+) -> int:
+    import aiohttp  # noqa: PLC0415
+
+    from bot.shell.session import Shell, ShellClock  # noqa: PLC0415
+    from bot.shell.slack import SlackStandIn  # noqa: PLC0415
+
+    interactive = stdin.isatty() and console.is_terminal
+    clock = ShellClock()
+    holder: dict[str, Shell] = {}
+    slack = await SlackStandIn(lambda event: holder["shell"].on_event(event) if "shell" in holder else None).start()
+    starting = asyncio.create_task(_start_bot(env, config, slack, clock, secret=secret, token=token))
+    ask = _asker(stdin, interactive, env.chatops_data_dir, console)
+    server: Any = None
+    serving: asyncio.Task[Any] | None = None
+    async with aiohttp.ClientSession() as http:
+        shell = Shell(
+            slack=slack,
+            bot_url="",
+            secret=secret,
+            names=names,
+            me="U0YOU",
+            channel=config.channels.incidents,
+            clock=clock,
+            console=console,
+            ask=ask,
+        )
+        shell.http = http
+
+        async def ready() -> str:
+            nonlocal server, serving
+            server, serving, url = await starting
+            return str(url)
+
+        shell.ready = ready
+        holder["shell"] = shell
+        try:
+            while True:
+                line = await ask(f"{names.users.get(shell.user, shell.user)}@{names.channel(shell.channel)}> ")
+                if line is None:
+                    break
+                try:
+                    if not await shell.handle(line):
+                        break
+                except Exception as exc:  # noqa: BLE001 - no input may crash the shell
+                    console.print(Text(f"shell: that did not work ({type(exc).__name__}: {exc})", style="red"))
+        finally:
+            if not starting.done():
+                with contextlib.suppress(Exception):
+                    await starting
+            if server is None and starting.done() and not starting.cancelled() and starting.exception() is None:
+                server, serving, _ = starting.result()
+            if server is not None and serving is not None:
+                server.should_exit = True
+                with contextlib.suppress(Exception):
+                    await serving
+            await slack.stop()
+    console.print(Text("bye", style="dim"))
+    return 0
+
+
+def _asker(stdin: IO[str], interactive: bool, data_dir: Path, console: Console) -> Any:
+    """How a line is read: with history and editing at a terminal, plainly (and echoed) from a pipe or file."""
+    if interactive:
+        from prompt_toolkit import PromptSession  # noqa: PLC0415 - only at a terminal
+        from prompt_toolkit.history import FileHistory  # noqa: PLC0415
+        from prompt_toolkit.patch_stdout import patch_stdout  # noqa: PLC0415
+
+        session: PromptSession[str] = PromptSession(history=FileHistory(str(data_dir / "shell_history")))
+
+        async def ask_tty(prompt: str) -> str | None:
+            with patch_stdout(raw=True):
+                try:
+                    return await session.prompt_async(prompt)
+                except EOFError:
+                    return None
+                except KeyboardInterrupt:
+                    return ""
+
+        return ask_tty
+
+    async def ask_pipe(prompt: str) -> str | None:
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            return None
+        console.print(Text(prompt, style="bold") + Text(line.rstrip("\n")))
+        return line.rstrip("\n")
+
+    return ask_pipe
+
+
+def _free_port() -> int:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,469 @@
+"""The shell's conversation: what a person types becomes the signed request Slack would send (a slash command, a
+button click, a modal submission); what the bot sends back through the Slack stand-in is shown as it happens.
+
+Lines: ``/command text``; ``click <n>|<label>`` on the last message's buttons (a confirm asks y/n, a picker lists
+its options, a modal is filled field by field); ``as @alice``; ``in #channel``; ``dms``; ``wait 15m`` (moves the
+bot's clock); ``help``; ``quit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import aiohttp
+from rich.console import Console
+from rich.text import Text
+from slack_sdk.signature import SignatureVerifier
+
+from bot.core.durations import parse_duration
+from bot.shell import render
+from bot.shell.slack import TEAM, Event, Message, SlackStandIn
+
+HELP = """Type what you would type in Slack, one line at a time:
+  /incident open P1 Checkout API returns 500s   a slash command (any of the bot's: /incident, /oncall, /health, …)
+  click 1   or   click Acknowledge              a button of the last message shown (confirms ask y/n)
+  as @alice                                     act as someone else (permissions apply)
+  in #incidents                                 type in another channel (an incident's own channel too)
+  dms                                           the current person's direct messages (pages)
+  home                                          the app's Home tab, as the current person sees it
+  wait 15m                                      move the bot's clock on (escalation, reminders)
+  help, quit (or Ctrl-D)"""
+
+QUIET = 0.3  # the bot is done answering when Slack has heard nothing from it for this long
+SETTLE_MAX = 6.0
+
+Ask = Callable[[str], Awaitable[str | None]]
+
+
+class ShellClock:
+    """The bot's one time source: real time plus what ``wait`` added."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@dataclass
+class Shown:
+    message: Message
+    clickables: list[render.Clickable] = field(default_factory=list)
+
+
+class Shell:
+    def __init__(
+        self,
+        *,
+        slack: SlackStandIn,
+        bot_url: str,
+        secret: str,
+        names: render.Names,
+        me: str,
+        channel: str,
+        clock: ShellClock,
+        console: Console,
+        ask: Ask,
+    ) -> None:
+        self.slack = slack
+        self.bot_url = bot_url
+        self.verifier = SignatureVerifier(secret)
+        self.names = names
+        self.user = me
+        self.channel = channel
+        self.clock = clock
+        self.console = console
+        self.ask = ask
+        self.last: Shown | None = None
+        self.modal: dict[str, Any] | None = None
+        self.http: aiohttp.ClientSession | None = None
+        self.heard = time.monotonic()
+        # The bot's URL once it is up (it starts behind the prompt); set by the runner.
+        self.ready: Callable[[], Awaitable[str]] | None = None
+
+    # What the bot sends ------------------------------------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        """Called by the Slack stand-in for every post, edit, ephemeral reply, modal and file."""
+        self.heard = time.monotonic()
+        if event.kind == "modal":
+            self.modal = event.view
+            return
+        if event.kind == "channel":
+            self.console.print(Text(f"＋ {event.detail}", style="dim"))
+            return
+        if event.kind == "published":
+            if event.detail == self.user and event.view:
+                home = Message("home", self.slack.next_ts(), "App Home", list(event.view.get("blocks") or []))
+                home.kind = "home"
+                self.show(home)
+            return
+        message = event.message
+        if message is None:
+            return
+        if message.kind == "ephemeral" and message.user not in (self.user, None):
+            return  # only its reader sees it
+        self.show(message, updated=event.kind == "updated")
+
+    def show(self, message: Message, *, updated: bool = False) -> None:
+        body, clickables = render.blocks(message.blocks, self.names, message.text)
+        where = self.names.channel(message.channel)
+        if message.kind == "home":
+            head = f"⌂ App Home of {self.names.user(self.user)}"
+        elif message.kind == "ephemeral":
+            head = f"{where} · only you see this"
+        elif updated:
+            head = f"✎ {where} · message updated"
+        elif message.thread_ts:
+            head = f"{where} · ↳ in thread"
+        else:
+            head = where
+        indent = "    " if message.thread_ts and not updated else ""
+        self.console.print(Text(indent + head, style="dim"))
+        for line in body.split("\n"):
+            self.console.print(Text(indent) + line)
+        if clickables:
+            self.last = Shown(message, clickables)
+
+    # What the person types ---------------------------------------------------------------------------------------
+    async def handle(self, line: str) -> bool:
+        """One line of input; False when the person is done."""
+        text = line.strip()
+        if not text:
+            return True
+        word, _, rest = text.partition(" ")
+        try:
+            if text.startswith("/"):
+                await self.command(word, rest.strip())
+            elif word == "click":
+                await self.click(rest.strip())
+            elif word == "as":
+                self.switch_user(rest.strip())
+            elif word == "in":
+                self.switch_channel(rest.strip())
+            elif word == "dms":
+                self.dms()
+            elif word == "home":
+                await self.home()
+            elif word == "wait":
+                await self.wait(rest.strip())
+            elif word in ("quit", "exit"):
+                return False
+            elif word in ("help", "?"):
+                self.console.print(HELP)
+            else:
+                self.say(f"“{text[:60]}” is not something Slack would send. Type help.")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self.say(f"the bot did not answer ({type(exc).__name__})")
+        return True
+
+    def say(self, text: str) -> None:
+        self.console.print(Text(text, style="yellow"))
+
+    def switch_user(self, who: str) -> None:
+        name = who.lstrip("@").lower()
+        found = next((uid for uid, n in self.names.users.items() if n.lower() == name or uid.lower() == name), None)
+        if found is None:
+            known = ", ".join(f"@{n}" for n in self.names.users.values())
+            self.say(f"No one called {who[:40]!r} here. People: {known}")
+            return
+        self.user = found
+        self.say(f"You are {self.names.user(found)} now.")
+
+    def switch_channel(self, where: str) -> None:
+        name = where.lstrip("#").lower()
+        found = next((cid for cid, n in self.names.channels.items() if n.lower() == name or cid.lower() == name), None)
+        if found is None:
+            known = ", ".join(f"#{n}" for n in self.names.channels.values())
+            self.say(f"No channel {where[:40]!r}. Channels: {known}")
+            return
+        self.channel = found
+        self.say(f"Typing in #{self.names.channels[found]} now.")
+
+    def dms(self) -> None:
+        mine = [m for (channel, _), m in self.slack.messages.items() if channel == "D" + self.user[1:]]
+        if not mine:
+            self.say(f"No direct messages for {self.names.user(self.user)}.")
+        for message in mine:
+            self.show(message)
+
+    async def home(self) -> None:
+        """Open the app's Home tab: Slack sends app_home_opened, the bot publishes the view."""
+        body = json.dumps(
+            {
+                "token": "shell",
+                "team_id": TEAM,
+                "api_app_id": "A0SHELL",
+                "event": {
+                    "type": "app_home_opened",
+                    "user": self.user,
+                    "channel": "D" + self.user[1:],
+                    "tab": "home",
+                    "event_ts": f"{time.time():.6f}",
+                },
+                "type": "event_callback",
+                "event_id": f"Ev{uuid.uuid4().hex[:12]}",
+                "event_time": int(time.time()),
+            }
+        )
+        await self.post(body, "application/json")
+        await self.settle()
+
+    async def wait(self, text: str) -> None:
+        try:
+            step = parse_duration(text)
+        except ValueError:
+            self.say("Write it like: wait 15m (or 90s, 2h)")
+            return
+        if step <= timedelta() or step > timedelta(days=30):
+            self.say("Wait between 1s and 30d.")
+            return
+        self.clock.offset += step
+        self.say(f"⏩ The bot's clock is now {self.clock():%a %H:%M UTC} ({text} later).")
+        await self.settle(quiet=1.5)  # the escalation poller looks every second
+
+    # Requests as Slack sends them --------------------------------------------------------------------------------
+    async def post(self, body: str, content_type: str) -> tuple[int, str]:
+        assert self.http is not None
+        if self.ready is not None and not self.bot_url:
+            self.bot_url = await self.ready()  # a line typed while the bot starts waits for it
+        ts = str(int(time.time()))
+        headers: dict[str, str] = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": str(self.verifier.generate_signature(timestamp=ts, body=body)),
+        }
+        async with self.http.post(f"{self.bot_url}/slack/events", data=body.encode(), headers=headers) as resp:
+            answer = resp.status, await resp.text()
+        self.heard = time.monotonic()  # what the bot does next is waited for from here
+        return answer
+
+    def _response_url(self, message_ts: str | None = None, channel: str | None = None) -> str:
+        return self.slack.response_url(uuid.uuid4().hex, self.user, channel or self.channel, message_ts)
+
+    async def command(self, command: str, text: str) -> None:
+        self.modal = None
+        fields = {
+            "token": "shell",
+            "team_id": TEAM,
+            "team_domain": "shell",
+            "channel_id": self.channel,
+            "channel_name": self.names.channels.get(self.channel, self.channel),
+            "user_id": self.user,
+            "user_name": self.names.users.get(self.user, self.user),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0SHELL",
+            "response_url": self._response_url(),
+            "trigger_id": f"{uuid.uuid4().int % 10**13}.shell",
+        }
+        status, answer = await self.post(urlencode(fields), "application/x-www-form-urlencoded")
+        self.acknowledged(status, answer)
+        await self.settle()
+        await self.fill_modal()
+
+    def acknowledged(self, status: int, answer: str) -> None:
+        """Slack's acknowledgement of a command: shown to the person only."""
+        if status != 200:
+            self.say(f"Slack would say: the app did not respond ({status}).")
+            return
+        if not answer.strip():
+            return
+        try:
+            data = json.loads(answer)
+        except ValueError:
+            data = {"text": answer}
+        if isinstance(data, dict) and (data.get("text") or data.get("blocks")):
+            blocks = data.get("blocks") if isinstance(data.get("blocks"), list) else []
+            self.show(Message(self.channel, self.slack.next_ts(), str(data.get("text") or ""), blocks or [],
+                              user=self.user, kind="ephemeral"))  # fmt: skip
+
+    async def click(self, which: str) -> None:
+        if self.last is None:
+            self.say("Nothing to click yet: no message with buttons has been shown.")
+            return
+        chosen = None
+        if which.isdigit():
+            chosen = next((c for c in self.last.clickables if c.number == int(which)), None)
+        elif which:
+            chosen = next((c for c in self.last.clickables if c.label.lower() == which.lower()), None) or next(
+                (c for c in self.last.clickables if which.lower() in c.label.lower()), None
+            )
+        if chosen is None:
+            labels = " ".join(f"[{c.number} {c.label}]" for c in self.last.clickables)
+            self.say(f"No such button on the last message: {labels}")
+            return
+        action = await self._action(chosen)
+        if action is None:
+            return
+        message = self.last.message
+        payload = {
+            "type": "block_actions",
+            "user": {"id": self.user, "username": self.names.users.get(self.user, self.user), "team_id": TEAM},
+            "api_app_id": "A0SHELL",
+            "token": "shell",
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": message.channel,
+                "is_ephemeral": message.kind == "ephemeral",
+            },
+            "trigger_id": f"{uuid.uuid4().int % 10**13}.shell",
+            "team": {"id": TEAM, "domain": "shell"},
+            "channel": {"id": message.channel, "name": self.names.channels.get(message.channel, message.channel)},
+            "message": {"type": "message", "ts": message.ts, "text": message.text, "blocks": message.blocks},
+            "state": {"values": {}},
+            "response_url": self._response_url(message.ts, message.channel),
+            "actions": [action],
+        }
+        self.modal = None
+        status, _ = await self.post("payload=" + quote(json.dumps(payload)), "application/x-www-form-urlencoded")
+        if status != 200:
+            self.say(f"Slack would say: the app did not respond ({status}).")
+        await self.settle()
+        await self.fill_modal()
+
+    async def _action(self, chosen: render.Clickable) -> dict[str, Any] | None:
+        element = chosen.element
+        base = {"action_id": element.get("action_id"), "block_id": chosen.block_id, "type": element.get("type"),
+                "action_ts": f"{time.time():.6f}"}  # fmt: skip
+        confirm = element.get("confirm")
+        if isinstance(confirm, dict):
+            title = (confirm.get("title") or {}).get("text", "Are you sure?")
+            said = render.mrkdwn(str((confirm.get("text") or {}).get("text", "")), self.names)
+            self.console.print(Text(f"{title} ", style="bold") + said)
+            answer = (await self.ask("y/n> ") or "").strip().lower()
+            if answer not in ("y", "yes"):
+                self.say("Cancelled: nothing was sent.")
+                return None
+        kind = element.get("type")
+        if kind == "button":
+            if element.get("url"):
+                self.console.print(Text(f"Opens {element['url']}", style="dim"))
+            return {**base, "value": element.get("value", ""), "text": element.get("text")}
+        if kind == "users_select":
+            who = await self._pick_user()
+            return None if who is None else {**base, "selected_user": who}
+        if kind == "static_select":
+            picked = await self._pick_option(element)
+            return None if picked is None else {**base, "selected_option": picked}
+        self.say(f"The shell cannot use a {kind} element.")
+        return None
+
+    async def _pick_user(self) -> str | None:
+        people = list(self.names.users.items())
+        for i, (_, name) in enumerate(people, start=1):
+            self.console.print(f"  {i}. @{name}")
+        answer = (await self.ask("who> ") or "").strip().lstrip("@").lower()
+        for i, (uid, name) in enumerate(people, start=1):
+            if answer in (str(i), name.lower(), uid.lower()):
+                return uid
+        self.say("No one chosen: nothing was sent.")
+        return None
+
+    async def _pick_option(self, element: dict[str, Any]) -> dict[str, Any] | None:
+        choices = render.options(element)
+        for i, (_, label) in enumerate(choices, start=1):
+            self.console.print(f"  {i}. {label}")
+        answer = (await self.ask("choose> ") or "").strip()
+        for i, (value, label) in enumerate(choices, start=1):
+            if answer in (str(i), label, value):
+                return {"value": value, "text": {"type": "plain_text", "text": label}}
+        self.say("Nothing chosen: nothing was sent.")
+        return None
+
+    # Modals --------------------------------------------------------------------------------------------------------
+    async def fill_modal(self) -> None:
+        """A modal the bot opened, filled in field by field, then submitted as Slack submits it."""
+        for _ in range(3):  # the bot may answer with errors: fix those fields and submit again
+            view = self.modal
+            if not view:
+                return
+            self.modal = None
+            title = (view.get("title") or {}).get("text", "Form")
+            self.console.print(Text(f"▤ {title} (an empty answer keeps what is shown; '-' cancels)", style="bold"))
+            values: dict[str, Any] = {}
+            for block in view.get("blocks") or []:
+                if block.get("type") == "context":
+                    self.console.print(Text(" · ").join(render._text(e, self.names, "dim")
+                                                         for e in block.get("elements") or []))  # fmt: skip
+                if block.get("type") != "input":
+                    continue
+                value = await self._field(block)
+                if value is None:
+                    self.say("Form closed: nothing was sent.")
+                    return
+                values[str(block.get("block_id"))] = {str(block["element"].get("action_id")): value}
+            _status, answer = await self._submit(view, values)
+            errors: dict[str, str] = {}
+            if answer.strip():
+                try:
+                    errors = json.loads(answer).get("errors") or {}
+                except ValueError:
+                    errors = {}
+            if not errors:
+                await self.settle()
+                return
+            for block_id, error in errors.items():
+                self.say(f"{block_id}: {error}")
+            self.modal = view
+        self.say("Form not accepted after three tries.")
+
+    async def _field(self, block: dict[str, Any]) -> dict[str, Any] | None:
+        element = block.get("element") or {}
+        label = (block.get("label") or {}).get("text", block.get("block_id"))
+        optional = " (optional)" if block.get("optional") else ""
+        kind = element.get("type")
+        if kind == "plain_text_input":
+            initial = str(element.get("initial_value") or "")
+            shown = f" [{initial}]" if initial else ""
+            answer = await self.ask(f"{label}{optional}{shown}> ")
+            if answer is None or answer.strip() == "-":
+                return None
+            return {"type": kind, "value": answer.strip() or initial}
+        if kind in ("static_select", "multi_static_select"):
+            choices = render.options(element)
+            self.console.print(Text(f"{label}{optional}: ", style="bold") + Text(
+                "  ".join(f"{i}. {lab}" for i, (_, lab) in enumerate(choices, start=1))))  # fmt: skip
+            answer = await self.ask("choose> ")
+            if answer is None or answer.strip() == "-":
+                return None
+            picked = [choices[int(a) - 1] for a in answer.replace(",", " ").split()
+                      if a.isdigit() and 0 < int(a) <= len(choices)]  # fmt: skip
+            as_options = [{"value": v, "text": {"type": "plain_text", "text": t}} for v, t in picked]
+            if kind == "static_select":
+                return {"type": kind, "selected_option": as_options[0] if as_options else None}
+            return {"type": kind, "selected_options": as_options}
+        if kind == "users_select":
+            who = await self._pick_user()
+            return None if who is None else {"type": kind, "selected_user": who}
+        self.say(f"The shell cannot fill a {kind} field; it is left empty.")
+        return {"type": kind}
+
+    async def _submit(self, view: dict[str, Any], values: dict[str, Any]) -> tuple[int, str]:
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM, "domain": "shell"},
+            "user": {"id": self.user, "username": self.names.users.get(self.user), "team_id": TEAM},
+            "api_app_id": "A0SHELL",
+            "token": "shell",
+            "trigger_id": f"{uuid.uuid4().int % 10**13}.shell",
+            "view": {**view, "id": "V0SHELL", "team_id": TEAM, "state": {"values": values}, "hash": "shell"},
+            "response_urls": [],
+        }
+        return await self.post("payload=" + quote(json.dumps(payload)), "application/x-www-form-urlencoded")
+
+    # Waiting for the bot -------------------------------------------------------------------------------------------
+    async def settle(self, quiet: float = QUIET) -> None:
+        """Until the bot has been quiet for a while (its work after the acknowledgement shows up meanwhile)."""
+        deadline = time.monotonic() + SETTLE_MAX
+        await asyncio.sleep(0.05)
+        while time.monotonic() < deadline and time.monotonic() - self.heard < quiet:
+            await asyncio.sleep(0.05)
