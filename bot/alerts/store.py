@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core import keys
-from bot.core.redis import Client, RedisBacked
+from bot.core.redis import Client, RedisBacked, as_text
 
 GROUP_TTL = 30 * 86400
 NOTICE_TTL = 4 * 3600
@@ -34,12 +34,6 @@ return 1
 """
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 class AlertStore(RedisBacked):
     def __init__(self, redis: Client, description: str) -> None:
         super().__init__(redis, description)
@@ -49,9 +43,10 @@ class AlertStore(RedisBacked):
     async def holder(self, key: str) -> int | str | None:
         """The incident number a group (or the storm) has, ``opening:…`` while it is being opened, or None."""
         async with self.io():
-            value = _text(await self.redis.get(key))
-        if value is None:
+            raw = await self.redis.get(key)
+        if raw is None:
             return None
+        value = as_text(raw)
         return int(value) if value.isdigit() else value
 
     async def swap(self, key: str, expected: str, value: str, ttl: int = GROUP_TTL) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.core.redis import Client, RedisBacked
+from bot.core.redis import Client, RedisBacked, as_text
 
 _CLAIM = """
 local out = {}
@@ -75,7 +75,7 @@ class DueSet(RedisBacked):
             members = await self._claim(
                 keys=[self.due_key, self.pending_key], args=[now.timestamp(), lease_until.timestamp(), limit]
             )
-        return [m.decode() if isinstance(m, bytes) else str(m) for m in members]
+        return [as_text(m) for m in members]
 
     async def renew(self, member: str, lease_until: datetime) -> None:
         """Extend the claim on ``member`` while it is being handled (only if it is still claimed)."""

@@ -45,6 +45,12 @@ _TIMEOUTS: dict[str, Any] = {
 # slot map after a failover.
 _SINGLE: dict[str, Any] = {**_TIMEOUTS, "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1)}
 
+
+def as_text(value: Any) -> str:
+    """A Redis reply as text: clients answer str (decode_responses) but scripts and some paths give bytes."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 # The client: one server, or a cluster. Both offer the same commands, pipelines and scripts the stores use.
 Client = Redis | RedisCluster
 

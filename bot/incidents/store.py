@@ -20,6 +20,7 @@ from redis import exceptions as redis_errors
 from bot.core import keys
 from bot.core.errors import DependencyError, UserError
 from bot.core.redis import Client, RedisBacked
+from bot.core.redis import as_text as _text
 from bot.core.severity import Severity
 from bot.incidents.model import AlertOrigin, Incident, State, TimelineEntry, format_ref
 
@@ -333,10 +334,6 @@ class IncidentStore(RedisBacked):
         async with self.io():
             raw = await self.redis.hget(keys.doc(number), "version")
         return int(raw or 0)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def timeline_entry(entry_id: Any, fields: dict[Any, Any]) -> TimelineEntry:

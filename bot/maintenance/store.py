@@ -16,6 +16,7 @@ from bot.core import keys
 from bot.core.dueset import DueSet
 from bot.core.errors import DependencyError, UserError
 from bot.core.redis import Client, RedisBacked
+from bot.core.redis import as_text as _text
 from bot.incidents.model import TimelineEntry
 from bot.incidents.store import CAS_SCRIPT, CREATE_SCRIPT, TIMELINE_MAXLEN, timeline_entry
 from bot.maintenance.model import OVER, Reminder, Window, format_ref, member
@@ -27,10 +28,6 @@ Mutation = Callable[[Window], tuple[Window, TimelineEntry]]
 class WindowNotFound(UserError):
     def __init__(self, number: int) -> None:
         super().__init__(f"{format_ref(number)} does not exist. `/maintenance list` shows the windows.")
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class MaintenanceStore(RedisBacked):

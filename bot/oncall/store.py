@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.core import keys
 from bot.core.dueset import DueSet
-from bot.core.redis import Client, RedisBacked
+from bot.core.redis import Client, RedisBacked, as_text
 from bot.incidents.model import Incident, TimelineEntry
 from bot.incidents.store import TIMELINE_MAXLEN
 
@@ -129,6 +129,6 @@ class OnCallStore(RedisBacked):
             answers = await pipe.execute()
         steps: dict[int, list[int]] = {}
         for n, fields in zip(numbers, answers, strict=True):
-            names = [f.decode() if isinstance(f, bytes) else str(f) for f in fields]
+            names = [as_text(f) for f in fields]
             steps[n] = sorted(int(f.split(":", 1)[1]) for f in names if f.startswith("sent:"))
         return steps

@@ -6,18 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from bot.core import keys
 from bot.core.redis import RedisBacked
+from bot.core.redis import as_text as _text
 
 LAST_AUDIT_TTL = 400 * 86400  # a monthly audit compares with the one before, even after a skipped month
 COST_TTL = 86400
 STREAM_BATCH = 1000
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class SecurityStore(RedisBacked):
