@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from redis import exceptions as redis_errors
 
@@ -72,6 +72,56 @@ class ConcurrentChange(DependencyError):
 
 
 Mutation = Callable[[Incident], tuple[Incident, TimelineEntry]]
+
+
+class Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+    def model_dump_json(self) -> str: ...
+
+
+V = TypeVar("V", bound=Versioned)
+
+
+async def change_versioned(
+    store: RedisBacked,
+    cas: Callable[..., Awaitable[Any]],
+    keys_: tuple[str, str],
+    read: Callable[[], Awaitable[V]],
+    mutation: Callable[[V], tuple[V, TimelineEntry]],
+    *,
+    missing: Callable[[], Exception],
+    contended: Callable[[], Exception],
+) -> tuple[V, V, TimelineEntry]:
+    """The compare-and-set loop of a versioned document and its timeline (``keys_``: incidents, maintenance
+    windows): read, mutate, write both in ``CAS_SCRIPT`` if the version is still the one read; on a conflict, read
+    again. (current, updated, the entry with its stream id); ``missing()`` is raised when the document is gone,
+    ``contended()`` when every one of MAX_CAS_ATTEMPTS lost. ``updated.version`` is the version written (the
+    mutation sets it)."""
+    for _ in range(MAX_CAS_ATTEMPTS):
+        current = await read()
+        updated, entry = mutation(current)
+        async with store.io():
+            result = await cas(
+                keys=list(keys_),
+                args=[
+                    str(current.version),
+                    updated.model_dump_json(),
+                    str(updated.version),
+                    entry.at.isoformat(),
+                    entry.actor,
+                    entry.kind,
+                    entry.text,
+                    TIMELINE_MAXLEN,
+                ],
+            )
+        status = _text(result[0])
+        if status == "ok":
+            return current, updated, entry.model_copy(update={"entry_id": _text(result[1])})
+        if status == "missing":
+            raise missing()
+    raise contended()
 
 
 class IncidentStore(RedisBacked):
@@ -160,33 +210,20 @@ class IncidentStore(RedisBacked):
 
         ``mutation`` is pure and may raise (e.g. TransitionRefused), which propagates unchanged.
         """
-        for _ in range(MAX_CAS_ATTEMPTS):
-            current = await self.get(number)
-            updated, entry = mutation(current)
-            async with self.io():
-                result = await self._cas(
-                    keys=[keys.doc(number), keys.timeline(number)],
-                    args=[
-                        str(current.version),
-                        updated.model_dump_json(),
-                        str(updated.version),
-                        entry.at.isoformat(),
-                        entry.actor,
-                        entry.kind,
-                        entry.text,
-                        TIMELINE_MAXLEN,
-                    ],
-                )
-            status = _text(result[0])
-            if status == "ok":
-                if updated.state is State.CLOSED:
-                    await self._forget_active(number)
-                return updated, entry.model_copy(update={"entry_id": _text(result[1])})
-            if status == "missing":
-                raise IncidentNotFound(number)
-        raise ConcurrentChange(
-            f"INC-{number} changed {MAX_CAS_ATTEMPTS} times while we tried to update it; please try again"
+        _, updated, entry = await change_versioned(
+            self,
+            self._cas,
+            (keys.doc(number), keys.timeline(number)),
+            lambda: self.get(number),
+            mutation,
+            missing=lambda: IncidentNotFound(number),
+            contended=lambda: ConcurrentChange(
+                f"INC-{number} changed {MAX_CAS_ATTEMPTS} times while we tried to update it; please try again"
+            ),
         )
+        if updated.state is State.CLOSED:
+            await self._forget_active(number)
+        return updated, entry
 
     async def recent(self, since: datetime, limit: int = 500) -> list[Incident]:
         """Incidents opened since ``since``, newest first, read back from the id counter."""

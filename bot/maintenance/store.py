@@ -18,10 +18,9 @@ from bot.core.errors import DependencyError, UserError
 from bot.core.redis import Client, RedisBacked
 from bot.core.redis import as_text as _text
 from bot.incidents.model import TimelineEntry
-from bot.incidents.store import CAS_SCRIPT, CREATE_SCRIPT, TIMELINE_MAXLEN, timeline_entry
+from bot.incidents.store import CAS_SCRIPT, CREATE_SCRIPT, change_versioned, timeline_entry
 from bot.maintenance.model import OVER, Reminder, Window, format_ref, member
 
-MAX_CAS_ATTEMPTS = 50
 Mutation = Callable[[Window], tuple[Window, TimelineEntry]]
 
 
@@ -62,34 +61,27 @@ class MaintenanceStore(RedisBacked):
     async def change(self, number: int, mutation: Mutation) -> tuple[Window, TimelineEntry]:
         """Apply ``mutation`` atomically with its timeline entry; re-read and retry when another writer won.
         A window that is over leaves the index and its reminders are cancelled."""
-        for _ in range(MAX_CAS_ATTEMPTS):
-            current = await self.get(number)
+
+        def versioned(current: Window) -> tuple[Window, TimelineEntry]:
             updated, entry = mutation(current)
-            updated = updated.model_copy(update={"version": current.version + 1})
+            return updated.model_copy(update={"version": current.version + 1}), entry
+
+        current, updated, entry = await change_versioned(
+            self,
+            self._cas,
+            (keys.window(number), keys.window_timeline(number)),
+            lambda: self.get(number),
+            versioned,
+            missing=lambda: WindowNotFound(number),
+            contended=lambda: DependencyError(
+                f"{format_ref(number)} kept changing while we tried to update it; please try again"
+            ),
+        )
+        if updated.state in OVER and current.state not in OVER:
+            await self.reminders.cancel(*(member(number, kind) for kind in Reminder))
             async with self.io():
-                result = await self._cas(
-                    keys=[keys.window(number), keys.window_timeline(number)],
-                    args=[
-                        str(current.version),
-                        updated.model_dump_json(),
-                        str(updated.version),
-                        entry.at.isoformat(),
-                        entry.actor,
-                        entry.kind,
-                        entry.text,
-                        TIMELINE_MAXLEN,
-                    ],
-                )
-            status = _text(result[0])
-            if status == "ok":
-                if updated.state in OVER and current.state not in OVER:
-                    await self.reminders.cancel(*(member(number, kind) for kind in Reminder))
-                    async with self.io():
-                        await self.redis.zrem(keys.MW_INDEX, str(number))
-                return updated, entry
-            if status == "missing":
-                raise WindowNotFound(number)
-        raise DependencyError(f"{format_ref(number)} kept changing while we tried to update it; please try again")
+                await self.redis.zrem(keys.MW_INDEX, str(number))
+        return updated, entry
 
     async def upcoming(self) -> list[Window]:
         """Every window not over (scheduled or running), soonest first."""
