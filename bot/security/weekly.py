@@ -123,9 +123,16 @@ class WeeklyReports:
     async def build(self) -> Weekly:
         end = self.clock()
         start = end - WEEK
-        (summary, note), access, reliability = await asyncio.gather(
-            self._cost(end), self._access(start, end), self._reliability(start, end)
+        (summary, note), audit, reliability = await asyncio.gather(
+            self._cost(end), self._audit(start, end), self._reliability(start, end)
         )
+        if isinstance(audit, str):  # the audit stream could not be read: both parts that use it say so
+            access, reliability = Access(note=audit), Reliability(note=reliability.note or audit)
+        else:  # the week's audit entries, read once: the access audit and the backups made through the bot
+            access = access_of(audit)
+            reliability.backups = Counter(
+                e["kind"] for e in audit if e.get("kind") in BACKUP_KINDS and e.get("result") == "done"
+            )
         return Weekly(start, end, summary, note, access, reliability)
 
     async def _cost(self, end: datetime) -> tuple[ce.CostSummary | None, str | None]:
@@ -154,27 +161,23 @@ class WeeklyReports:
         )
         return summary, None
 
-    async def _access(self, start: datetime, end: datetime) -> Access:
+    async def _audit(self, start: datetime, end: datetime) -> list[dict[str, str]] | str:
+        """The week's audit entries, or why they could not be read."""
         try:
-            return access_of(await self.store.audit_entries(start, end))
+            return await self.store.audit_entries(start, end)
         except DependencyError as exc:
-            return Access(note=str(exc))
+            return str(exc)
 
     async def _reliability(self, start: datetime, end: datetime) -> Reliability:
         try:
             week = [i for i in await self.incidents.recent(start) if i.opened_at < end]
             steps = await self.oncall.pages_sent([i.number for i in week])
-            entries = await self.store.audit_entries(start, end)
         except DependencyError as exc:
             return Reliability(note=str(exc))
-        backups: Counter[str] = Counter(
-            e["kind"] for e in entries if e.get("kind") in BACKUP_KINDS and e.get("result") == "done"
-        )
         return Reliability(
             incidents=week,
             pages=sum(len(s) for s in steps.values()),
             escalated=sorted(n for n, s in steps.items() if any(step > 1 for step in s)),
-            backups=backups,
         )
 
     def scheduled_post(self) -> ScheduledPost | None:
