@@ -114,14 +114,14 @@ def narrow(kubeconfig: Path, moto: Moto) -> dict[str, float]:
     os.environ["KUBECONFIG"] = str(kubeconfig)
     from bot.backups.render import backups_blocks, snapshots_blocks
     from runbooks.aws import rds
-    from runbooks.aws.session import Aws
+    from runbooks.aws.session import AwsSession
     from runbooks.kube import velero
     from runbooks.kube.client import Cluster
 
     for key, value in moto.env().items():
         os.environ[key] = value
     cluster = Cluster.connect("bench", "bench")
-    client = Aws("us-east-1").rds()
+    client = AwsSession("us-east-1").rds()
     now = datetime.now(UTC)
 
     def backups() -> None:
@@ -154,12 +154,12 @@ def build_child(config: str) -> None:
 
     from bot.core.settings import load_settings
     from bot.digest.build import DigestBuilder
-    from runbooks.aws.session import Aws
+    from runbooks.aws.session import AwsSession
     from runbooks.kube.client import ClusterSet
 
     os.environ["CHATOPS_CONFIG"] = config
     settings = load_settings(require_slack=False)
-    aws = Aws(settings.config.aws.region) if settings.config.aws else None
+    aws = AwsSession(settings.config.aws.region) if settings.config.aws else None
     builder = DigestBuilder(
         settings.config, None, lambda: datetime.now(UTC), ClusterSet(settings.config.kubernetes.refs()), aws=aws
     )

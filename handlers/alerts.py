@@ -9,11 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.alerts.render import PUBLIC_BODY_MAX, PUBLIC_MODAL, PUBLIC_NAME_MAX, firing_blocks, public_modal
+from bot.alerts.render import (
+    PUBLIC_ACTION,
+    PUBLIC_BODY_MAX,
+    PUBLIC_MODAL,
+    PUBLIC_NAME_MAX,
+    PUBLIC_RESOLVE_ACTION,
+    firing_blocks,
+    public_modal,
+)
 from bot.core.errors import UserError
 from bot.core.permissions import Actor
 from bot.core.slack import SLACK_ERRORS
-from bot.incidents.render import PUBLIC_ACTION, PUBLIC_RESOLVE_ACTION, URL_ACTION
+from bot.incidents.render import URL_ACTION
 from handlers import parse as p
 from handlers.guard import acked, answer, ephemeral, first_action, guarded, require_responder
 

@@ -49,7 +49,7 @@ class OnCallCommands:
                 await ack(text=f"Primary on call: {user(who.primary)}", blocks=oncall_blocks(who))
             elif verb == "handoff":
                 try:
-                    await svc.escalator.post_handoff(now, trigger="command")
+                    await svc.handoff.post(now, trigger="command")
                 except SLACK_ERRORS:
                     raise DependencyError(
                         "Slack did not accept the hand-off checklist; it is logged. Try again shortly."

@@ -28,7 +28,7 @@ from runbooks.kube.errors import explain as explain_kube
 from runbooks.kube.lean import ApiException
 
 if TYPE_CHECKING:
-    from runbooks.aws.session import Aws
+    from runbooks.aws.session import AwsSession
 
 KINDS: dict[str, type[Change]] = {}
 # Every error a change's calls raise when its API fails.
@@ -45,9 +45,9 @@ class Site:
     """Where a change acts: the cluster named in its offer (connected when first needed) and AWS."""
 
     cluster: Callable[[], Cluster]
-    aws: Aws | None = None
+    aws: AwsSession | None = None
 
-    def require_aws(self) -> Aws:
+    def require_aws(self) -> AwsSession:
         if self.aws is None:
             raise Refused("AWS is not configured (set aws.region in the config)")
         return self.aws

@@ -1,4 +1,4 @@
-"""Fixtures: real Redis, a Slack Web API recorder and the bot served over HTTP, all on loopback."""
+"""Fixtures: real Redis, the Slack stand-in and the bot (in this process) served over HTTP, all on loopback."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import httpx
 import pytest
 import redis
 
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.bot_process import SignedSlack, ack_text
+from tests.support.harness import Bot
 from tests.support.redis_server import RedisServer
 from tests.support.secrets_scan import leaks
 from tests.support.slack_recorder import SlackRecorder
@@ -64,9 +65,9 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def bot(
     redis_server: RedisServer, recorder: SlackRecorder, tmp_path_factory: pytest.TempPathFactory, logs_dir: Path
-) -> Iterator[BotProcess]:
+) -> Iterator[Bot]:
     config = write_config(tmp_path_factory.mktemp("config") / "chatops.yaml")
-    proc = BotProcess(
+    proc = Bot(
         redis_url=redis_server.url, slack_api_url=recorder.api_url, config_path=config, log_path=logs_dir / "bot.log"
     ).start()
     yield proc
@@ -74,7 +75,7 @@ def bot(
 
 
 @pytest.fixture
-def slack(bot: BotProcess, recorder: SlackRecorder) -> Iterator[SignedSlack]:
+def slack(bot: Bot, recorder: SlackRecorder) -> Iterator[SignedSlack]:
     client = SignedSlack(bot.base_url, recorder.response_url)
     yield client
     client.close()

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
     Block,
+    ButtonElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     InputBlock,
@@ -16,11 +18,38 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.core.blocks import chunked_sections, md
-from bot.incidents.model import Incident
+from bot.incidents.model import Incident, State
 
+PUBLIC_ACTION = "incident_public"  # "Post to status page": a modal with the public text
+PUBLIC_RESOLVE_ACTION = "incident_public_resolve"  # "Resolve on status page"
 PUBLIC_MODAL = "incident_public_modal"
 PUBLIC_NAME_MAX = 255
 PUBLIC_BODY_MAX = 2000
+
+
+def public_buttons(incident: Incident) -> list[ButtonElement]:
+    """The announcement's status page buttons, as the incident stands: post it, or resolve it publicly."""
+    if incident.state is State.CLOSED:
+        return []
+    if incident.statuspage_id is None and incident.state is not State.RESOLVED:
+        return [ButtonElement(text="Post to status page", action_id=PUBLIC_ACTION, value=str(incident.number))]
+    if incident.statuspage_id and incident.state is State.RESOLVED and incident.statuspage_status != "resolved":
+        confirm = ConfirmObject(
+            title="Resolve on the status page?",
+            text=f"Mark the public incident of {incident.ref} resolved and its components operational.",
+            confirm="Resolve publicly",
+            deny="Not yet",
+        )
+        return [
+            ButtonElement(
+                text="Resolve on status page",
+                action_id=PUBLIC_RESOLVE_ACTION,
+                value=str(incident.number),
+                style="primary",
+                confirm=confirm,
+            )
+        ]
+    return []
 
 
 def firing_blocks(lines: Sequence[str], url: str) -> list[Block]:

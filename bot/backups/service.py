@@ -28,7 +28,7 @@ from bot.operations.follow import Follower, Sink
 from bot.operations.offers import Offers
 from bot.operations.render import Offered
 from runbooks.aws import rds
-from runbooks.aws.session import Aws
+from runbooks.aws.session import AwsSession
 from runbooks.books.restores import RdsRestore, VeleroRestore, restorable
 from runbooks.errors import Refused
 from runbooks.kube import velero
@@ -74,7 +74,7 @@ class BackupService:
         self,
         *,
         clusters: ClusterSet,
-        aws: Aws | None,
+        aws: AwsSession | None,
         velero_namespace: str,
         offers: Offers,
         audit: AuditLog,

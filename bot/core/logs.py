@@ -12,7 +12,7 @@ import logging
 import re
 import sys
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -40,31 +40,44 @@ _PATTERNS = [
 ]
 
 
-class Redactor:
-    """Replaces known secret values and secret-shaped strings with ``[redacted]``.
+class Learned:
+    """Values seen at run time that must never be logged (each request's ``response_url``), the most recent
+    ``remember`` of them, shared by every redactor of the process."""
 
-    Besides the configured secrets it learns values seen at run time (each request's
-    ``response_url``), keeping the most recent ``remember`` of them.
-    """
-
-    def __init__(self, secrets: Iterable[str] = (), remember: int = 2048) -> None:
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
-        self._learned: OrderedDict[str, None] = OrderedDict()
+    def __init__(self, remember: int = 2048) -> None:
+        self._values: OrderedDict[str, None] = OrderedDict()
         self._remember = remember
 
-    def learn(self, value: str) -> None:
+    def add(self, value: str) -> None:
         if len(value) < 12:
             return
-        self._learned[value] = None
-        self._learned.move_to_end(value)
-        while len(self._learned) > self._remember:
-            self._learned.popitem(last=False)
+        self._values[value] = None
+        self._values.move_to_end(value)
+        while len(self._values) > self._remember:
+            self._values.popitem(last=False)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._values))
+
+
+LEARNED = Learned()
+
+
+class Redactor:
+    """Replaces known secret values, the values learned at run time and secret-shaped strings with ``[redacted]``."""
+
+    def __init__(self, secrets: Iterable[str] = (), learned: Learned = LEARNED) -> None:
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+        self._learned = learned
+
+    def learn(self, value: str) -> None:
+        self._learned.add(value)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        for value in list(self._learned):
+        for value in self._learned:
             if value in text:
                 text = text.replace(value, REDACTED)
         for pattern in _PATTERNS:
@@ -97,18 +110,14 @@ class RedactingFormatter(logging.Formatter):
         return self.redactor(json.dumps(payload, ensure_ascii=False, default=str))
 
 
-_ACTIVE = Redactor()
-
-
 def redact_value(value: str) -> None:
     """Never log ``value`` from now on (e.g. a request's response_url)."""
-    _ACTIVE.learn(value)
+    LEARNED.add(value)
 
 
 def setup_logging(level: str, fmt: str, secrets: Iterable[str] = (), stream: TextIO | None = None) -> Redactor:
     """Route every logger through one handler (stderr, or ``stream``) with redaction; return the redactor."""
-    global _ACTIVE
-    redactor = _ACTIVE = Redactor(secrets)
+    redactor = Redactor(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(RedactingFormatter(redactor, json_lines=fmt == "json"))
     root = logging.getLogger()

@@ -23,7 +23,6 @@ from bot.digest.text import (
     SECTION_LIMIT,
     cluster_title,
     incident_lines,
-    metric_lines,
     section_text,
     verdict,
 )
@@ -70,22 +69,14 @@ def blocks(digest: Digest) -> list[Block]:
         else:  # many clusters: one block each, problem sections only
             text = "\n".join(section_text(s) for s in cluster.sections if not s.clear) or "✅ all clear"
             out.append(SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT))))
-    if digest.account:
+    for part in digest.parts:
         out.append(DividerBlock())
-        out.append(ContextBlock(elements=[MarkdownTextObject(text=f"*{digest.account_name}*")]))
-        out.extend(SectionBlock(text=MarkdownTextObject(text=section_text(s))) for s in digest.account)
-    if digest.metrics is not None:
-        out.append(DividerBlock())
-        body = "\n".join(metric_lines(digest.metrics))
-        out.append(SectionBlock(text=MarkdownTextObject(text=clip(f"*Key metrics*\n{body}", SECTION_LIMIT))))
-    if digest.maintenance:
-        out.append(DividerBlock())
-        body = "\n".join(digest.maintenance)
-        out.append(SectionBlock(text=MarkdownTextObject(text=clip(f"*Maintenance today*\n{body}", SECTION_LIMIT))))
-    if digest.alerts is not None:
-        out.append(DividerBlock())
-        body = "\n".join(digest.alerts)
-        out.append(SectionBlock(text=MarkdownTextObject(text=clip(f"*Alerts firing*\n{body}", SECTION_LIMIT))))
+        if part.sections:
+            out.append(ContextBlock(elements=[MarkdownTextObject(text=f"*{part.title}*")]))
+            out.extend(SectionBlock(text=MarkdownTextObject(text=section_text(s))) for s in part.sections)
+        if part.lines is not None:
+            body = "\n".join(part.lines)
+            out.append(SectionBlock(text=MarkdownTextObject(text=clip(f"*{part.title}*\n{body}", SECTION_LIMIT))))
     out.append(DividerBlock())
     incidents = (
         incident_lines(digest.incidents, digest.at) if digest.incidents is not None else [f"⚠️ {digest.incidents_note}"]

@@ -92,11 +92,11 @@ class DigestService:
         """The cron job, when there is a channel to post to."""
         if self.config.channels.digest is None:
             return None
-        return ScheduledPost("health-digest", self.trigger, keys.digest_tick, self.post)
+        return ScheduledPost("health-digest", self.trigger, lambda tick: keys.digest_tick(tick.isoformat()), self.post)
 
     async def post(self, tick: datetime) -> None:
         """Build and post the digest for ``tick`` to ``channels.digest`` (the tick is already claimed; a Slack
-        failure is raised, so the scheduler tries again)."""
+        failure is raised, so the poller tries again)."""
         channel = self.config.channels.digest
         assert channel is not None
         digest = await self.build()

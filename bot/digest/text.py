@@ -105,24 +105,13 @@ def text(digest: Digest) -> str:
             lines.append(f"  {section.title}{count}")
             lines += [f"    {line}" for line in _section_lines(section, limit=50)]
         lines.append("")
-    if digest.account:
-        lines.append(digest.account_name)
-        for section in digest.account:
+    for part in digest.parts:
+        lines.append(part.title)
+        for section in part.sections:
             count = f" ({len(section.findings)})" if section.findings else ""
             lines.append(f"  {section.title}{count}")
             lines += [f"    {line}" for line in _section_lines(section, limit=50)]
-        lines.append("")
-    if digest.metrics is not None:
-        lines.append("Key metrics")
-        lines += [f"  {line}" for line in metric_lines(digest.metrics)]
-        lines.append("")
-    if digest.maintenance:
-        lines.append("Maintenance today")
-        lines += [f"  {line}" for line in digest.maintenance]
-        lines.append("")
-    if digest.alerts is not None:
-        lines.append("Alerts firing")
-        lines += [f"  {line.replace('*', '')}" for line in digest.alerts]
+        lines += [f"  {line.replace('*', '')}" for line in part.lines or []]
         lines.append("")
     lines.append("Open incidents")
     incidents = (

@@ -1,5 +1,6 @@
 """The App Home view (pure): the person's incidents first, then every open incident with its buttons, who is on call
-(with "Take over for 4h" for operators), upcoming maintenance, the latest health verdict with "Run /health"."""
+(with "Take over for 4h" for operators), what other domains add (``HomeSection``: upcoming maintenance), the latest
+health verdict with "Run /health"."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def home_view(
     oncall: OnCallNow | None,
     *,
     operator: bool,
-    maintenance: Sequence[str],
+    sections: Sequence[Block],
     health: tuple[datetime, str] | None,
     now: datetime,
 ) -> View:
@@ -60,9 +61,9 @@ def home_view(
         blocks.append(ContextBlock(elements=[md(f"…and {len(open_now) - OPEN_SHOWN} more: `/incident list`")]))
     blocks.append(DividerBlock())
     blocks += _oncall(oncall, operator)
-    if maintenance:
+    if sections:
         blocks.append(DividerBlock())
-        blocks += chunked_sections(["*Upcoming maintenance*", *maintenance])
+        blocks += sections
     blocks.append(DividerBlock())
     verdict = f"{health[1]} ({when(health[0])})" if health else "No digest built yet."
     blocks.append(

@@ -4,12 +4,14 @@ never retried in a loop: the next opening publishes again."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import slack
+from bot.core.board import Board, HomeSection
 from bot.core.errors import DependencyError
 from bot.core.permissions import Access
 from bot.core.settings.config import BotConfig
@@ -34,6 +36,7 @@ class HomeService:
         access: Access,
         digest: DigestService,
         clock: Callable[[], datetime],
+        board: Board,
     ) -> None:
         self.config = config
         self.client = client
@@ -42,8 +45,7 @@ class HomeService:
         self.access = access
         self.digest = digest
         self.clock = clock
-        # The week's maintenance windows, one line each (set by the composition root).
-        self.upcoming: Callable[[datetime], Awaitable[list[str]]] | None = None
+        self.board = board
 
     async def _paged(self, incidents: list[Incident], viewer: str) -> set[int]:
         """The open incidents whose timeline pages ``viewer``."""
@@ -62,7 +64,9 @@ class HomeService:
             active = sorted(await self.store.active(), key=lambda i: (i.severity.value, i.number))
             paged = await self._paged(active, viewer)
             who = await self.roster.now(now) if self.config.oncall.rotation else None
-            maintenance = await self.upcoming(now) if self.upcoming is not None else []
+            sections: list[Block] = []
+            for section in self.board.of(HomeSection):
+                sections += await section.blocks(viewer, now)
         except DependencyError as exc:
             log.warning("App Home of %s not built: %s", viewer, exc)
             return
@@ -74,7 +78,7 @@ class HomeService:
             open_now,
             who,
             operator=await self.access.is_operator(viewer),
-            maintenance=maintenance,
+            sections=sections,
             health=await self.digest.last(),
             now=now,
         )

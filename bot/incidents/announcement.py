@@ -11,14 +11,17 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import slack
+from bot.core.board import Board
 from bot.core.redis import StoreUnavailable
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import renewing
 from bot.incidents.model import Incident, TimelineEntry
 from bot.incidents.render import announcement_blocks
+from bot.incidents.steps import AnnouncementButtons
 from bot.incidents.store import ANNOUNCING_TTL, IncidentStore
 from bot.incidents.text import headline, thread_line
 
@@ -37,15 +40,21 @@ class Announcer:
         store: IncidentStore,
         channel: str,
         clock: Callable[[], datetime],
+        *,
+        board: Board | None = None,
         lock_ttl: int = ANNOUNCING_TTL,
     ) -> None:
         self.client = client
         self.store = store
         self.channel = channel
         self.clock = clock
+        self.board = board or Board()
         self.lock_ttl = lock_ttl
-        # Which incidents get the status page buttons (set by the composition root when a status page is set up).
-        self.public: Callable[[Incident], bool] = lambda _: False
+
+    def blocks(self, incident: Incident) -> list[Block]:
+        """The announcement as the incident stands, with every other domain's buttons on it."""
+        extra = [button for c in self.board.of(AnnouncementButtons) for button in c.buttons(incident)]
+        return announcement_blocks(incident, self.clock(), extra=extra)
 
     async def announce(self, incident: Incident) -> tuple[str, str] | None:
         """Post the announcement once (one poster across replicas); return where it is."""
@@ -64,7 +73,7 @@ class Announcer:
                 resp = await self.client.chat_postMessage(
                     channel=incident.alert.channel if incident.alert and incident.alert.channel else self.channel,
                     text=headline(incident),
-                    blocks=announcement_blocks(incident, self.clock(), public=self.public(incident)),
+                    blocks=self.blocks(incident),
                     unfurl_links=False,
                 )
         except SLACK_ERRORS as exc:
@@ -123,7 +132,7 @@ class Announcer:
                     channel=channel,
                     ts=ts,
                     text=headline(incident),
-                    blocks=announcement_blocks(incident, self.clock(), public=self.public(incident)),
+                    blocks=self.blocks(incident),
                 )
             except SLACK_ERRORS as exc:
                 slack.failed("chat.update", incident.ref, exc)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.board import Board
 from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
 from bot.incidents import postmortem
@@ -21,6 +22,7 @@ from bot.incidents.announcement import Announcer
 from bot.incidents.model import Incident, State, TimelineEntry
 from bot.incidents.rooms import IncidentRooms
 from bot.incidents.service import IncidentService
+from bot.incidents.steps import AfterIncidentChange
 from bot.incidents.store import IncidentStore
 from bot.incidents.updates import StatusUpdates
 
@@ -54,6 +56,7 @@ class IncidentFlows:
         rooms: IncidentRooms,
         updates: StatusUpdates,
         primary_on_call: PrimaryOnCall,
+        board: Board | None = None,
     ) -> None:
         self.client = client
         self.incidents = incidents
@@ -63,8 +66,7 @@ class IncidentFlows:
         self.rooms = rooms
         self.updates = updates
         self.primary_on_call = primary_on_call
-        # Told after every change once the announcement has it (the status page asks to resolve publicly too).
-        self.after_change: list[Callable[[Incident, TimelineEntry], Awaitable[None]]] = []
+        self.board = board or Board()
 
     async def opened(self, incident: Incident) -> None:
         """After an open: the announcement, then (if wanted) the incident's own channel."""
@@ -80,11 +82,11 @@ class IncidentFlows:
         await self.announcer.changed(incident, entry)
         if incident.state is State.CLOSED:
             await self.rooms.archive(incident)
-        for hook in self.after_change:
+        for after in self.board.of(AfterIncidentChange):
             try:
-                await hook(incident, entry)
+                await after.changed(incident, entry)
             except Exception:
-                log.exception("after the change of %s", incident.ref)
+                log.exception("%s after the change of %s", after.key, incident.ref)
 
     async def assigned(self, incident: Incident, entry: TimelineEntry) -> None:
         await self.announcer.changed(incident, entry)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.core.severity import Severity
 
@@ -65,6 +66,17 @@ class AlertOrigin(BaseModel):
         return f"Alertmanager (receiver {self.receiver})"
 
 
+class During(BaseModel):
+    """Something going on when the incident opened, named on its announcement ("🛠️ Opened during maintenance
+    *MW-3: Postgres minor upgrade*"); declared by the domain that knows (``bot.incidents.steps.OpenedDuring``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    emoji: str
+    label: str
+    text: str
+
+
 class Incident(BaseModel):
     """One incident as stored. ``version`` increases by one with every change."""
 
@@ -90,12 +102,23 @@ class Incident(BaseModel):
     channel: str | None = Field(default=None, description="the incident's own channel, when incident_channels is on")
     last_update_at: datetime | None = None
     postmortem_at: datetime | None = None
-    maintenance: str | None = Field(default=None, description="the maintenance window it opened during: MW-3: …")
+    during: list[During] = Field(default_factory=list, description="what was going on when it opened")
     alert: AlertOrigin | None = Field(default=None, description="opened from an alert group")
     statuspage_id: str | None = Field(default=None, description="its incident on the public status page")
     statuspage_status: str | None = Field(default=None, description="that incident's status there (resolved, …)")
     statuspage_components: list[str] = Field(default_factory=list, description="the components it marked down")
     version: int = 1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_maintenance(cls, data: Any) -> Any:
+        """Incidents stored before ``during`` named their maintenance window in a field of its own."""
+        if isinstance(data, dict) and "maintenance" in data:
+            data = dict(data)
+            window = data.pop("maintenance")
+            if window:
+                data["during"] = [*data.get("during", []), {"emoji": "🛠️", "label": "maintenance", "text": window}]
+        return data
 
     @property
     def ref(self) -> str:

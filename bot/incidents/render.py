@@ -52,8 +52,6 @@ def action_id(action: Action) -> str:
 
 
 POSTMORTEM_ACTION = "incident_postmortem"
-PUBLIC_ACTION = "incident_public"  # "Post to status page": a modal with the public text
-PUBLIC_RESOLVE_ACTION = "incident_public_resolve"  # "Resolve on status page"
 URL_ACTION = "incident_link"  # link buttons (runbook, alert source): Slack still sends a click, acknowledged
 LABELS_SHOWN = 12
 ASSIGN_ACTION = "incident_assign"
@@ -65,30 +63,6 @@ def _url(value: str | None) -> str | None:
     if value and value.startswith(("https://", "http://")) and len(value) <= 3000 and " " not in value:
         return value
     return None
-
-
-def _public_buttons(incident: Incident, public: bool) -> list[ButtonElement]:
-    if not public or incident.state is State.CLOSED:
-        return []
-    if incident.statuspage_id is None and incident.state is not State.RESOLVED:
-        return [ButtonElement(text="Post to status page", action_id=PUBLIC_ACTION, value=str(incident.number))]
-    if incident.statuspage_id and incident.state is State.RESOLVED and incident.statuspage_status != "resolved":
-        confirm = ConfirmObject(
-            title="Resolve on the status page?",
-            text=f"Mark the public incident of {incident.ref} resolved and its components operational.",
-            confirm="Resolve publicly",
-            deny="Not yet",
-        )
-        return [
-            ButtonElement(
-                text="Resolve on status page",
-                action_id=PUBLIC_RESOLVE_ACTION,
-                value=str(incident.number),
-                style="primary",
-                confirm=confirm,
-            )
-        ]
-    return []
 
 
 def _alert_blocks(incident: Incident) -> list[Block]:
@@ -119,7 +93,7 @@ def lifecycle_buttons(incident: Incident) -> ActionsBlock | None:
     return _buttons(incident)
 
 
-def _buttons(incident: Incident, public: bool = False) -> ActionsBlock | None:
+def _buttons(incident: Incident, extra: Sequence[ButtonElement] = ()) -> ActionsBlock | None:
     elements: list[ButtonElement | UserSelectElement] = []
     for action in allowed_actions(incident.state):
         if action not in BUTTONS:
@@ -142,7 +116,7 @@ def _buttons(incident: Incident, public: bool = False) -> ActionsBlock | None:
         elements.append(
             ButtonElement(text="Post-mortem draft", action_id=POSTMORTEM_ACTION, value=str(incident.number))
         )
-    elements.extend(_public_buttons(incident, public))
+    elements.extend(extra)
     if incident.state is not State.CLOSED:
         elements.append(ButtonElement(text="Runbooks", action_id=RUNBOOKS_ACTION, value=str(incident.number)))
         elements.append(
@@ -166,9 +140,9 @@ def _deadline_text(incident: Incident, now: datetime) -> str:
     return when(incident.respond_by)
 
 
-def announcement_blocks(incident: Incident, now: datetime, *, public: bool = False) -> list[Block]:
-    """The incident announcement: edited in place on every change. ``public``: a status page is configured for
-    its severity (the status page buttons are shown)."""
+def announcement_blocks(incident: Incident, now: datetime, *, extra: Sequence[ButtonElement] = ()) -> list[Block]:
+    """The incident announcement: edited in place on every change. ``extra``: other domains' buttons, after the
+    lifecycle's (``bot.incidents.steps.AnnouncementButtons``)."""
     sev = incident.severity
     blocks: list[Block] = [
         HeaderBlock(text=clip(f"{STATE_EMOJI[incident.state]} {incident.ref}: {incident.title}", TITLE_MAX)),
@@ -183,12 +157,12 @@ def announcement_blocks(incident: Incident, now: datetime, *, public: bool = Fal
     ]
     if incident.description:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(escape(incident.description), SECTION_LIMIT))))
-    if incident.maintenance:
-        during = f"🛠️ Opened during maintenance *{clip(escape(incident.maintenance), 200)}*"
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=during)]))
+    for during in incident.during:
+        line = f"{during.emoji} Opened during {during.label} *{clip(escape(during.text), 200)}*"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=line)]))
     blocks.extend(_alert_blocks(incident))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_context_line(incident))]))
-    buttons = _buttons(incident, public)
+    buttons = _buttons(incident, extra)
     if buttons is not None:
         blocks.append(buttons)
     return blocks

@@ -6,37 +6,25 @@ No Slack here: callers render the results. Time comes from an injectable clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Protocol
+from collections.abc import Callable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core import telemetry
+from bot.core.board import Board
+from bot.core.clock import utcnow
 from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
 from bot.core.severity import Severity
 from bot.incidents import machine
 from bot.incidents.deadline import respond_by
-from bot.incidents.model import Action, AlertOrigin, Incident, TimelineEntry
+from bot.incidents.model import Action, AlertOrigin, During, Incident, TimelineEntry
+from bot.incidents.steps import IncidentSteps, OpenedDuring
 from bot.incidents.store import IncidentStore
 
 log = logging.getLogger(__name__)
 
 STOPS_ESCALATION = {Action.ACKNOWLEDGE, Action.MITIGATE, Action.RESOLVE, Action.CLOSE}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class EscalationHooks(Protocol):
-    """What the incident lifecycle tells escalation (bot/oncall/escalator.py)."""
-
-    async def opened(self, incident: Incident) -> None: ...
-
-    async def stopped(self, incident: Incident) -> None: ...
-
-    async def severity_changed(self, incident: Incident) -> None: ...
 
 
 class IncidentService:
@@ -45,25 +33,36 @@ class IncidentService:
         store: IncidentStore,
         config: BotConfig,
         clock: Callable[[], datetime] = utcnow,
-        escalation: EscalationHooks | None = None,
+        board: Board | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
-        self.escalation = escalation
+        self.board = board or Board()
         self.tz = ZoneInfo(config.oncall.timezone)
-        # The maintenance window running now ("MW-3: Postgres minor upgrade"), named in an incident opened during
-        # it (set by the composition root: maintenance sits above this domain).
-        self.during: Callable[[datetime], Awaitable[str | None]] | None = None
 
-    async def _tell_escalation(self, hook: str, incident: Incident) -> None:
-        """The change itself is stored; a failure here is healed by the escalator (state re-checks, re-arming)."""
-        if self.escalation is None:
-            return
-        try:
-            await getattr(self.escalation, hook)(incident)
-        except StoreUnavailable as exc:
-            log.warning("escalation not told that %s %s: %s", incident.ref, hook, exc)
+    async def _tell(self, step: str, incident: Incident) -> None:
+        """The declared ``IncidentSteps``. The change itself is stored; a state store failure here is healed by the
+        domain told (escalation re-checks the state and re-arms what has nothing scheduled)."""
+        for steps in self.board.of(IncidentSteps):
+            call = getattr(steps, step)
+            if call is None:
+                continue
+            try:
+                await call(incident)
+            except StoreUnavailable as exc:
+                log.warning("%s not told that %s %s: %s", steps.key, incident.ref, step, exc)
+
+    async def _during(self, now: datetime) -> list[During]:
+        found = []
+        for source in self.board.of(OpenedDuring):
+            try:
+                text = await source.now(now)
+            except StoreUnavailable:
+                continue
+            if text:
+                found.append(During(emoji=source.emoji, label=source.label, text=text))
+        return found
 
     def deadline(self, severity: Severity, opened_at: datetime) -> datetime:
         return respond_by(opened_at, self.config.severities[severity].ack_within, self.tz)
@@ -79,11 +78,11 @@ class IncidentService:
             opened_by=actor,
             now=now,
             respond_by=self.deadline(severity, now),
-            maintenance=await self.during(now) if self.during is not None else None,
+            during=await self._during(now),
             alert=alert,
         )
         telemetry.TRANSITIONS.labels(action="open", severity=severity.value).inc()
-        await self._tell_escalation("opened", incident)
+        await self._tell("opened", incident)
         return incident
 
     async def act(self, number: int, action: Action, actor: str, note: str = "") -> tuple[Incident, TimelineEntry]:
@@ -102,7 +101,7 @@ class IncidentService:
         if action is Action.RESOLVE:
             telemetry.TIME_TO_RESOLVE.labels(severity=sev).observe((entry.at - incident.opened_at).total_seconds())
         if action in STOPS_ESCALATION:
-            await self._tell_escalation("stopped", incident)
+            await self._tell("stopped", incident)
         return incident, entry
 
     async def change_severity(
@@ -114,7 +113,7 @@ class IncidentService:
 
         incident, entry = await self.store.change(number, mutation)
         telemetry.TRANSITIONS.labels(action="severity", severity=severity.value).inc()
-        await self._tell_escalation("severity_changed", incident)
+        await self._tell("severity_changed", incident)
         return incident, entry
 
     async def assign(

@@ -22,7 +22,7 @@ from bot.core.errors import DependencyError, UserError
 from bot.core.redis import Client, RedisBacked
 from bot.core.redis import as_text as _text
 from bot.core.severity import Severity
-from bot.incidents.model import AlertOrigin, Incident, State, TimelineEntry, format_ref
+from bot.incidents.model import AlertOrigin, During, Incident, State, TimelineEntry, format_ref
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class IncidentStore(RedisBacked):
         opened_by: str,
         now: datetime,
         respond_by: datetime,
-        maintenance: str | None = None,
+        during: list[During] | None = None,
         alert: AlertOrigin | None = None,
     ) -> Incident:
         """Allocate INC-n and store the new incident with its first timeline entry.
@@ -162,7 +162,7 @@ class IncidentStore(RedisBacked):
                     opened_by=opened_by,
                     opened_at=now,
                     respond_by=respond_by,
-                    maintenance=maintenance,
+                    during=during or [],
                     alert=alert,
                 )
                 first = [now.isoformat(), opened_by, "opened", f"{severity.value}: {title}"]

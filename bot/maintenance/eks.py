@@ -23,7 +23,7 @@ from bot.operations.render import change_button
 from runbooks.aws import eks
 from runbooks.aws.errors import AWS_ERRORS
 from runbooks.aws.errors import explain as explain_aws
-from runbooks.aws.session import Aws
+from runbooks.aws.session import AwsSession
 from runbooks.books import eks as upgrades
 from runbooks.changes import Site
 from runbooks.checklist.eks import Readiness, next_version
@@ -43,7 +43,7 @@ class EksService:
         *,
         config: BotConfig,
         clusters: ClusterSet,
-        aws: Aws | None,
+        aws: AwsSession | None,
         offers: Offers,
         incidents: IncidentService,
         clock: Callable[[], datetime],

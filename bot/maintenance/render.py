@@ -206,3 +206,8 @@ def readiness_blocks(cluster: str, eks_name: str, ready: Readiness) -> list[Bloc
     blocks += chunked_sections(["*Checked*", *(f"• {escape(f)}" for f in ready.facts)])
     blocks.append(ContextBlock(elements=[md(f"Kubernetes cluster `{escape(cluster)}` · EKS `{escape(eks_name)}`")]))
     return blocks
+
+
+def home_blocks(lines: Sequence[str]) -> list[Block]:
+    """The App Home's "Upcoming maintenance" (nothing when no window is coming)."""
+    return chunked_sections(["*Upcoming maintenance*", *lines]) if lines else []

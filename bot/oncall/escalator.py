@@ -1,43 +1,39 @@
 """Escalation: page the chain until someone acknowledges, exactly once per step across replicas.
 
-A poller in every replica claims due incidents from Redis (bot/oncall/store.py), pages the
-next person in the chain by DM (with an Acknowledge button) and in the incident's thread,
-records the page on the timeline, and schedules the next step. Acknowledging, resolving or
-closing cancels what is scheduled; a severity change moves it. A failed page is retried later
-from Redis, never dropped. The same poller posts the weekly hand-off checklist, once per
-hand-off across replicas.
+On each tick of the poller (``bot.runtime.poller``) every replica claims due incidents from Redis
+(bot/oncall/store.py), pages the next person in the chain by DM (with an Acknowledge button) and in the
+incident's thread, records the page on the timeline, and schedules the next step. Acknowledging,
+resolving or closing cancels what is scheduled; a severity change moves it. A failed page is retried
+later from Redis, never dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import keys, slack, telemetry
+from bot.core import slack, telemetry
 from bot.core.durations import format_duration
 from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import renewing
 from bot.incidents.model import Incident, State, TimelineEntry
+from bot.incidents.rooms import IncidentRooms
 from bot.incidents.store import IncidentStore
 from bot.oncall import chain
-from bot.oncall.render import handoff_blocks, page_blocks, page_text
+from bot.oncall.render import page_blocks, page_text
 from bot.oncall.roster import Roster
-from bot.oncall.rotation import last_handoff
 from bot.oncall.store import OnCallStore
 
 log = logging.getLogger(__name__)
 
-HANDOFF_GRACE = timedelta(minutes=15)
-RECONCILE_EVERY = 30.0
+RECONCILE_EVERY = timedelta(seconds=30)
 MAX_CONCURRENT_PAGES = 32
 ANNOUNCEMENT_WAIT = 3.0
 RECORD_RETRY = 0.2
@@ -58,6 +54,8 @@ class Escalator:
         roster: Roster,
         config: BotConfig,
         clock: Callable[[], datetime],
+        rooms: IncidentRooms | None = None,
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.client = client
         self.incidents = incidents
@@ -65,29 +63,18 @@ class Escalator:
         self.roster = roster
         self.config = config
         self.clock = clock
+        self.rooms = rooms  # whoever is paged joins the incident's own channel
+        self.wake = wake  # the poller looks again at once (a page due now)
         self.policy = config.escalation
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
         self._dm_channels: dict[str, str] = {}
         self._limit = asyncio.Semaphore(MAX_CONCURRENT_PAGES)
-        self._last_reconcile = 0.0
         self._mentions: set[asyncio.Task[None]] = set()
-        self._periodic: list[list[Any]] = []
-        self.on_paged: Callable[[Incident, str], Awaitable[None]] | None = None
-        # Maintenance in the next 7 days, one line each, for the hand-off checklist (set by the composition root).
-        self.upcoming_maintenance: Callable[[datetime], Awaitable[list[str]]] | None = None
-        # What is firing now, one line per alert name (set when alerts.alertmanager_url is configured).
-        self.firing_alerts: Callable[[], Awaitable[list[str]]] | None = None
 
-    def every(self, seconds: float, job: Callable[[datetime], Awaitable[Any]]) -> None:
-        """Run ``job(now)`` from the poller at most every ``seconds`` (replicas coordinate inside the job)."""
-        self._periodic.append([seconds, job, 0.0])
-
-    # Hooks called by IncidentService ---------------------------------------------------------
+    # Steps of the incident flow (bot.incidents.steps.IncidentSteps) ------------------------------
 
     async def opened(self, incident: Incident) -> None:
         await self.store.arm(incident.number, incident.opened_at)
-        self._wake.set()
+        self.wake()
 
     async def stopped(self, incident: Incident) -> None:
         await self.store.cancel(incident.number)
@@ -96,55 +83,22 @@ class Escalator:
         if incident.state is State.OPEN:
             _, step, _, _ = await self.store.state(incident.number)
             await self.store.move(incident.number, self._due(incident, step, await self._chain_length()))
-            self._wake.set()
+            self.wake()
 
-    # The poller -------------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        """Tick every ``poll_interval`` (sooner when woken) until ``stop()``."""
-        interval = self.policy.poll_interval.total_seconds()
-        failing = False
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                await self.tick()
-                if failing:
-                    log.warning("escalation poller recovered: the state store answers again")
-                failing = False
-            except StoreUnavailable as exc:
-                if not failing:  # once per outage, not once a second
-                    log.error("escalation poller paused until the state store answers: %s", exc)
-                failing = True
-            except Exception:
-                log.exception("escalation tick failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=interval)
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
+    # On each tick of the poller --------------------------------------------------------------
 
     async def drain(self, timeout: float) -> None:
         """Let thread mentions in flight finish (graceful shutdown)."""
         if self._mentions:
             await asyncio.wait(set(self._mentions), timeout=timeout)
 
-    async def tick(self) -> int:
+    async def tick(self, now: datetime) -> int:
         """Claim what is due and page it; return how many incidents were claimed."""
         started = time.perf_counter()
-        now = self.clock()
         claimed = await self.store.claim_due(now, now + self.policy.claim_lease)
         if claimed:
             await asyncio.gather(*(self._guarded(number) for number in claimed))
         telemetry.ESCALATION_TICK_SECONDS.observe(time.perf_counter() - started)
-        if time.monotonic() - self._last_reconcile > RECONCILE_EVERY:
-            self._last_reconcile = time.monotonic()
-            await self.reconcile()
-        await self.maybe_handoff(now)
-        for job in self._periodic:
-            if time.monotonic() - job[2] >= job[0]:
-                job[2] = time.monotonic()
-                await job[1](now)
         return len(claimed)
 
     async def _guarded(self, number: int) -> None:
@@ -210,7 +164,7 @@ class Escalator:
             entry = TimelineEntry(at=now, actor=target.user, kind="could not be paged", text=note)
             await self._record(incident.number, step, entry, next_at_once=True)
             await self.store.complete(incident.number, now)
-            self._wake.set()
+            self.wake()
             return
         log.error(
             "paging %s for %s (step %d) failed: %s; retrying in %s",
@@ -260,8 +214,8 @@ class Escalator:
 
     async def _after_page(self, incident: Incident, target: chain.Target, text: str) -> None:
         await self._mention_in_thread(incident, text)
-        if self.on_paged is not None:
-            await self.on_paged(incident, target.user)
+        if self.rooms is not None:
+            await self.rooms.invite_paged(incident, target.user)
 
     async def _mention_in_thread(self, incident: Incident, text: str) -> None:
         """Mention the paged person under the announcement (waiting briefly if it is still being posted)."""
@@ -285,7 +239,7 @@ class Escalator:
         who = await self.roster.now(self.clock())
         return len(chain.targets(who.primary, who.secondary, who.lead))
 
-    async def reconcile(self) -> None:
+    async def reconcile(self, now: datetime | None = None) -> None:
         """Re-arm open incidents that have nothing scheduled (a crash between open and arm)."""
         open_incidents = [i for i in await self.incidents.active() if i.state is State.OPEN]
         scheduled = await self.store.is_scheduled([i.number for i in open_incidents])
@@ -295,38 +249,6 @@ class Escalator:
                 _, step, _, _ = await self.store.state(incident.number)
                 log.warning("%s had no escalation scheduled; re-arming step %d", incident.ref, step)
                 await self.store.arm(incident.number, self._due(incident, step, length))
-
-    # The hand-off -----------------------------------------------------------------------------
-
-    async def maybe_handoff(self, now: datetime) -> None:
-        """Post the checklist once per hand-off, within a grace period after it (any replica)."""
-        last = last_handoff(now, self.roster.handoff, self.roster.tz)
-        if now - last > HANDOFF_GRACE:
-            return
-        key = keys.handoff(last.isoformat())
-        if await self.store.claim(key, ttl_seconds=8 * 86400):
-            try:
-                await self.post_handoff(now, trigger="scheduled")
-            except SLACK_ERRORS:  # not posted: any replica tries again after a while, within the grace period
-                await self.store.retry_after(key, self.policy.retry_failed_page_after.total_seconds())
-
-    async def post_handoff(self, now: datetime, trigger: str) -> None:
-        who = await self.roster.now(now)
-        active = await self.incidents.active()
-        open_now = sorted(active, key=lambda i: (i.severity.value, i.number))
-        past_week = await self.incidents.recent(now - timedelta(days=7))
-        maintenance = await self.upcoming_maintenance(now) if self.upcoming_maintenance is not None else []
-        alerts = await self.firing_alerts() if self.firing_alerts is not None else None
-        try:
-            await self.client.chat_postMessage(
-                channel=self.config.channels.incidents,
-                text="On-call hand-off checklist",
-                blocks=handoff_blocks(who, open_now, past_week, now, maintenance, alerts=alerts),
-            )
-        except SLACK_ERRORS as exc:
-            slack.failed("chat.postMessage", "the hand-off checklist", exc)
-            raise
-        telemetry.HANDOFFS_POSTED.labels(trigger=trigger).inc()
 
 
 def _page_note(step: int, target: chain.Target, waited: timedelta) -> str:

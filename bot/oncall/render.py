@@ -74,11 +74,10 @@ def handoff_blocks(
     open_incidents: Sequence[Incident],
     past_week: Sequence[Incident],
     at: datetime,
-    maintenance: Sequence[str] = (),
-    *,
-    alerts: Sequence[str] | None = None,
+    lines: Sequence[tuple[str, str]] = (),
 ) -> list[Block]:
-    """The operations guide's on-call hand-off checklist, filled in."""
+    """The operations guide's on-call hand-off checklist, filled in; ``lines``: (title, body) of each line other
+    domains declared (``bot.oncall.handoff.HandoffLine``), in their order."""
     shift = now.shift
     blocks: list[Block] = [
         HeaderBlock(text="📋 On-call hand-off"),
@@ -91,30 +90,18 @@ def handoff_blocks(
         ),
         SectionBlock(text=MarkdownTextObject(text=_incident_lines("☐ *Review open incidents*", open_incidents, at))),
         SectionBlock(text=MarkdownTextObject(text=_incident_lines("☐ *Incidents of the past week*", past_week, at))),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=clip(
-                    "☐ *Review upcoming maintenance* (next 7 days)\n" + ("\n".join(maintenance) or "✅ none scheduled"),
-                    SECTION_LIMIT,
-                )
-            )
-        ),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=clip(
-                    "☐ *Check alert status* (firing now)\n"
-                    + ("\n".join(alerts) if alerts is not None else "not connected: set `alerts.alertmanager_url`"),
-                    SECTION_LIMIT,
-                )
-            )
-        ),
+    ]
+    blocks += [
+        SectionBlock(text=MarkdownTextObject(text=clip(f"☐ {title}\n{body}", SECTION_LIMIT))) for title, body in lines
+    ]
+    blocks.append(
         SectionBlock(
             text=MarkdownTextObject(
                 text="☐ *Review recent changes/deployments* — not collected yet (arrives with the Kubernetes "
                 "integration)\n☐ *Ensure access to all systems*\n☐ *Test paging/alerting*"
             )
-        ),
-    ]
+        )
+    )
     return blocks
 
 

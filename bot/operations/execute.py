@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.core.board import Board
 from bot.core.errors import DependencyError, UserError
 from bot.core.outbox import Outbox
 from bot.core.permissions import Access
@@ -24,7 +25,7 @@ from bot.incidents.service import IncidentService
 from bot.operations.audit import AuditLog
 from bot.operations.offers import Claim, Offers
 from runbooks.aws.errors import code as aws_code
-from runbooks.aws.session import Aws
+from runbooks.aws.session import AwsSession
 from runbooks.changes import CHANGE_ERRORS, Change, Site, answered
 from runbooks.errors import Refused
 from runbooks.kube.client import Cluster, ClusterSet
@@ -63,7 +64,16 @@ class Executed:
         return int(value) if value is not None else None
 
 
-AfterChange = Callable[["Executed"], Awaitable[None]]
+@dataclass(frozen=True)
+class AfterChange:
+    """What another domain does once a change it offered is made (a maintenance window records the nodes it
+    cordoned), declared on the board; failures are logged, the change stands."""
+
+    key: str
+    done: Callable[[Executed], Awaitable[None]]
+    order: int = 0
+
+
 CONTEXT = ("incident", "window", "offered_to")
 
 
@@ -78,7 +88,8 @@ class ChangeExecutor:
         incidents: IncidentService,
         outbox: Outbox,
         clock: Callable[[], datetime],
-        aws: Aws | None = None,
+        aws: AwsSession | None = None,
+        board: Board | None = None,
     ) -> None:
         self.aws = aws
         self.outbox = outbox
@@ -88,7 +99,7 @@ class ChangeExecutor:
         self.access = access
         self.incidents = incidents
         self.clock = clock
-        self.after: list[AfterChange] = []  # called once a change is made (a window records its cordon)
+        self.board = board or Board()
 
     async def execute(self, offer_id: str, actor: str) -> Executed:
         """Carry out the offer for ``actor``; a refusal or failure raises UserError / DependencyError."""
@@ -149,11 +160,11 @@ class ChangeExecutor:
             )
         context = {k: pending[k] for k in CONTEXT if pending.get(k) is not None}
         executed = Executed(change, site, f"{user(actor)} {change.done} `{target}`{where} {what}", actor, what, context)
-        for hook in self.after:
+        for after in self.board.of(AfterChange):
             try:
-                await hook(executed)
+                await after.done(executed)
             except Exception:
-                log.exception("after %s of %s", change.label, target)
+                log.exception("%s after %s of %s", after.key, change.label, target)
         return executed
 
     async def follow_ups(self, executed: Executed, outcome: str) -> list[tuple[Change, str]]:

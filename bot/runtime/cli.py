@@ -7,21 +7,18 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot.core.clock import utcnow
 from bot.core.durations import format_duration
 from bot.core.errors import DependencyError
 from bot.core.logs import setup_logging
 from bot.core.settings import Settings, SettingsError, load_config_file, load_environment, load_settings
 
 EXIT_BAD_SETTINGS = 2
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -161,9 +158,11 @@ async def _with_optional_store(settings: Settings, build: Callable[[Any], Awaita
 
 
 def digest_print() -> int:
-    from bot.digest import text  # noqa: PLC0415 - only this command needs Kubernetes
+    from bot.backups import contributions as backups  # noqa: PLC0415 - only this command needs Kubernetes
+    from bot.core.board import Board  # noqa: PLC0415
+    from bot.digest import text  # noqa: PLC0415
     from bot.digest.build import DigestBuilder  # noqa: PLC0415
-    from runbooks.aws.session import Aws  # noqa: PLC0415
+    from runbooks.aws.session import AwsSession  # noqa: PLC0415
     from runbooks.kube.client import ClusterSet  # noqa: PLC0415
 
     try:
@@ -179,9 +178,11 @@ def digest_print() -> int:
             store = IncidentStore(redis.client, redis.description)
         clusters = ClusterSet(settings.config.kubernetes.refs())
         authorization = settings.env.prometheus_authorization()
-        aws = Aws(settings.config.aws.region) if settings.config.aws else None
+        aws = AwsSession(settings.config.aws.region) if settings.config.aws else None
+        board = Board()
+        backups.declare(board, settings.config, aws)
         digest = await DigestBuilder(
-            settings.config, store, utcnow, clusters, prometheus_authorization=authorization, aws=aws
+            settings.config, store, utcnow, clusters, board=board.freeze(), prometheus_authorization=authorization
         ).build()
         return text.text(digest)
 

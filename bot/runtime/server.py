@@ -2,8 +2,8 @@
 
 Routes: ``POST /slack/events`` (commands, interactivity, events), ``GET /healthz`` (alive),
 ``GET /readyz`` (Redis reachable), ``GET /metrics`` (Prometheus), ``POST /alerts/alertmanager`` (alert webhooks,
-only when ALERTS_TOKEN is set). In Socket Mode the same
-HTTP server still answers the probes and metrics.
+only when ALERTS_TOKEN is set). In Socket Mode the same HTTP server still answers the probes and metrics. The
+lifespan runs the one poller (periodic jobs and scheduled posts) and drains background work at shutdown.
 """
 
 from __future__ import annotations
@@ -24,33 +24,45 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.alerts.webhook import endpoint as alert_endpoint
+from bot.core.clock import utcnow
 from bot.core.redis import RedisConnection, connect
 from bot.core.settings import Settings
 from bot.core.slack import build_client
-from bot.incidents.service import utcnow
 from bot.incidents.store import IncidentStore
 from bot.runtime.app import BotIdentity, build_app
 from bot.runtime.limits import MAX_CONCURRENCY, BodyLimits, HeaderDeadlineProtocol
-from bot.runtime.scheduler import build_scheduler
-from bot.runtime.services import Services
+from bot.runtime.services import Services, build
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[], datetime] = utcnow) -> ASGIApp:
-    """The bot as an ASGI app. ``clock`` is the one time source of every deadline (the local shell moves it)."""
+class BotApp:
+    """The bot as an ASGI app, and the parts it was built from (the shell and the tests move its clock and wake its
+    poller)."""
+
+    def __init__(self, asgi: ASGIApp, services: Services) -> None:
+        self.asgi = asgi
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.asgi(scope, receive, send)
+
+
+def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[], datetime] = utcnow) -> BotApp:
+    """The bot as an ASGI app. ``clock`` is the one time source of every deadline and schedule (the local shell and
+    the tests move it)."""
     env = settings.env
     assert env.slack_bot_token is not None
     token = env.slack_bot_token.get_secret_value()
     client = build_client(token, env.slack_api_url)
     store = IncidentStore(redis.client, redis.description)
     identity = BotIdentity(token)
-    svc = Services.build(
+    svc = build(
         settings.config,
         client,
         store,
@@ -95,9 +107,7 @@ def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[
             log.info("Socket Mode connected")
         if not await store.ping():
             log.warning("%s is not reachable yet; /readyz answers 503 until it is", store.description)
-        poller = asyncio.create_task(svc.escalator.run(), name="escalation-poller")
-        scheduler = build_scheduler(svc.scheduled_posts(), store, svc.clock, settings.config.digest.timezone)
-        scheduler.start()
+        poller = asyncio.create_task(svc.poller.run(), name="poller")
         # Everything loaded so far lives for the whole process: keep it out of the cyclic GC's scans.
         gc.collect()
         gc.freeze()
@@ -106,8 +116,7 @@ def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[
         finally:
             log.info("shutting down")
             learning.cancel()
-            scheduler.shutdown(wait=False)
-            svc.escalator.stop()
+            svc.poller.stop()
             await poller
             await svc.escalator.drain(SHUTDOWN_GRACE_SECONDS)
             if socket is not None:
@@ -127,7 +136,7 @@ def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[
     if env.alerts_token is not None and env.alerts_token.get_secret_value():  # no token: the endpoint is off (404)
         receive = alert_endpoint(env.alerts_token.get_secret_value(), svc.alerts)
         routes.append(Route("/alerts/alertmanager", receive, methods=["POST"]))
-    return BodyLimits(Starlette(routes=routes, lifespan=lifespan))
+    return BotApp(BodyLimits(Starlette(routes=routes, lifespan=lifespan)), svc)
 
 
 def serve(settings: Settings) -> None:

@@ -1,40 +1,51 @@
-"""The application's long-lived parts, built once per process and handed to every listener.
+"""The composition root: every long-lived part built once per process, in the order they need each other, each
+handed what it needs when it is built (nothing is set on an object afterwards).
 
-This is where the domains are wired to each other (escalation hooks, the on-call primary for new
-incident rooms, the reminders run by the poller): no domain imports its siblings to do it.
+What a domain adds to the surfaces it shares with others (the digest, the hand-off, the App Home, the incident flow,
+the poller's jobs and the scheduled posts) it declares on the one board, in its own ``contributions.py``; here each
+domain's declarations are called once, the board is frozen, and the poller takes its jobs from it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alerts import contributions as alert_contributions
 from bot.alerts.firing import FiringAlerts
 from bot.alerts.service import AlertService
 from bot.alerts.statuspage import PublicStatus, StatuspageApi
 from bot.alerts.store import AlertStore
+from bot.backups import contributions as backup_contributions
 from bot.backups.service import BackupService
+from bot.core.board import Board
+from bot.core.clock import utcnow
 from bot.core.outbox import Outbox
 from bot.core.permissions import Access
-from bot.core.schedule import ScheduledPost
+from bot.core.schedule import TickClaims
 from bot.core.settings.config import BotConfig
 from bot.core.tasks import BackgroundTasks
 from bot.digest.build import DigestBuilder
 from bot.digest.service import DigestService
 from bot.home.service import HomeService
+from bot.incidents import contributions as incident_contributions
 from bot.incidents.announcement import Announcer
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.rooms import IncidentRooms
-from bot.incidents.service import IncidentService, utcnow
+from bot.incidents.service import IncidentService
 from bot.incidents.store import IncidentStore
 from bot.incidents.updates import StatusUpdates
+from bot.maintenance import contributions as maintenance_contributions
 from bot.maintenance.eks import EksService
 from bot.maintenance.service import MaintenanceService
 from bot.maintenance.store import MaintenanceStore
+from bot.oncall import contributions as oncall_contributions
 from bot.oncall.escalator import Escalator
+from bot.oncall.handoff import HandoffChecklist
 from bot.oncall.roster import Roster
 from bot.oncall.store import OnCallStore
 from bot.operations.audit import AuditLog
@@ -42,15 +53,18 @@ from bot.operations.execute import ChangeExecutor
 from bot.operations.follow import Follower
 from bot.operations.offers import Offers
 from bot.operations.run import RunbookRunner
+from bot.runtime.poller import Poller
 from bot.security.service import SecurityService
 from bot.security.store import SecurityStore
 from bot.security.weekly import WeeklyReports
-from runbooks.aws.session import Aws
+from runbooks.aws.session import AwsSession
 from runbooks.kube.client import ClusterSet
 
 
 @dataclass
 class Services:
+    """What the listeners and the server use (``handlers.needs.Needs`` names what the listeners may)."""
+
     config: BotConfig
     client: AsyncWebClient
     store: IncidentStore
@@ -62,6 +76,7 @@ class Services:
     oncall: OnCallStore
     roster: Roster
     escalator: Escalator
+    handoff: HandoffChecklist
     digest: DigestService
     runbooks: RunbookRunner
     executor: ChangeExecutor
@@ -75,169 +90,184 @@ class Services:
     firing: FiringAlerts | None
     statuspage: PublicStatus | None
     home: HomeService
+    board: Board
+    poller: Poller
 
-    @classmethod
-    def build(
-        cls,
-        config: BotConfig,
-        client: AsyncWebClient,
-        store: IncidentStore,
-        clock: Callable[[], datetime] = utcnow,
-        *,
-        home_team: Callable[[], str | None] = lambda: None,
-        prometheus_authorization: str | None = None,
-        statuspage_key: str | None = None,
-    ) -> Services:
-        oncall = OnCallStore(store.redis, store.description)
-        roster = Roster(config.oncall, oncall)
-        escalator = Escalator(client=client, incidents=store, store=oncall, roster=roster, config=config, clock=clock)
-        incidents = IncidentService(store, config, clock, escalation=escalator)
-        announcer = Announcer(client, store, config.channels.incidents, clock)
-        rooms = IncidentRooms(client, incidents, announcer, config.incident_channels)
-        updates = StatusUpdates(client, store, config)
 
-        async def primary_on_call() -> str | None:
-            return (await roster.now(clock())).primary
+def build(
+    config: BotConfig,
+    client: AsyncWebClient,
+    store: IncidentStore,
+    clock: Callable[[], datetime] = utcnow,
+    *,
+    home_team: Callable[[], str | None] = lambda: None,
+    prometheus_authorization: str | None = None,
+    statuspage_key: str | None = None,
+) -> Services:
+    board = Board()
+    tasks = BackgroundTasks()
+    wake = asyncio.Event()
+    redis, where = store.redis, store.description
 
-        flows = IncidentFlows(
-            client=client,
-            incidents=incidents,
-            announcer=announcer,
-            rooms=rooms,
-            updates=updates,
-            primary_on_call=primary_on_call,
-        )
-        escalator.on_paged = rooms.invite_paged
-        escalator.every(min(10.0, config.updates.remind_after.total_seconds() / 2), updates.remind)
-        access = Access(client, config.permissions, home_team=home_team)
-        tasks = BackgroundTasks()
-        clusters = ClusterSet(config.kubernetes.refs())
-        aws = Aws(config.aws.region) if config.aws else None
-        offers = Offers(store.redis, store.description)
-        audit = AuditLog(store.redis, store.description, is_operator=access.is_operator)
-        follower = Follower(config.kubernetes.rollout_timeout)
-        digest_builder = DigestBuilder(
-            config, store, clock, clusters, prometheus_authorization=prometheus_authorization, aws=aws
-        )
-        runner = RunbookRunner(
-            clusters=clusters,
-            namespaces=config.kubernetes.namespaces,
-            share_logs=config.kubernetes.share_logs,
-            offers=offers,
-            audit=audit,
-            incidents=incidents,
-            clock=clock,
-        )
-        executor = ChangeExecutor(
-            clusters=clusters,
-            offers=offers,
-            audit=audit,
-            access=access,
-            incidents=incidents,
-            outbox=Outbox(tasks),
-            clock=clock,
-            aws=aws,
-        )
-        backups = BackupService(
-            clusters=clusters,
-            aws=aws,
-            velero_namespace=config.velero.namespace,
-            offers=offers,
-            audit=audit,
-            incidents=incidents,
-            follower=follower,
-            clock=clock,
-        )
-        maintenance = MaintenanceService(
-            client=client,
-            store=MaintenanceStore(store.redis, store.description),
-            config=config,
-            clock=clock,
-            offers=offers,
-            audit=audit,
-            backups=backups,
-            runner=runner,
-            clusters=clusters,
-            follower=follower,
-            tasks=tasks,
-        )
-        # Maintenance sits above the domains it tells about itself: its hooks are wired here.
-        executor.after.append(maintenance.after_change)
-        escalator.every(1.0, maintenance.tick)
-        escalator.upcoming_maintenance = maintenance.upcoming_lines
-        incidents.during = maintenance.during
-        digest_builder.maintenance_today = maintenance.today_lines
-        security_store = SecurityStore(store.redis, store.description)
-        security = SecurityService(
-            config=config,
-            client=client,
-            clusters=clusters,
-            store=security_store,
-            offers=offers,
-            incidents=store,
-            clock=clock,
-        )
-        alerts = AlertService(
-            config=config,
-            client=client,
-            store=AlertStore(store.redis, store.description),
-            incidents=incidents,
-            flows=flows,
-            tasks=tasks,
-            clock=clock,
-        )
-        url = config.alerts.alertmanager_url
-        firing = FiringAlerts(url) if url else None
-        if firing is not None:  # the hand-off's "Check alert status" and the digest's section
-            escalator.firing_alerts = firing.lines
-            digest_builder.firing_alerts = firing.lines
-        statuspage = None
-        if config.statuspage is not None and statuspage_key:
-            statuspage = PublicStatus(
-                settings=config.statuspage,
-                api=StatuspageApi(config.statuspage, statuspage_key),
-                incidents=incidents,
-                client=client,
-                refresh=announcer.refresh,
-            )
-            announcer.public = statuspage.offered
-            flows.after_change.append(statuspage.ask_to_resolve)
-        digest = DigestService(config, client, digest_builder)
-        home = HomeService(
-            config=config, client=client, store=store, roster=roster, access=access, digest=digest, clock=clock
-        )
-        home.upcoming = maintenance.upcoming_lines
-        weekly = WeeklyReports(
-            config=config, client=client, store=security_store, incidents=store, oncall=oncall, aws=aws, clock=clock
-        )
-        return cls(
-            config=config,
-            client=client,
-            store=store,
-            incidents=incidents,
-            flows=flows,
-            access=access,
-            tasks=tasks,
-            clock=clock,
-            oncall=oncall,
-            roster=roster,
-            escalator=escalator,
-            digest=digest,
-            runbooks=runner,
-            executor=executor,
-            follower=follower,
-            backups=backups,
-            maintenance=maintenance,
-            eks=EksService(config=config, clusters=clusters, aws=aws, offers=offers, incidents=incidents, clock=clock),
-            security=security,
-            weekly=weekly,
-            alerts=alerts,
-            firing=firing,
-            statuspage=statuspage,
-            home=home,
-        )
+    # Incidents and on-call
+    oncall = OnCallStore(redis, where)
+    roster = Roster(config.oncall, oncall)
+    incidents = IncidentService(store, config, clock, board)
+    announcer = Announcer(client, store, config.channels.incidents, clock, board=board)
+    rooms = IncidentRooms(client, incidents, announcer, config.incident_channels)
+    updates = StatusUpdates(client, store, config)
 
-    def scheduled_posts(self) -> list[ScheduledPost]:
-        """Every scheduled post of the process (each registered with the one scheduler)."""
-        posts = (self.digest.scheduled_post(), self.security.scheduled_post(), self.weekly.scheduled_post())
-        return [post for post in posts if post is not None]
+    async def primary_on_call() -> str | None:
+        return (await roster.now(clock())).primary
+
+    flows = IncidentFlows(
+        client=client,
+        incidents=incidents,
+        announcer=announcer,
+        rooms=rooms,
+        updates=updates,
+        primary_on_call=primary_on_call,
+        board=board,
+    )
+    escalator = Escalator(
+        client=client, incidents=store, store=oncall, roster=roster, config=config, clock=clock, rooms=rooms,
+        wake=wake.set,
+    )  # fmt: skip
+    handoff = HandoffChecklist(client=client, incidents=store, roster=roster, config=config, board=board, clock=clock)
+
+    # Operations: runbooks, offers and the one path that carries them out
+    access = Access(client, config.permissions, home_team=home_team)
+    clusters = ClusterSet(config.kubernetes.refs())
+    aws = AwsSession(config.aws.region) if config.aws else None
+    offers = Offers(redis, where)
+    audit = AuditLog(redis, where, is_operator=access.is_operator)
+    follower = Follower(config.kubernetes.rollout_timeout)
+    runner = RunbookRunner(
+        clusters=clusters,
+        namespaces=config.kubernetes.namespaces,
+        share_logs=config.kubernetes.share_logs,
+        offers=offers,
+        audit=audit,
+        incidents=incidents,
+        clock=clock,
+    )
+    executor = ChangeExecutor(
+        clusters=clusters,
+        offers=offers,
+        audit=audit,
+        access=access,
+        incidents=incidents,
+        outbox=Outbox(tasks),
+        clock=clock,
+        aws=aws,
+        board=board,
+    )
+    backups = BackupService(
+        clusters=clusters,
+        aws=aws,
+        velero_namespace=config.velero.namespace,
+        offers=offers,
+        audit=audit,
+        incidents=incidents,
+        follower=follower,
+        clock=clock,
+    )
+
+    # The digest, maintenance, security, reports, alerts and the App Home
+    builder = DigestBuilder(
+        config, store, clock, clusters, board=board, prometheus_authorization=prometheus_authorization
+    )
+    digest = DigestService(config, client, builder)
+    maintenance = MaintenanceService(
+        client=client,
+        store=MaintenanceStore(redis, where),
+        config=config,
+        clock=clock,
+        offers=offers,
+        audit=audit,
+        backups=backups,
+        runner=runner,
+        clusters=clusters,
+        follower=follower,
+        tasks=tasks,
+    )
+    security_store = SecurityStore(redis, where)
+    security = SecurityService(
+        config=config, client=client, clusters=clusters, store=security_store, offers=offers, incidents=store,
+        clock=clock,
+    )  # fmt: skip
+    weekly = WeeklyReports(
+        config=config, client=client, store=security_store, incidents=store, oncall=oncall, aws=aws, clock=clock
+    )
+    alerts = AlertService(
+        config=config,
+        client=client,
+        store=AlertStore(redis, where),
+        incidents=incidents,
+        flows=flows,
+        tasks=tasks,
+        clock=clock,
+    )
+    url = config.alerts.alertmanager_url
+    firing = FiringAlerts(url) if url else None
+    statuspage = None
+    if config.statuspage is not None and statuspage_key:
+        statuspage = PublicStatus(
+            settings=config.statuspage,
+            api=StatuspageApi(config.statuspage, statuspage_key),
+            incidents=incidents,
+            client=client,
+            refresh=announcer.refresh,
+        )
+    home = HomeService(
+        config=config, client=client, store=store, roster=roster, access=access, digest=digest, clock=clock,
+        board=board,
+    )  # fmt: skip
+
+    # What each domain adds to the shared surfaces
+    oncall_contributions.declare(board, escalator, handoff)
+    incident_contributions.declare(board, config, updates)
+    backup_contributions.declare(board, config, aws)
+    maintenance_contributions.declare(board, maintenance)
+    alert_contributions.declare(board, firing, statuspage)
+    for post in (digest.scheduled_post(), security.scheduled_post(), weekly.scheduled_post()):
+        if post is not None:
+            board.declare(post)
+    board.freeze()
+    poller = Poller(
+        board=board,
+        claims=TickClaims(redis, where),
+        clock=clock,
+        interval=config.escalation.poll_interval,
+        tasks=tasks,
+        wake=wake,
+    )
+    return Services(
+        config=config,
+        client=client,
+        store=store,
+        incidents=incidents,
+        flows=flows,
+        access=access,
+        tasks=tasks,
+        clock=clock,
+        oncall=oncall,
+        roster=roster,
+        escalator=escalator,
+        handoff=handoff,
+        digest=digest,
+        runbooks=runner,
+        executor=executor,
+        follower=follower,
+        backups=backups,
+        maintenance=maintenance,
+        eks=EksService(config=config, clusters=clusters, aws=aws, offers=offers, incidents=incidents, clock=clock),
+        security=security,
+        weekly=weekly,
+        alerts=alerts,
+        firing=firing,
+        statuspage=statuspage,
+        home=home,
+        board=board,
+        poller=poller,
+    )

@@ -106,7 +106,7 @@ class SecurityService:
         if self.config.channels.digest is None:
             return None
         trigger = cron.trigger(self.config.security.cron, ZoneInfo(self.config.digest.timezone))
-        return ScheduledPost("security-audit", trigger, keys.security_tick, self.post)
+        return ScheduledPost("security-audit", trigger, lambda tick: keys.security_tick(tick.isoformat()), self.post)
 
     async def post(self, tick: datetime) -> None:
         """The monthly audit in ``channels.digest`` (the tick is claimed; a Slack failure is raised for a retry)."""

@@ -35,7 +35,7 @@ from runbooks import cron
 from runbooks.aws import cost as ce
 
 if TYPE_CHECKING:
-    from runbooks.aws.session import Aws
+    from runbooks.aws.session import AwsSession
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class WeeklyReports:
         store: SecurityStore,
         incidents: IncidentStore,
         oncall: OnCallStore,
-        aws: Aws | None,
+        aws: AwsSession | None,
         clock: Callable[[], datetime],
     ) -> None:
         self.config = config
@@ -183,7 +183,7 @@ class WeeklyReports:
     def scheduled_post(self) -> ScheduledPost | None:
         if self.config.channels.digest is None:
             return None
-        return ScheduledPost("weekly-report", self.trigger, keys.report_tick, self.post)
+        return ScheduledPost("weekly-report", self.trigger, lambda tick: keys.report_tick(tick.isoformat()), self.post)
 
     async def post(self, tick: datetime) -> None:
         channel = self.config.channels.digest

@@ -1,4 +1,4 @@
-"""``chatops-bot shell``: the real bot (the same app, listeners, stores, escalator and scheduler, served over HTTP on
+"""``chatops-bot shell``: the real bot (the same app, listeners, stores, escalator and poller, served over HTTP on
 loopback exactly as ``serve`` does) with Slack played in the terminal. State in the embedded Redis under
 ``./.chatops/`` (or REDIS_URL); Kubernetes from KUBECONFIG when present; without a config file, a demo config.
 
@@ -127,7 +127,7 @@ async def _start_bot(env: Any, config: BotConfig, slack: SlackStandIn, clock: An
         if serving.done():
             raise RuntimeError("the bot did not start; see .chatops/shell.log")
         await asyncio.sleep(0.02)
-    return server, serving, f"http://127.0.0.1:{port}"
+    return server, serving, f"http://127.0.0.1:{port}", app
 
 
 async def _run(
@@ -135,11 +135,12 @@ async def _run(
 ) -> int:
     import aiohttp  # noqa: PLC0415
 
-    from bot.shell.session import Shell, ShellClock  # noqa: PLC0415
+    from bot.core.clock import MovableClock  # noqa: PLC0415
+    from bot.shell.session import Shell  # noqa: PLC0415
     from bot.shell.slack import SlackStandIn  # noqa: PLC0415
 
     interactive = stdin.isatty() and console.is_terminal
-    clock = ShellClock()
+    clock = MovableClock()
     holder: dict[str, Shell] = {}
     slack = await SlackStandIn(lambda event: holder["shell"].on_event(event) if "shell" in holder else None).start()
     starting = asyncio.create_task(_start_bot(env, config, slack, clock, secret=secret, token=token))
@@ -162,7 +163,8 @@ async def _run(
 
         async def ready() -> str:
             nonlocal server, serving
-            server, serving, url = await starting
+            server, serving, url, app = await starting
+            shell.wake = app.services.poller.wake
             return str(url)
 
         shell.ready = ready
@@ -182,7 +184,7 @@ async def _run(
                 with contextlib.suppress(Exception):
                     await starting
             if server is None and starting.done() and not starting.cancelled() and starting.exception() is None:
-                server, serving, _ = starting.result()
+                server, serving, _, _ = starting.result()
             if server is not None and serving is not None:
                 server.should_exit = True
                 with contextlib.suppress(Exception):

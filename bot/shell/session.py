@@ -14,17 +14,16 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import aiohttp
 from rich.console import Console
 from rich.text import Text
-from slack_sdk.signature import SignatureVerifier
 
+from bot.core.clock import MovableClock
 from bot.core.durations import parse_duration
-from bot.shell import render
+from bot.shell import render, wire
 from bot.shell.slack import TEAM, Event, Message, SlackStandIn
 
 HELP = """Type what you would type in Slack, one line at a time:
@@ -43,16 +42,6 @@ SETTLE_MAX = 6.0
 Ask = Callable[[str], Awaitable[str | None]]
 
 
-class ShellClock:
-    """The bot's one time source: real time plus what ``wait`` added."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-
 @dataclass
 class Shown:
     message: Message
@@ -69,13 +58,13 @@ class Shell:
         names: render.Names,
         me: str,
         channel: str,
-        clock: ShellClock,
+        clock: MovableClock,
         console: Console,
         ask: Ask,
     ) -> None:
         self.slack = slack
         self.bot_url = bot_url
-        self.verifier = SignatureVerifier(secret)
+        self.signer = wire.Signer(secret)
         self.names = names
         self.user = me
         self.channel = channel
@@ -88,6 +77,8 @@ class Shell:
         self.heard = time.monotonic()
         # The bot's URL once it is up (it starts behind the prompt); set by the runner.
         self.ready: Callable[[], Awaitable[str]] | None = None
+        # Wakes the bot's poller once the clock moved (set by the runner): what fell due goes out now.
+        self.wake: Callable[[], None] = lambda: None
 
     # What the bot sends ------------------------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
@@ -196,24 +187,14 @@ class Shell:
 
     async def home(self) -> None:
         """Open the app's Home tab: Slack sends app_home_opened, the bot publishes the view."""
-        body = json.dumps(
-            {
-                "token": "shell",
-                "team_id": TEAM,
-                "api_app_id": "A0SHELL",
-                "event": {
-                    "type": "app_home_opened",
-                    "user": self.user,
-                    "channel": "D" + self.user[1:],
-                    "tab": "home",
-                    "event_ts": f"{time.time():.6f}",
-                },
-                "type": "event_callback",
-                "event_id": f"Ev{uuid.uuid4().hex[:12]}",
-                "event_time": int(time.time()),
-            }
-        )
-        await self.post(body, "application/json")
+        opened = {
+            "type": "app_home_opened",
+            "user": self.user,
+            "channel": "D" + self.user[1:],
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+        await self.post(wire.event(opened, team=TEAM), wire.JSON)
         await self.settle()
 
     async def wait(self, text: str) -> None:
@@ -225,21 +206,17 @@ class Shell:
         if step <= timedelta() or step > timedelta(days=30):
             self.say("Wait between 1s and 30d.")
             return
-        self.clock.offset += step
+        self.clock.advance(step)
+        self.wake()
         self.say(f"⏩ The bot's clock is now {self.clock():%a %H:%M UTC} ({text} later).")
-        await self.settle(quiet=1.5)  # the escalation poller looks every second
+        await self.settle(quiet=1.5)
 
     # Requests as Slack sends them --------------------------------------------------------------------------------
     async def post(self, body: str, content_type: str) -> tuple[int, str]:
         assert self.http is not None
         if self.ready is not None and not self.bot_url:
             self.bot_url = await self.ready()  # a line typed while the bot starts waits for it
-        ts = str(int(time.time()))
-        headers: dict[str, str] = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": str(self.verifier.generate_signature(timestamp=ts, body=body)),
-        }
+        headers = self.signer.headers(body, content_type)
         async with self.http.post(f"{self.bot_url}/slack/events", data=body.encode(), headers=headers) as resp:
             answer = resp.status, await resp.text()
         self.heard = time.monotonic()  # what the bot does next is waited for from here
@@ -250,21 +227,18 @@ class Shell:
 
     async def command(self, command: str, text: str) -> None:
         self.modal = None
-        fields = {
-            "token": "shell",
-            "team_id": TEAM,
-            "team_domain": "shell",
-            "channel_id": self.channel,
-            "channel_name": self.names.channels.get(self.channel, self.channel),
-            "user_id": self.user,
-            "user_name": self.names.users.get(self.user, self.user),
-            "command": command,
-            "text": text,
-            "api_app_id": "A0SHELL",
-            "response_url": self._response_url(),
-            "trigger_id": f"{uuid.uuid4().int % 10**13}.shell",
-        }
-        status, answer = await self.post(urlencode(fields), "application/x-www-form-urlencoded")
+        body = wire.command(
+            command=command,
+            text=text,
+            user=self.user,
+            channel=self.channel,
+            response_url=self._response_url(),
+            team=TEAM,
+            user_name=self.names.users.get(self.user, self.user),
+            channel_name=self.names.channels.get(self.channel, self.channel),
+            app="A0SHELL",
+        )
+        status, answer = await self.post(body, wire.FORM)
         self.acknowledged(status, answer)
         await self.settle()
         await self.fill_modal()
@@ -304,27 +278,22 @@ class Shell:
         if action is None:
             return
         message = self.last.message
-        payload = {
-            "type": "block_actions",
-            "user": {"id": self.user, "username": self.names.users.get(self.user, self.user), "team_id": TEAM},
-            "api_app_id": "A0SHELL",
-            "token": "shell",
-            "container": {
-                "type": "message",
-                "message_ts": message.ts,
-                "channel_id": message.channel,
-                "is_ephemeral": message.kind == "ephemeral",
-            },
-            "trigger_id": f"{uuid.uuid4().int % 10**13}.shell",
-            "team": {"id": TEAM, "domain": "shell"},
-            "channel": {"id": message.channel, "name": self.names.channels.get(message.channel, message.channel)},
-            "message": {"type": "message", "ts": message.ts, "text": message.text, "blocks": message.blocks},
-            "state": {"values": {}},
-            "response_url": self._response_url(message.ts, message.channel),
-            "actions": [action],
-        }
+        home = message.kind == "home"
+        body = wire.click(
+            action=action,
+            user=self.user,
+            team=TEAM,
+            channel=message.channel,
+            message_ts=message.ts,
+            response_url=None if home else self._response_url(message.ts, message.channel),
+            message={"type": "message", "ts": message.ts, "text": message.text, "blocks": message.blocks},
+            ephemeral=message.kind == "ephemeral",
+            user_name=self.names.users.get(self.user, self.user),
+            channel_name=self.names.channels.get(message.channel, message.channel),
+            app="A0SHELL",
+        )
         self.modal = None
-        status, _ = await self.post("payload=" + quote(json.dumps(payload)), "application/x-www-form-urlencoded")
+        status, _ = await self.post(body, wire.FORM)
         if status != 200:
             self.say(f"Slack would say: the app did not respond ({status}).")
         await self.settle()
@@ -332,8 +301,7 @@ class Shell:
 
     async def _action(self, chosen: render.Clickable) -> dict[str, Any] | None:
         element = chosen.element
-        base = {"action_id": element.get("action_id"), "block_id": chosen.block_id, "type": element.get("type"),
-                "action_ts": f"{time.time():.6f}"}  # fmt: skip
+        base = {"action_id": element.get("action_id"), "block_id": chosen.block_id, "type": element.get("type")}
         confirm = element.get("confirm")
         if isinstance(confirm, dict):
             title = (confirm.get("title") or {}).get("text", "Are you sure?")
@@ -448,17 +416,11 @@ class Shell:
         return {"type": kind}
 
     async def _submit(self, view: dict[str, Any], values: dict[str, Any]) -> tuple[int, str]:
-        payload = {
-            "type": "view_submission",
-            "team": {"id": TEAM, "domain": "shell"},
-            "user": {"id": self.user, "username": self.names.users.get(self.user), "team_id": TEAM},
-            "api_app_id": "A0SHELL",
-            "token": "shell",
-            "trigger_id": f"{uuid.uuid4().int % 10**13}.shell",
-            "view": {**view, "id": "V0SHELL", "team_id": TEAM, "state": {"values": values}, "hash": "shell"},
-            "response_urls": [],
-        }
-        return await self.post("payload=" + quote(json.dumps(payload)), "application/x-www-form-urlencoded")
+        body = wire.submission(
+            view={**view, "id": "V0SHELL"}, values=values, user=self.user, team=TEAM,
+            user_name=self.names.users.get(self.user), app="A0SHELL",
+        )  # fmt: skip
+        return await self.post(body, wire.FORM)
 
     # Waiting for the bot -------------------------------------------------------------------------------------------
     async def settle(self, quiet: float = QUIET) -> None:

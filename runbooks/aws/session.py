@@ -19,7 +19,7 @@ CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 20
 
 
-class Aws:
+class AwsSession:
     def __init__(self, region: str) -> None:
         self.region = region
         self._lock = threading.Lock()

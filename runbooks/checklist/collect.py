@@ -29,7 +29,7 @@ from runbooks.kube.lean import ApiException
 from runbooks.kube.velero_objects import descriptor_interval
 
 if TYPE_CHECKING:
-    from runbooks.aws.session import Aws
+    from runbooks.aws.session import AwsSession
 
 CHECK_TIMEOUT = 20.0
 ORDER = ("nodes", "pods", "restarts", "pvcs", "certificates", "hpas", "events", "backups")
@@ -117,7 +117,7 @@ async def _velero(cluster: Cluster, namespace: str, now: datetime, timeout: floa
         return _failed("backups", VELERO_TITLE, "velero.io backups and schedules", exc)
 
 
-def rds_backups(aws: Aws, wanted: Sequence[str] | None, now: datetime) -> Section:
+def rds_backups(aws: AwsSession, wanted: Sequence[str] | None, now: datetime) -> Section:
     """The RDS instances (``wanted``, or every one when None) and their newest automated snapshots, checked."""
     from runbooks.aws.errors import AWS_ERRORS  # noqa: PLC0415 - botocore only when AWS is configured
     from runbooks.aws.errors import explain as explain_aws  # noqa: PLC0415

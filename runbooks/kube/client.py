@@ -9,6 +9,7 @@ page can be reduced to findings before the next is read. Resources are named by 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -46,7 +47,8 @@ class Cluster:
 
     @classmethod
     def connect(cls, name: str, context: str | None = None) -> Cluster:
-        """In-cluster config when running in a pod (and no context is named), else KUBECONFIG's context.
+        """In-cluster config when running in a pod (and no context is named), else KUBECONFIG's context
+        (KUBECONFIG read now, not when the client library was imported).
 
         May run a kubeconfig exec plugin (``aws eks get-token``): call it from a worker thread.
         """
@@ -57,7 +59,8 @@ class Cluster:
                 return cls(name, ApiClient(configuration))
             except ConfigException:
                 pass
-        return cls(name, config.new_client_from_config(context=context))
+        kubeconfig = os.environ.get("KUBECONFIG") or "~/.kube/config"
+        return cls(name, config.new_client_from_config(config_file=kubeconfig, context=context))
 
     @property
     def requests(self) -> int:

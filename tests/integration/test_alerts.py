@@ -18,8 +18,9 @@ import pytest
 import redis
 
 from bot.core import keys
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.bot_process import SignedSlack, ack_text
 from tests.support.escalation import dms
+from tests.support.harness import Bot
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
 from tests.support.secrets_scan import leaks
@@ -120,10 +121,8 @@ def config_file(directory: Path, alertmanager: str, statuspage: str, extra: str 
     return path
 
 
-def start_bot(
-    directory: Path, recorder: SlackRecorder, redis_url: str, config: Path, name: str, **env: str
-) -> BotProcess:
-    return BotProcess(
+def start_bot(directory: Path, recorder: SlackRecorder, redis_url: str, config: Path, name: str, **env: str) -> Bot:
+    return Bot(
         redis_url=redis_url,
         slack_api_url=recorder.api_url,
         config_path=config,
@@ -139,7 +138,7 @@ def bot(
     redis_server: RedisServer,
     statuspage: StatuspageStandIn,
     alertmanager: AlertmanagerStandIn,
-) -> Iterator[BotProcess]:
+) -> Iterator[Bot]:
     directory = tmp_path_factory.mktemp("alerts")
     config = config_file(directory, alertmanager.url, statuspage.url)
     proc = start_bot(directory, recorder, redis_server.url, config, "bot")
@@ -148,7 +147,7 @@ def bot(
 
 
 # Helpers ----------------------------------------------------------------------------------------------------------
-def send(bot: BotProcess, payload: Any, token: str | None = TOKEN, **kwargs: Any) -> httpx.Response:
+def send(bot: Bot, payload: Any, token: str | None = TOKEN, **kwargs: Any) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return httpx.post(f"{bot.base_url}/alerts/alertmanager", content=body, headers=headers, timeout=20, **kwargs)
@@ -184,7 +183,7 @@ def thread_lines(recorder: SlackRecorder, phrase: str) -> list[str]:
 
 
 # The webhook ------------------------------------------------------------------------------------------------------
-def test_refused_deliveries_change_nothing(bot: BotProcess, state: redis.Redis, tmp_path: Path) -> None:
+def test_refused_deliveries_change_nothing(bot: Bot, state: redis.Redis, tmp_path: Path) -> None:
     before = state.get(keys.SEQ)
     payload = group("HighErrorRate", [alert("HighErrorRate", "api-1", severity="critical")], severity="critical")
     missing = send(bot, payload, token=None)
@@ -207,7 +206,7 @@ def test_refused_deliveries_change_nothing(bot: BotProcess, state: redis.Redis, 
 
 
 def test_one_incident_per_group_new_alerts_and_resolution_on_its_timeline(
-    bot: BotProcess, slack: SignedSlack, recorder: SlackRecorder, state: redis.Redis
+    bot: Bot, slack: SignedSlack, recorder: SlackRecorder, state: redis.Redis
 ) -> None:
     first = [alert("HighErrorRate", f"api-{i}", severity="critical") for i in (1, 2)]
     number = opened(send(bot, group("HighErrorRate", first, severity="critical", service="api")))
@@ -251,7 +250,7 @@ def test_one_incident_per_group_new_alerts_and_resolution_on_its_timeline(
 
 
 def test_two_replicas_receiving_the_same_payload_open_one_incident(
-    bot: BotProcess, recorder: SlackRecorder, redis_server: RedisServer, tmp_path: Path,
+    bot: Bot, recorder: SlackRecorder, redis_server: RedisServer, tmp_path: Path,
     statuspage: StatuspageStandIn, alertmanager: AlertmanagerStandIn, state: redis.Redis,
 ) -> None:  # fmt: skip
     other = start_bot(
@@ -263,7 +262,7 @@ def test_two_replicas_receiving_the_same_payload_open_one_incident(
         answers: list[httpx.Response] = []
         start = threading.Barrier(16)
 
-        def deliver(target: BotProcess) -> None:
+        def deliver(target: Bot) -> None:
             start.wait()  # all at once: Alertmanager's retries and both replicas racing
             answers.append(send(target, payload))
 
@@ -281,7 +280,7 @@ def test_two_replicas_receiving_the_same_payload_open_one_incident(
 
 
 def test_a_route_sets_the_channel_and_below_min_severity_only_a_notice(
-    bot: BotProcess, recorder: SlackRecorder, state: redis.Redis
+    bot: Bot, recorder: SlackRecorder, state: redis.Redis
 ) -> None:
     number = opened(send(bot, group("CheckoutLatency", [alert("CheckoutLatency", "co-1", severity="warning",
                                                                  team="checkout")], severity="warning", team="checkout")))  # fmt: skip
@@ -332,7 +331,7 @@ def test_the_endpoint_is_off_without_a_token(recorder: SlackRecorder, tmp_path: 
     server = RedisServer().start()
     config = tmp_path / "c.yaml"
     config.write_text("channels: {incidents: C0INCIDENTS}\n")
-    proc = BotProcess(redis_url=server.url, slack_api_url=recorder.api_url, config_path=config,
+    proc = Bot(redis_url=server.url, slack_api_url=recorder.api_url, config_path=config,
                       log_path=tmp_path / "off.log").start()  # fmt: skip
     try:
         answer = httpx.post(f"{proc.base_url}/alerts/alertmanager", json={"alerts": []},
@@ -389,7 +388,7 @@ def public_values(name: str, body: str, services: list[str]) -> dict[str, Any]:
 
 
 def test_status_page_post_update_and_resolve_with_retries(
-    bot: BotProcess, slack: SignedSlack, recorder: SlackRecorder, statuspage: StatuspageStandIn
+    bot: Bot, slack: SignedSlack, recorder: SlackRecorder, statuspage: StatuspageStandIn
 ) -> None:
     text = ack_text(slack.command("open P1 Checkout down for EU users", user=BOB))
     number = int(text.split("*INC-")[1].split("*")[0])
@@ -438,7 +437,7 @@ def test_status_page_post_update_and_resolve_with_retries(
 
 
 def test_a_refused_status_page_call_is_said_in_the_thread_and_bad_public_updates_change_nothing(
-    bot: BotProcess, slack: SignedSlack, recorder: SlackRecorder, statuspage: StatuspageStandIn
+    bot: Bot, slack: SignedSlack, recorder: SlackRecorder, statuspage: StatuspageStandIn
 ) -> None:
     text = ack_text(slack.command("open P2 Search is slow", user=BOB))
     number = int(text.split("*INC-")[1].split("*")[0])

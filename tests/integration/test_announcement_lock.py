@@ -8,11 +8,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.core.clock import utcnow
 from bot.core.redis import connect
 from bot.core.severity import Severity
 from bot.core.slack import build_client
 from bot.incidents.announcement import Announcer
-from bot.incidents.service import utcnow
 from bot.incidents.store import IncidentStore
 from tests.support.bot_process import BOT_TOKEN
 from tests.support.redis_server import RedisServer

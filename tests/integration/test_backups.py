@@ -14,10 +14,11 @@ import pytest
 import redis
 
 from bot.core import keys
-from tests.support.aws import Denying, Moto
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text, run_cli
+from tests.support.aws import Moto
+from tests.support.bot_process import SignedSlack, ack_text, run_cli
 from tests.support.cluster_seed import iso
 from tests.support.cluster_seed import seed as cluster_seed
+from tests.support.harness import Bot
 from tests.support.kube import KubeEmulator, plain
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
@@ -76,9 +77,9 @@ def config_file(directory: Path, body: str = CONFIG) -> Path:
 
 def start_bot(
     directory: Path, recorder: SlackRecorder, redis: RedisServer, kubeconfig: Path, aws: dict[str, str], name: str
-) -> BotProcess:
+) -> Bot:
     """A bot on the emulated cluster whose AWS is ``aws`` (moto, or a stand-in that denies everything)."""
-    return BotProcess(
+    return Bot(
         redis_url=redis.url,
         slack_api_url=recorder.api_url,
         config_path=config_file(directory),
@@ -94,7 +95,7 @@ def bot(
     redis_server: RedisServer,
     kube: tuple[KubeEmulator, Path],
     moto: Moto,
-) -> Iterator[BotProcess]:
+) -> Iterator[Bot]:
     proc = start_bot(tmp_path_factory.mktemp("backups"), recorder, redis_server, kube[1], moto.env(), "bot")
     yield proc
     proc.terminate()
@@ -399,44 +400,43 @@ HOSTILE = [
 
 
 def test_hostile_names_are_refused_before_any_api_call(
-    tmp_path: Path, recorder: SlackRecorder, redis_server: RedisServer, kube: tuple[KubeEmulator, Path]
+    tmp_path: Path, recorder: SlackRecorder, redis_server: RedisServer, kube: tuple[KubeEmulator, Path], moto: Moto
 ) -> None:
     emulator, kubeconfig = kube
-    denying = Denying()  # any AWS call would be counted here
-    proc = start_bot(tmp_path, recorder, redis_server, kubeconfig, denying.env(), "hostile")
+    proc = start_bot(tmp_path, recorder, redis_server, kubeconfig, moto.env(), "hostile")
     slack = SignedSlack(proc.base_url, recorder.response_url)
     try:
-        kube_before, since = kube_requests(emulator), len(recorder.of("response_url"))
-        for command, text in HOSTILE:
-            ack = ack_text(slack.command(text, command=command))
-            assert any(
-                word in ack for word in ("is not a", "not an RDS", "is not a label selector", "not a configured")
-            ), (text, ack)
-        assert kube_requests(emulator) == kube_before
-        assert denying.calls == 0
-        assert replies(recorder, since) == []  # nothing was started in the background
+        with moto.denied() as denying:  # any AWS call would be counted here
+            kube_before, since = kube_requests(emulator), len(recorder.of("response_url"))
+            for command, text in HOSTILE:
+                ack = ack_text(slack.command(text, command=command))
+                assert any(
+                    word in ack for word in ("is not a", "not an RDS", "is not a label selector", "not a configured")
+                ), (text, ack)
+            assert kube_requests(emulator) == kube_before
+            assert denying.calls == 0
+            assert replies(recorder, since) == []  # nothing was started in the background
     finally:
         slack.close()
         proc.terminate()
-        denying.stop()
 
 
 def test_access_denied_names_the_missing_permission(
-    tmp_path: Path, recorder: SlackRecorder, redis_server: RedisServer, kube: tuple[KubeEmulator, Path]
+    tmp_path: Path, recorder: SlackRecorder, redis_server: RedisServer, kube: tuple[KubeEmulator, Path], moto: Moto
 ) -> None:
-    denying = Denying()
-    proc = start_bot(tmp_path, recorder, redis_server, kube[1], denying.env(), "denied")
+    proc = start_bot(tmp_path, recorder, redis_server, kube[1], moto.env(), "denied")
     slack = SignedSlack(proc.base_url, recorder.response_url)
     try:
-        reply = ask(slack, recorder, "/db", "snapshots prod-db", "access denied")
+        with moto.denied():
+            reply = ask(slack, recorder, "/db", "snapshots prod-db", "access denied")
         assert "may not call rds:DescribeDBInstances" in reply["text"] and "deploy/iam-policy.json" in reply["text"]
     finally:
         slack.close()
         proc.terminate()
 
-    env = {"CHATOPS_CONFIG": str(config_file(tmp_path)), "KUBECONFIG": str(kube[1]), **denying.env()}
-    result = run_cli("digest", "--print", env=env, timeout=120)
-    denying.stop()
+    env = {"CHATOPS_CONFIG": str(config_file(tmp_path)), "KUBECONFIG": str(kube[1]), **moto.env()}
+    with moto.denied():
+        result = run_cli("digest", "--print", env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "may not call rds:DescribeDBInstances and rds:DescribeDBSnapshots" in result.stdout
     assert "Backups (Velero)" in result.stdout and "schedule/stale-backup" in result.stdout  # the rest posts

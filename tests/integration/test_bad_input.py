@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.bot_process import SignedSlack, ack_text
+from tests.support.harness import Bot
 from tests.support.slack_recorder import SlackRecorder
 
 
@@ -104,7 +105,7 @@ def test_runbook_commands_validate_names_before_any_api_call(
     assert expected in reply, reply
 
 
-def test_forged_and_stale_requests_are_rejected(slack: SignedSlack, bot: BotProcess) -> None:
+def test_forged_and_stale_requests_are_rejected(slack: SignedSlack, bot: Bot) -> None:
     body = slack.command_body("open P1 forged")
     assert slack.post(body, "application/x-www-form-urlencoded", signature="v0=" + "0" * 64).status_code == 401
     stale = int(time.time()) - 6 * 60
@@ -149,7 +150,7 @@ COMMAND_WORDS = st.sampled_from(
     words=st.lists(st.one_of(COMMAND_WORDS, st.text(max_size=40)), max_size=6),
     tail=st.one_of(st.just(""), st.text(min_size=0, max_size=300), st.text(alphabet="x", min_size=3990, max_size=4100)),
 )
-def test_random_command_text_never_5xx(bot: BotProcess, recorder: SlackRecorder, words: list[str], tail: str) -> None:
+def test_random_command_text_never_5xx(bot: Bot, recorder: SlackRecorder, words: list[str], tail: str) -> None:
     slack = SignedSlack(bot.base_url, recorder.response_url)
     try:
         text = " ".join(words) + (" " + tail if tail else "")

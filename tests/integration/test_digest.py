@@ -16,8 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.bot_process import BotProcess, SignedSlack, run_cli
+from tests.support.bot_process import SignedSlack, run_cli
 from tests.support.cluster_seed import seed
+from tests.support.harness import Bot
 from tests.support.kube import KubeEmulator
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
@@ -102,10 +103,8 @@ def test_absent_cert_manager_is_skipped_with_a_note(
     assert "skipped: cert-manager is not installed" in out and "ingress/cert-notready" not in out
 
 
-def _bot(
-    tmp: Path, recorder: SlackRecorder, redis: RedisServer, config: Path, kubeconfig: Path, name: str
-) -> BotProcess:
-    return BotProcess(
+def _bot(tmp: Path, recorder: SlackRecorder, redis: RedisServer, config: Path, kubeconfig: Path, name: str) -> Bot:
+    return Bot(
         redis_url=redis.url,
         slack_api_url=recorder.api_url,
         config_path=config,

@@ -12,8 +12,9 @@ import httpx
 import pytest
 import redis
 
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.bot_process import SignedSlack, ack_text
 from tests.support.escalation import TZ, Rig, assert_paged_once, checklists, dms, escalation_config, open_p
+from tests.support.harness import Bot
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
 from tests.support.slack_recorder import SlackRecorder
@@ -27,9 +28,7 @@ def fresh_redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def one_bot(
-    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
-) -> Iterator[tuple[BotProcess, SignedSlack]]:
+def one_bot(tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer) -> Iterator[tuple[Bot, SignedSlack]]:
     """One bot with the escalation config on a fresh Redis, and a signed client; Slack answers normally after."""
     rig = Rig(tmp_path, recorder, fresh_redis.url, escalation_config(tmp_path / "c.yaml"))
     bot = rig.start("a")
@@ -41,7 +40,7 @@ def one_bot(
 
 
 def test_unacknowledged_p1_escalates_then_stops_on_ack(
-    one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder
+    one_bot: tuple[Bot, SignedSlack], recorder: SlackRecorder
 ) -> None:
     _, slack = one_bot
     number, opened = open_p(slack, "P1", "Checkout down")
@@ -95,7 +94,7 @@ def test_two_replicas_page_each_step_once(tmp_path: Path, recorder: SlackRecorde
 
 
 def test_page_claimed_by_a_dead_replica_is_delivered_by_another(
-    one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder, fresh_redis: RedisServer
+    one_bot: tuple[Bot, SignedSlack], recorder: SlackRecorder, fresh_redis: RedisServer
 ) -> None:
     _, slack = one_bot
     r = redis.Redis.from_url(fresh_redis.url)
@@ -117,7 +116,7 @@ def test_page_claimed_by_a_dead_replica_is_delivered_by_another(
         r.close()
 
 
-def test_severity_change_moves_the_deadline(one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder) -> None:
+def test_severity_change_moves_the_deadline(one_bot: tuple[Bot, SignedSlack], recorder: SlackRecorder) -> None:
     _, slack = one_bot
     sooner, opened = open_p(slack, "P2", "Becomes critical")
     later, _ = open_p(slack, "P1", "Turns out minor")
@@ -131,9 +130,7 @@ def test_severity_change_moves_the_deadline(one_bot: tuple[BotProcess, SignedSla
     assert not dms(recorder, later, "U0BOB")
 
 
-def test_rate_limited_page_arrives_after_retry_after(
-    one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder
-) -> None:
+def test_rate_limited_page_arrives_after_retry_after(one_bot: tuple[Bot, SignedSlack], recorder: SlackRecorder) -> None:
     _, slack = one_bot
     recorder.rate_limit("chat.postMessage", times=1, retry_after=2, channel="D0ALICE")
     number, _ = open_p(slack, "P2", "Rate limited page")
@@ -167,7 +164,7 @@ def test_a_page_slower_than_the_claim_lease_is_not_sent_twice(
         recorder.clear_faults()
 
 
-def test_failed_page_is_retried_not_dropped(one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder) -> None:
+def test_failed_page_is_retried_not_dropped(one_bot: tuple[Bot, SignedSlack], recorder: SlackRecorder) -> None:
     bot, slack = one_bot
     recorder.fail("conversations.open", "internal_error")  # Slack's side: worth retrying the same person
     number, _ = open_p(slack, "P2", "Slack refuses the DM")
@@ -180,7 +177,7 @@ def test_failed_page_is_retried_not_dropped(one_bot: tuple[BotProcess, SignedSla
     assert_paged_once(slack, number)
 
 
-def test_oncall_command_override_and_handoff(one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder) -> None:
+def test_oncall_command_override_and_handoff(one_bot: tuple[Bot, SignedSlack], recorder: SlackRecorder) -> None:
     _, slack = one_bot
     shown = ack_text(slack.command("", command="/oncall"))
     assert "*Primary:* <@U0ALICE>" in shown and "*Secondary:* <@U0BOB>" in shown and "*Lead:* <@U0LEAD>" in shown
@@ -248,7 +245,7 @@ def test_a_scheduled_handoff_slack_refused_is_posted_once_slack_answers(
 
 
 def test_unreachable_person_hands_the_page_to_the_next_one_at_once(
-    one_bot: tuple[BotProcess, SignedSlack], recorder: SlackRecorder
+    one_bot: tuple[Bot, SignedSlack], recorder: SlackRecorder
 ) -> None:
     _, slack = one_bot
     recorder.unknown_users.add("U0ALICE")  # the primary left the workspace; the roster was not updated

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.bot_process import SignedSlack, ack_text
+from tests.support.harness import Bot
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
 from tests.support.slack_recorder import Call, SlackRecorder, text_of_blocks
@@ -32,13 +33,11 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="module")
-def bot(
-    tmp_path_factory: pytest.TempPathFactory, recorder: SlackRecorder, redis_server: RedisServer
-) -> Iterator[BotProcess]:
+def bot(tmp_path_factory: pytest.TempPathFactory, recorder: SlackRecorder, redis_server: RedisServer) -> Iterator[Bot]:
     directory = tmp_path_factory.mktemp("home")
     config = directory / "chatops.yaml"
     config.write_text(textwrap.dedent(CONFIG))
-    proc = BotProcess(redis_url=redis_server.url, slack_api_url=recorder.api_url, config_path=config,
+    proc = Bot(redis_url=redis_server.url, slack_api_url=recorder.api_url, config_path=config,
                       log_path=directory / "bot.log").start()  # fmt: skip
     yield proc
     proc.terminate()
@@ -110,7 +109,7 @@ def test_an_operator_takes_over_from_the_home_tab(slack: SignedSlack, recorder: 
              what="the refusal, by DM")  # fmt: skip
 
 
-def test_a_refused_publish_is_logged_not_retried(slack: SignedSlack, recorder: SlackRecorder, bot: BotProcess) -> None:
+def test_a_refused_publish_is_logged_not_retried(slack: SignedSlack, recorder: SlackRecorder, bot: Bot) -> None:
     recorder.fail("views.publish", "invalid_arguments")
     try:
         since = len(recorder.of("views.publish"))

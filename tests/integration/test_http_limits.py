@@ -4,12 +4,31 @@ headers are refused before Bolt, the signature check or Redis see them, and the 
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import write_config
 from tests.support.bot_process import BotProcess
+from tests.support.redis_server import RedisServer
+from tests.support.slack_recorder import SlackRecorder
 
 MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def bot(
+    redis_server: RedisServer, recorder: SlackRecorder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BotProcess]:
+    """The bot as its own process: what it costs is read from the process (its peak resident memory)."""
+    directory = tmp_path_factory.mktemp("limits")
+    config = write_config(directory / "chatops.yaml")
+    with BotProcess(
+        redis_url=redis_server.url, slack_api_url=recorder.api_url, config_path=config, log_path=directory / "bot.log"
+    ) as proc:
+        yield proc
 
 
 def peak_rss_mib(bot: BotProcess) -> float:

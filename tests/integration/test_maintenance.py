@@ -22,8 +22,9 @@ import redis
 import yaml
 
 from tests.support.aws import Moto
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.bot_process import SignedSlack, ack_text
 from tests.support.eks import AddonState, EksStandIn
+from tests.support.harness import Bot
 from tests.support.kube import KubeEmulator, plain
 from tests.support.maintenance_seed import seed
 from tests.support.net import wait_for
@@ -206,8 +207,8 @@ def bot(
     clusters: tuple[KubeEmulator, NodesOnly, Path],
     aws: tuple[Moto, EksStandIn],
     config: Path,
-) -> Iterator[BotProcess]:
-    proc = BotProcess(
+) -> Iterator[Bot]:
+    proc = Bot(
         redis_url=redis_server.url,
         slack_api_url=recorder.api_url,
         config_path=config,
@@ -387,9 +388,9 @@ def test_reminders_go_out_once_across_replicas_and_restarts(
     own = RedisServer().start()  # only these two replicas: every replica of this store restarts below
     store = redis.Redis.from_url(own.url, decode_responses=True)
 
-    def replicas(tag: str) -> list[BotProcess]:
+    def replicas(tag: str) -> list[Bot]:
         return [
-            BotProcess(
+            Bot(
                 redis_url=own.url,
                 slack_api_url=recorder.api_url,
                 config_path=config,

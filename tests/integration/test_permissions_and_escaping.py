@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.bot_process import SignedSlack, ack_text
 from tests.support.collab import collab_config, number_of, posts_to, start
+from tests.support.harness import Bot
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
 from tests.support.slack_recorder import SlackRecorder
@@ -36,9 +37,7 @@ def fresh_redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def gated(
-    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
-) -> Iterator[tuple[BotProcess, SignedSlack]]:
+def gated(tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer) -> Iterator[tuple[Bot, SignedSlack]]:
     recorder.reset()
     bot = start(
         tmp_path, recorder, fresh_redis, collab_config(tmp_path / "c.yaml", responders="[U0ALICE, U0BOB, U0LEAD]")
@@ -49,9 +48,7 @@ def gated(
     bot.terminate()
 
 
-def test_updates_and_postmortems_need_a_responder(
-    gated: tuple[BotProcess, SignedSlack], recorder: SlackRecorder
-) -> None:
+def test_updates_and_postmortems_need_a_responder(gated: tuple[Bot, SignedSlack], recorder: SlackRecorder) -> None:
     _, slack = gated
     number = number_of(ack_text(slack.command("open P3 Printer on fire", user="U0ALICE")))
     refused = ack_text(slack.command(f"update INC-{number} all fine, nothing to see", user="U0MALLORY"))
@@ -68,7 +65,7 @@ def test_updates_and_postmortems_need_a_responder(
     assert "posted to the incident" in ack_text(slack.command(f"update INC-{number} on it", user="U0BOB"))
 
 
-def test_user_text_is_escaped_in_every_text_field(tmp_path: Path, recorder: SlackRecorder, bot: BotProcess) -> None:
+def test_user_text_is_escaped_in_every_text_field(tmp_path: Path, recorder: SlackRecorder, bot: Bot) -> None:
     recorder.reset()
     slack = SignedSlack(bot.base_url, recorder.response_url)
     try:

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from bot.core import keys
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.bot_process import SignedSlack, ack_text
 from tests.support.escalation import Rig, dms, escalation_config
+from tests.support.harness import Bot
 from tests.support.net import wait_for
 from tests.support.redis_topologies import LocalCluster, LocalSentinel
 from tests.support.slack_recorder import SlackRecorder
@@ -80,7 +81,11 @@ def test_failover_loses_and_doubles_nothing(tmp_path: Path, recorder: SlackRecor
             status = ack_text(one.command(f"status INC-{number}"))
             assert f"INC-{number}" in status, status
             for user in ("U0ALICE", "U0BOB", "U0LEAD"):
-                assert len(dms(recorder, number, user)) <= 1, (number, user)
+                assert len(dms(recorder, number, user)) <= 1, (
+                    number,
+                    user,
+                    [(c.bot, c.params.get("text")) for c in dms(recorder, number, user)],
+                )
             timeline = ack_text(one.command(f"timeline INC-{number}"))
             assert timeline.count("*was paged*") == len(dms(recorder, number)), (number, timeline)
         for number in unacked:
@@ -99,7 +104,7 @@ def test_readyz_writes_and_reads(tmp_path: Path, recorder: SlackRecorder) -> Non
         owner = cluster.master_of(keys.READY_PROBE)
         other = next(n for n in cluster.nodes[: cluster.masters] if n.port != owner.port)
         config = escalation_config(tmp_path / "c.yaml")
-        wrong = BotProcess(
+        wrong = Bot(
             redis_url=f"redis://127.0.0.1:{other.port}/0",
             slack_api_url=recorder.api_url,
             config_path=config,
@@ -108,7 +113,7 @@ def test_readyz_writes_and_reads(tmp_path: Path, recorder: SlackRecorder) -> Non
         with wrong:
             reply = httpx.get(f"{wrong.base_url}/readyz")
             assert reply.status_code == 503 and "unreachable" in reply.text
-        right = BotProcess(
+        right = Bot(
             redis_url=cluster.url, slack_api_url=recorder.api_url, config_path=config, log_path=tmp_path / "right.log"
         )
         with right:

@@ -17,7 +17,8 @@ import kmock
 import pytest
 import redis
 
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.bot_process import SignedSlack, ack_text
+from tests.support.harness import Bot
 from tests.support.kube import KubeEmulator
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
@@ -53,7 +54,7 @@ def start_bot(
     *,
     kubernetes: str = "",
     responders: str = "[]",
-) -> BotProcess:
+) -> Bot:
     """A bot whose ``kubernetes.clusters`` is ``clusters`` (YAML flow list), reaching them through ``kubeconfig``."""
     config = tmp_path / f"{name}.yaml"
     config.write_text(
@@ -65,7 +66,7 @@ def start_bot(
             """
         )
     )
-    return BotProcess(
+    return Bot(
         redis_url=redis_server.url,
         slack_api_url=recorder.api_url,
         config_path=config,
@@ -91,7 +92,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[KubeEmulator, Path]]:
 @pytest.fixture
 def bot(
     tmp_path: Path, recorder: SlackRecorder, redis_server: RedisServer, cluster: tuple[KubeEmulator, Path]
-) -> Iterator[BotProcess]:
+) -> Iterator[Bot]:
     proc = start_bot(tmp_path, recorder, redis_server, "[{name: emu, context: emu}]", str(cluster[1]), "bot")
     yield proc
     proc.terminate()
@@ -395,7 +396,7 @@ def test_cluster_option_acts_on_the_named_cluster_only(
             bot.terminate()
 
 
-def test_a_hostile_pattern_cannot_freeze_the_bot(slack: SignedSlack, recorder: SlackRecorder, bot: BotProcess) -> None:
+def test_a_hostile_pattern_cannot_freeze_the_bot(slack: SignedSlack, recorder: SlackRecorder, bot: Bot) -> None:
     """``(.|.)*Q`` backtracks 2^n steps on an n-character line with Python's re, holding the GIL: RE2 is linear."""
     since = len(recorder.of("response_url"))
     ack_text(slack.command("high-error-rate api-gateway production --pattern=(.|.)*Q", command="/runbook"))

@@ -16,9 +16,10 @@ import pytest
 import redis
 
 from bot.core import keys
-from tests.support.aws import Denying, Moto
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text, run_cli
+from tests.support.aws import Moto
+from tests.support.bot_process import SignedSlack, ack_text, run_cli
 from tests.support.cluster_seed import iso
+from tests.support.harness import Bot
 from tests.support.kube import KubeEmulator, plain
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
@@ -95,8 +96,8 @@ def config_file(directory: Path, security_cron: str = "0 9 1-7 * 1", weekly_cron
 def start_bot(
     directory: Path, recorder: SlackRecorder, redis: RedisServer, kubeconfig: Path, aws: dict[str, str], name: str,
     config: Path | None = None,
-) -> BotProcess:  # fmt: skip
-    return BotProcess(
+) -> Bot:  # fmt: skip
+    return Bot(
         redis_url=redis.url,
         slack_api_url=recorder.api_url,
         config_path=config or config_file(directory),
@@ -112,7 +113,7 @@ def bot(
     redis_server: RedisServer,
     kube: tuple[KubeEmulator, Path],
     moto: Moto,
-) -> Iterator[BotProcess]:
+) -> Iterator[Bot]:
     proc = start_bot(tmp_path_factory.mktemp("security"), recorder, redis_server, kube[1], moto.env(), "bot")
     yield proc
     proc.terminate()
@@ -363,21 +364,20 @@ def test_weekly_report_cost_access_and_reliability_with_cost_explorer_asked_once
 
 
 def test_access_denied_names_the_permission_and_the_rest_is_posted(
-    tmp_path: Path, recorder: SlackRecorder, kube: tuple[KubeEmulator, Path]
+    tmp_path: Path, recorder: SlackRecorder, kube: tuple[KubeEmulator, Path], moto: Moto
 ) -> None:
     redis_server = RedisServer().start()
-    denying = Denying()
-    proc = start_bot(tmp_path, recorder, redis_server, kube[1], denying.env(), "denied")
+    proc = start_bot(tmp_path, recorder, redis_server, kube[1], moto.env(), "denied")
     slack = SignedSlack(proc.base_url, recorder.response_url)
     try:
-        report = reply_text(ask(slack, recorder, "/report", "weekly", "Weekly report"))
+        with moto.denied() as denying:
+            report = reply_text(ask(slack, recorder, "/report", "weekly", "Weekly report"))
         assert "may not call ce:GetCostAndUsage" in report and "deploy/iam-policy.json" in report
         assert "Access audit" in report and "Reliability" in report and "No incidents this week" in report
         assert denying.calls >= 1
     finally:
         slack.close()
         proc.terminate()
-        denying.stop()
         redis_server.cleanup()
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import write_config
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.bot_process import SignedSlack, ack_text
+from tests.support.harness import Bot
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
 from tests.support.slack_recorder import SlackRecorder, blocks_of, text_of_blocks
@@ -38,7 +39,7 @@ def test_rate_limited_announcement_arrives_after_retry_after(
 
 
 def test_failed_announcement_is_posted_by_the_next_change(
-    slack: SignedSlack, recorder: SlackRecorder, bot: BotProcess, open_incident: Callable[..., int]
+    slack: SignedSlack, recorder: SlackRecorder, bot: Bot, open_incident: Callable[..., int]
 ) -> None:
     def errors() -> float:
         for line in httpx.get(f"{bot.base_url}/metrics").text.splitlines():
@@ -83,8 +84,8 @@ def test_bot_identity_is_retried_until_slack_answers_and_a_refused_token_is_said
     own = SlackRecorder().start()
     config = write_config(tmp_path / "c.yaml")
 
-    def bot_on_own_slack(name: str) -> BotProcess:
-        return BotProcess(
+    def bot_on_own_slack(name: str) -> Bot:
+        return Bot(
             redis_url=redis_server.url, slack_api_url=own.api_url, config_path=config, log_path=tmp_path / f"{name}.log"
         )
 

@@ -1,11 +1,13 @@
-"""moto's server on a free loopback port (the bot reaches it with AWS_ENDPOINT_URL), and a stand-in that refuses
+"""moto's server on a free loopback port, behind a front the bot reaches with AWS_ENDPOINT_URL that can refuse
 every call with AccessDenied, as an identity without the permission is answered."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from tests.support.standin import Reply, Request, StandIn, forward
 
 # Shaped like real ones, so that the log scan (tests/support/secrets_scan.py) would find them if they leaked.
 ACCESS_KEY = "AKIAZ7TESTKEY0000042"
@@ -20,19 +22,35 @@ CREDENTIALS = {
 
 
 class Moto:
+    """moto behind a front the bot is pointed at (``env()``): the front forwards every call to moto, or, while
+    ``denied()``, answers each with AccessDenied as AWS answers an identity without the permission."""
+
     def __init__(self) -> None:
         from moto.server import ThreadedMotoServer  # here: the log scan imports only the keys above
 
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.front = AwsFront()
 
     def start(self) -> Moto:
         self.server.start()
         host, port = self.server.get_host_and_port()
         self.url = f"http://{host}:{port}"
+        self.front.moto_url = self.url
+        self.front.start()
         return self
 
     def env(self) -> dict[str, str]:
-        return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.url}
+        return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.front.url}
+
+    @contextmanager
+    def denied(self) -> Iterator[AwsFront]:
+        """Every call is refused with AccessDenied meanwhile; ``calls`` counts them."""
+        self.front.calls = 0
+        self.front.denying = True
+        try:
+            yield self.front
+        finally:
+            self.front.denying = False
 
     def client(self, service: str) -> Any:
         import boto3
@@ -46,51 +64,33 @@ class Moto:
         )
 
     def stop(self) -> None:
+        self.front.stop()
         self.server.stop()
 
 
-class Denying:
-    """Answers every AWS call with AccessDenied: the Query protocol's 403 error document (RDS), the JSON protocol's
-    AccessDeniedException (Cost Explorer)."""
+class AwsFront(StandIn):
+    """In front of moto: forwards, or refuses with AccessDenied in the protocol's own shape: the Query protocol's
+    403 error document (RDS), the JSON protocol's AccessDeniedException (Cost Explorer)."""
 
     def __init__(self) -> None:
+        super().__init__()
+        self.moto_url = ""
+        self.denying = False
         self.calls = 0
-        owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                owner.calls += 1
-                if self.headers.get("X-Amz-Target"):  # the JSON protocol (Cost Explorer): AWS answers 400 with JSON
-                    status, kind = 400, "application/x-amz-json-1.1"
-                    body = (
-                        b'{"__type": "AccessDeniedException", "Message": "User: arn:aws:sts::123456789012:'
-                        b'assumed-role/chatops-bot is not authorized to perform: ce:GetCostAndUsage"}'
-                    )
-                else:
-                    status, kind = 403, "text/xml"
-                    body = (
-                        b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
-                        b"<Message>User: arn:aws:sts::123456789012:assumed-role/chatops-bot is not authorized to "
-                        b"perform: rds:DescribeDBInstances</Message></Error><RequestId>1</RequestId></ErrorResponse>"
-                    )
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def env(self) -> dict[str, str]:
-        return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.url}
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def handle(self, request: Request) -> Reply:
+        if not self.denying:
+            return forward(request, self.moto_url)
+        self.calls += 1
+        if request.headers.get("X-Amz-Target"):  # the JSON protocol (Cost Explorer): AWS answers 400 with JSON
+            body = (
+                b'{"__type": "AccessDeniedException", "Message": "User: arn:aws:sts::123456789012:'
+                b'assumed-role/chatops-bot is not authorized to perform: ce:GetCostAndUsage"}'
+            )
+            return Reply(400, body, {"Content-Type": "application/x-amz-json-1.1"})
+        body = (
+            b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            b"<Message>User: arn:aws:sts::123456789012:assumed-role/chatops-bot is not authorized to "
+            b"perform: rds:DescribeDBInstances</Message></Error><RequestId>1</RequestId></ErrorResponse>"
+        )
+        return Reply(403, body, {"Content-Type": "text/xml"})

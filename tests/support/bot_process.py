@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import httpx
-from slack_sdk.signature import SignatureVerifier
 
+from bot.shell import wire
 from tests.support.net import free_port, wait_for
 
 SIGNING_SECRET = "test-signing-secret-5f0c2a9e7b1d"
@@ -95,11 +92,11 @@ class BotProcess:
 
 
 class SignedSlack:
-    """Builds requests the way Slack sends them (bodies as in shared/slack-payloads) and signs them."""
+    """Builds requests the way Slack sends them (``bot.shell.wire``, the shell's own) and signs them."""
 
     def __init__(self, base_url: str, response_url: Any, secret: str = SIGNING_SECRET) -> None:
         self.url = f"{base_url}/slack/events"
-        self.verifier = SignatureVerifier(secret)
+        self.signer = wire.Signer(secret)
         self.response_url = response_url
         self.http = httpx.Client(timeout=10)
 
@@ -115,15 +112,10 @@ class SignedSlack:
         signature: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        sig = signature or self.verifier.generate_signature(timestamp=ts, body=body)
-        all_headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": sig,
-            **(headers or {}),
-        }
-        return self.http.post(self.url, content=body.encode(), headers=all_headers)
+        all_headers = self.signer.headers(body, content_type, timestamp=timestamp)
+        if signature is not None:
+            all_headers["X-Slack-Signature"] = signature
+        return self.http.post(self.url, content=body.encode(), headers={**all_headers, **(headers or {})})
 
     def command_body(
         self,
@@ -135,64 +127,43 @@ class SignedSlack:
         trigger: str | None = None,
         team: str = "T111",
     ) -> str:
-        token = uuid.uuid4().hex
-        fields = {
-            "token": "verification_token",
-            "team_id": team,
-            "team_domain": "test-domain",
-            "channel_id": channel,
-            "channel_name": "war-room",
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": command,
-            "text": text,
-            "api_app_id": "A111",
-            "response_url": self.response_url(token),
-            "trigger_id": trigger or f"{uuid.uuid4().int % 10**13}.111.{token[:8]}",
-        }
-        return urlencode(fields)
+        return wire.command(
+            command=command,
+            text=text,
+            user=user,
+            channel=channel,
+            channel_name="war-room",
+            response_url=self.response_url(uuid.uuid4().hex),
+            team=team,
+            trigger=trigger,
+        )
 
     def command(self, text: str, **kwargs: Any) -> httpx.Response:
-        return self.post(self.command_body(text, **kwargs), "application/x-www-form-urlencoded")
+        return self.post(self.command_body(text, **kwargs), wire.FORM)
 
     def click_body(
         self, action_id: str, value: str, *, user: str = "U0ALICE", message_ts: str = "1700000000.000001"
     ) -> str:
-        token = uuid.uuid4().hex
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "team_id": "T111"},
-            "api_app_id": "A111",
-            "token": "verification_token",
-            "container": {
-                "type": "message",
-                "message_ts": message_ts,
-                "channel_id": "C0INCIDENTS",
-                "is_ephemeral": False,
-            },
-            "trigger_id": f"{uuid.uuid4().int % 10**13}.111.{token[:8]}",
-            "team": {"id": "T111", "domain": "test-domain"},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "channel": {"id": "C0INCIDENTS", "name": "incidents"},
-            "message": {"type": "message", "ts": message_ts, "text": "incident", "blocks": []},
-            "state": {"values": {}},
-            "response_url": self.response_url(token),
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": "incident_actions",
-                    "text": {"type": "plain_text", "text": action_id},
-                    "value": value,
-                    "type": "button",
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
+        action = {
+            "action_id": action_id,
+            "block_id": "incident_actions",
+            "text": {"type": "plain_text", "text": action_id},
+            "value": value,
+            "type": "button",
         }
-        return "payload=" + quote(json.dumps(payload))
+        return wire.click(
+            action=action,
+            user=user,
+            team="T111",
+            channel="C0INCIDENTS",
+            channel_name="incidents",
+            message_ts=message_ts,
+            message={"type": "message", "ts": message_ts, "text": "incident", "blocks": []},
+            response_url=self.response_url(uuid.uuid4().hex),
+        )
 
     def click(self, action_id: str, value: str, **kwargs: Any) -> httpx.Response:
-        return self.post(self.click_body(action_id, value, **kwargs), "application/x-www-form-urlencoded")
+        return self.post(self.click_body(action_id, value, **kwargs), wire.FORM)
 
     def submit_open_modal(
         self, title: str, severity: str | None, description: str = "", *, user: str = "U0ALICE"
@@ -215,46 +186,12 @@ class SignedSlack:
         self, callback_id: str, private_metadata: str, values: dict[str, Any], *, user: str = "U0ALICE"
     ) -> httpx.Response:
         """A view_submission of the modal ``callback_id`` with its input ``values`` (block → action → value)."""
-        payload = {
-            "type": "view_submission",
-            "team": {"id": "T111", "domain": "test-domain"},
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T111"},
-            "api_app_id": "A111",
-            "token": "verification_token",
-            "trigger_id": f"{uuid.uuid4().int % 10**13}.111.modal",
-            "view": {
-                "id": "V111",
-                "team_id": "T111",
-                "type": "modal",
-                "callback_id": callback_id,
-                "private_metadata": private_metadata,
-                "state": {"values": values},
-                "hash": "1596530361.3wRYuk3R",
-                "blocks": [],
-                "app_id": "A111",
-                "bot_id": "BBOT",
-            },
-            "response_urls": [],
-        }
-        return self.post("payload=" + quote(json.dumps(payload)), "application/x-www-form-urlencoded")
+        view = {"callback_id": callback_id, "private_metadata": private_metadata}
+        return self.post(wire.submission(view=view, values=values, user=user, team="T111"), wire.FORM)
 
     def event(self, event: dict[str, Any], event_id: str, retry_num: int | None = None) -> httpx.Response:
-        body = json.dumps(
-            {
-                "token": "verification_token",
-                "team_id": "T111",
-                "api_app_id": "A111",
-                "event": event,
-                "type": "event_callback",
-                "event_id": event_id,
-                "event_time": int(time.time()),
-                "authorizations": [
-                    {"team_id": "T111", "user_id": "UBOT", "is_bot": True, "is_enterprise_install": False}
-                ],
-            }
-        )
         headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else {}
-        return self.post(body, "application/json", headers=headers)
+        return self.post(wire.event(event, team="T111", event_id=event_id), wire.JSON, headers=headers)
 
 
 def ack_text(response: httpx.Response) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.oncall.rotation import Handoff, anchor_for
-from tests.support.bot_process import BotProcess
+from tests.support.harness import Bot
 from tests.support.redis_server import RedisServer
 from tests.support.slack_recorder import Call, SlackRecorder
 
@@ -33,8 +33,8 @@ def collab_config(path: Path, remind_after: str = "30m", private: bool = False, 
     return path
 
 
-def start(tmp: Path, recorder: SlackRecorder, redis: RedisServer, config: Path, name: str = "bot") -> BotProcess:
-    return BotProcess(
+def start(tmp: Path, recorder: SlackRecorder, redis: RedisServer, config: Path, name: str = "bot") -> Bot:
+    return Bot(
         redis_url=redis.url, slack_api_url=recorder.api_url, config_path=config, log_path=tmp / f"{name}.log"
     ).start()
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.oncall.rotation import Handoff, anchor_for
-from tests.support.bot_process import BotProcess, SignedSlack, ack_text
+from tests.support.bot_process import SignedSlack, ack_text
+from tests.support.harness import Bot
 from tests.support.net import wait_for
 from tests.support.slack_recorder import Call, SlackRecorder
 
@@ -49,11 +50,11 @@ class Rig:
 
     def __init__(self, tmp: Path, recorder: SlackRecorder, redis_url: str, config: Path) -> None:
         self.tmp, self.recorder, self.redis_url, self.config = tmp, recorder, redis_url, config
-        self.bots: list[BotProcess] = []
+        self.bots: list[Bot] = []
         recorder.reset()
 
-    def start(self, name: str) -> BotProcess:
-        bot = BotProcess(
+    def start(self, name: str) -> Bot:
+        bot = Bot(
             redis_url=self.redis_url,
             slack_api_url=self.recorder.api_url,
             config_path=self.config,

@@ -186,7 +186,7 @@ class Eks(Strict):
     clusters: dict[names.ClusterName, EksCluster] = Field(default_factory=dict)
 
 
-class Aws(Strict):
+class AwsConfig(Strict):
     region: str = "us-east-1"
     rds: Rds = Rds()
     eks: Eks = Eks()
@@ -396,7 +396,7 @@ class BotConfig(Strict):
     kubernetes: Kubernetes = Kubernetes()
     prometheus: PrometheusConfig | None = None
     velero: Velero = Velero()
-    aws: Aws | None = None  # absent: nothing in AWS is read or offered
+    aws: AwsConfig | None = None  # absent: nothing in AWS is read or offered
     maintenance: Maintenance = Maintenance()
     security: Security = Security()
     reports: Reports = Reports()

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 
 from bot.digest import render, text
-from bot.digest.model import Digest
+from bot.digest.model import Digest, DigestPart
 from runbooks.checklist import checks as health
 from runbooks.checklist.model import ClusterHealth
 from tests.support.cluster_seed import container, pod
@@ -50,7 +50,8 @@ def test_alerts_firing_and_renew_buttons() -> None:
         findings=[Finding(namespace="shop", name="api-tls", why="expires in 5 days", rank=2)],
     )
     cluster = ClusterHealth(name="prod", reachable=True, sections=[certs])
-    digest = Digest(at=NOW, clusters=[cluster], incidents=[], alerts=["• *HighErrorRate* (critical): 2 firing"])
+    firing = DigestPart(key="alerts", title="Alerts firing", lines=["• *HighErrorRate* (critical): 2 firing"])
+    digest = Digest(at=NOW, clusters=[cluster], incidents=[], parts=[firing])
     blocks = [b.to_dict() for b in render.blocks(digest)]
     (button,) = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert button["value"] == "prod|shop/api-tls" and button["action_id"].startswith("cert_renew")

@@ -1,0 +1,63 @@
+"""What other domains add to the incident flow, declared on the board (``bot.core.board``):
+
+- :class:`IncidentSteps`: what happens in the request itself when an incident opens, stops needing a response
+  (acknowledged, mitigated, resolved, closed) or changes severity (escalation arms, cancels and moves its pages);
+- :class:`AfterIncidentChange`: what follows a change once Slack has been answered and the announcement shows it
+  (the status page asks whether to resolve publicly too);
+- :class:`OpenedDuring`: something going on when an incident opens, kept on it and named on its announcement
+  (a maintenance window);
+- :class:`AnnouncementButtons`: buttons of another domain on the announcement (the status page's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk.models.blocks import ButtonElement
+
+from bot.incidents.model import Incident, TimelineEntry
+
+Step = Callable[[Incident], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class IncidentSteps:
+    """Called once the change is stored, before the person is answered; a state store failure here is logged (the
+    stored change stands, and the domain heals itself: escalation re-checks and re-arms)."""
+
+    key: str
+    opened: Step | None = None
+    stopped: Step | None = None
+    severity_changed: Step | None = None
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class AfterIncidentChange:
+    """Called after every change, in the background, once the announcement has it; failures are logged."""
+
+    key: str
+    changed: Callable[[Incident, TimelineEntry], Awaitable[None]]
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class OpenedDuring:
+    """``now(at)``: what is going on at ``at`` ("MW-3: Postgres minor upgrade"), or None."""
+
+    key: str
+    emoji: str
+    label: str
+    now: Callable[[datetime], Awaitable[str | None]]
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class AnnouncementButtons:
+    """``buttons(incident)``: this domain's buttons on the incident's announcement as it stands (pure)."""
+
+    key: str
+    buttons: Callable[[Incident], list[ButtonElement]]
+    order: int = 0

@@ -1,0 +1,108 @@
+"""The on-call hand-off checklist (the guide's "On-Call Handoff Checklist"): posted in the incidents channel at each
+weekly hand-off (a scheduled post, once across replicas) and on ``/oncall handoff``.
+
+Its own lines are the incidents open and those of the past week; every other domain adds its line as a
+:class:`HandoffLine` on the board (upcoming maintenance, what is firing), shown in their order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import keys, slack, telemetry
+from bot.core.board import Board
+from bot.core.schedule import ScheduledPost
+from bot.core.settings.config import BotConfig
+from bot.core.slack import SLACK_ERRORS
+from bot.incidents.store import IncidentStore
+from bot.oncall.render import handoff_blocks
+from bot.oncall.roster import Roster
+from bot.oncall.rotation import WEEKDAYS
+
+HANDOFF_GRACE = timedelta(minutes=15)
+CLAIM_TTL = timedelta(days=8)
+
+
+@dataclass(frozen=True)
+class HandoffLine:
+    """``☐ *title* note`` and then ``lines(now)`` (or ``empty`` when there are none)."""
+
+    key: str
+    order: int
+    title: str
+    lines: Callable[[datetime], Awaitable[list[str]]]
+    note: str = ""
+    empty: str = "✅ none"
+
+
+class HandoffChecklist:
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        incidents: IncidentStore,
+        roster: Roster,
+        config: BotConfig,
+        board: Board,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.clock = clock
+        self.client = client
+        self.incidents = incidents
+        self.roster = roster
+        self.config = config
+        self.board = board
+
+    async def post(self, now: datetime, trigger: str) -> None:
+        """Post the checklist as it stands at ``now``; a Slack failure is raised (the poller tries again)."""
+        who = await self.roster.now(now)
+        active = await self.incidents.active()
+        open_now = sorted(active, key=lambda i: (i.severity.value, i.number))
+        past_week = await self.incidents.recent(now - timedelta(days=7))
+        lines = []
+        for line in self.board.of(HandoffLine):
+            found = await line.lines(now)
+            title = f"*{line.title}*" + (f" {line.note}" if line.note else "")
+            lines.append((title, "\n".join(found) or line.empty))
+        try:
+            await self.client.chat_postMessage(
+                channel=self.config.channels.incidents,
+                text="On-call hand-off checklist",
+                blocks=handoff_blocks(who, open_now, past_week, now, lines),
+            )
+        except SLACK_ERRORS as exc:
+            slack.failed("chat.postMessage", "the hand-off checklist", exc)
+            raise
+        telemetry.HANDOFFS_POSTED.labels(trigger=trigger).inc()
+
+    def scheduled_post(self) -> ScheduledPost:
+        """Each weekly hand-off, within 15 minutes of it (also by a replica that starts meanwhile); a post Slack
+        refused is tried again every ``escalation.retry_failed_page_after`` by any replica, within that time."""
+        handoff = self.roster.handoff
+        trigger = CronTrigger(
+            day_of_week=WEEKDAYS[handoff.weekday],
+            hour=handoff.at.hour,
+            minute=handoff.at.minute,
+            timezone=self.roster.tz,
+        )
+        retry = self.config.escalation.retry_failed_page_after
+        tries = max(1, int(HANDOFF_GRACE / retry))
+
+        async def run(tick: datetime) -> None:
+            await self.post(self.clock(), trigger="scheduled")
+
+        return ScheduledPost(
+            "oncall-handoff",
+            trigger,
+            lambda tick: keys.handoff(tick.astimezone(UTC).isoformat()),
+            run,
+            grace=HANDOFF_GRACE,
+            catch_up=True,
+            retry_waits=(retry,) * tries,
+            claim_ttl=CLAIM_TTL,
+        )
