@@ -1,18 +1,13 @@
-"""Slack listeners: parse, check permission, ack within 3 s, call the domain, render.
-
-Every listener module has one ``register(app, svc)``; :func:`register_all` calls them all.
-"""
+"""Slack listeners: each module declares its commands, buttons, forms and events on the listener kit
+(``handlers.kit``) with module-level callbacks; :func:`register_all` wires them all to the Bolt app."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
 from handlers import (
     alerts,
     backups,
-    collab,
     events,
     health,
     home,
@@ -22,13 +17,13 @@ from handlers import (
     runbooks,
     security,
 )
+from handlers.kit import Kit
+from handlers.needs import Needs
 
-if TYPE_CHECKING:
-    from bot.runtime.services import Services
-
-LISTENERS = (incident, collab, alerts, runbooks, backups, maintenance, security, oncall, health, home, events)
+LISTENERS = (incident, alerts, runbooks, backups, maintenance, security, oncall, health, home, events)
 
 
-def register_all(app: AsyncApp, svc: Services) -> None:
+def register_all(app: AsyncApp, needs: Needs) -> None:
+    kit = Kit(app, needs)
     for module in LISTENERS:
-        module.register(app, svc)
+        module.register(kit)

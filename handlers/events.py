@@ -1,15 +1,11 @@
-"""Events API listeners."""
+"""Events API listeners: a mention of the bot, the App Home opened."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
-from handlers.guard import guarded
-
-if TYPE_CHECKING:
-    from bot.runtime.services import Services
+from handlers.kit import Kit
+from handlers.needs import Needs
 
 MENTION_HELP = (
     "Hi! I run incidents here. `/incident open P1 <title>` opens one, `/incident list` shows what is going on, "
@@ -17,14 +13,20 @@ MENTION_HELP = (
 )
 
 
-async def _nobody(text: str) -> None:
-    """Events have no one to answer privately; failures are logged and counted by the guard."""
+async def mentioned(needs: Needs, event: dict[str, Any]) -> None:
+    """Answered in the thread of the message that mentions the bot."""
+    await needs.client.chat_postMessage(
+        channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=MENTION_HELP
+    )
 
 
-def register(app: AsyncApp, svc: Services) -> None:
-    @app.event("app_mention")
-    async def on_mention(event: dict[str, Any], client: Any) -> None:
-        async with guarded("event", "app_mention", _nobody):
-            await client.chat_postMessage(
-                channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=MENTION_HELP
-            )
+async def home_opened(needs: Needs, event: dict[str, Any]) -> None:
+    """The App Home published for the person who opened it (after Slack is answered)."""
+    if event.get("tab", "home") != "home" or not event.get("user"):
+        return
+    needs.tasks.spawn(needs.home.publish(str(event["user"])), name="app-home")
+
+
+def register(kit: Kit) -> None:
+    kit.event("app_mention", mentioned)
+    kit.event("app_home_opened", home_opened)

@@ -24,13 +24,14 @@ from bot.incidents.store import IncidentStore
 from bot.maintenance.eks import EksService
 from bot.maintenance.service import MaintenanceService
 from bot.oncall.handoff import HandoffChecklist
+from bot.oncall.overrides import Overrides
 from bot.oncall.roster import Roster
 from bot.oncall.store import OnCallStore
 from bot.operations.execute import ChangeExecutor
 from bot.operations.follow import Follower
 from bot.operations.run import RunbookRunner
+from bot.reports.weekly import WeeklyReports
 from bot.security.service import SecurityService
-from bot.security.weekly import WeeklyReports
 
 
 class Needs(Protocol):
@@ -54,6 +55,8 @@ class Needs(Protocol):
     def oncall(self) -> OnCallStore: ...
     @property
     def roster(self) -> Roster: ...
+    @property
+    def overrides(self) -> Overrides: ...
     @property
     def handoff(self) -> HandoffChecklist: ...
     @property

@@ -1,22 +1,17 @@
-"""``/oncall``: who is on call, the hand-off checklist, overrides."""
+"""``/oncall``: who is on call, the hand-off checklist, overrides (operators)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
-
-from slack_bolt.async_app import AsyncAck, AsyncApp
-
-from bot.core.durations import format_duration, parse_duration
+from bot.core.durations import parse_duration
 from bot.core.errors import DependencyError, UserError
 from bot.core.ids import mentioned_user
+from bot.core.permissions import Actor
 from bot.core.slack import SLACK_ERRORS
-from bot.core.text import user, when
+from bot.core.text import user
+from bot.oncall.overrides import MAX_OVERRIDE
 from bot.oncall.render import oncall_blocks
-from handlers.guard import acked, guarded
-
-if TYPE_CHECKING:
-    from bot.runtime.services import Services
+from handlers.kit import Answer, Command, Kit, Who
+from handlers.needs import Needs
 
 USAGE = """*`/oncall` commands*
 • `/oncall` — who is primary, secondary and lead now, and until when
@@ -24,77 +19,47 @@ USAGE = """*`/oncall` commands*
 • `/oncall override @user 4h` — make someone primary for a while (operators)
 • `/oncall override clear` — end the override (operators)"""
 
-MAX_OVERRIDE_DAYS = 14
+OVERRIDE_FORM = "`/oncall override @user 4h` (or `/oncall override clear`)"
 
 
-def register(app: AsyncApp, svc: Services) -> None:
-    commands = OnCallCommands(svc)
-    app.command("/oncall")(commands.on_command)
-
-
-class OnCallCommands:
-    def __init__(self, svc: Services) -> None:
-        self.svc = svc
-
-    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        words = (command.get("text") or "").split()
-        verb = words[0].lower() if words else ""
-        async with guarded(
-            "command", f"/oncall {verb if verb in ('', 'handoff', 'override', 'help') else 'other'}", acked(ack)
-        ):
-            svc = self.svc
-            now = svc.clock()
-            if not words:
-                who = await svc.roster.now(now)
-                await ack(text=f"Primary on call: {user(who.primary)}", blocks=oncall_blocks(who))
-            elif verb == "handoff":
-                try:
-                    await svc.handoff.post(now, trigger="command")
-                except SLACK_ERRORS:
-                    raise DependencyError(
-                        "Slack did not accept the hand-off checklist; it is logged. Try again shortly."
-                    ) from None
-                await ack(text=f"Posted the hand-off checklist in <#{svc.config.channels.incidents}>.")
-            elif verb == "override":
-                await self._override(ack, command["user_id"], words[1:])
-            else:
-                await ack(text=USAGE if verb == "help" else f"`{verb[:20]}` is not an /oncall command.\n{USAGE}")
-
-    async def _override(self, ack: AsyncAck, actor: str, args: list[str]) -> None:
-        svc = self.svc
-        if not await svc.access.is_operator(actor):
-            raise UserError("Only operators (permissions.operators) may override the rotation.")
-        now = svc.clock()
-        if args == ["clear"]:
-            await svc.oncall.clear_override(actor, now)
-            svc.roster.forget_override()
-            await ack(text="Override cleared: the rotation decides again.")
-            await self._announce(f"{user(actor)} cleared the on-call override; the rotation decides again.")
-            return
-        form = "`/oncall override @user 4h` (or `/oncall override clear`)"
-        target = mentioned_user(args[0]) if args else None
-        if target is None or len(args) != 2:
-            raise UserError(f"Write it as {form}.")
+async def oncall(needs: Needs, cmd: Command) -> Answer:
+    now = needs.clock()
+    if not cmd.words:
+        who = await needs.roster.now(now)
+        return Answer(f"Primary on call: {user(who.primary)}", oncall_blocks(who))
+    if cmd.verb == "handoff":
         try:
-            duration = parse_duration(args[1])
-        except ValueError as exc:
-            raise UserError(f"{exc}. Write it as {form}.") from None
-        if duration.days > MAX_OVERRIDE_DAYS:
-            raise UserError(f"Overrides last at most {MAX_OVERRIDE_DAYS} days; change oncall.rotation for longer.")
-        await ack(text=await self.set_override(actor, target, duration))
+            await needs.handoff.post(now, trigger="command")
+        except SLACK_ERRORS:
+            raise DependencyError(
+                "Slack did not accept the hand-off checklist; it is logged. Try again shortly."
+            ) from None
+        return Answer(f"Posted the hand-off checklist in <#{needs.config.channels.incidents}>.")
+    if cmd.verb == "override":
+        return Answer(await override(needs, cmd.actor, cmd.words[1:]))
+    return Answer(USAGE if cmd.verb == "help" else f"`{cmd.verb}` is not an /oncall command.\n{USAGE}")
 
-    async def set_override(self, actor: str, target: str, duration: timedelta) -> str:
-        """Make ``target`` primary for ``duration`` (the caller checked ``actor`` is an operator); announced."""
-        svc = self.svc
-        now = svc.clock()
-        until = now + duration
-        await svc.oncall.set_override(target, until, actor, now)
-        svc.roster.forget_override()
-        await self._announce(f"{user(actor)} made {user(target)} primary on call until {when(until)}.")
-        return f"{user(target)} is primary on call until {when(until)} ({format_duration(duration)})."
 
-    async def _announce(self, text: str) -> None:
-        self.svc.tasks.spawn(
-            self.svc.client.chat_postMessage(channel=self.svc.config.channels.incidents, text=text),
-            name="oncall-news",
-        )
+async def override(needs: Needs, actor: Actor, args: list[str]) -> str:
+    """``@user 4h`` or ``clear`` (the kit checked that ``actor`` is an operator)."""
+    if args == ["clear"]:
+        return await needs.overrides.clear(actor.user)
+    target = mentioned_user(args[0]) if args else None
+    if target is None or len(args) != 2:
+        raise UserError(f"Write it as {OVERRIDE_FORM}.")
+    try:
+        duration = parse_duration(args[1])
+    except ValueError as exc:
+        raise UserError(f"{exc}. Write it as {OVERRIDE_FORM}.") from None
+    if duration > MAX_OVERRIDE:
+        raise UserError(f"Overrides last at most {MAX_OVERRIDE.days} days; change oncall.rotation for longer.")
+    return await needs.overrides.set(actor.user, target, duration)
+
+
+def register(kit: Kit) -> None:
+    kit.command(
+        "/oncall",
+        oncall,
+        verbs={"override": (Who.OPERATORS, "override the rotation")},
+        known=("", "handoff", "override", "help"),
+    )

@@ -1,97 +1,75 @@
-"""``/runbook`` and ``/rollback``, the action buttons of their offers, and the announcement's Runbooks button.
+"""``/runbook`` and ``/rollback``, the buttons of their offers (and of every other offer: restores, node changes,
+upgrades, renewals), and the announcement's Runbooks button.
 
-Read-only steps run at once (after the 3-second ack) and their report is posted where the command was
-typed; mutating steps are offered as buttons, carried out by ``bot.operations.execute`` (operators only,
-once, audited), then the rollout is followed in the clicked message's thread.
+Read-only steps run after the 3-second ack and their report is posted where the command was typed; mutating steps
+are offered as buttons, carried out by ``bot.operations.execute`` (operators only, once, audited: the executor
+checks, so it can audit a refusal), then followed in the clicked message's thread.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-
-from bot.core.permissions import Actor
 from bot.incidents.render import RUNBOOKS_ACTION
 from bot.operations.follow import ThreadSink
-from bot.operations.render import CHANGE_ACTION_PREFIX, next_offers_blocks
+from bot.operations.render import CHANGE_ACTION_PREFIX, LEGACY_CHANGE_ACTION_PREFIX, next_offers_blocks
 from bot.operations.run import Request
-from handlers.guard import acked, ephemeral, first_action, guarded, require_responder
+from handlers.kit import Answer, Click, Command, Kit, Replies, Who
+from handlers.needs import Needs
 
-if TYPE_CHECKING:
-    from bot.runtime.services import Services
-
-CHANGE_ACTIONS = re.compile(rf"^{CHANGE_ACTION_PREFIX}[a-z0-9_-]+$")
+OFFER_ACTIONS = re.compile(rf"^(?:{CHANGE_ACTION_PREFIX}|{LEGACY_CHANGE_ACTION_PREFIX})[a-z0-9_-]+$")
 
 
-def register(app: AsyncApp, svc: Services) -> None:
-    runner = svc.runbooks
-
-    async def start(ack: AsyncAck, command: dict[str, Any], respond: Any, name: str, words: list[str]) -> None:
-        async with guarded("command", name, acked(ack)):
-            await require_responder(svc, Actor.of_command(command), "run runbooks")
-            if name == "/runbook":
-                if not words or words[0] in ("list", "help", "--help"):
-                    await ack(text=runner.listing())
-                    return
-                book, words = runner.find(words[0]), words[1:]
-                if words in (["--help"], ["help"]):
-                    await ack(text=runner.help(book))
-                    return
-            else:
-                book = runner.find("rollback")
-                if not words:
-                    await ack(text=runner.help(book))
-                    return
-            request = runner.request(book, words)
-            await ack(text=runner.starting(request))
-            svc.tasks.spawn(run(request, command, respond), name=f"runbook-{book.name}")
-
-    async def run(request: Request, command: dict[str, Any], respond: Any) -> None:
+def _run(needs: Needs, request: Request, cmd: Command) -> Answer:
+    async def later(replies: Replies) -> None:
         async def publish(blocks: list[Any], summary: str, in_channel: bool) -> None:
-            kind = "in_channel" if in_channel else "ephemeral"
-            await respond(text=summary, blocks=blocks, response_type=kind, replace_original=False)
+            await (replies.public if in_channel else replies.private)(summary, blocks)
 
-        async with guarded("runbook", request.book.name, ephemeral(respond)):
-            await runner.run(request, channel=command["channel_id"], user=command["user_id"], publish=publish)
+        await needs.runbooks.run(request, channel=cmd.channel, user=cmd.actor.user, publish=publish)
 
-    async def on_runbook(ack: AsyncAck, command: dict[str, Any], respond: Any) -> None:
-        await start(ack, command, respond, "/runbook", (command.get("text") or "").split())
+    return Answer(needs.runbooks.starting(request), later=later, name=request.book.name, kind="runbook")
 
-    async def on_rollback(ack: AsyncAck, command: dict[str, Any], respond: Any) -> None:
-        await start(ack, command, respond, "/rollback", (command.get("text") or "").split())
 
-    async def on_change_click(ack: AsyncAck, body: dict[str, Any], respond: Any) -> None:
-        await ack()
-        svc.tasks.spawn(execute(body, respond), name="runbook-change")
+async def runbook(needs: Needs, cmd: Command) -> Answer:
+    runner = needs.runbooks
+    words = cmd.words
+    if not words or words[0] in ("list", "help", "--help"):
+        return Answer(runner.listing())
+    book, rest = runner.find(words[0]), words[1:]
+    if rest in (["--help"], ["help"]):
+        return Answer(runner.help(book))
+    return _run(needs, runner.request(book, rest), cmd)
 
-    async def execute(body: dict[str, Any], respond: Any) -> None:
-        clicked = first_action(body)
-        async with guarded("action", str(clicked.get("action_id", "change")), ephemeral(respond)):
-            done = await svc.executor.execute(str(clicked.get("value", "")), body["user"]["id"])
-            await respond(text=done.text, response_type="in_channel", replace_original=False)
 
-            async def fallback(text: str, blocks: list[Any] | None = None) -> None:
-                await respond(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
+async def rollback(needs: Needs, cmd: Command) -> Answer:
+    book = needs.runbooks.find("rollback")
+    if not cmd.words:
+        return Answer(needs.runbooks.help(book))
+    return _run(needs, needs.runbooks.request(book, cmd.words), cmd)
 
-            if not done.change.followed:
-                return
-            channel = str((body.get("channel") or {}).get("id") or "")
-            thread = str((body.get("container") or {}).get("message_ts") or "")
-            sink = ThreadSink(svc.client, channel, thread, fallback)
-            outcome = await svc.follower.follow_change(done.change, done.site, sink)
-            following = await svc.executor.follow_ups(done, outcome)
-            if following:
-                blocks = next_offers_blocks(done.change, following)
-                await sink.post(f"Next, after the {done.change.label}: {len(following)} offer(s)", blocks)
 
-    async def on_runbooks_button(ack: AsyncAck, respond: Any) -> None:
-        """The announcement's Runbooks button: what can be run, and how."""
-        await ack()
-        await ephemeral(respond)(runner.listing())
+async def carry_out(needs: Needs, click: Click, replies: Replies) -> None:
+    """An offer's button: carried out (or refused) for whoever clicked, then followed in the message's thread."""
+    done = await needs.executor.execute(click.value, click.actor.user)
+    await replies.public(done.text)
+    if not done.change.followed:
+        return
+    sink = ThreadSink(needs.client, click.channel or "", click.message_ts or "", replies.public)
+    outcome = await needs.follower.follow_change(done.change, done.site, sink)
+    following = await needs.executor.follow_ups(done, outcome)
+    if following:
+        blocks = next_offers_blocks(done.change, following)
+        await sink.post(f"Next, after the {done.change.label}: {len(following)} offer(s)", blocks)
 
-    app.command("/runbook")(on_runbook)
-    app.command("/rollback")(on_rollback)
-    app.action(CHANGE_ACTIONS)(on_change_click)
-    app.action(RUNBOOKS_ACTION)(on_runbooks_button)
+
+async def runbooks_button(needs: Needs, click: Click, replies: Replies) -> None:
+    """The announcement's Runbooks button: what can be run, and how."""
+    await replies.private(needs.runbooks.listing())
+
+
+def register(kit: Kit) -> None:
+    kit.command("/runbook", runbook, who=Who.RESPONDERS, doing="run runbooks")
+    kit.command("/rollback", rollback, who=Who.RESPONDERS, doing="run runbooks")
+    kit.button(OFFER_ACTIONS, carry_out, who=Who.ANYONE, metric="offer")
+    kit.button(RUNBOOKS_ACTION, runbooks_button, who=Who.ANYONE)

@@ -197,7 +197,7 @@ class PublicStatus:
 
     async def _say(self, incident: Incident, text: str) -> None:
         """A line in the incident's channel, else its announcement's thread."""
-        where = await self.store.home(incident)
+        where = await self.store.where_to_reply(incident)
         if where is None:
             return
         channel, thread = where

@@ -7,9 +7,13 @@ import re
 from dataclasses import dataclass, field
 
 from bot.core.errors import UserError
+from bot.core.words import HELP_WORDS, Help, namespaces, object_name, split_options
+from bot.core.words import verb as word_verb
 from runbooks.aws import names as rds_names
 from runbooks.errors import BadRequest
 from runbooks.kube import names
+
+__all__ = ["Help"]
 
 BACKUP_USAGE = """*`/backup` commands*
 • `/backup list [--schedule=<name>]` — Velero backups, newest first, and the schedules
@@ -62,34 +66,8 @@ class DbRestore:
     new_instance: str | None = None
 
 
-@dataclass(frozen=True)
-class Help:
-    text: str
-
-
 BackupCommand = BackupList | BackupCreate | BackupRestore | Help
 DbCommand = DbSnapshots | DbSnapshot | DbRestore | Help
-
-
-def split_options(words: list[str], allowed: set[str], usage: str) -> tuple[list[str], dict[str, str]]:
-    """Positional words and ``--key[=value]`` options (only ``allowed`` ones)."""
-    positional, options = [], {}
-    for word in words:
-        if not word.startswith("--"):
-            positional.append(word)
-            continue
-        key, _, value = word[2:].partition("=")
-        if key not in allowed:
-            raise UserError(f"`{names.shown(word)}` is not an option here.\n{usage}")
-        options[key] = value
-    return positional, options
-
-
-def namespaces(value: str) -> list[str]:
-    try:
-        return [names.label(n, "namespace") for n in value.split(",") if n] if value else []
-    except BadRequest as exc:
-        raise UserError(str(exc)) from None
 
 
 def selector(value: str) -> dict[str, str]:
@@ -104,14 +82,6 @@ def selector(value: str) -> dict[str, str]:
     return out
 
 
-def object_name(value: str, what: str, *, existing: bool = False) -> str:
-    """A name the bot gives is a DNS-1123 label; one that exists may be any object name (a subdomain)."""
-    try:
-        return names.subdomain(value, what) if existing else names.label(value, what)
-    except BadRequest as exc:
-        raise UserError(str(exc)) from None
-
-
 def _rds(check: str, value: str) -> str:
     try:
         return rds_names.instance(value) if check == "instance" else rds_names.snapshot(value)
@@ -120,9 +90,8 @@ def _rds(check: str, value: str) -> str:
 
 
 def parse_backup(words: list[str]) -> BackupCommand:
-    verb = words[0].lower() if words else "help"
-    rest = words[1:]
-    if verb in ("help", "--help", "-h"):
+    verb, rest = word_verb(words)
+    if verb in HELP_WORDS:
         return Help(BACKUP_USAGE)
     if verb in ("list", "ls"):
         positional, options = split_options(rest, {"schedule"}, BACKUP_USAGE)
@@ -154,9 +123,8 @@ def parse_backup(words: list[str]) -> BackupCommand:
 
 
 def parse_db(words: list[str]) -> DbCommand:
-    verb = words[0].lower() if words else "help"
-    rest = words[1:]
-    if verb in ("help", "--help", "-h"):
+    verb, rest = word_verb(words)
+    if verb in HELP_WORDS:
         return Help(DB_USAGE)
     if verb in ("snapshots", "snapshot"):
         positional, _ = split_options(rest, set(), DB_USAGE)

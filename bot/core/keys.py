@@ -118,10 +118,19 @@ AUDIT = "audit"
 
 
 def offer(offer_id: str) -> str:
-    return f"action:{{{offer_id}}}"
+    return f"offer:{{{offer_id}}}"
 
 
 def offer_done(offer_id: str) -> str:
+    return f"offer:{{{offer_id}}}:done"
+
+
+def legacy_offer(offer_id: str) -> str:
+    """An offer stored before offers had their own name (read, and carried out, until it expires)."""
+    return f"action:{{{offer_id}}}"
+
+
+def legacy_offer_done(offer_id: str) -> str:
     return f"action:{{{offer_id}}}:done"
 
 
@@ -183,9 +192,14 @@ TABLE: tuple[KeyDoc, ...] = (
     KeyDoc("`digest:tick:<fire time>`", "string, 2 d TTL", "the one replica that posts a scheduled digest"),
     KeyDoc("`digest:last`", "string: JSON (when, verdict), 7 d TTL", "every digest built: the App Home's health line"),
     KeyDoc(
-        "`action:{id}`, `action:{id}:done`",
+        "`offer:{id}`, `offer:{id}:done`",
         "string, 30 min / 1 d TTL",
-        "an offer (roll-back, restart, scale); who carried it out (SET NX; deleted again when refused or failed)",
+        "an offer (roll-back, restart, scale, …); who carried it out (SET NX; deleted again when refused or failed)",
+    ),
+    KeyDoc(
+        "`action:{id}`, `action:{id}:done`",
+        "string, TTL",
+        "offers made before the rename, read and carried out until they expire; never written",
     ),
     KeyDoc("`audit`", "stream (capped ~100k)", "every runbook run and mutating action, with actor and result"),
     KeyDoc(

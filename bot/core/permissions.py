@@ -13,10 +13,12 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.errors import UserError
 from bot.core.ids import GROUP_ID
 from bot.core.settings.config import Permissions
 from bot.core.slack import SLACK_ERRORS
@@ -24,6 +26,21 @@ from bot.core.slack import SLACK_ERRORS
 log = logging.getLogger(__name__)
 
 CHANNEL_MEMBERS_TTL = 60.0
+
+
+class Who(Enum):
+    """Who may use a command, a button or a form."""
+
+    ANYONE = "anyone"
+    RESPONDERS = "responders"  # permissions.responders (everyone of this workspace when empty)
+    OPERATORS = "operators"  # permissions.operators
+
+
+def refusal(who: Who, doing: str) -> str:
+    """The one sentence a refusal says: ``doing`` as in "may acknowledge incidents"."""
+    if who is Who.OPERATORS:
+        return f"Only operators (permissions.operators) may {doing}."
+    return f"Only incident responders may {doing}. Ask the platform team to add you."
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,18 @@ class Access:
 
     async def is_operator(self, user_id: str) -> bool:
         return await self._member(user_id, self.permissions.operators)
+
+    async def allows(self, who: Who, actor: Actor) -> bool:
+        if who is Who.RESPONDERS:
+            return await self.is_responder(actor.user, actor.team)
+        if who is Who.OPERATORS:
+            return await self.is_operator(actor.user)
+        return True
+
+    async def require(self, who: Who, actor: Actor, doing: str) -> None:
+        """Refuse (UserError, the one sentence) unless ``actor`` is one of ``who``."""
+        if not await self.allows(who, actor):
+            raise UserError(refusal(who, doing))
 
     async def in_channel(self, channel: str, user_id: str) -> bool:
         """Whether the person is a member of ``channel`` (conversations.members, cached for a minute)."""

@@ -90,8 +90,8 @@ class IncidentFlows:
 
     async def assigned(self, incident: Incident, entry: TimelineEntry) -> None:
         await self.announcer.changed(incident, entry)
-        if incident.channel:
-            await self.rooms.invite(incident.channel, [incident.commander])
+        if incident.room:
+            await self.rooms.invite(incident.room, [incident.commander])
 
     async def published(self, incident: Incident, entry: TimelineEntry) -> None:
         await self.updates.publish(incident, entry)
@@ -103,7 +103,7 @@ class IncidentFlows:
         Returns the incident and the channel it went to; raises StoreUnavailable or a Slack error.
         """
         incident, markdown = await draft(self.store, self.config, number, tz)
-        channel, thread = await self.store.home(incident) or (self.config.channels.incidents, None)
+        channel, thread = await self.store.where_to_reply(incident) or (self.config.channels.incidents, None)
         await self.client.files_upload_v2(
             channel=channel,
             thread_ts=thread,

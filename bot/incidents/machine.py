@@ -127,8 +127,9 @@ def status_update(incident: Incident, text: str, actor: str, now: datetime) -> t
     return updated, TimelineEntry(at=now, actor=actor, kind="status update", text=text)
 
 
-def link_channel(incident: Incident, channel: str, actor: str, now: datetime) -> tuple[Incident, TimelineEntry]:
-    updated = incident.model_copy(update={"channel": channel, "version": incident.version + 1})
+def link_room(incident: Incident, channel: str, actor: str, now: datetime) -> tuple[Incident, TimelineEntry]:
+    """The incident's own channel is created: it is its room from now on."""
+    updated = incident.model_copy(update={"room": channel, "version": incident.version + 1})
     return updated, TimelineEntry(at=now, actor=actor, kind="channel created", text=f"<#{channel}>")
 
 

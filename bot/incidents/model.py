@@ -99,7 +99,7 @@ class Incident(BaseModel):
     resolved_at: datetime | None = None
     closed_by: str | None = None
     closed_at: datetime | None = None
-    channel: str | None = Field(default=None, description="the incident's own channel, when incident_channels is on")
+    room: str | None = Field(default=None, description="the incident's own channel, when incident_channels is on")
     last_update_at: datetime | None = None
     postmortem_at: datetime | None = None
     during: list[During] = Field(default_factory=list, description="what was going on when it opened")
@@ -111,11 +111,14 @@ class Incident(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _legacy_maintenance(cls, data: Any) -> Any:
-        """Incidents stored before ``during`` named their maintenance window in a field of its own."""
-        if isinstance(data, dict) and "maintenance" in data:
+    def _stored_before(cls, data: Any) -> Any:
+        """Incidents stored by earlier versions: the room was ``channel``; the maintenance window it opened during had
+        a field of its own before ``during``."""
+        if isinstance(data, dict) and ("maintenance" in data or "channel" in data):
             data = dict(data)
-            window = data.pop("maintenance")
+            if "channel" in data:
+                data.setdefault("room", data.pop("channel"))
+            window = data.pop("maintenance", None)
             if window:
                 data["during"] = [*data.get("during", []), {"emoji": "🛠️", "label": "maintenance", "text": window}]
         return data

@@ -35,6 +35,7 @@ from bot.incidents.machine import allowed_actions
 from bot.incidents.model import DESCRIPTION_MAX, TITLE_MAX, Action, Incident, State, TimelineEntry
 from bot.incidents.text import SEVERITY_EMOJI, STATE_EMOJI, summary_lines, timeline_line
 
+RECENT_WINDOW = timedelta(days=30)  # /incident list --recent
 LIST_LIMIT = 20
 TIMELINE_LIMIT = 40
 OPEN_MODAL_CALLBACK = "incident_open_modal"
@@ -178,8 +179,8 @@ def _context_line(incident: Incident) -> str:
         parts.append(f"resolved by {user(incident.resolved_by)}")
     if incident.closed_by:
         parts.append(f"closed by {user(incident.closed_by)}")
-    if incident.channel:
-        parts.append(f"channel <#{incident.channel}>")
+    if incident.room:
+        parts.append(f"channel <#{incident.room}>")
     if incident.statuspage_id:
         parts.append(f"on the status page ({incident.statuspage_status or 'posted'})")
     return " · ".join(parts)

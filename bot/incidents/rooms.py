@@ -58,7 +58,7 @@ class IncidentRooms:
             return None
         try:
             await store.set_room(channel, incident.number)
-            linked, _ = await self.incidents.link_channel(incident.number, channel, BOT_ACTOR)
+            linked, _ = await self.incidents.link_room(incident.number, channel, BOT_ACTOR)
         except StoreUnavailable as exc:
             log.error("incident channel %s for %s created but not linked: %s", channel, incident.ref, exc)
             return channel
@@ -96,8 +96,8 @@ class IncidentRooms:
 
     async def invite_paged(self, incident: Incident, paged: str) -> None:
         """Whoever is paged joins the incident's channel."""
-        if incident.channel:
-            await self.invite(incident.channel, [paged])
+        if incident.room:
+            await self.invite(incident.room, [paged])
 
     async def _post_summary(self, incident: Incident, channel: str) -> None:
         try:
@@ -109,9 +109,9 @@ class IncidentRooms:
             slack.failed("chat.postMessage/pins.add", incident.ref, exc)
 
     async def archive(self, incident: Incident) -> None:
-        if not (incident.channel and self.settings.archive_on_close):
+        if not (incident.room and self.settings.archive_on_close):
             return
         try:
-            await self.client.conversations_archive(channel=incident.channel)
+            await self.client.conversations_archive(channel=incident.room)
         except SLACK_ERRORS as exc:
             slack.failed("conversations.archive", incident.ref, exc)

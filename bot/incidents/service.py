@@ -126,8 +126,8 @@ class IncidentService:
     async def update(self, number: int, text: str, actor: str) -> tuple[Incident, TimelineEntry]:
         return await self.store.change(number, lambda cur: machine.status_update(cur, text, actor, self.clock()))
 
-    async def link_channel(self, number: int, channel: str, actor: str) -> tuple[Incident, TimelineEntry]:
-        return await self.store.change(number, lambda cur: machine.link_channel(cur, channel, actor, self.clock()))
+    async def link_room(self, number: int, channel: str, actor: str) -> tuple[Incident, TimelineEntry]:
+        return await self.store.change(number, lambda cur: machine.link_room(cur, channel, actor, self.clock()))
 
     async def postmortem_drafted(self, number: int, actor: str) -> tuple[Incident, TimelineEntry]:
         return await self.store.change(number, lambda cur: machine.postmortem_drafted(cur, actor, self.clock()))

@@ -304,10 +304,11 @@ class IncidentStore(RedisBacked):
             raise IncidentNotFound(number)
         return Incident.model_validate_json(raw), (_text(channel), _text(ts)) if channel and ts else None
 
-    async def home(self, incident: Incident) -> tuple[str, str | None] | None:
-        """Where the incident is talked about: its own channel, else its announcement's thread (None: neither)."""
-        if incident.channel:
-            return incident.channel, None
+    async def where_to_reply(self, incident: Incident) -> tuple[str, str | None] | None:
+        """Where to reply about the incident: in its room (its own channel), else in its announcement's thread (None:
+        neither exists yet)."""
+        if incident.room:
+            return incident.room, None
         _, where = await self.snapshot(incident.number)
         return (where[0], where[1]) if where else None
 

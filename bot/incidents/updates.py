@@ -60,7 +60,7 @@ class StatusUpdates:
         text = f"Status update — {incident.ref}: {escape(entry.text)}"
         targets: list[tuple[str, str | None]] = []
         try:
-            where = await self.store.home(incident)
+            where = await self.store.where_to_reply(incident)
         except StoreUnavailable as exc:
             log.error("status update of %s not posted to the incident: %s", incident.ref, exc)
             where = None
@@ -92,7 +92,7 @@ class StatusUpdates:
             key = keys.reminder(incident.number, int(since.timestamp()), bucket)
             if not await self.store.claim(key, ttl_seconds=int(interval * 2) + 60):
                 continue
-            where = await self.store.home(incident)
+            where = await self.store.where_to_reply(incident)
             if where is None:
                 continue
             who = user(incident.commander) if incident.commander else "Incident commander (none assigned yet)"

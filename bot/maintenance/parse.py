@@ -5,16 +5,21 @@ is refused with the rule, as is every name that is not valid before it reaches a
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.core.durations import format_duration, parse_duration
 from bot.core.errors import UserError
+from bot.core.words import Help, cluster_name, split_options
 from bot.maintenance.model import parse_ref
 from runbooks.errors import BadRequest
 from runbooks.kube import names
+
+T = TypeVar("T")
+__all__ = ["Help"]
 
 USAGE = """*`/maintenance` commands*
 • `/maintenance schedule <YYYY-MM-DD> <HH:MM> <duration> <title> [--cluster=c] [--nodes=n1,n2] [--services=ns/deploy,…]`
@@ -61,11 +66,6 @@ class Transition:
     verb: str  # "start", "done", "cancel"
     number: int
     note: str = ""
-
-
-@dataclass(frozen=True)
-class Help:
-    text: str
 
 
 Command = Schedule | ScheduleForm | ListWindows | Transition | Help
@@ -167,13 +167,6 @@ def service_names(value: str) -> list[str]:
     return out
 
 
-def cluster_name(value: str, configured: Sequence[str]) -> str:
-    if value not in configured:
-        known = ", ".join(f"`{c}`" for c in configured) or "none (the bot uses the cluster it runs in)"
-        raise UserError(f"`{names.shown(value)}` is not a configured cluster. Configured: {known}.")
-    return value
-
-
 def schedule(
     *,
     start: datetime,
@@ -198,19 +191,6 @@ def schedule(
     return Schedule(start, start + length, title, cluster, nodes or [], services or [])
 
 
-def _split(words: list[str], allowed: set[str]) -> tuple[list[str], dict[str, str]]:
-    positional, options = [], {}
-    for word in words:
-        if word.startswith("--"):
-            key, _, value = word[2:].partition("=")
-            if key not in allowed:
-                raise UserError(f"`{names.shown(word)}` is not an option here.\n{USAGE}")
-            options[key] = value
-        else:
-            positional.append(word)
-    return positional, options
-
-
 def parse(
     text: str, *, tz: ZoneInfo, now: datetime, clusters: Sequence[str], longest: timedelta = timedelta(days=7)
 ) -> Command:
@@ -224,7 +204,7 @@ def parse(
     if verb == "schedule":
         if not rest:
             return ScheduleForm()
-        positional, options = _split(rest, {"cluster", "nodes", "services"})
+        positional, options = split_options(rest, {"cluster", "nodes", "services"}, USAGE)
         if positional and len(positional[0]) > 11 and positional[0][10] in "Tt":  # 2026-12-01T02:00
             first = positional[0]
             positional = [first[:10], first[11:], *positional[1:]]
@@ -277,3 +257,37 @@ def parse_eks(text: str, clusters: Sequence[str]) -> EksCheck | EksUpgrade | Hel
             raise UserError(f"Write `/eks upgrade <cluster> <version> [--force]`.\n{EKS_USAGE}")
         return EksUpgrade(cluster_name(positional[0], clusters), version(positional[1]), force)
     raise UserError(f"`{names.shown(verb)}` is not an /eks command.\n{EKS_USAGE}")
+
+
+FORM_FIELDS = ("title", "date", "time", "duration", "cluster", "nodes", "services")
+
+
+def from_form(
+    fields: dict[str, str], *, tz: ZoneInfo, now: datetime, clusters: Sequence[str], longest: timedelta
+) -> tuple[Schedule | None, dict[str, str]]:
+    """The schedule form's fields (``FORM_FIELDS``, as typed) checked as ``/maintenance schedule`` checks its words:
+    the window, or what is wrong with each field."""
+    errors: dict[str, str] = {}
+
+    def check(block: str, read: Callable[[], T]) -> T | None:
+        try:
+            return read()
+        except UserError as exc:
+            errors[block] = str(exc)[:150]
+            return None
+
+    start = check("time", lambda: local_time(fields["date"], fields["time"], tz))
+    length = check("duration", lambda: window_length(fields["duration"], longest))
+    cluster = check("cluster", lambda: cluster_name(fields["cluster"], clusters) if fields["cluster"] else None)
+    nodes = check("nodes", lambda: node_names(fields["nodes"]))
+    services = check("services", lambda: service_names(fields["services"]))
+    if start is None or length is None or errors:
+        return None, errors
+    found = check(
+        "title",
+        lambda: schedule(
+            start=start, length=length, title=fields["title"], now=now, cluster=cluster, nodes=nodes,
+            services=services,
+        ),
+    )  # fmt: skip
+    return found, errors

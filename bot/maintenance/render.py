@@ -14,8 +14,12 @@ from slack_sdk.models.blocks import (
     ConfirmObject,
     ContextBlock,
     HeaderBlock,
+    InputBlock,
+    PlainTextInputElement,
     SectionBlock,
 )
+from slack_sdk.models.blocks.block_elements import DatePickerElement, TimePickerElement
+from slack_sdk.models.views import View
 
 from bot.core.blocks import chunked_sections, md
 from bot.core.durations import format_duration
@@ -211,3 +215,40 @@ def readiness_blocks(cluster: str, eks_name: str, ready: Readiness) -> list[Bloc
 def home_blocks(lines: Sequence[str]) -> list[Block]:
     """The App Home's "Upcoming maintenance" (nothing when no window is coming)."""
     return chunked_sections(["*Upcoming maintenance*", *lines]) if lines else []
+
+
+SCHEDULE_FORM = "mw_schedule"
+
+
+def schedule_form() -> View:
+    """``/maintenance schedule`` with nothing after it: the window as a form."""
+
+    def text(
+        block: str, label: str, *, optional: bool = False, hint: str | None = None, initial: str | None = None
+    ) -> InputBlock:
+        return InputBlock(
+            block_id=block,
+            label=label,
+            optional=optional,
+            hint=hint,
+            element=PlainTextInputElement(action_id="value", initial_value=initial, max_length=500),
+        )
+
+    return View(
+        type="modal",
+        callback_id=SCHEDULE_FORM,
+        title="Schedule maintenance",
+        submit="Schedule",
+        close="Cancel",
+        blocks=[
+            text("title", "What is being done", hint="Postgres minor upgrade"),
+            InputBlock(block_id="date", label="Day", element=DatePickerElement(action_id="value")),
+            InputBlock(
+                block_id="time", label="Start (on-call time zone)", element=TimePickerElement(action_id="value")
+            ),
+            text("duration", "Duration", initial="2h", hint="2h, 90m, 1h30m"),
+            text("cluster", "Cluster", optional=True),
+            text("nodes", "Nodes to cordon", optional=True, hint="node-1,node-2"),
+            text("services", "Services", optional=True, hint="production/api-gateway,production/payments"),
+        ],
+    )

@@ -144,12 +144,12 @@ class Escalator:
             # Recorded right after the DM, so a crash can repeat a page only within this narrow gap.
             entry = TimelineEntry(at=now, actor=target.user, kind="was paged", text=_page_note(step, target, waited))
             await self._record(number, step, entry)
-            await self.store.complete(number, self._due(incident, step + 1, len(targets)))
+            await self.store.complete(number, self._next_due(incident, step, len(targets), now))
             mention = asyncio.create_task(self._after_page(incident, target, page_text(incident, target, step, waited)))
             self._mentions.add(mention)  # off the paging path: it may wait for the announcement
             mention.add_done_callback(self._mentions.discard)
             return
-        await self.store.complete(number, self._due(incident, step + 1, len(targets)))
+        await self.store.complete(number, self._next_due(incident, step, len(targets), now))
 
     async def _page_failed(
         self, incident: Incident, step: int, targets: list[chain.Target], waited: timedelta, error: str
@@ -234,6 +234,15 @@ class Escalator:
         window = self.config.severities[incident.severity].ack_within
         per_step = window if isinstance(window, timedelta) else self.policy.repeat_every
         return chain.step_due(incident, step, chain_length, per_step, self.policy.repeat_every)
+
+    def _next_due(self, incident: Incident, step: int, chain_length: int, now: datetime) -> datetime:
+        """When the step after ``step`` is due. Paging the last person again never comes sooner than
+        ``repeat_every`` from now: an incident escalated long after its deadlines (the bot was down, or the
+        incident restored from a backup) pages once and then at the interval, not once for every interval missed."""
+        due = self._due(incident, step + 1, chain_length)
+        if step + 1 > chain_length and due <= now:
+            return now + self.policy.repeat_every
+        return due
 
     async def _chain_length(self) -> int:
         who = await self.roster.now(self.clock())

@@ -62,13 +62,21 @@ class Offers(RedisBacked):
         if not offer_id or len(offer_id) > MAX_ID_LENGTH:
             return None
         async with self.io():
-            raw = await self.redis.get(keys.offer(offer_id))
+            raw = await self.redis.get(keys.offer(offer_id)) or await self.redis.get(keys.legacy_offer(offer_id))
         return json.loads(raw) if raw else None
+
+    async def _done_key(self, offer_id: str) -> str:
+        """Where the claim of an offer lives: beside the offer (one made before the rename keeps its old key)."""
+        async with self.io():
+            legacy = not await self.redis.exists(keys.offer(offer_id)) and await self.redis.exists(
+                keys.legacy_offer(offer_id)
+            )
+        return keys.legacy_offer_done(offer_id) if legacy else keys.offer_done(offer_id)
 
     async def take(self, offer_id: str, actor: str, now: datetime, token: str) -> Claim | None:
         """None for the one caller that may carry it out (also when this token took it before and the answer
         was lost); otherwise the claim that stands."""
-        done = keys.offer_done(offer_id)
+        done = await self._done_key(offer_id)
         claim = {"by": actor, "at": now.isoformat(), "token": token, "state": "claimed"}
         async with self.io():
             if await self.redis.set(done, json.dumps(claim), nx=True, ex=DONE_TTL_SECONDS):
@@ -81,10 +89,12 @@ class Offers(RedisBacked):
 
     async def settle(self, offer_id: str, token: str, state: str) -> None:
         """Record how the claim ended (``done`` or ``unknown``)."""
+        done = await self._done_key(offer_id)
         async with self.io():
-            await self._settle(keys=[keys.offer_done(offer_id)], args=[token, state])
+            await self._settle(keys=[done], args=[token, state])
 
     async def give_back(self, offer_id: str, token: str) -> None:
         """Undo ``take`` after a change that was refused or failed cleanly: the offer may be tried again."""
+        done = await self._done_key(offer_id)
         async with self.io():
-            await self._settle(keys=[keys.offer_done(offer_id)], args=[token, ""])
+            await self._settle(keys=[done], args=[token, ""])

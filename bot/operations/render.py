@@ -35,12 +35,13 @@ from runbooks.kube.deployment import DeploymentState
 from runbooks.kube.rollout import History, image_change
 from runbooks.registry import Runbook
 
-CHANGE_ACTION_PREFIX = "runbook_"
+CHANGE_ACTION_PREFIX = "offer_"
+LEGACY_CHANGE_ACTION_PREFIX = "runbook_"  # the buttons of offers made before they were called offers
 MAX_REVISIONS = 10
 
 
 def change_action(change: Change) -> str:
-    """The button's action id: ``runbook_<kind>`` (the listener takes every such id)."""
+    """The button's action id: ``offer_<kind>`` (the listener takes every such id, and the older ``runbook_<kind>``)."""
     return f"{CHANGE_ACTION_PREFIX}{change.kind}"
 
 

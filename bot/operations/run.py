@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from bot.core.errors import DependencyError, UserError
+from bot.core.words import cluster_name
 from bot.incidents.service import IncidentService
 from bot.operations.audit import AuditLog
 from bot.operations.offers import Offers
@@ -51,11 +52,7 @@ def cluster_option(words: list[str], clusters: ClusterSet) -> tuple[str | None, 
         if not word.startswith(CLUSTER_OPTION):
             rest.append(word)
             continue
-        name = word.removeprefix(CLUSTER_OPTION)
-        if name not in configured:
-            known = ", ".join(f"`{c}`" for c in configured) or "none (the bot uses the cluster it runs in)"
-            raise UserError(f"`{names.shown(name)}` is not a configured cluster. Configured: {known}.")
-        chosen = name
+        chosen = cluster_name(word.removeprefix(CLUSTER_OPTION), configured)
     return chosen, rest
 
 

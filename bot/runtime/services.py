@@ -46,6 +46,7 @@ from bot.maintenance.store import MaintenanceStore
 from bot.oncall import contributions as oncall_contributions
 from bot.oncall.escalator import Escalator
 from bot.oncall.handoff import HandoffChecklist
+from bot.oncall.overrides import Overrides
 from bot.oncall.roster import Roster
 from bot.oncall.store import OnCallStore
 from bot.operations.audit import AuditLog
@@ -53,10 +54,11 @@ from bot.operations.execute import ChangeExecutor
 from bot.operations.follow import Follower
 from bot.operations.offers import Offers
 from bot.operations.run import RunbookRunner
+from bot.reports.store import ReportStore
+from bot.reports.weekly import WeeklyReports
 from bot.runtime.poller import Poller
 from bot.security.service import SecurityService
 from bot.security.store import SecurityStore
-from bot.security.weekly import WeeklyReports
 from runbooks.aws.session import AwsSession
 from runbooks.kube.client import ClusterSet
 
@@ -75,6 +77,7 @@ class Services:
     clock: Callable[[], datetime]
     oncall: OnCallStore
     roster: Roster
+    overrides: Overrides
     escalator: Escalator
     handoff: HandoffChecklist
     digest: DigestService
@@ -134,6 +137,9 @@ def build(
         wake=wake.set,
     )  # fmt: skip
     handoff = HandoffChecklist(client=client, incidents=store, roster=roster, config=config, board=board, clock=clock)
+    overrides = Overrides(
+        store=oncall, roster=roster, client=client, channel=config.channels.incidents, tasks=tasks, clock=clock
+    )
 
     # Operations: runbooks, offers and the one path that carries them out
     access = Access(client, config.permissions, home_team=home_team)
@@ -191,14 +197,14 @@ def build(
         follower=follower,
         tasks=tasks,
     )
-    security_store = SecurityStore(redis, where)
     security = SecurityService(
-        config=config, client=client, clusters=clusters, store=security_store, offers=offers, incidents=store,
-        clock=clock,
+        config=config, client=client, clusters=clusters, store=SecurityStore(redis, where), offers=offers,
+        incidents=store, clock=clock,
     )  # fmt: skip
     weekly = WeeklyReports(
-        config=config, client=client, store=security_store, incidents=store, oncall=oncall, aws=aws, clock=clock
-    )
+        config=config, client=client, store=ReportStore(redis, where), incidents=store, oncall=oncall, aws=aws,
+        clock=clock,
+    )  # fmt: skip
     alerts = AlertService(
         config=config,
         client=client,
@@ -253,6 +259,7 @@ def build(
         clock=clock,
         oncall=oncall,
         roster=roster,
+        overrides=overrides,
         escalator=escalator,
         handoff=handoff,
         digest=digest,

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.backups.parse import Help, namespaces, object_name, split_options
+from bot.core.errors import UserError
+from bot.core.words import HELP_WORDS, Help, namespaces, object_name, split_options
+from bot.core.words import verb as _verb
 
 __all__ = ["Audit", "CertList", "CertRenew", "Help", "Weekly", "parse_cert", "parse_report", "parse_security"]
-from bot.core.errors import UserError
 from runbooks.kube import names
 
 SECURITY_USAGE = """*`/security` commands*
@@ -45,13 +46,9 @@ class Weekly:
     pass
 
 
-def _verb(words: list[str]) -> tuple[str, list[str]]:
-    return (words[0].lower() if words else "help"), words[1:]
-
-
 def parse_security(words: list[str]) -> Audit | Help:
     verb, rest = _verb(words)
-    if verb in ("help", "--help", "-h"):
+    if verb in HELP_WORDS:
         return Help(SECURITY_USAGE)
     if verb == "audit":
         positional, _ = split_options(rest, set(), SECURITY_USAGE)
@@ -63,7 +60,7 @@ def parse_security(words: list[str]) -> Audit | Help:
 
 def parse_cert(words: list[str]) -> CertList | CertRenew | Help:
     verb, rest = _verb(words)
-    if verb in ("help", "--help", "-h"):
+    if verb in HELP_WORDS:
         return Help(CERT_USAGE)
     if verb in ("list", "ls"):
         positional, options = split_options(rest, {"namespace"}, CERT_USAGE)
@@ -86,7 +83,7 @@ def parse_cert(words: list[str]) -> CertList | CertRenew | Help:
 
 def parse_report(words: list[str]) -> Weekly | Help:
     verb, rest = _verb(words)
-    if verb in ("help", "--help", "-h"):
+    if verb in HELP_WORDS:
         return Help(REPORT_USAGE)
     if verb == "weekly" and not rest:
         return Weekly()

@@ -108,6 +108,7 @@ class SlackStandIn:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/b/{bot}/api/{method}", self._api)
+        app.router.add_get("/b/{bot}/api/{method}", self._api)
         app.router.add_post("/response/{token}", self._response)
         app.router.add_post("/upload/{file}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)

@@ -227,17 +227,17 @@ def test_restore_is_offered_operator_only_once_and_followed_in_the_thread(
     )
     assert offer["response_type"] == "in_channel"
     assert "*Completed*" in reply_text(offer) and "120/120 items" in reply_text(offer)
-    restore = button(offer, "runbook_velero-restore")
+    restore = button(offer, "offer_velero-restore")
     assert "daily-backup" not in restore["value"]  # an opaque id
     confirm = restore["confirm"]["text"]["text"]
     assert "restores backup daily-backup-20261127020000 into production of cluster emu" in confirm
 
     since = len(recorder.of("response_url"))
-    slack.click("runbook_velero-restore", restore["value"], user="U0MALLORY")
+    slack.click("offer_velero-restore", restore["value"], user="U0MALLORY")
     wait_reply(recorder, since, "Only operators (permissions.operators) may restore backup daily-backup")
     assert velero_objects(emulator, RESTORES) == {}
 
-    double_click(slack, "runbook_velero-restore", restore["value"])
+    double_click(slack, "offer_velero-restore", restore["value"])
     wait_reply(recorder, since, "<@U0OPS> restored `backup daily-backup-20261127020000 into production`")
     wait_reply(recorder, since, "it is not repeated")
     (made,) = velero_objects(emulator, RESTORES).values()
@@ -271,21 +271,21 @@ def test_restores_of_backups_that_did_not_complete_are_refused(
     partial = ask(slack, recorder, "/backup", "restore manual-partial", "Restore: manual-partial")
     assert "PartiallyFailed (2 error(s)); restore it only on purpose, with --partial" in reply_text(partial)
     stated = ask(slack, recorder, "/backup", "restore manual-partial --partial", "Restore: manual-partial")
-    assert "It is PartiallyFailed" in button(stated, "runbook_velero-restore")["confirm"]["text"]["text"]
+    assert "It is PartiallyFailed" in button(stated, "offer_velero-restore")["confirm"]["text"]["text"]
 
     missing = ask(slack, recorder, "/backup", "restore no-such-backup", "No backup named")
     assert "/backup list" in missing["text"]
 
     # Re-checked at the click: the backup went away between the offer and the click.
     offer = ask(slack, recorder, "/backup", "restore manual-complete", "Restore: manual-complete")
-    value = button(offer, "runbook_velero-restore")["value"]
+    value = button(offer, "offer_velero-restore")["value"]
 
     def expire() -> None:
         del emulator.emulator.objects[BACKUPS, NS, "manual-complete"]
 
     emulator.call(expire)
     since = len(recorder.of("response_url"))
-    slack.click("runbook_velero-restore", value, user="U0OPS")
+    slack.click("offer_velero-restore", value, user="U0OPS")
     wait_reply(recorder, since, "Restore refused: backup manual-complete is gone")
     assert not [r for r in velero_objects(emulator, RESTORES).values() if r["spec"]["backupName"] == "manual-complete"]
 
@@ -324,17 +324,17 @@ def test_db_restore_creates_a_new_instance_once_and_leaves_the_original(
     rds = moto.client("rds")
     before = rds.describe_db_instances(DBInstanceIdentifier="prod-db")["DBInstances"][0]
     offer = ask(slack, recorder, "/db", "restore prod-db-before-migration --as=prod-db-check", "Database restore")
-    restore = button(offer, "runbook_rds-restore")
+    restore = button(offer, "offer_rds-restore")
     confirm = restore["confirm"]["text"]["text"]
     assert "A NEW RDS instance prod-db-check (db.r6g.large" in confirm and "prod-db is not touched" in confirm
 
     since = len(recorder.of("response_url"))
-    slack.click("runbook_rds-restore", restore["value"], user="U0MALLORY")
+    slack.click("offer_rds-restore", restore["value"], user="U0MALLORY")
     wait_reply(recorder, since, "Only operators (permissions.operators) may restore a snapshot to RDS instance")
     ids = {db["DBInstanceIdentifier"] for db in rds.describe_db_instances()["DBInstances"]}
     assert "prod-db-check" not in ids
 
-    double_click(slack, "runbook_rds-restore", restore["value"])
+    double_click(slack, "offer_rds-restore", restore["value"])
     wait_reply(recorder, since, "<@U0OPS> restored a snapshot to `RDS instance prod-db-check`")
     wait_reply(recorder, since, "it is not repeated")
     wait_for(
@@ -352,7 +352,7 @@ def test_db_restore_creates_a_new_instance_once_and_leaves_the_original(
     # Re-checked at the click: the target id was taken between the offer and the click.
     late = button(
         ask(slack, recorder, "/db", "restore prod-db-before-migration --as=prod-db-late", "Database"),
-        "runbook_rds-restore",
+        "offer_rds-restore",
     )
     rds.create_db_instance(
         DBInstanceIdentifier="prod-db-late",
@@ -363,7 +363,7 @@ def test_db_restore_creates_a_new_instance_once_and_leaves_the_original(
         MasterUserPassword="not-a-real-password",
     )
     since = len(recorder.of("response_url"))
-    slack.click("runbook_rds-restore", late["value"], user="U0OPS")
+    slack.click("offer_rds-restore", late["value"], user="U0OPS")
     wait_reply(recorder, since, "Database restore refused: an instance named prod-db-late exists already")
     late_db = rds.describe_db_instances(DBInstanceIdentifier="prod-db-late")["DBInstances"][0]
     assert late_db["DBInstanceClass"] == "db.t3.micro"  # the one created meanwhile, untouched

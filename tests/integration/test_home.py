@@ -99,11 +99,11 @@ def test_an_operator_takes_over_from_the_home_tab(slack: SignedSlack, recorder: 
     view = view_of(publishes(recorder, "U0OPS", since)[0])
     (take,) = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
                if e["action_id"] == "home_take_over"]  # fmt: skip
-    slack.click("home_take_over", take["value"], user="U0OPS")
+    slack.click("home_take_over", take["value"], user="U0OPS", home=True)
     wait_for(lambda: any("<@U0OPS> is primary on call until" in str(c.params.get("text"))
                          for c in recorder.of("chat.postMessage")), what="the take-over confirmed")  # fmt: skip
     assert "Primary on call: <@U0OPS>" in ack_text(slack.command("", command="/oncall", user="U0BOB"))
-    slack.click("home_take_over", "4h", user="U0BOB")
+    slack.click("home_take_over", "4h", user="U0BOB", home=True)
     wait_for(lambda: any("Only operators (permissions.operators) may override" in str(c.params.get("text"))
                          for c in recorder.of("chat.postMessage") if c.params.get("channel") == "U0BOB"),
              what="the refusal, by DM")  # fmt: skip

@@ -475,15 +475,15 @@ def test_cordon_drain_and_uncordon_from_the_window(
     click(slack, recorder, "mw_start", str(number), "Only operators (permissions.operators) may start", user=BOB)
     slack.click("mw_start", str(number), user=OPS)
     blocks = latest(recorder, number, "In progress")
-    cordon = button(blocks, "runbook_cordon")
+    cordon = button(blocks, "offer_cordon")
     assert "node-a, node-b unschedulable" in cordon["confirm"]["text"]["text"] and "node" not in cordon["value"]
-    drains = buttons_of({"blocks": blocks}, "runbook_drain")
+    drains = buttons_of({"blocks": blocks}, "offer_drain")
     assert [b["text"]["text"] for b in drains] == ["Drain node-a", "Drain node-b"]
 
     patches = kube_writes(prod, "PATCH", "/nodes/")
     since = len(recorder.of("response_url"))
     for _ in range(2):  # a double click
-        slack.post(slack.click_body("runbook_cordon", cordon["value"], user=OPS), "application/x-www-form-urlencoded")
+        slack.post(slack.click_body("offer_cordon", cordon["value"], user=OPS), "application/x-www-form-urlencoded")
     wait_reply(recorder, since, "<@U0OPS> cordoned `node(s) node-a, node-b`")
     wait_reply(recorder, since, "it is not repeated")
     assert kube_writes(prod, "PATCH", "/nodes/") == patches + 2  # once per node
@@ -494,17 +494,17 @@ def test_cordon_drain_and_uncordon_from_the_window(
     blocks = latest(recorder, number, "Cordoned by this window")
     assert "Uncordon 2 node(s)" in text_of_blocks(blocks)
 
-    drain = next(b for b in buttons_of({"blocks": blocks}, "runbook_drain") if b["text"]["text"] == "Drain node-a")
+    drain = next(b for b in buttons_of({"blocks": blocks}, "offer_drain") if b["text"]["text"] == "Drain node-a")
     assert "PodDisruptionBudgets are respected" in drain["confirm"]["text"]["text"]
-    done = click(slack, recorder, "runbook_drain", drain["value"], "<@U0OPS> drained `node node-a`")
+    done = click(slack, recorder, "offer_drain", drain["value"], "<@U0OPS> drained `node node-a`")
     assert "evicted 1 pod(s)" in done["text"] and "blocked by PDB ledger-pdb: production/ledger-0" in done["text"]
     assert "skipped 1 DaemonSet pod(s)" in done["text"]
     assert kube_writes(prod, "POST", "/fluentd-x2k/eviction") == 0  # a DaemonSet pod is never evicted
 
     ack_text(slack.command(f"done MW-{number} patched", command="/maintenance", user=OPS))
     still = thread_of(recorder, number, "still cordoned by it: node-a, node-b")[-1]
-    uncordon = button(blocks_of(still), "runbook_uncordon")
-    click(slack, recorder, "runbook_uncordon", uncordon["value"], "<@U0OPS> uncordoned `node(s) node-a, node-b`")
+    uncordon = button(blocks_of(still), "offer_uncordon")
+    click(slack, recorder, "offer_uncordon", uncordon["value"], "<@U0OPS> uncordoned `node(s) node-a, node-b`")
     for node in ("node-a", "node-b"):
         assert not plain(prod.call(lambda n=node: prod.emulator.objects["v1/nodes", None, n]))["spec"]["unschedulable"]
     audit = [f for _, f in state.xrange("audit") if f.get("kind") in ("cordon", "drain", "uncordon")]
@@ -529,7 +529,7 @@ def test_smoke_tests_report_each_result_and_a_failure_offers_the_roll_back(
     assert "🔴 *slow* timed out after 1 s" in report
     offer = thread_of(recorder, number, "Rollout history")[-1]
     accessories = [b.get("accessory") or {} for b in blocks_of(offer)]
-    assert [a["text"]["text"] for a in accessories if a.get("action_id") == "runbook_rollback"] == [
+    assert [a["text"]["text"] for a in accessories if a.get("action_id") == "offer_rollback"] == [
         "Roll back to revision 2",
         "Roll back to revision 1",
     ]
@@ -597,7 +597,7 @@ def test_eks_check_names_every_blocker(slack: SignedSlack, recorder: SlackRecord
     skip = reply_text(ask(slack, recorder, "check prod 1.31", "EKS upgrade check"))
     assert "1.29 → 1.31 skips a minor version; EKS upgrades one minor at a time (next: 1.30)" in skip
     no = ask(slack, recorder, "upgrade prod 1.30", "No upgrade offered")
-    assert "the pre-checks do not pass" in reply_text(no) and not buttons_of(no, "runbook_eks-upgrade")
+    assert "the pre-checks do not pass" in reply_text(no) and not buttons_of(no, "offer_eks-upgrade")
     forced = ask(slack, recorder, "upgrade prod 1.31 --force", "No upgrade offered")
     assert "skips a minor version" in reply_text(forced)
     for text, rule in [
@@ -615,15 +615,15 @@ def test_eks_upgrade_once_followed_then_node_groups_and_add_ons_offered(
     stand_in = aws[1]
     offer = ask(slack, recorder, "upgrade stage 1.30", "EKS upgrade of eks-stage to 1.30 offered")
     assert "ready to upgrade 1.29 → 1.30" in reply_text(offer)
-    upgrade = buttons_of(offer, "runbook_eks-upgrade")[0]
+    upgrade = buttons_of(offer, "offer_eks-upgrade")[0]
     assert "Upgrades the control plane of eks-stage to Kubernetes 1.30" in upgrade["confirm"]["text"]["text"]
-    click(slack, recorder, "runbook_eks-upgrade", upgrade["value"], "Only operators", user=BOB)
+    click(slack, recorder, "offer_eks-upgrade", upgrade["value"], "Only operators", user=BOB)
     assert not stand_in.of("update_cluster_version")
 
     since = len(recorder.of("response_url"))
     for _ in range(2):
         slack.post(
-            slack.click_body("runbook_eks-upgrade", upgrade["value"], user=OPS), "application/x-www-form-urlencoded"
+            slack.click_body("offer_eks-upgrade", upgrade["value"], user=OPS), "application/x-www-form-urlencoded"
         )
     wait_reply(recorder, since, "<@U0OPS> started the EKS upgrade of `EKS cluster eks-stage to 1.30`")
     wait_reply(recorder, since, "it is not repeated")
@@ -644,15 +644,15 @@ def test_eks_upgrade_once_followed_then_node_groups_and_add_ons_offered(
     )
     assert isinstance(following, list)
     blocks = {"blocks": blocks_of(following[-1])}
-    (group,) = buttons_of(blocks, "runbook_eks-nodegroup-upgrade")
-    (addon,) = buttons_of(blocks, "runbook_eks-addon-update")
+    (group,) = buttons_of(blocks, "offer_eks-nodegroup-upgrade")
+    (addon,) = buttons_of(blocks, "offer_eks-addon-update")
     assert group["text"]["text"] == "Node group workers of eks-stage to 1.30"
     assert addon["text"]["text"] == "Add-on vpc-cni of eks-stage to v1.18.0-eksbuild.1"
 
     click(
         slack,
         recorder,
-        "runbook_eks-nodegroup-upgrade",
+        "offer_eks-nodegroup-upgrade",
         group["value"],
         "<@U0OPS> started the upgrade of `node group workers",
     )

@@ -59,16 +59,16 @@ def run(tmp_path: Path, recorder: SlackRecorder, proxied: ProxiedRedis, emulator
     slack = SignedSlack(bot.base_url, recorder.response_url)
     try:
         message = command_reply(slack, recorder, "restart api-gateway production", "Restart:", user="U0OPS")
-        (button,) = buttons_of(message, "runbook_restart")
+        (button,) = buttons_of(message, "offer_restart")
         assert proxied.proxy is not None
         proxied.proxy.delay_reply_to(b":done", 3.0)
         since = len(recorder.of("response_url"))
-        slack.click("runbook_restart", button["value"], user="U0OPS")
+        slack.click("offer_restart", button["value"], user="U0OPS")
         wait_reply(recorder, since, "Nothing was changed")
         assert patch_count(emulator) == 0 and proxied.proxy.delayed == 1
 
         since = len(recorder.of("response_url"))
-        slack.click("runbook_restart", button["value"], user="U0OPS")  # the operator tries again
+        slack.click("offer_restart", button["value"], user="U0OPS")  # the operator tries again
         wait_reply(recorder, since, "restarted `production/api-gateway`")
         assert patch_count(emulator) == 1
     finally:

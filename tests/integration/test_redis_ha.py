@@ -59,7 +59,7 @@ def test_failover_loses_and_doubles_nothing(tmp_path: Path, recorder: SlackRecor
         assert httpx.get(f"{a.base_url}/readyz").status_code == 200
         before = [opened(one, f"before failover {i}") for i in range(4)]
         for number in before:
-            wait_for(lambda n=number: dms(recorder, n, "U0ALICE"), what=f"INC-{number} paged")
+            wait_for(lambda n=number: dms(recorder, n, "U0ALICE", rig.bots), what=f"INC-{number} paged")
         acknowledged(two, before[0])
 
         if isinstance(deployment, LocalCluster):
@@ -75,21 +75,21 @@ def test_failover_loses_and_doubles_nothing(tmp_path: Path, recorder: SlackRecor
         unacked = [n for n in numbers if n not in (before[0], before[2])]
         for number in unacked:  # P1 within 3 s: secondary at 3 s, lead at 6 s (repeats only after 1 h)
             wait_for(
-                lambda n=number: dms(recorder, n, "U0LEAD"), timeout=40, what=f"INC-{number} escalated to the lead"
+                lambda n=number: dms(recorder, n, "U0LEAD", rig.bots),
+                timeout=40,
+                what=f"INC-{number} escalated to the lead",
             )
         for number in numbers:
             status = ack_text(one.command(f"status INC-{number}"))
             assert f"INC-{number}" in status, status
             for user in ("U0ALICE", "U0BOB", "U0LEAD"):
-                assert len(dms(recorder, number, user)) <= 1, (
-                    number,
-                    user,
-                    [(c.bot, c.params.get("text")) for c in dms(recorder, number, user)],
-                )
+                assert len(dms(recorder, number, user, rig.bots)) <= 1, (number, user)
             timeline = ack_text(one.command(f"timeline INC-{number}"))
-            assert timeline.count("*was paged*") == len(dms(recorder, number)), (number, timeline)
+            assert timeline.count("*was paged*") == len(dms(recorder, number, bots=rig.bots)), (number, timeline)
         for number in unacked:
-            assert [len(dms(recorder, number, u)) for u in ("U0ALICE", "U0BOB", "U0LEAD")] == [1, 1, 1], number
+            assert [len(dms(recorder, number, u, rig.bots)) for u in ("U0ALICE", "U0BOB", "U0LEAD")] == [1, 1, 1], (
+                number
+            )
         assert httpx.get(f"{b.base_url}/readyz").status_code == 200
     finally:
         one.close()

@@ -134,7 +134,7 @@ def offers(message: dict[str, Any]) -> dict[int, str]:
     out = {}
     for block in message["blocks"]:
         button = block.get("accessory") or {}
-        if button.get("action_id") == "runbook_rollback":
+        if button.get("action_id") == "offer_rollback":
             out[int(button["text"]["text"].rsplit(" ", 1)[-1])] = button["value"]
     return out
 
@@ -162,17 +162,17 @@ def test_rollback_history_refusals_and_one_operator_rollback(
     assert all(len(v) < 40 and "api-gateway" not in v for v in buttons.values())  # opaque ids
 
     since = len(recorder.of("response_url"))
-    slack.click("runbook_rollback", buttons[2], user="U0MALLORY")
+    slack.click("offer_rollback", buttons[2], user="U0MALLORY")
     wait_reply(recorder, since, "Only operators")
     assert template_image(emulator) == "registry/api-gateway:2.4.1"
 
     since = len(recorder.of("response_url"))
-    slack.click("runbook_rollback", "forged-or-expired-id", user="U0OPS")
+    slack.click("offer_rollback", "forged-or-expired-id", user="U0OPS")
     wait_reply(recorder, since, "expired or is unknown")
 
     since = len(recorder.of("response_url"))
-    first = slack.click_body("runbook_rollback", buttons[2], user="U0OPS")
-    second = slack.click_body("runbook_rollback", buttons[2], user="U0OPS")
+    first = slack.click_body("offer_rollback", buttons[2], user="U0OPS")
+    second = slack.click_body("offer_rollback", buttons[2], user="U0OPS")
     slack.post(first, "application/x-www-form-urlencoded")
     slack.post(second, "application/x-www-form-urlencoded")  # a double click
     done = wait_reply(recorder, since, "rolled back `production/api-gateway` to revision 2")
@@ -188,7 +188,7 @@ def test_rollback_history_refusals_and_one_operator_rollback(
     # Revision 1 disappears before anyone clicks: refused, nothing patched.
     emulator.call(lambda: emulator.emulator.objects.__delitem__(("apps/v1/replicasets", NS, "api-gateway-h1abc")))
     since = len(recorder.of("response_url"))
-    slack.click("runbook_rollback", buttons[1], user="U0OPS")
+    slack.click("offer_rollback", buttons[1], user="U0OPS")
     wait_reply(recorder, since, "revision 1 of production/api-gateway is gone")
     assert template_image(emulator) == "registry/api-gateway:2.4.0"
 
@@ -243,7 +243,7 @@ def test_runbook_and_rollback_land_on_the_incident_timeline_and_audit(
     )
     audited = state.xlen("audit")
     since = len(recorder.of("response_url"))
-    slack.click("runbook_rollback", buttons[2], user="U0OPS")
+    slack.click("offer_rollback", buttons[2], user="U0OPS")
     wait_reply(recorder, since, "rolled back `production/api-gateway`")
     timeline = ack_text(slack.command(f"timeline INC-{number}"))
     assert "*ran runbook rollback*" in timeline and "*rolled back*" in timeline
@@ -259,20 +259,20 @@ def test_restart_is_offered_confirmed_operator_only_and_done_once(
     message = command_reply(slack, recorder, "restart api-gateway production", "Restart: production/api-gateway")
     text = text_of_blocks(message["blocks"])
     assert "3 wanted" in text and "registry/api-gateway:2.4.1" in text
-    (button,) = buttons_of(message, "runbook_restart")
+    (button,) = buttons_of(message, "offer_restart")
     assert "api-gateway" not in button["value"]  # an opaque id, not the target
     assert "Rolling restart of production/api-gateway" in button["confirm"]["text"]["text"]
 
     since = len(recorder.of("response_url"))
-    slack.click("runbook_restart", button["value"], user="U0MALLORY")
+    slack.click("offer_restart", button["value"], user="U0MALLORY")
     wait_reply(recorder, since, "Only operators (permissions.operators) may restart production/api-gateway")
     assert patch_count(emulator) == 0
 
     since = len(recorder.of("response_url"))
     recorder.fail("chat.postMessage", "not_in_channel")  # the bot may not post in that channel's threads
     try:
-        first = slack.click_body("runbook_restart", button["value"], user="U0OPS")
-        second = slack.click_body("runbook_restart", button["value"], user="U0OPS")
+        first = slack.click_body("offer_restart", button["value"], user="U0OPS")
+        second = slack.click_body("offer_restart", button["value"], user="U0OPS")
         slack.post(first, "application/x-www-form-urlencoded")
         slack.post(second, "application/x-www-form-urlencoded")
         wait_reply(recorder, since, "<@U0OPS> restarted `production/api-gateway` rolling restart of 3 replica(s)")
@@ -314,12 +314,12 @@ def test_scale_offers_the_change_names_the_autoscaler_and_refuses_what_does_noth
 
     message = command_reply(slack, recorder, "scale api-gateway 5 production", "Scale: production/api-gateway")
     assert "api-gateway (2–10) manages the replica count" in text_of_blocks(message["blocks"])
-    (button,) = buttons_of(message, "runbook_scale")
+    (button,) = buttons_of(message, "offer_scale")
     assert button["text"]["text"] == "Scale 3 → 5"
     assert "may change it back" in button["confirm"]["text"]["text"]
 
     since = len(recorder.of("response_url"))
-    slack.click("runbook_scale", button["value"], user="U0OPS", message_ts="1700000099.000001")
+    slack.click("offer_scale", button["value"], user="U0OPS", message_ts="1700000099.000001")
     wait_reply(recorder, since, "<@U0OPS> scaled `production/api-gateway` from 3 to 5 replica(s)")
     assert deployment_obj(emulator)["spec"]["replicas"] == 5
     # Progress in the clicked message's thread: one reply, edited until the rollout timeout (2 s here).
@@ -332,7 +332,7 @@ def test_scale_offers_the_change_names_the_autoscaler_and_refuses_what_does_noth
     assert edits and edits[-1].params["text"].startswith(final)
 
     message = command_reply(slack, recorder, "scale api-gateway 5 production", "Scale: production/api-gateway")
-    assert not buttons_of(message, "runbook_scale")
+    assert not buttons_of(message, "offer_scale")
     assert "No scaling offered: production/api-gateway already has 5 replica(s)" in text_of_blocks(message["blocks"])
 
 
@@ -341,7 +341,7 @@ def test_crashloop_offers_a_restart_and_a_refused_patch_changes_nothing(
 ) -> None:
     emulator, _ = cluster
     message = command_reply(slack, recorder, "crashloop payments-api production", "Pod CrashLooping")
-    (button,) = buttons_of(message, "runbook_restart")
+    (button,) = buttons_of(message, "offer_restart")
     assert button["text"]["text"] == "Restart payments-api (rolling)"
 
     # The API refuses the patch (RBAC): a readable reason naming the permission, and the offer is
@@ -349,7 +349,7 @@ def test_crashloop_offers_a_restart_and_a_refused_patch_changes_nothing(
     # is not checked here; the count of patches sent is.)
     emulator.call(lambda: emulator.emulator["patch", kmock.resource("apps/v1/deployments")] << 403)
     since = len(recorder.of("response_url"))
-    slack.click("runbook_restart", button["value"], user="U0OPS")
+    slack.click("offer_restart", button["value"], user="U0OPS")
     reply = wait_reply(recorder, since, "Restart failed")
     assert "forbidden: the bot may not change deployment production/payments-api" in reply["text"]
     assert "grant it get and patch on deployments" in reply["text"]
@@ -361,7 +361,7 @@ def test_crashloop_offers_a_restart_and_a_refused_patch_changes_nothing(
     paused["spec"]["paused"] = True
     emulator.call(lambda: emulator.emulator.objects.__setitem__(("apps/v1/deployments", NS, "payments-api"), paused))
     since = len(recorder.of("response_url"))
-    slack.click("runbook_restart", button["value"], user="U0OPS")
+    slack.click("offer_restart", button["value"], user="U0OPS")
     wait_reply(recorder, since, "Restart refused: production/payments-api is paused; resume it before restarting")
     assert patch_count(emulator) == 1
 
@@ -385,8 +385,8 @@ def test_cluster_option_acts_on_the_named_cluster_only(
             )
             message = wait_reply(recorder, since, "Scale: production/api-gateway")
             assert "Cluster: `eu`" in text_of_blocks(message["blocks"])
-            (button,) = buttons_of(message, "runbook_scale")
-            slack.click("runbook_scale", button["value"], user="U0OPS")
+            (button,) = buttons_of(message, "offer_scale")
+            slack.click("offer_scale", button["value"], user="U0OPS")
             wait_reply(recorder, since, "scaled `production/api-gateway` in cluster `eu` from 3 to 4 replica(s)")
             assert deployment_obj(second)["spec"]["replicas"] == 4
             assert deployment_obj(first)["spec"]["replicas"] == 3
@@ -448,7 +448,7 @@ def test_a_rollback_offered_before_a_new_rollout_is_refused(
 
     emulator.call(ship)
     since = len(recorder.of("response_url"))
-    slack.click("runbook_rollback", buttons[2], user="U0OPS")
+    slack.click("offer_rollback", buttons[2], user="U0OPS")
     reply = wait_reply(recorder, since, "Roll-back refused")
     assert "changed since this was offered: now registry/api-gateway:2.4.2 (revision 4)" in reply["text"]
     assert template_image(emulator) == "registry/api-gateway:2.4.2" and patch_count(emulator) == 0
@@ -456,7 +456,7 @@ def test_a_rollback_offered_before_a_new_rollout_is_refused(
     # Offered again on the new state, the reply and the audit describe what really changes.
     buttons = offers(command_reply(slack, recorder, "api-gateway production", "Rollout history", command="/rollback"))
     since = len(recorder.of("response_url"))
-    slack.click("runbook_rollback", buttons[2], user="U0OPS")
+    slack.click("offer_rollback", buttons[2], user="U0OPS")
     done = wait_reply(recorder, since, "rolled back `production/api-gateway` to revision 2")
     assert "registry/api-gateway:2.4.2 → registry/api-gateway:2.4.0" in done["text"]
 
@@ -477,7 +477,7 @@ def test_a_change_made_is_reported_made_when_redis_stalls_after_it(
         message = command_reply(
             slack, recorder, "restart api-gateway production", "Restart:", channel="C0STALL", user="U0OPS"
         )
-        (button,) = buttons_of(message, "runbook_restart")
+        (button,) = buttons_of(message, "offer_restart")
         assert own.proc is not None
         pid = own.proc.pid
 
@@ -486,7 +486,7 @@ def test_a_change_made_is_reported_made_when_redis_stalls_after_it(
 
         emulator.call(lambda: emulator.emulator["patch", kmock.resource("apps/v1/deployments")] << stall_redis)
         since = len(recorder.of("response_url"))
-        slack.click("runbook_restart", button["value"], user="U0OPS")
+        slack.click("offer_restart", button["value"], user="U0OPS")
         try:
             done = wait_reply(recorder, since, "restarted `production/api-gateway`")
             assert not [r for r in replies(recorder, since) if "Nothing was changed" in str(r.get("text"))]

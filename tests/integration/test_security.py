@@ -237,17 +237,17 @@ def test_renewal_is_offered_operator_only_once_and_followed_until_cert_manager_i
 ) -> None:
     emulator, _ = kube
     offer = ask(slack, recorder, "/cert", "renew shop/api-tls", "Renew: shop/api-tls", user=BOB)
-    (renew,) = buttons_of(offer, "runbook_cert-renew")
+    (renew,) = buttons_of(offer, "offer_cert-renew")
     assert "api-tls" not in renew["value"]  # an opaque id
     assert "like `cmctl renew`" in renew["confirm"]["text"]["text"]
 
     since = len(recorder.of("response_url"))
-    slack.click("runbook_cert-renew", renew["value"], user=MALLORY)
+    slack.click("offer_cert-renew", renew["value"], user=MALLORY)
     wait_reply(recorder, since, "Only operators (permissions.operators) may renew certificate shop/api-tls")
     assert status_patches(emulator, "api-tls") == 0
 
-    first = slack.click_body("runbook_cert-renew", renew["value"], user=OPS)
-    second = slack.click_body("runbook_cert-renew", renew["value"], user=OPS)
+    first = slack.click_body("offer_cert-renew", renew["value"], user=OPS)
+    second = slack.click_body("offer_cert-renew", renew["value"], user=OPS)
     slack.post(first, "application/x-www-form-urlencoded")
     slack.post(second, "application/x-www-form-urlencoded")
     wait_reply(recorder, since, "<@U0OPS> triggered the renewal of `certificate shop/api-tls` (revision 1")
@@ -276,9 +276,9 @@ def test_a_failed_certificate_request_is_reported(
 ) -> None:
     emulator, _ = kube
     offer = ask(slack, recorder, "/cert", "renew shop/broken-tls", "Renew: shop/broken-tls")
-    (renew,) = buttons_of(offer, "runbook_cert-renew")
+    (renew,) = buttons_of(offer, "offer_cert-renew")
     since = len(recorder.of("response_url"))
-    slack.click("runbook_cert-renew", renew["value"], user=OPS)
+    slack.click("offer_cert-renew", renew["value"], user=OPS)
     wait_reply(recorder, since, "triggered the renewal of `certificate shop/broken-tls`")
     put(
         emulator,
@@ -329,7 +329,7 @@ def test_the_digest_renew_button_leads_to_the_offer(
     since = len(recorder.of("response_url"))
     slack.click(renew[0]["action_id"], renew[0]["value"], user=BOB)
     offer = wait_reply(recorder, since, "Renew: shop/web-tls")
-    assert offer["response_type"] == "ephemeral" and buttons_of(offer, "runbook_cert-renew")
+    assert offer["response_type"] == "ephemeral" and buttons_of(offer, "offer_cert-renew")
 
 
 # The weekly report ------------------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def test_every_incident_store_method(redis_url: str) -> None:
         assert await store.posted_announcement(a, timeout=1) == ("C1", "1.000001")
         incident, where = await store.snapshot(a)
         assert where == ("C1", "1.000001") and incident.number == a
-        assert await store.home(incident) == ("C1", "1.000001")
+        assert await store.where_to_reply(incident) == ("C1", "1.000001")
         await store.release_announcement(b)
         await store.set_room("C0ROOM", b)
         assert await store.room_of("C0ROOM") == b and await store.room_of("C0NONE") is None

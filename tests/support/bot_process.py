@@ -142,8 +142,15 @@ class SignedSlack:
         return self.post(self.command_body(text, **kwargs), wire.FORM)
 
     def click_body(
-        self, action_id: str, value: str, *, user: str = "U0ALICE", message_ts: str = "1700000000.000001"
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U0ALICE",
+        message_ts: str = "1700000000.000001",
+        home: bool = False,
     ) -> str:
+        """A click on a button of a message in #incidents, or (``home``) of the App Home, which has no response URL."""
         action = {
             "action_id": action_id,
             "block_id": "incident_actions",
@@ -159,7 +166,7 @@ class SignedSlack:
             channel_name="incidents",
             message_ts=message_ts,
             message={"type": "message", "ts": message_ts, "text": "incident", "blocks": []},
-            response_url=self.response_url(uuid.uuid4().hex),
+            response_url=None if home else self.response_url(uuid.uuid4().hex),
         )
 
     def click(self, action_id: str, value: str, **kwargs: Any) -> httpx.Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -72,13 +73,17 @@ def checklists(recorder: SlackRecorder) -> list[Call]:
     return [c for c in recorder.of("chat.postMessage") if c.params.get("text") == "On-call hand-off checklist"]
 
 
-def dms(recorder: SlackRecorder, number: int, user: str | None = None) -> list[Call]:
+def dms(recorder: SlackRecorder, number: int, user: str | None = None, bots: Iterable[Bot] | None = None) -> list[Call]:
+    """The page DMs of INC-``number`` (to ``user``), sent by ``bots`` (by default any: every bot of the test shares
+    the Slack stand-in with the bots of earlier tests, whose incident numbers may be the same)."""
+    names = None if bots is None else {b.name for b in bots}
     return [
         c
         for c in recorder.of("chat.postMessage")
         if str(c.params.get("channel", "")).startswith("D")
         and f"paged for INC-{number} (" in str(c.params.get("text", ""))
         and (user is None or c.params["channel"] == "D" + user[1:])
+        and (names is None or c.bot in names)
     ]
 
 

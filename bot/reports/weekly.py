@@ -30,7 +30,7 @@ from bot.incidents.model import Incident
 from bot.incidents.render import severity_lines
 from bot.incidents.store import IncidentStore
 from bot.oncall.store import OnCallStore
-from bot.security.store import SecurityStore
+from bot.reports.store import ReportStore
 from runbooks import cron
 from runbooks.aws import cost as ce
 
@@ -105,7 +105,7 @@ class WeeklyReports:
         *,
         config: BotConfig,
         client: AsyncWebClient,
-        store: SecurityStore,
+        store: ReportStore,
         incidents: IncidentStore,
         oncall: OnCallStore,
         aws: AwsSession | None,

@@ -5,15 +5,15 @@ Every rejection is a ParseError whose message says what was wrong and the right 
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
+from bot.core import words as chat_words
 from bot.core.errors import UserError
 from bot.core.ids import mentioned_user
 from bot.core.severity import Severity
 from bot.incidents.model import TITLE_MAX, Action, parse_ref
 
-__all__ = ["parse_ref"]
+__all__ = ["check_text", "parse_ref"]
 
 MAX_TEXT = 4000
 NOTE_MAX = 500
@@ -127,16 +127,11 @@ def unescape_slack(text: str) -> str:
 
 
 def check_text(text: str, what: str, limit: int, *, multiline: bool = False) -> str:
-    """Reject control or invisible formatting characters and overlong text; return it stripped."""
-    for ch in text:
-        if multiline and ch in "\n\t":
-            continue
-        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            raise ParseError(f"The {what} contains a control character (U+{ord(ch):04X}); use plain text.")
-    text = text.strip()
-    if len(text) > limit:
-        raise ParseError(f"The {what} is {len(text):,} characters long; keep it to {limit}.")
-    return text
+    """``bot.core.words.check_text``, refusing with this parser's own error."""
+    try:
+        return chat_words.check_text(text, what, limit, multiline=multiline)
+    except UserError as exc:
+        raise ParseError(str(exc)) from None
 
 
 def _number(token: str | None, verb: str, form: str) -> int:

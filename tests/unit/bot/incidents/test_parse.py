@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from bot.core.severity import Severity
+from bot.incidents import parse as p
 from bot.incidents.model import Action, parse_ref
-from handlers import parse as p
 
 
 def test_open_and_lifecycle() -> None:

@@ -1,0 +1,41 @@
+"""What the weekly report keeps in and reads from Redis: Cost Explorer's answer of the day, and the ``audit`` stream
+by time."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from bot.core import keys
+from bot.core.redis import RedisBacked
+from bot.core.redis import as_text as _text
+
+COST_TTL = 86400
+STREAM_BATCH = 1000
+
+
+class ReportStore(RedisBacked):
+    async def cached_cost(self, day: str) -> dict[str, dict[str, float]] | None:
+        async with self.io():
+            raw = await self.redis.get(keys.report_cost(day))
+        return json.loads(raw) if raw else None
+
+    async def keep_cost(self, day: str, costs: dict[str, dict[str, float]]) -> None:
+        async with self.io():
+            await self.redis.set(keys.report_cost(day), json.dumps(costs), ex=COST_TTL)
+
+    async def audit_entries(self, since: datetime, until: datetime) -> list[dict[str, str]]:
+        """The ``audit`` stream's entries between two instants (stream ids are their times), oldest first."""
+        start, end = int(since.timestamp() * 1000), int(until.timestamp() * 1000)
+        found: list[dict[str, str]] = []
+        cursor = f"{start}-0"
+        while True:
+            async with self.io():
+                batch = await self.redis.xrange(keys.AUDIT, min=cursor, max=f"{end}-18446744073709551615",
+                                                count=STREAM_BATCH)  # fmt: skip
+            batch = batch or []
+            for entry_id, fields in batch:
+                found.append({_text(k): _text(v) for k, v in (fields or {}).items()} | {"id": _text(entry_id)})
+            if len(batch) < STREAM_BATCH:
+                return found
+            cursor = "(" + _text(batch[-1][0])
