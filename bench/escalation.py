@@ -119,7 +119,7 @@ async def scenario(redis_url: str, api_url: str, config_path: Path) -> dict[str,
 
 
 def _entry(now: datetime):  # type: ignore[no-untyped-def]
-    from bot.incidents.model import TimelineEntry
+    from bot.core.timeline import TimelineEntry
 
     return TimelineEntry(at=now, actor="U0ALICE", kind="was paged", text="step 1: primary, at open")
 

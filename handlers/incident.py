@@ -10,9 +10,10 @@ from bot.core.errors import UserError
 from bot.core.severity import Severity
 from bot.core.slack import SLACK_ERRORS
 from bot.core.text import escape
+from bot.core.timeline import TimelineEntry
 from bot.incidents import parse as p
 from bot.incidents.machine import SeverityUnchanged, TransitionRefused
-from bot.incidents.model import DESCRIPTION_MAX, TITLE_MAX, Action, Incident, TimelineEntry, parse_ref
+from bot.incidents.model import DESCRIPTION_MAX, TITLE_MAX, Action, Incident, parse_ref
 from bot.incidents.permissions import require_commander, require_readable
 from bot.incidents.render import (
     BUTTONS,

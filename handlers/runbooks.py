@@ -13,7 +13,8 @@ from typing import Any
 
 from bot.incidents.render import RUNBOOKS_ACTION
 from bot.operations.follow import ThreadSink
-from bot.operations.render import CHANGE_ACTION_PREFIX, LEGACY_CHANGE_ACTION_PREFIX, next_offers_blocks
+from bot.operations.offered import CHANGE_ACTION_PREFIX, LEGACY_CHANGE_ACTION_PREFIX
+from bot.operations.render import next_offers_blocks
 from bot.operations.run import Request
 from handlers.kit import Answer, Click, Command, Kit, Replies, Who
 from handlers.needs import Needs

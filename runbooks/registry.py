@@ -58,9 +58,18 @@ def registry() -> Mapping[str, Runbook]:
     return dict(sorted(found.items()))
 
 
-def parse_change(data: Mapping[str, Any] | None) -> Change | None:
-    """A stored offer as the Change its runbook defined (every book is loaded first)."""
+@cache
+def _every_change() -> None:
+    """Load every module that defines a Change: the runbooks' own, and ``runbooks/changes/`` (restores, node
+    changes, upgrades, renewals)."""
     registry()
+    for module in pkgutil.iter_modules(changes.__path__):
+        importlib.import_module(f"{changes.__name__}.{module.name}")
+
+
+def parse_change(data: Mapping[str, Any] | None) -> Change | None:
+    """A stored offer as the Change its module defined (every such module is loaded first)."""
+    _every_change()
     return changes.parse(data)
 
 

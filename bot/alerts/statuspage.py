@@ -23,7 +23,8 @@ from bot.core.settings.config import Statuspage as StatuspageSettings
 from bot.core.severity import Severity
 from bot.core.slack import SLACK_ERRORS
 from bot.core.text import escape
-from bot.incidents.model import Incident, State, TimelineEntry
+from bot.core.timeline import TimelineEntry
+from bot.incidents.model import Incident, State
 from bot.incidents.service import IncidentService
 
 log = logging.getLogger(__name__)

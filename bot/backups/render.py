@@ -11,9 +11,9 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 from bot.core.blocks import chunked_sections, md
 from bot.core.durations import format_duration
 from bot.core.text import clip, escape, when
-from bot.operations.render import Offered
+from bot.operations.offered import Offered
 from runbooks.aws.rds import RdsInstance, RdsSnapshot
-from runbooks.books.restores import RdsRestore, VeleroRestore
+from runbooks.changes.restores import RdsRestore, VeleroRestore
 from runbooks.kube.velero_objects import BackupInfo, ScheduleInfo
 
 LIST_LIMIT = 40

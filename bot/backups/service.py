@@ -25,11 +25,11 @@ from bot.core.errors import DependencyError, UserError
 from bot.incidents.service import IncidentService
 from bot.operations.audit import AuditLog
 from bot.operations.follow import Follower, Sink
+from bot.operations.offered import Offered
 from bot.operations.offers import Offers
-from bot.operations.render import Offered
 from runbooks.aws import rds
 from runbooks.aws.session import AwsSession
-from runbooks.books.restores import RdsRestore, VeleroRestore, restorable
+from runbooks.changes.restores import RdsRestore, VeleroRestore, restorable
 from runbooks.errors import Refused
 from runbooks.kube import velero
 from runbooks.kube.client import Cluster, ClusterSet
@@ -115,7 +115,7 @@ class BackupService:
             schedules = [s for s in schedules if s.name == cmd.schedule]
         now = self.clock()
         due = {s.name: next_due(s, now) for s in schedules}
-        name = cluster_name or "in-cluster"
+        name = self.clusters.shown(cluster_name)
         return backups_blocks(name, backups, schedules, due, now), f"{len(backups)} Velero backup(s) in {name}"
 
     async def create(
@@ -167,7 +167,7 @@ class BackupService:
             cluster=cluster_name,
         )
         offered, refusal = await self._offer(change, lambda: restorable(backup, cmd.partial), actor, channel)
-        name = cluster_name or "in-cluster"
+        name = self.clusters.shown(cluster_name)
         blocks = restore_offer_blocks(backup, change, offered, refusal, cluster=name, now=now)
         return blocks, f"restore of backup {backup.name} " + ("offered" if refusal is None else "not offered")
 

@@ -72,7 +72,8 @@ class DigestBuilder:
             clusters = await asyncio.to_thread(self.clusters.connect_all)
         except Exception as exc:  # noqa: BLE001 - a broken kubeconfig is reported in the digest, not raised
             log.error("kubernetes configuration could not be loaded: %s", exc)
-            return [ClusterHealth(name="kubernetes", reachable=False, error=f"no usable kubeconfig: {exc}")]
+            name = self.clusters.shown(None)
+            return [ClusterHealth(name=name, reachable=False, error=f"no usable kubeconfig: {exc}")]
         timeout = self.config.digest.check_timeout.total_seconds()
         return await collect_all(clusters, now, timeout, self.config.velero.namespace)
 

@@ -19,7 +19,8 @@ from bot.core.board import Board
 from bot.core.redis import StoreUnavailable
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import renewing
-from bot.incidents.model import Incident, TimelineEntry
+from bot.core.timeline import TimelineEntry
+from bot.incidents.model import Incident
 from bot.incidents.render import announcement_blocks
 from bot.incidents.steps import AnnouncementButtons
 from bot.incidents.store import ANNOUNCING_TTL, IncidentStore

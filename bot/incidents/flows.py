@@ -17,9 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.board import Board
 from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
+from bot.core.timeline import TimelineEntry
 from bot.incidents import postmortem
 from bot.incidents.announcement import Announcer
-from bot.incidents.model import Incident, State, TimelineEntry
+from bot.incidents.model import Incident, State
 from bot.incidents.rooms import IncidentRooms
 from bot.incidents.service import IncidentService
 from bot.incidents.steps import AfterIncidentChange

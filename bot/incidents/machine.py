@@ -11,7 +11,8 @@ from datetime import datetime
 
 from bot.core.errors import UserError
 from bot.core.severity import Severity
-from bot.incidents.model import Action, Incident, State, TimelineEntry
+from bot.core.timeline import TimelineEntry
+from bot.incidents.model import Action, Incident, State
 
 TRANSITIONS: dict[Action, tuple[frozenset[State], State]] = {
     Action.ACKNOWLEDGE: (frozenset({State.OPEN}), State.ACKNOWLEDGED),

@@ -130,15 +130,3 @@ class Incident(BaseModel):
     @property
     def active(self) -> bool:
         return self.state is not State.CLOSED
-
-
-class TimelineEntry(BaseModel):
-    """One line of an incident's append-only timeline."""
-
-    model_config = ConfigDict(frozen=True)
-
-    at: datetime
-    actor: str
-    kind: str
-    text: str = ""
-    entry_id: str | None = Field(default=None, description="the Redis stream id once stored")

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from bot.core.durations import format_duration
 from bot.core.severity import SEVERITY_LABELS
-from bot.incidents.model import Incident, TimelineEntry
+from bot.core.timeline import TimelineEntry
+from bot.incidents.model import Incident
 
 NOT_ACTIONS = {"opened", "was paged", "could not be paged"}
 

@@ -31,8 +31,9 @@ from bot.core.blocks import chunked_sections
 from bot.core.durations import format_duration
 from bot.core.severity import SEVERITY_LABELS, Severity
 from bot.core.text import SECTION_LIMIT, clip, escape, user, when
+from bot.core.timeline import TimelineEntry
 from bot.incidents.machine import allowed_actions
-from bot.incidents.model import DESCRIPTION_MAX, TITLE_MAX, Action, Incident, State, TimelineEntry
+from bot.incidents.model import DESCRIPTION_MAX, TITLE_MAX, Action, Incident, State
 from bot.incidents.text import SEVERITY_EMOJI, STATE_EMOJI, summary_lines, timeline_line
 
 RECENT_WINDOW = timedelta(days=30)  # /incident list --recent

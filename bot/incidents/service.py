@@ -16,9 +16,10 @@ from bot.core.clock import utcnow
 from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
 from bot.core.severity import Severity
+from bot.core.timeline import TimelineEntry
 from bot.incidents import machine
 from bot.incidents.deadline import respond_by
-from bot.incidents.model import Action, AlertOrigin, During, Incident, TimelineEntry
+from bot.incidents.model import Action, AlertOrigin, During, Incident
 from bot.incidents.steps import IncidentSteps, OpenedDuring
 from bot.incidents.store import IncidentStore
 

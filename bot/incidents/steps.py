@@ -17,7 +17,8 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import ButtonElement
 
-from bot.incidents.model import Incident, TimelineEntry
+from bot.core.timeline import TimelineEntry
+from bot.incidents.model import Incident
 
 Step = Callable[[Incident], Awaitable[None]]
 

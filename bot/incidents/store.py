@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar, cast
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, cast
 
 from redis import exceptions as redis_errors
 
@@ -22,21 +22,11 @@ from bot.core.errors import DependencyError, UserError
 from bot.core.redis import Client, RedisBacked
 from bot.core.redis import as_text as _text
 from bot.core.severity import Severity
-from bot.incidents.model import AlertOrigin, During, Incident, State, TimelineEntry, format_ref
+from bot.core.timeline import TimelineEntry, from_stream
+from bot.core.versioned import CAS_SCRIPT, CREATE_SCRIPT, MAX_CAS_ATTEMPTS, change_versioned
+from bot.incidents.model import AlertOrigin, During, Incident, State, format_ref
 
 log = logging.getLogger(__name__)
-
-# Each incident's timeline keeps its newest ~10,000 entries (anyone may post updates; a stream must not grow
-# without bound). Far more than any real incident records.
-TIMELINE_MAXLEN = 10_000
-
-CREATE_SCRIPT = f"""
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'version', '1')
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', {TIMELINE_MAXLEN}, '*', 'at', ARGV[2], 'actor', ARGV[3], 'kind', ARGV[4],
-           'text', ARGV[5])
-return 1
-"""
 
 # Raise the INC-n counter to at least ARGV[1] (never lower it).
 _RAISE_SEQ = """
@@ -45,17 +35,6 @@ if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) return t
 return current
 """
 
-CAS_SCRIPT = """
-local current = redis.call('HGET', KEYS[1], 'version')
-if not current then return {'missing'} end
-if current ~= ARGV[1] then return {'conflict', current} end
-redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'version', ARGV[3])
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8], '*', 'at', ARGV[4], 'actor', ARGV[5], 'kind', ARGV[6],
-                      'text', ARGV[7])
-return {'ok', id}
-"""
-
-MAX_CAS_ATTEMPTS = 50
 MAX_OPEN_ATTEMPTS = 5
 ANNOUNCING_TTL = 30
 SCAN_BATCH = 100
@@ -72,56 +51,6 @@ class ConcurrentChange(DependencyError):
 
 
 Mutation = Callable[[Incident], tuple[Incident, TimelineEntry]]
-
-
-class Versioned(Protocol):
-    @property
-    def version(self) -> int: ...
-
-    def model_dump_json(self) -> str: ...
-
-
-V = TypeVar("V", bound=Versioned)
-
-
-async def change_versioned(
-    store: RedisBacked,
-    cas: Callable[..., Awaitable[Any]],
-    keys_: tuple[str, str],
-    read: Callable[[], Awaitable[V]],
-    mutation: Callable[[V], tuple[V, TimelineEntry]],
-    *,
-    missing: Callable[[], Exception],
-    contended: Callable[[], Exception],
-) -> tuple[V, V, TimelineEntry]:
-    """The compare-and-set loop of a versioned document and its timeline (``keys_``: incidents, maintenance
-    windows): read, mutate, write both in ``CAS_SCRIPT`` if the version is still the one read; on a conflict, read
-    again. (current, updated, the entry with its stream id); ``missing()`` is raised when the document is gone,
-    ``contended()`` when every one of MAX_CAS_ATTEMPTS lost. ``updated.version`` is the version written (the
-    mutation sets it)."""
-    for _ in range(MAX_CAS_ATTEMPTS):
-        current = await read()
-        updated, entry = mutation(current)
-        async with store.io():
-            result = await cas(
-                keys=list(keys_),
-                args=[
-                    str(current.version),
-                    updated.model_dump_json(),
-                    str(updated.version),
-                    entry.at.isoformat(),
-                    entry.actor,
-                    entry.kind,
-                    entry.text,
-                    TIMELINE_MAXLEN,
-                ],
-            )
-        status = _text(result[0])
-        if status == "ok":
-            return current, updated, entry.model_copy(update={"entry_id": _text(result[1])})
-        if status == "missing":
-            raise missing()
-    raise contended()
 
 
 class IncidentStore(RedisBacked):
@@ -287,14 +216,14 @@ class IncidentStore(RedisBacked):
             pipe.xrange(keys.timeline(number), count=limit)
             pipe.xlen(keys.timeline(number))
             rows, total = await pipe.execute()
-        entries = [timeline_entry(entry_id, fields) for entry_id, fields in rows]
+        entries = [from_stream(entry_id, fields) for entry_id, fields in rows]
         return entries, int(cast(int, total))
 
     async def last_timeline(self, number: int, count: int) -> list[TimelineEntry]:
         """The newest ``count`` entries, oldest first."""
         async with self.io():
             rows: list[Any] = list(await self.redis.xrevrange(keys.timeline(number), count=count) or [])
-        return [timeline_entry(entry_id, fields) for entry_id, fields in reversed(rows)]
+        return [from_stream(entry_id, fields) for entry_id, fields in reversed(rows)]
 
     async def snapshot(self, number: int) -> tuple[Incident, tuple[str, str] | None]:
         """The incident and where its announcement is (channel, ts), in one round trip."""
@@ -372,14 +301,3 @@ class IncidentStore(RedisBacked):
         async with self.io():
             raw = await self.redis.hget(keys.doc(number), "version")
         return int(raw or 0)
-
-
-def timeline_entry(entry_id: Any, fields: dict[Any, Any]) -> TimelineEntry:
-    data = {_text(k): _text(v) for k, v in fields.items()}
-    return TimelineEntry(
-        at=datetime.fromisoformat(data.get("at", "1970-01-01T00:00:00+00:00")).astimezone(UTC),
-        actor=data.get("actor", ""),
-        kind=data.get("kind", ""),
-        text=data.get("text", ""),
-        entry_id=_text(entry_id),
-    )

@@ -8,8 +8,9 @@ from datetime import datetime
 from bot.core.durations import format_duration
 from bot.core.severity import Severity
 from bot.core.text import clip, escape, user, when
+from bot.core.timeline import TimelineEntry
 from bot.incidents.machine import PAST_TENSE, TransitionRefused, allowed_actions
-from bot.incidents.model import Action, Incident, State, TimelineEntry
+from bot.incidents.model import Action, Incident, State
 
 SEVERITY_EMOJI = {Severity.P1: "🔴", Severity.P2: "🟠", Severity.P3: "🟡", Severity.P4: "🔵"}
 STATE_EMOJI = {

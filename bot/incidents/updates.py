@@ -16,7 +16,8 @@ from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
 from bot.core.text import SECTION_LIMIT, clip, escape, user
-from bot.incidents.model import Incident, State, TimelineEntry
+from bot.core.timeline import TimelineEntry
+from bot.incidents.model import Incident, State
 from bot.incidents.store import IncidentStore
 from bot.incidents.text import SEVERITY_EMOJI
 

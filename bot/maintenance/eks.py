@@ -18,14 +18,14 @@ from bot.core.text import escape
 from bot.incidents.service import IncidentService
 from bot.maintenance import render
 from bot.maintenance.parse import EksCheck, EksUpgrade
+from bot.operations.offered import change_button
 from bot.operations.offers import Offers
-from bot.operations.render import change_button
 from runbooks.aws import eks
 from runbooks.aws.errors import AWS_ERRORS
 from runbooks.aws.errors import explain as explain_aws
 from runbooks.aws.session import AwsSession
-from runbooks.books import eks as upgrades
 from runbooks.changes import Site
+from runbooks.changes import eks as upgrades
 from runbooks.checklist.eks import Readiness, next_version
 from runbooks.kube.client import ClusterSet
 from runbooks.kube.errors import API_ERRORS

@@ -25,7 +25,7 @@ from bot.core.blocks import chunked_sections, md
 from bot.core.durations import format_duration
 from bot.core.text import clip, escape, user, when
 from bot.maintenance.model import CHECKLIST, Reminder, Window, WindowState
-from bot.operations.render import change_button
+from bot.operations.offered import change_button
 from runbooks.changes import Change
 from runbooks.checklist.eks import Readiness
 from runbooks.smoke import ProbeResult

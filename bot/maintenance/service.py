@@ -29,7 +29,7 @@ from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import BackgroundTasks
 from bot.core.text import escape, user
-from bot.incidents.model import TimelineEntry
+from bot.core.timeline import TimelineEntry
 from bot.maintenance import render
 from bot.maintenance.model import OVER, STEPS, Reminder, Tick, Window, WindowState, parse_member
 from bot.maintenance.parse import Schedule, Transition
@@ -40,8 +40,8 @@ from bot.operations.follow import Follower, ThreadSink
 from bot.operations.offers import Offers
 from bot.operations.run import RunbookRunner
 from runbooks import smoke
-from runbooks.books.nodes import Cordon, Drain, Uncordon
 from runbooks.changes import Change
+from runbooks.changes.nodes import Cordon, Drain, Uncordon
 from runbooks.kube import deployment, rollout
 from runbooks.kube.client import ClusterSet
 from runbooks.kube.errors import API_ERRORS

@@ -17,8 +17,8 @@ from bot.core.dueset import DueSet
 from bot.core.errors import DependencyError, UserError
 from bot.core.redis import Client, RedisBacked
 from bot.core.redis import as_text as _text
-from bot.incidents.model import TimelineEntry
-from bot.incidents.store import CAS_SCRIPT, CREATE_SCRIPT, change_versioned, timeline_entry
+from bot.core.timeline import TimelineEntry, from_stream
+from bot.core.versioned import CAS_SCRIPT, CREATE_SCRIPT, change_versioned
 from bot.maintenance.model import OVER, Reminder, Window, format_ref, member
 
 Mutation = Callable[[Window], tuple[Window, TimelineEntry]]
@@ -99,7 +99,7 @@ class MaintenanceStore(RedisBacked):
     async def timeline(self, number: int) -> list[TimelineEntry]:
         async with self.io():
             rows: list[Any] = list(await self.redis.xrange(keys.window_timeline(number)) or [])
-        return [timeline_entry(entry_id, fields) for entry_id, fields in rows]
+        return [from_stream(entry_id, fields) for entry_id, fields in rows]
 
     async def mark_sent(self, number: int, kind: Reminder, at: datetime) -> bool:
         """Record that a reminder went out; False when it had been recorded before."""

@@ -23,7 +23,8 @@ from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import renewing
-from bot.incidents.model import Incident, State, TimelineEntry
+from bot.core.timeline import TimelineEntry
+from bot.incidents.model import Incident, State
 from bot.incidents.rooms import IncidentRooms
 from bot.incidents.store import IncidentStore
 from bot.oncall import chain

@@ -19,8 +19,9 @@ from typing import Any
 from bot.core import keys
 from bot.core.dueset import DueSet
 from bot.core.redis import Client, RedisBacked, as_text
-from bot.incidents.model import Incident, TimelineEntry
-from bot.incidents.store import TIMELINE_MAXLEN
+from bot.core.timeline import TimelineEntry
+from bot.core.versioned import TIMELINE_MAXLEN
+from bot.incidents.model import Incident
 
 _RECORD_PAGE = """
 if redis.call('HSETNX', KEYS[1], 'sent:' .. ARGV[1], ARGV[2]) == 0 then return 0 end

@@ -28,7 +28,7 @@ from runbooks.aws.errors import code as aws_code
 from runbooks.aws.session import AwsSession
 from runbooks.changes import CHANGE_ERRORS, Change, Site, answered
 from runbooks.errors import Refused
-from runbooks.kube.client import Cluster, ClusterSet
+from runbooks.kube.client import Cluster, ClusterSet, UnknownCluster
 from runbooks.registry import parse_change
 
 log = logging.getLogger(__name__)
@@ -176,5 +176,5 @@ class ChangeExecutor:
     def _connect(self, name: str | None) -> Cluster:
         try:
             return self.clusters.connect(name)
-        except KeyError:
+        except UnknownCluster:
             raise Refused(f"cluster `{name}` is no longer configured") from None

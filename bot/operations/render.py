@@ -7,16 +7,13 @@ the timeline note). Adding a runbook adds one ``@renders(ItsReport)`` function h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     SectionBlock,
@@ -25,6 +22,7 @@ from slack_sdk.models.blocks import (
 from bot.core.blocks import md
 from bot.core.durations import format_duration
 from bot.core.text import clip, escape
+from bot.operations.offered import Offered, change_button
 from runbooks.books.crashloop import CrashloopReport
 from runbooks.books.error_rate import ErrorRateReport
 from runbooks.books.restart import RestartOffer
@@ -35,30 +33,7 @@ from runbooks.kube.deployment import DeploymentState
 from runbooks.kube.rollout import History, image_change
 from runbooks.registry import Runbook
 
-CHANGE_ACTION_PREFIX = "offer_"
-LEGACY_CHANGE_ACTION_PREFIX = "runbook_"  # the buttons of offers made before they were called offers
 MAX_REVISIONS = 10
-
-
-def change_action(change: Change) -> str:
-    """The button's action id: ``offer_<kind>`` (the listener takes every such id, and the older ``runbook_<kind>``)."""
-    return f"{CHANGE_ACTION_PREFIX}{change.kind}"
-
-
-@dataclass(frozen=True)
-class Offered:
-    """What was offered for one report: offer ids and their changes by proposal key, and refusals."""
-
-    now: datetime
-    ids: Mapping[str, str]
-    changes: Mapping[str, Change]
-    refusals: Mapping[str, str]
-
-    def button(self, key: str, text: str, *, title: str, states: str, confirm: str) -> ButtonElement | None:
-        """A danger button carrying only the offer's opaque id, behind a confirm dialog stating the change."""
-        if key not in self.ids:
-            return None
-        return change_button(self.changes[key], self.ids[key], text, title=title, states=states, confirm=confirm)
 
 
 def next_offers_blocks(done: Change, offers: Sequence[tuple[Change, str]]) -> list[Block]:
@@ -68,31 +43,6 @@ def next_offers_blocks(done: Change, offers: Sequence[tuple[Change, str]]) -> li
         row = offers[start : start + 5]
         blocks.append(ActionsBlock(elements=[change_button(c, i, c.target.capitalize()) for c, i in row]))
     return blocks
-
-
-def change_button(
-    change: Change,
-    offer_id: str,
-    text: str,
-    *,
-    title: str | None = None,
-    states: str | None = None,
-    confirm: str | None = None,
-) -> ButtonElement:
-    """The button of a stored offer: only its opaque id, behind a confirm dialog stating the change (by default
-    what the change says of itself)."""
-    return ButtonElement(
-        text=clip(text, 75),
-        action_id=change_action(change),
-        value=offer_id,
-        style="danger",
-        confirm=ConfirmObject(
-            title=clip(title or f"{change.label.capitalize()}?", 100),
-            text=clip(f"{states or change.states} Operators only; it is audited.", 300),
-            confirm=clip(confirm or change.verb.split(" ")[0].capitalize(), 30),
-            deny="Cancel",
-        ),
-    )
 
 
 Rendered = tuple[list[Block], str]

@@ -15,8 +15,9 @@ from bot.core.errors import DependencyError, UserError
 from bot.core.words import cluster_name
 from bot.incidents.service import IncidentService
 from bot.operations.audit import AuditLog
+from bot.operations.offered import Offered
 from bot.operations.offers import Offers
-from bot.operations.render import Offered, Rendered, cluster_context, render, runbook_help, runbook_list
+from bot.operations.render import Rendered, cluster_context, render, runbook_help, runbook_list
 from runbooks.kube import names
 from runbooks.kube.client import ClusterSet
 from runbooks.kube.errors import API_ERRORS, explain

@@ -16,8 +16,8 @@ from bot.security.text import verdict_line
 from runbooks.checklist.security import CHECK_TITLES, CHECKS, AuditFinding
 
 if TYPE_CHECKING:  # the audit's text needs neither (chatops-bot audit --print stays light)
-    from bot.operations.render import Offered
-    from runbooks.books.certs import CertRenew
+    from bot.operations.offered import Offered
+    from runbooks.changes.certs import CertRenew
     from runbooks.kube.certs import CertInfo
 
 RANK_MARK = {3: "🔴", 2: "🟠", 1: "🟡"}

@@ -22,7 +22,7 @@ from bot.security.model import ClusterVerdict, apply_exceptions, compare
 from runbooks.checklist.audit import ClusterAudit, collect
 from runbooks.kube import certs
 from runbooks.kube.certs import CertInfo
-from runbooks.kube.client import Cluster, ClusterSet
+from runbooks.kube.client import Cluster, ClusterSet, UnknownCluster
 from runbooks.kube.errors import API_ERRORS, explain
 from runbooks.kube.lean import ApiException
 
@@ -69,8 +69,8 @@ class SecurityService:
                 clusters = [await asyncio.to_thread(self.clusters.connect, cluster_name)]
             else:
                 clusters = await asyncio.to_thread(self.clusters.connect_all)
-        except KeyError:
-            raise UserError(f"No cluster named `{cluster_name}` in kubernetes.clusters.") from None
+        except UnknownCluster:
+            raise
         except Exception as exc:  # noqa: BLE001 - a broken kubeconfig is said, not raised as a traceback
             raise DependencyError(f"the Kubernetes configuration could not be loaded: {exc}") from None
         audits = await asyncio.gather(*(collect(c) for c in clusters))
@@ -130,10 +130,7 @@ class SecurityService:
 
     # Certificates ------------------------------------------------------------------------------------------------
     async def _kube(self, cluster_name: str | None, read: Callable[[Cluster], object], what: str) -> object:
-        try:
-            cluster = await asyncio.to_thread(self.clusters.connect, cluster_name)
-        except KeyError:
-            raise UserError(f"No cluster named `{cluster_name}` in kubernetes.clusters.") from None
+        cluster = await asyncio.to_thread(self.clusters.connect, cluster_name)
         try:
             return await asyncio.to_thread(read, cluster)
         except ApiException as exc:
@@ -148,7 +145,7 @@ class SecurityService:
     async def cert_list(self, cluster_name: str | None, namespace: str | None) -> tuple[list[Block], str]:
         found = await self._kube(cluster_name, lambda c: certs.certificates(c, namespace), "certificates")
         assert isinstance(found, list)
-        name = cluster_name or self.clusters.default or "in-cluster"
+        name = self.clusters.shown(cluster_name)
         now = self.clock()
         soon = sum(1 for c in found if c.not_after is not None and (c.not_after - now).days < render.EXPIRING)
         return render.certs_blocks(name, found, now), f"{len(found)} certificate(s) in {name}, {soon} expiring soon"
@@ -166,8 +163,8 @@ class SecurityService:
                     ) from None
                 raise
 
-        from bot.operations.render import Offered  # noqa: PLC0415
-        from runbooks.books.certs import CertRenew  # noqa: PLC0415
+        from bot.operations.offered import Offered  # noqa: PLC0415
+        from runbooks.changes.certs import CertRenew  # noqa: PLC0415
 
         cert = await self._kube(cluster_name, read, f"certificate {namespace}/{name}")
         assert isinstance(cert, CertInfo) and self.offers is not None and self.incidents is not None

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from runbooks.errors import BadRequest
+from runbooks.kube import names
 from runbooks.kube.lean import ApiClient, ConfigException, Configuration, config
 from runbooks.kube.objects import Obj
 
@@ -165,13 +167,23 @@ class Cluster:
         return self.list_all("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings")
 
 
+class UnknownCluster(BadRequest):
+    """A cluster named that ``kubernetes.clusters`` does not list (any more)."""
+
+    def __init__(self, name: str | None) -> None:
+        self.name = name
+        super().__init__(f"No cluster named `{names.shown(name or '')}` in kubernetes.clusters.")
+
+
 class ClusterSet:
     """The clusters the bot may use, by name (``kubernetes.clusters``: name and kubeconfig context).
 
     The first one listed is the default; with none listed, the bot uses the cluster it runs in
-    (or KUBECONFIG's current context), named "default". A cluster is connected once (its kubeconfig read, an
+    (or KUBECONFIG's current context), named ``UNLISTED``. A cluster is connected once (its kubeconfig read, an
     exec plugin run) and its client kept; the client refreshes an expiring exec token by itself.
     """
+
+    UNLISTED = "default"
 
     def __init__(self, listed: Sequence[tuple[str, str | None]]) -> None:
         self.listed = list(listed)
@@ -190,19 +202,23 @@ class ClusterSet:
     def default(self) -> str | None:
         return self.listed[0][0] if self.listed else None
 
+    def shown(self, name: str | None) -> str:
+        """How a cluster is named to people: its name, else the default's, else ``UNLISTED``."""
+        return name or self.default or self.UNLISTED
+
     def connect(self, name: str | None = None) -> Cluster:
-        """The named cluster (KeyError when it is not listed), or the default one."""
+        """The named cluster (UnknownCluster when it is not listed), or the default one."""
         if not self.listed and name is None:
-            return self._once("default", None)
+            return self._once(self.UNLISTED, None)
         context = dict(self.listed)
         chosen = name if name is not None else self.listed[0][0]
         if chosen not in context:
-            raise KeyError(chosen)
+            raise UnknownCluster(chosen)
         return self._once(chosen, context[chosen])
 
     def connect_all(self) -> list[Cluster]:
         if not self.listed:
-            return [self._once("default", None)]
+            return [self._once(self.UNLISTED, None)]
         return [self._once(name, ctx) for name, ctx in self.listed]
 
     def _once(self, name: str, context: str | None) -> Cluster:

@@ -15,9 +15,11 @@ import pytest
 from bot.core import keys
 from bot.core.redis import RedisConnection, connect
 from bot.core.severity import Severity
+from bot.core.timeline import TimelineEntry
+from bot.core.versioned import TIMELINE_MAXLEN
 from bot.incidents import machine
-from bot.incidents.model import Action, State, TimelineEntry
-from bot.incidents.store import TIMELINE_MAXLEN, IncidentStore
+from bot.incidents.model import Action, State
+from bot.incidents.store import IncidentStore
 from bot.oncall.store import OnCallStore
 from bot.operations.audit import AuditLog
 from bot.operations.offers import Offers

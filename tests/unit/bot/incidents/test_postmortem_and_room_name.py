@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.severity import Severity
-from bot.incidents.model import Incident, State, TimelineEntry
+from bot.core.timeline import TimelineEntry
+from bot.incidents.model import Incident, State
 from bot.incidents.postmortem import build
 from bot.incidents.room_name import MAX_NAME, channel_name, slug
 

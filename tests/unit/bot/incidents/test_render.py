@@ -4,7 +4,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from bot.core.severity import Severity
-from bot.incidents.model import Incident, State, TimelineEntry
+from bot.core.timeline import TimelineEntry
+from bot.incidents.model import Incident, State
 from bot.incidents.render import announcement_blocks, list_blocks, timeline_blocks
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
