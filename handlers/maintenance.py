@@ -47,7 +47,7 @@ async def maintenance(needs: Needs, cmd: Command) -> Answer:
             window = await windows.schedule(cmd.actor.user, parsed)
 
             async def announce(replies: Replies) -> None:
-                await windows.announce(window)
+                await windows.messages.announce(window)
 
             scheduled = f"Scheduled *{window.ref}* {escape(window.title)}, {span(window)}; announcing it."
             return Answer(scheduled, later=announce, name=f"{window.ref}-announce")
@@ -73,7 +73,7 @@ async def schedule_submitted(needs: Needs, form: Submission) -> Submitted:
     if found is None:
         return Submitted(errors)
     window = await needs.maintenance.schedule(form.actor.user, found)
-    return Submitted(later=lambda: needs.maintenance.announce(window), name=f"{window.ref}-announce")
+    return Submitted(later=lambda: needs.maintenance.messages.announce(window), name=f"{window.ref}-announce")
 
 
 def _window(click: Click) -> tuple[int, str]:
@@ -93,19 +93,19 @@ async def transition_button(needs: Needs, click: Click, replies: Replies) -> Non
 
 async def step_button(needs: Needs, click: Click, replies: Replies) -> None:
     number, key = _window(click)
-    await replies.private(await needs.maintenance.step(click.actor.user, number, key))
+    await replies.private(await needs.maintenance.work.step(click.actor.user, number, key))
 
 
 async def rollout_button(needs: Needs, click: Click, replies: Replies) -> None:
     number, _ = _window(click)
     await replies.private("Following the rollouts in the window's thread…")
-    await needs.maintenance.rollout_status(number)
+    await needs.maintenance.work.rollout_status(number)
 
 
 async def smoke_button(needs: Needs, click: Click, replies: Replies) -> None:
     number, _ = _window(click)
     await replies.private("Running the smoke tests; the results follow in the window's thread…")
-    await needs.maintenance.smoke_tests(number, click.actor.user)
+    await needs.maintenance.work.smoke_tests(number, click.actor.user)
 
 
 async def eks(needs: Needs, cmd: Command) -> Answer:

@@ -32,7 +32,7 @@ def declare(board: Board, windows: MaintenanceService) -> None:
         return render.home_blocks(await windows.upcoming_lines(now))
 
     board.declare(
-        Periodic("maintenance-reminders", REMINDERS_EVERY, windows.tick),
+        Periodic("maintenance-reminders", REMINDERS_EVERY, windows.reminders.tick),
         HandoffLine(
             "maintenance",
             30,
@@ -44,5 +44,5 @@ def declare(board: Board, windows: MaintenanceService) -> None:
         DigestSection("maintenance", 40, "Maintenance today", today),
         HomeSection("maintenance", 40, home),
         OpenedDuring("maintenance", "🛠️", "maintenance", windows.during),
-        AfterChange("maintenance", windows.after_change),
+        AfterChange("maintenance", windows.work.after_change),
     )

@@ -24,6 +24,7 @@ from rich.text import Text
 from bot.core.clock import MovableClock
 from bot.core.durations import parse_duration
 from bot.shell import render, wire
+from bot.shell.asking import Ask, Questions
 from bot.shell.slack import TEAM, Event, Message, SlackStandIn
 
 HELP = """Type what you would type in Slack, one line at a time:
@@ -38,8 +39,6 @@ HELP = """Type what you would type in Slack, one line at a time:
 
 QUIET = 0.3  # the bot is done answering when Slack has heard nothing from it for this long
 SETTLE_MAX = 6.0
-
-Ask = Callable[[str], Awaitable[str | None]]
 
 
 @dataclass
@@ -71,6 +70,7 @@ class Shell:
         self.clock = clock
         self.console = console
         self.ask = ask
+        self.questions = Questions(console=console, names=names, ask=ask)
         self.last: Shown | None = None
         self.modal: dict[str, Any] | None = None
         self.http: aiohttp.ClientSession | None = None
@@ -303,48 +303,20 @@ class Shell:
         element = chosen.element
         base = {"action_id": element.get("action_id"), "block_id": chosen.block_id, "type": element.get("type")}
         confirm = element.get("confirm")
-        if isinstance(confirm, dict):
-            title = (confirm.get("title") or {}).get("text", "Are you sure?")
-            said = render.mrkdwn(str((confirm.get("text") or {}).get("text", "")), self.names)
-            self.console.print(Text(f"{title} ", style="bold") + said)
-            answer = (await self.ask("y/n> ") or "").strip().lower()
-            if answer not in ("y", "yes"):
-                self.say("Cancelled: nothing was sent.")
-                return None
+        if isinstance(confirm, dict) and not await self.questions.confirmed(confirm):
+            return None
         kind = element.get("type")
         if kind == "button":
             if element.get("url"):
                 self.console.print(Text(f"Opens {element['url']}", style="dim"))
             return {**base, "value": element.get("value", ""), "text": element.get("text")}
         if kind == "users_select":
-            who = await self._pick_user()
+            who = await self.questions.user()
             return None if who is None else {**base, "selected_user": who}
         if kind == "static_select":
-            picked = await self._pick_option(element)
+            picked = await self.questions.option(element)
             return None if picked is None else {**base, "selected_option": picked}
         self.say(f"The shell cannot use a {kind} element.")
-        return None
-
-    async def _pick_user(self) -> str | None:
-        people = list(self.names.users.items())
-        for i, (_, name) in enumerate(people, start=1):
-            self.console.print(f"  {i}. @{name}")
-        answer = (await self.ask("who> ") or "").strip().lstrip("@").lower()
-        for i, (uid, name) in enumerate(people, start=1):
-            if answer in (str(i), name.lower(), uid.lower()):
-                return uid
-        self.say("No one chosen: nothing was sent.")
-        return None
-
-    async def _pick_option(self, element: dict[str, Any]) -> dict[str, Any] | None:
-        choices = render.options(element)
-        for i, (_, label) in enumerate(choices, start=1):
-            self.console.print(f"  {i}. {label}")
-        answer = (await self.ask("choose> ") or "").strip()
-        for i, (value, label) in enumerate(choices, start=1):
-            if answer in (str(i), label, value):
-                return {"value": value, "text": {"type": "plain_text", "text": label}}
-        self.say("Nothing chosen: nothing was sent.")
         return None
 
     # Modals --------------------------------------------------------------------------------------------------------
@@ -355,20 +327,9 @@ class Shell:
             if not view:
                 return
             self.modal = None
-            title = (view.get("title") or {}).get("text", "Form")
-            self.console.print(Text(f"▤ {title} (an empty answer keeps what is shown; '-' cancels)", style="bold"))
-            values: dict[str, Any] = {}
-            for block in view.get("blocks") or []:
-                if block.get("type") == "context":
-                    self.console.print(Text(" · ").join(render._text(e, self.names, "dim")
-                                                         for e in block.get("elements") or []))  # fmt: skip
-                if block.get("type") != "input":
-                    continue
-                value = await self._field(block)
-                if value is None:
-                    self.say("Form closed: nothing was sent.")
-                    return
-                values[str(block.get("block_id"))] = {str(block["element"].get("action_id")): value}
+            values = await self.questions.values(view)
+            if values is None:
+                return
             _status, answer = await self._submit(view, values)
             errors: dict[str, str] = {}
             if answer.strip():
@@ -383,37 +344,6 @@ class Shell:
                 self.say(f"{block_id}: {error}")
             self.modal = view
         self.say("Form not accepted after three tries.")
-
-    async def _field(self, block: dict[str, Any]) -> dict[str, Any] | None:
-        element = block.get("element") or {}
-        label = (block.get("label") or {}).get("text", block.get("block_id"))
-        optional = " (optional)" if block.get("optional") else ""
-        kind = element.get("type")
-        if kind == "plain_text_input":
-            initial = str(element.get("initial_value") or "")
-            shown = f" [{initial}]" if initial else ""
-            answer = await self.ask(f"{label}{optional}{shown}> ")
-            if answer is None or answer.strip() == "-":
-                return None
-            return {"type": kind, "value": answer.strip() or initial}
-        if kind in ("static_select", "multi_static_select"):
-            choices = render.options(element)
-            self.console.print(Text(f"{label}{optional}: ", style="bold") + Text(
-                "  ".join(f"{i}. {lab}" for i, (_, lab) in enumerate(choices, start=1))))  # fmt: skip
-            answer = await self.ask("choose> ")
-            if answer is None or answer.strip() == "-":
-                return None
-            picked = [choices[int(a) - 1] for a in answer.replace(",", " ").split()
-                      if a.isdigit() and 0 < int(a) <= len(choices)]  # fmt: skip
-            as_options = [{"value": v, "text": {"type": "plain_text", "text": t}} for v, t in picked]
-            if kind == "static_select":
-                return {"type": kind, "selected_option": as_options[0] if as_options else None}
-            return {"type": kind, "selected_options": as_options}
-        if kind == "users_select":
-            who = await self._pick_user()
-            return None if who is None else {"type": kind, "selected_user": who}
-        self.say(f"The shell cannot fill a {kind} field; it is left empty.")
-        return {"type": kind}
 
     async def _submit(self, view: dict[str, Any], values: dict[str, Any]) -> tuple[int, str]:
         body = wire.submission(

@@ -1,4 +1,4 @@
-"""Value types of the config file (pure): Slack ids, durations, time zones, cron expressions."""
+"""Value types of the config file (pure): Slack ids, durations, time zones, cron expressions, URLs."""
 
 from __future__ import annotations
 
@@ -59,7 +59,17 @@ def _cron(value: str) -> str:
     return value
 
 
+def http_url(value: str) -> str:
+    """An http(s) URL with no credentials in it: secrets never go in the config file."""
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    if "@" in value.split("//", 1)[1].split("/", 1)[0]:
+        raise ValueError("has credentials in it; secrets never go in this file")
+    return value
+
+
 ChannelId = Annotated[str, AfterValidator(_channel_id)]
+HttpUrl = Annotated[str, AfterValidator(http_url)]
 UserId = Annotated[str, AfterValidator(_user_id)]
 UserOrGroupId = Annotated[str, AfterValidator(_user_or_group_id)]
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]

@@ -1,0 +1,89 @@
+"""Config sections of alerts and the public status page (pure): routes with Alertmanager's matchers, storm control,
+Statuspage."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator
+
+from bot.core.settings.types import ChannelId, HttpUrl, Strict
+from bot.core.severity import Severity
+
+# Alertmanager's matcher syntax: name, operator (=, !=, =~, !~), value (regexes anchored, as Alertmanager does).
+_MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*\"?(.*?)\"?\s*$")
+
+
+def parse_matcher(text: str) -> tuple[str, str, str]:
+    """``team=~payments|checkout`` → (name, operator, value); a regex is checked to compile (RE2 syntax)."""
+    found = _MATCHER.match(text)
+    if not found:
+        raise ValueError(f"{text!r} is not a label matcher like severity=critical or team=~payments|checkout")
+    name, op, value = found.groups()
+    if "~" in op:
+        import re2  # noqa: PLC0415 - the linear-time engine the alerts are matched with
+
+        options = re2.Options()
+        options.log_errors = False
+        try:
+            re2.compile(value, options=options)
+        except re2.error as exc:
+            reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+            raise ValueError(f"{text!r}: the regex does not compile ({reason})") from None
+    return name, op, value
+
+
+class AlertRoute(Strict):
+    """Alerts whose labels match every matcher get this severity (else the ``severity`` label's) and channel."""
+
+    match: list[str] = Field(min_length=1)
+    severity: Severity | None = None
+    channel: ChannelId | None = None  # where its incidents are announced (default channels.incidents)
+
+    @field_validator("match")
+    @classmethod
+    def _matchers(cls, value: list[str]) -> list[str]:
+        for text in value:
+            parse_matcher(text)
+        return value
+
+
+class AlertDefault(Strict):
+    severity: Severity | None = None  # None: the severity label decides (critical → P1, …)
+    channel: ChannelId | None = None
+
+
+class Alerts(Strict):
+    routes: list[AlertRoute] = Field(default_factory=list)
+    default: AlertDefault = AlertDefault()
+    min_severity: Severity = Severity.P3  # lower alerts post a notice and open nothing
+    auto_mitigate: bool = False  # a group whose alerts all resolved moves its incident to mitigated
+    max_new_per_minute: int = Field(default=5, ge=1, le=1000)
+    alertmanager_url: HttpUrl | None = None  # /alerts, the hand-off and the digest read what is firing here
+
+    @field_validator("alertmanager_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+
+class Statuspage(Strict):
+    """Atlassian Statuspage (the API key is STATUSPAGE_API_KEY in the environment, never here)."""
+
+    page_id: str = Field(pattern=r"^[a-z0-9]{4,32}$")
+    api_url: HttpUrl = "https://api.statuspage.io/v1"
+    min_severity: Severity = Severity.P2  # incidents at or above it get "Post to status page"
+    components: dict[str, str] = Field(default_factory=dict)  # service → component id
+
+    @field_validator("api_url")
+    @classmethod
+    def _api(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("components")
+    @classmethod
+    def _components(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [c for c in value.values() if not re.match(r"^[a-z0-9]{4,32}$", c)]
+        if bad:
+            raise ValueError(f"not Statuspage component ids: {', '.join(bad)}")
+        return value

@@ -1,0 +1,98 @@
+"""Config sections of incident response (pure): channels, severities, escalation, on-call, permissions, incident
+channels (rooms), status-update reminders."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from bot.core.settings.types import (
+    ChannelId,
+    Duration,
+    Strict,
+    TimeZoneName,
+    UserId,
+    UserOrGroupId,
+    duration,
+)
+from bot.core.severity import Severity
+
+_HANDOFF = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01][0-9]|2[0-3]):([0-5][0-9])$", re.IGNORECASE)
+
+
+class Channels(Strict):
+    incidents: ChannelId
+    digest: ChannelId | None = None
+    stakeholders: ChannelId | None = None
+
+
+class SeverityPolicy(Strict):
+    ack_within: timedelta | Literal["next_business_day"]
+
+    @field_validator("ack_within", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        return value if value == "next_business_day" else duration(value)
+
+
+DEFAULT_SEVERITIES: dict[Severity, SeverityPolicy] = {
+    Severity.P1: SeverityPolicy(ack_within=timedelta(minutes=15)),
+    Severity.P2: SeverityPolicy(ack_within=timedelta(hours=1)),
+    Severity.P3: SeverityPolicy(ack_within=timedelta(hours=4)),
+    Severity.P4: SeverityPolicy(ack_within="next_business_day"),
+}
+
+
+class Escalation(Strict):
+    repeat_every: Duration = timedelta(minutes=10)
+    poll_interval: Duration = timedelta(seconds=1)
+    claim_lease: Duration = timedelta(seconds=60)
+    retry_failed_page_after: Duration = timedelta(seconds=30)
+
+
+class OnCallConfig(Strict):
+    timezone: TimeZoneName = "UTC"
+    handoff: str = "mon 09:00"
+    rotation: list[UserId] = Field(default_factory=list)
+    lead: UserId | None = None
+    rotation_start: date | None = Field(
+        default=None, description="a hand-off day on which rotation[0] was primary; default: the first start"
+    )
+
+    @field_validator("handoff")
+    @classmethod
+    def _handoff(cls, value: str) -> str:
+        if not _HANDOFF.match(value.strip()):
+            raise ValueError(f"{value!r} is not a weekly hand-off time; write a weekday and 24h time, e.g. 'mon 09:00'")
+        return value.strip().lower()
+
+
+class Permissions(Strict):
+    responders: list[UserOrGroupId] = Field(default_factory=list)
+    operators: list[UserOrGroupId] = Field(default_factory=list)
+
+
+class IncidentChannels(Strict):
+    """``incident_channels: true`` or a mapping with these keys."""
+
+    enabled: bool = False
+    min_severity: Severity = Severity.P4
+    archive_on_close: bool = True
+    private: bool = False  # private channels (needs the groups:write scope): only the invited can read
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_bool(cls, value: Any) -> Any:
+        return {"enabled": value} if isinstance(value, bool) else value
+
+    def wanted(self, severity: Severity) -> bool:
+        """P1 is the highest: a channel for severities at or above ``min_severity``."""
+        return self.enabled and severity.value <= self.min_severity.value
+
+
+class Updates(Strict):
+    remind_after: Duration = timedelta(minutes=30)
+    remind_severities: list[Severity] = Field(default_factory=lambda: [Severity.P1, Severity.P2])
