@@ -42,6 +42,7 @@ PAGE_STATUS = {
     State.CLOSED: "resolved",
 }
 NAME_MAX, BODY_MAX = 255, 5000
+ANNOUNCEMENT_WAIT = 20.0  # a note on an incident whose announcement is being posted waits for its thread
 
 
 class StatuspageFailed(DependencyError):
@@ -198,7 +199,7 @@ class PublicStatus:
 
     async def _say(self, incident: Incident, text: str) -> None:
         """A line in the incident's channel, else its announcement's thread."""
-        where = await self.store.where_to_reply(incident)
+        where = await self.store.where_to_reply(incident, wait=ANNOUNCEMENT_WAIT)
         if where is None:
             return
         channel, thread = where

@@ -233,11 +233,13 @@ class IncidentStore(RedisBacked):
             raise IncidentNotFound(number)
         return Incident.model_validate_json(raw), (_text(channel), _text(ts)) if channel and ts else None
 
-    async def where_to_reply(self, incident: Incident) -> tuple[str, str | None] | None:
+    async def where_to_reply(self, incident: Incident, wait: float = 0.0) -> tuple[str, str | None] | None:
         """Where to reply about the incident: in its room (its own channel), else in its announcement's thread (None:
-        neither exists yet)."""
+        neither exists yet). With ``wait``, an announcement being posted right now is waited for that long."""
         if incident.room:
             return incident.room, None
+        if wait > 0:
+            return await self.posted_announcement(incident.number, wait, while_claimed=True)
         _, where = await self.snapshot(incident.number)
         return (where[0], where[1]) if where else None
 

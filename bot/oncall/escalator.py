@@ -88,6 +88,11 @@ class Escalator:
 
     # On each tick of the poller --------------------------------------------------------------
 
+    @property
+    def busy(self) -> bool:
+        """A page's thread mention is still being posted."""
+        return bool(self._mentions)
+
     async def drain(self, timeout: float) -> None:
         """Let thread mentions in flight finish (graceful shutdown)."""
         if self._mentions:

@@ -136,7 +136,7 @@ async def _run(
     import aiohttp  # noqa: PLC0415
 
     from bot.core.clock import MovableClock  # noqa: PLC0415
-    from bot.shell.session import Shell  # noqa: PLC0415
+    from bot.shell.session import Running, Shell  # noqa: PLC0415
     from bot.shell.slack import SlackStandIn  # noqa: PLC0415
 
     interactive = stdin.isatty() and console.is_terminal
@@ -164,7 +164,7 @@ async def _run(
         async def ready() -> str:
             nonlocal server, serving
             server, serving, url, app = await starting
-            shell.wake = app.services.poller.wake
+            shell.running = Running(app.services)
             return str(url)
 
         shell.ready = ready

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from rich.console import Console
@@ -27,6 +27,9 @@ from bot.shell import render, wire
 from bot.shell.asking import Ask, Questions
 from bot.shell.slack import TEAM, Event, Message, SlackStandIn
 
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
+
 HELP = """Type what you would type in Slack, one line at a time:
   /incident open P1 Checkout API returns 500s   a slash command (any of the bot's: /incident, /oncall, /health, …)
   click 1   or   click Acknowledge              a button of the last message shown (confirms ask y/n)
@@ -37,8 +40,29 @@ HELP = """Type what you would type in Slack, one line at a time:
   wait 15m                                      move the bot's clock on (escalation, reminders)
   help, quit (or Ctrl-D)"""
 
-QUIET = 0.3  # the bot is done answering when Slack has heard nothing from it for this long
+QUIET = 0.05  # the bot is done answering when it has no work left and Slack has heard nothing for this long
 SETTLE_MAX = 6.0
+
+
+class Running:
+    """The bot behind the shell, as far as the shell needs to know it: whether it is still at work after answering,
+    and its poller (which ``wait`` wakes, and waits for)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def busy(self) -> bool:
+        return self.services.tasks.pending > 0 or self.services.escalator.busy
+
+    async def ticked(self, ticks: int = 2, timeout: float = SETTLE_MAX) -> None:
+        """Until the poller has completed ``ticks`` more ticks (one whole tick looked at the clock as it is now)."""
+        poller = self.services.poller
+        target = poller.ticks + ticks
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while poller.ticks < target and loop.time() < deadline:
+            poller.wake()
+            await asyncio.sleep(0.01)
 
 
 @dataclass
@@ -77,8 +101,8 @@ class Shell:
         self.heard = time.monotonic()
         # The bot's URL once it is up (it starts behind the prompt); set by the runner.
         self.ready: Callable[[], Awaitable[str]] | None = None
-        # Wakes the bot's poller once the clock moved (set by the runner): what fell due goes out now.
-        self.wake: Callable[[], None] = lambda: None
+        # The bot, once it is up (set by the runner): what fell due after ``wait`` goes out, and is waited for.
+        self.running: Running | None = None
 
     # What the bot sends ------------------------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
@@ -207,9 +231,10 @@ class Shell:
             self.say("Wait between 1s and 30d.")
             return
         self.clock.advance(step)
-        self.wake()
         self.say(f"⏩ The bot's clock is now {self.clock():%a %H:%M UTC} ({text} later).")
-        await self.settle(quiet=1.5)
+        if self.running is not None:
+            await self.running.ticked()
+        await self.settle()
 
     # Requests as Slack sends them --------------------------------------------------------------------------------
     async def post(self, body: str, content_type: str) -> tuple[int, str]:
@@ -354,8 +379,12 @@ class Shell:
 
     # Waiting for the bot -------------------------------------------------------------------------------------------
     async def settle(self, quiet: float = QUIET) -> None:
-        """Until the bot has been quiet for a while (its work after the acknowledgement shows up meanwhile)."""
+        """Until the bot has no work left and Slack has heard nothing from it for ``quiet`` (its work after the
+        acknowledgement shows up meanwhile)."""
         deadline = time.monotonic() + SETTLE_MAX
-        await asyncio.sleep(0.05)
-        while time.monotonic() < deadline and time.monotonic() - self.heard < quiet:
-            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.01)
+        while time.monotonic() < deadline:
+            idle = self.running is None or not self.running.busy()
+            if idle and time.monotonic() - self.heard >= quiet:
+                return
+            await asyncio.sleep(0.01)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.core.clock import MovableClock
 from tests.support.bot_process import SignedSlack, ack_text, run_cli
 from tests.support.collab import collab_config, number_of, posts_to, start
 from tests.support.net import wait_for
@@ -52,7 +53,7 @@ def test_p1_gets_a_channel_with_people_and_pinned_summary(
         assert f"INC-{number}" in ack_text(slack.command("status", channel=room))
         # A P3 gets no channel (min_severity P2).
         ack_text(slack.command("open P3 Minor glitch"))
-        time.sleep(1.0)  # absence check: the background work of that open has run
+        bot.settled()  # the background work of that open has run
         assert len(recorder.of("conversations.create")) == 2
 
         assert "now *resolved*" in ack_text(slack.command("resolve", user="U0BOB", channel=room))
@@ -127,12 +128,21 @@ def test_update_reminder_fires_once_per_interval_across_replicas(
     tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
 ) -> None:
     recorder.reset()
-    config = collab_config(tmp_path / "c.yaml", remind_after="5s")
-    a = start(tmp_path, recorder, fresh_redis, config, "a")
-    b = start(tmp_path, recorder, fresh_redis, config, "b")
+    config = collab_config(tmp_path / "c.yaml", remind_after="30m")
+    clock = MovableClock()
+    a = start(tmp_path, recorder, fresh_redis, config, "a", clock)
+    b = start(tmp_path, recorder, fresh_redis, config, "b", clock)
     slack = SignedSlack(a.base_url, recorder.response_url)
+
+    def advance(step: timedelta) -> None:
+        for bot in (a, b):
+            bot.ticked()
+        clock.advance(step)
+        for bot in (a, b):
+            bot.wake()
+            bot.ticked()
+
     try:
-        opened = time.monotonic()
         number = number_of(ack_text(slack.command("open P1 Quiet incident", user="U0REPORTER")))
 
         def reminders() -> list[Call]:
@@ -142,14 +152,17 @@ def test_update_reminder_fires_once_per_interval_across_replicas(
                 if "no status update on" in str(c.params.get("text")) and f"INC-{number}" in str(c.params.get("text"))
             ]
 
-        first = wait_for(reminders, timeout=12, what="first reminder")[0]  # type: ignore[index]
-        assert first.at - opened >= 4.5
-        time.sleep(max(0.0, opened + 9.5 - time.monotonic()))  # absence check: the rest of the interval
+        advance(timedelta(minutes=29))
+        assert not reminders()  # quiet for less than updates.remind_after
+        advance(timedelta(minutes=1, seconds=1))
+        wait_for(reminders, what="first reminder")
+        advance(timedelta(minutes=29))  # the rest of the interval: no second reminder, from either replica
         assert len(reminders()) == 1
-        wait_for(lambda: len(reminders()) == 2, timeout=8, what="second interval's reminder")
+        advance(timedelta(minutes=1))
+        wait_for(lambda: len(reminders()) == 2, what="second interval's reminder")
         ack_text(slack.command(f"update INC-{number} Investigating", user="U0ALICE"))
         count = len(reminders())
-        time.sleep(3.0)
+        advance(timedelta(minutes=29))
         assert len(reminders()) == count  # an update resets the clock
     finally:
         slack.close()

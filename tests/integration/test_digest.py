@@ -10,15 +10,16 @@ import textwrap
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bot.core.clock import MovableClock
 from tests.support.bot_process import SignedSlack, run_cli
 from tests.support.cluster_seed import seed
-from tests.support.harness import Bot
+from tests.support.harness import Bot, past_next_minute
 from tests.support.kube import KubeEmulator
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
@@ -103,13 +104,22 @@ def test_absent_cert_manager_is_skipped_with_a_note(
     assert "skipped: cert-manager is not installed" in out and "ingress/cert-notready" not in out
 
 
-def _bot(tmp: Path, recorder: SlackRecorder, redis: RedisServer, config: Path, kubeconfig: Path, name: str) -> Bot:
+def _bot(
+    tmp: Path,
+    recorder: SlackRecorder,
+    redis: RedisServer,
+    config: Path,
+    kubeconfig: Path,
+    name: str,
+    clock: MovableClock | None = None,
+) -> Bot:
     return Bot(
         redis_url=redis.url,
         slack_api_url=recorder.api_url,
         config_path=config,
         log_path=tmp / f"{name}.log",
         extra_env={"KUBECONFIG": str(kubeconfig)},
+        clock=clock,
     ).start()
 
 
@@ -145,16 +155,24 @@ def test_scheduled_digest_posts_once_per_tick_with_two_replicas(
 ) -> None:
     redis = RedisServer().start()
     config = digest_config(tmp_path / "c.yaml", cron="* * * * *")
-    a = _bot(tmp_path, recorder, redis, config, kube[1], "a")
-    b = _bot(tmp_path, recorder, redis, config, kube[1], "b")
+    clock = MovableClock()
+    a = _bot(tmp_path, recorder, redis, config, kube[1], "a", clock)
+    b = _bot(tmp_path, recorder, redis, config, kube[1], "b", clock)
     try:
 
         def posts() -> list[object]:
             return [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == "C0HEALTH"]
 
+        def skipped() -> bool:  # the other replica's job for this tick found the tick taken
+            lines = (tmp_path / "a.log").read_text().splitlines() + (tmp_path / "b.log").read_text().splitlines()
+            return any("health-digest for " in line and "claimed by another replica" in line for line in lines)
+
         before = len(posts())
-        wait_for(lambda: len(posts()) > before, timeout=75, what="a scheduled digest")
-        time.sleep(5)  # both replicas' jobs for this tick have run
+        past_next_minute(clock, a, b)
+        wait_for(lambda: len(posts()) > before, timeout=30, what="a scheduled digest")
+        a.advance(timedelta(seconds=10))  # the replica that lost the claim looks again
+        b.wake()
+        wait_for(skipped, what="the other replica's turn")
         assert len(posts()) - before == 1
         post = posts()[-1]
         assert "problem(s) need attention" in str(post.params.get("text"))  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ import pytest
 import redis
 import yaml
 
+from bot.core.clock import MovableClock
 from tests.support.aws import Moto
 from tests.support.bot_process import SignedSlack, ack_text
 from tests.support.eks import AddonState, EksStandIn
@@ -214,20 +215,22 @@ def bot(
         config_path=config,
         log_path=tmp_path_factory.mktemp("mw-bot") / "bot.log",
         extra_env=env_for(clusters, aws),
-    ).start()
+    ).start()  # its clock is moved on by the last test only
     yield proc
     proc.terminate()
 
 
 # Helpers ----------------------------------------------------------------------------------------------------------
-def start_of(delta: timedelta) -> tuple[str, str]:
-    """A start ``delta`` from now, as the command's date and UTC time words."""
-    moment = datetime.now(UTC) + delta
+def start_of(delta: timedelta, now: datetime | None = None) -> tuple[str, str]:
+    """A start ``delta`` from ``now`` (the bot's clock; default the real time), as the command's date and UTC time."""
+    moment = (now or datetime.now(UTC)) + delta
     return moment.strftime("%Y-%m-%d"), moment.strftime("%H:%M:%SZ")
 
 
-def schedule(slack: SignedSlack, text: str, delta: timedelta = timedelta(days=3), user: str = OPS) -> int:
-    day, clock = start_of(delta)
+def schedule(
+    slack: SignedSlack, text: str, delta: timedelta = timedelta(days=3), user: str = OPS, now: datetime | None = None
+) -> int:
+    day, clock = start_of(delta, now)
     ack = ack_text(slack.command(f"schedule {day} {clock} {text}", command="/maintenance", user=user))
     match = MW.search(ack)
     assert match, ack
@@ -387,6 +390,7 @@ def test_reminders_go_out_once_across_replicas_and_restarts(
 ) -> None:
     own = RedisServer().start()  # only these two replicas: every replica of this store restarts below
     store = redis.Redis.from_url(own.url, decode_responses=True)
+    clock = MovableClock()  # the replicas' one clock, before and after the restart
 
     def replicas(tag: str) -> list[Bot]:
         return [
@@ -396,9 +400,17 @@ def test_reminders_go_out_once_across_replicas_and_restarts(
                 config_path=config,
                 log_path=tmp_path / f"{tag}-{i}.log",
                 extra_env=env_for(clusters, aws),
+                clock=clock,
             ).start()
             for i in range(2)
         ]
+
+    def advance(bots: list[Bot], step: timedelta) -> None:
+        for bot in bots:
+            bot.ticked()
+        clock.advance(step)
+        for bot in bots:
+            bot.wake()
 
     def settled(number: int) -> bool:
         member = f"{number}:day"
@@ -411,20 +423,19 @@ def test_reminders_go_out_once_across_replicas_and_restarts(
     bots = replicas("first")
     try:
         slack = SignedSlack(bots[0].base_url, recorder.response_url)
-        first = schedule(slack, "1h Node pool rotation", delta=timedelta(days=1, seconds=5))
-        wait_for(lambda: settled(first), timeout=30, what="MW's T-1 d reminder")
-        second = schedule(slack, "1h Ingress controller upgrade", delta=timedelta(days=1, seconds=10))
+        first = schedule(slack, "1h Node pool rotation", delta=timedelta(days=2), now=clock())
+        second = schedule(slack, "1h Ingress controller upgrade", delta=timedelta(days=2, hours=1), now=clock())
+        advance(bots, timedelta(days=1, seconds=1))
+        wait_for(lambda: settled(first), what="MW's T-1 d reminder")
         slack.close()
     finally:
         for bot in bots:
             bot.terminate()
-    due = datetime.fromtimestamp(float(store.zscore("{mw}:due", f"{second}:day") or 0), UTC)
-    wait_for(
-        lambda: datetime.now(UTC) > due, timeout=15, what="the second reminder to fall due while every replica is down"
-    )
+    assert not store.hget(f"mw:{{{second}}}:sent", "day")
+    clock.advance(timedelta(hours=1))  # the second reminder falls due while every replica is down
     bots = replicas("again")
     try:
-        wait_for(lambda: settled(second), timeout=30, what="the T-1 d reminder after the restart")
+        wait_for(lambda: settled(second), what="the T-1 d reminder after the restart")
     finally:
         for bot in bots:
             bot.terminate()
@@ -675,15 +686,17 @@ def test_eks_upgrade_once_followed_then_node_groups_and_add_ons_offered(
 
 
 def test_start_and_overrun_reminders_and_todays_windows_in_the_digest(
-    slack: SignedSlack, recorder: SlackRecorder
+    slack: SignedSlack, recorder: SlackRecorder, bot: Bot
 ) -> None:
-    number = schedule(slack, "5s Certificate swap --cluster=prod", delta=timedelta(seconds=3))
+    number = schedule(slack, "5m Certificate swap --cluster=prod", delta=timedelta(minutes=2), now=bot.clock())
     message_of(recorder, number)
+    bot.advance(timedelta(minutes=2))
+    started = thread_of(recorder, number, f"*MW-{number}: Certificate swap* is due to start now")
     since = len(recorder.of("response_url"))
     ack_text(slack.command("", command="/health", user=BOB))
     health = reply_text(wait_reply(recorder, since, "Maintenance today", timeout=60))
-    assert f"*MW-{number}* Certificate swap" in health
-    started = thread_of(recorder, number, f"*MW-{number}: Certificate swap* is due to start now")
+    assert f"*MW-{number}* Certificate swap" in health  # due now: today's, whatever the hour
+    bot.advance(timedelta(minutes=5, seconds=1))
     assert started[0].params.get("reply_broadcast") is True
     overrun = thread_of(recorder, number, "should have ended at")
     assert "is not marked done" in overrun[0].params["text"] and "<@U0OPS>" in overrun[0].params["text"]

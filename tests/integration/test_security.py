@@ -16,10 +16,11 @@ import pytest
 import redis
 
 from bot.core import keys
+from bot.core.clock import MovableClock
 from tests.support.aws import Moto
 from tests.support.bot_process import SignedSlack, ack_text, run_cli
 from tests.support.cluster_seed import iso
-from tests.support.harness import Bot
+from tests.support.harness import Bot, past_next_minute
 from tests.support.kube import KubeEmulator, plain
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
@@ -95,7 +96,7 @@ def config_file(directory: Path, security_cron: str = "0 9 1-7 * 1", weekly_cron
 
 def start_bot(
     directory: Path, recorder: SlackRecorder, redis: RedisServer, kubeconfig: Path, aws: dict[str, str], name: str,
-    config: Path | None = None,
+    config: Path | None = None, clock: MovableClock | None = None,
 ) -> Bot:  # fmt: skip
     return Bot(
         redis_url=redis.url,
@@ -103,6 +104,7 @@ def start_bot(
         config_path=config or config_file(directory),
         log_path=directory / f"{name}.log",
         extra_env={"KUBECONFIG": str(kubeconfig), **aws},
+        clock=clock,
     ).start()
 
 
@@ -386,8 +388,9 @@ def test_scheduled_audit_and_weekly_report_post_once_per_tick_with_two_replicas(
 ) -> None:
     redis_server = RedisServer().start()
     config = config_file(tmp_path, security_cron="* * * * *", weekly_cron="* * * * *")
-    a = start_bot(tmp_path, recorder, redis_server, kube[1], moto.env(), "a", config)
-    b = start_bot(tmp_path, recorder, redis_server, kube[1], moto.env(), "b", config)
+    clock = MovableClock()
+    a = start_bot(tmp_path, recorder, redis_server, kube[1], moto.env(), "a", config, clock)
+    b = start_bot(tmp_path, recorder, redis_server, kube[1], moto.env(), "b", config, clock)
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     try:
 
@@ -399,8 +402,11 @@ def test_scheduled_audit_and_weekly_report_post_once_per_tick_with_two_replicas(
             ]
 
         audits, weeklies = len(posts("Security audit")), len(posts("Weekly report"))
+        past_next_minute(clock, a, b)
         wait_for(lambda: len(posts("Security audit")) > audits and len(posts("Weekly report")) > weeklies,
-                 timeout=75, what="the scheduled audit and weekly report")  # fmt: skip
+                 timeout=30, what="the scheduled audit and weekly report")  # fmt: skip
+        a.advance(timedelta(seconds=10))  # the replica that lost a claim looks again
+        b.wake()
         ticks = wait_for(
             lambda: (s := client.keys("security:tick:*")) and (w := client.keys("report:tick:*")) and (s, w),
             what="both claims",

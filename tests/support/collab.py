@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.core.clock import MovableClock
 from bot.oncall.rotation import Handoff, anchor_for
 from tests.support.harness import Bot
 from tests.support.redis_server import RedisServer
@@ -33,10 +34,14 @@ def collab_config(path: Path, remind_after: str = "30m", private: bool = False, 
     return path
 
 
-def start(tmp: Path, recorder: SlackRecorder, redis: RedisServer, config: Path, name: str = "bot") -> Bot:
+def start(
+    tmp: Path, recorder: SlackRecorder, redis: RedisServer, config: Path, name: str = "bot",
+    clock: MovableClock | None = None,
+) -> Bot:  # fmt: skip
     return Bot(
-        redis_url=redis.url, slack_api_url=recorder.api_url, config_path=config, log_path=tmp / f"{name}.log"
-    ).start()
+        redis_url=redis.url, slack_api_url=recorder.api_url, config_path=config, log_path=tmp / f"{name}.log",
+        clock=clock,
+    ).start()  # fmt: skip
 
 
 def number_of(reply: str) -> int:

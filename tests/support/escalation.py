@@ -1,15 +1,15 @@
-"""Shared by the escalation and high-availability tests: the escalation config, bots on one Redis, and what
-the Slack stand-in saw of pages."""
+"""Shared by the escalation and high-availability tests: the escalation config, bots on one Redis sharing one
+clock, and what the Slack stand-in saw of pages."""
 
 from __future__ import annotations
 
 import textwrap
-import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.core.clock import MovableClock
 from bot.oncall.rotation import Handoff, anchor_for
 from tests.support.bot_process import SignedSlack, ack_text
 from tests.support.harness import Bot
@@ -17,10 +17,19 @@ from tests.support.net import wait_for
 from tests.support.slack_recorder import Call, SlackRecorder
 
 TZ = "Europe/Berlin"
+P1_WINDOW = timedelta(minutes=15)
+REPEAT = timedelta(minutes=10)
 
 
 def escalation_config(
-    path: Path, *, handoff: str = "mon 09:00", extra: str = "", repeat_every: str = "2s", claim_lease: str = "4s"
+    path: Path,
+    *,
+    handoff: str = "mon 09:00",
+    extra: str = "",
+    repeat_every: str = "10m",
+    claim_lease: str = "60s",
+    p1: str = "15m",
+    retry: str = "30s",
 ) -> Path:
     anchor = anchor_for(datetime.now(UTC), Handoff.parse(handoff), ZoneInfo(TZ))
     path.write_text(
@@ -28,10 +37,10 @@ def escalation_config(
             f"""
             channels: {{incidents: C0INCIDENTS}}
             severities:
-              P1: {{ack_within: 3s}}
+              P1: {{ack_within: {p1}}}
               P2: {{ack_within: 1h}}
               P3: {{ack_within: 4h}}
-            escalation: {{repeat_every: {repeat_every}, claim_lease: {claim_lease}, retry_failed_page_after: 1s}}
+            escalation: {{repeat_every: {repeat_every}, claim_lease: {claim_lease}, retry_failed_page_after: {retry}}}
             oncall:
               timezone: {TZ}
               handoff: "{handoff}"
@@ -47,11 +56,12 @@ def escalation_config(
 
 
 class Rig:
-    """Bots on a fresh Redis (so INC numbers restart): the recorder's log is cleared to match."""
+    """Bots on a fresh Redis (so INC numbers restart), sharing one clock; the recorder's log is cleared to match."""
 
     def __init__(self, tmp: Path, recorder: SlackRecorder, redis_url: str, config: Path) -> None:
         self.tmp, self.recorder, self.redis_url, self.config = tmp, recorder, redis_url, config
         self.bots: list[Bot] = []
+        self.clock = MovableClock()
         recorder.reset()
 
     def start(self, name: str) -> Bot:
@@ -60,9 +70,23 @@ class Rig:
             slack_api_url=self.recorder.api_url,
             config_path=self.config,
             log_path=self.tmp / f"{name}.log",
+            clock=self.clock,
         ).start()
         self.bots.append(bot)
         return bot
+
+    def advance(self, step: timedelta) -> None:
+        """Every bot's clock moves on (they share it) and each poller looks at once; what was due before is done
+        first (a lease taken at the old time is not lapsed by the jump while its holder still works)."""
+        self.ticked()
+        self.clock.advance(step)
+        for bot in self.bots:
+            bot.wake()
+
+    def ticked(self) -> None:
+        """Every bot's poller has looked at the clock as it is now (absence checks follow this)."""
+        for bot in self.bots:
+            bot.ticked()
 
     def stop(self) -> None:
         for bot in self.bots:
@@ -93,7 +117,6 @@ def assert_paged_once(slack: SignedSlack, number: int) -> None:
     assert ack_text(slack.command(f"timeline INC-{number}")).count("*was paged*") == 1
 
 
-def open_p(slack: SignedSlack, severity: str, title: str) -> tuple[int, float]:
-    started = time.monotonic()
+def open_p(slack: SignedSlack, severity: str, title: str) -> int:
     text = ack_text(slack.command(f"open {severity} {title}", user="U0REPORTER"))
-    return int(text.split("*INC-")[1].split("*")[0]), started
+    return int(text.split("*INC-")[1].split("*")[0])
