@@ -59,7 +59,7 @@ class Board:
         found = [item for item in self._items if isinstance(item, kind)]
         return sorted(found, key=lambda item: getattr(item, "order", 0))
 
-    def keys(self) -> list[tuple[str, str]]:
+    def declared(self) -> list[tuple[str, str]]:
         """(type, key) of everything declared, for docs and tests."""
         return [(type(item).__name__, item.key) for item in self._items]
 

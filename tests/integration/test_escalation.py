@@ -301,3 +301,21 @@ def test_unreachable_person_hands_the_page_to_the_next_one_at_once(
     wait_for(lambda: "*was paged*" in ack_text(slack.command(f"timeline INC-{number}")), what="page recorded")
     assert ack_text(slack.command(f"timeline INC-{number}")).count("*was paged*") == 1
     assert not dms(recorder, number, "U0ALICE", rig.bots) and not dms(recorder, number, "U0LEAD", rig.bots)
+
+
+def test_an_incident_escalated_long_after_its_deadlines_pages_each_step_once_then_at_the_interval(
+    rig: Rig, slack: SignedSlack, recorder: SlackRecorder
+) -> None:
+    """The bot was away for hours (or the incident was restored from a backup): the chain catches up at once, and
+    the last person is then paged every ``repeat_every`` from now, not once for every interval missed."""
+    number = open_p(slack, "P1", "Nobody was watching")
+    wait_for(lambda: dms(recorder, number, "U0ALICE", rig.bots), what="primary paged at open")
+    rig.advance(timedelta(hours=5))
+    wait_for(lambda: dms(recorder, number, "U0LEAD", rig.bots), what="the chain caught up")
+    rig.ticked()
+    rig.ticked()
+    assert [len(dms(recorder, number, u, rig.bots)) for u in ("U0ALICE", "U0BOB", "U0LEAD")] == [1, 1, 1]
+    rig.advance(REPEAT)
+    wait_for(lambda: len(dms(recorder, number, "U0LEAD", rig.bots)) == 2, what="the lead again, one interval later")
+    rig.ticked()
+    assert len(dms(recorder, number, "U0LEAD", rig.bots)) == 2

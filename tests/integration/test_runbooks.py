@@ -290,6 +290,27 @@ def test_restart_is_offered_confirmed_operator_only_and_done_once(
     assert [a["result"] for a in audit if a.get("kind") == "restart"] == ["refused: not an operator", "done"]
 
 
+def test_an_offer_made_before_the_rename_is_carried_out_once_from_its_old_button(
+    slack: SignedSlack, recorder: SlackRecorder, cluster: tuple[KubeEmulator, Path], state: redis.Redis
+) -> None:
+    """Offers alive at the upgrade were stored as ``action:{id}`` behind ``runbook_<kind>`` buttons: they still work,
+    once."""
+    emulator, _ = cluster
+    message = command_reply(slack, recorder, "restart api-gateway production", "Restart: production/api-gateway")
+    (button,) = buttons_of(message, "offer_restart")
+    offer_id = button["value"]
+    state.rename(f"offer:{{{offer_id}}}", f"action:{{{offer_id}}}")  # as the version before stored it
+    before = patch_count(emulator)
+    since = len(recorder.of("response_url"))
+    slack.click("runbook_restart", offer_id, user="U0OPS")
+    wait_reply(recorder, since, "<@U0OPS> restarted `production/api-gateway`")
+    since = len(recorder.of("response_url"))
+    slack.click("runbook_restart", offer_id, user="U0OPS")
+    wait_reply(recorder, since, "it is not repeated")
+    assert patch_count(emulator) == before + 1
+    assert state.exists(f"action:{{{offer_id}}}:done") and not state.exists(f"offer:{{{offer_id}}}:done")
+
+
 def test_scale_offers_the_change_names_the_autoscaler_and_refuses_what_does_nothing(
     slack: SignedSlack, recorder: SlackRecorder, cluster: tuple[KubeEmulator, Path]
 ) -> None:
