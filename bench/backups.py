@@ -152,6 +152,8 @@ def build_child(config: str) -> None:
     /health), best of 3 after one warm-up; prints seconds."""
     import asyncio
 
+    from bot.backups import contributions
+    from bot.core.board import Board
     from bot.core.settings import load_settings
     from bot.digest.build import DigestBuilder
     from runbooks.aws.session import AwsSession
@@ -160,9 +162,12 @@ def build_child(config: str) -> None:
     os.environ["CHATOPS_CONFIG"] = config
     settings = load_settings(require_slack=False)
     aws = AwsSession(settings.config.aws.region) if settings.config.aws else None
+    board = Board()
+    contributions.declare(board, settings.config, aws)
     builder = DigestBuilder(
-        settings.config, None, lambda: datetime.now(UTC), ClusterSet(settings.config.kubernetes.refs()), aws=aws
-    )
+        settings.config, None, lambda: datetime.now(UTC), ClusterSet(settings.config.kubernetes.refs()),
+        board=board.freeze(),
+    )  # fmt: skip
     asyncio.run(builder.build())
     runs = []
     for _ in range(3):

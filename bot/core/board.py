@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from slack_sdk.models.blocks import Block
+if TYPE_CHECKING:  # the digest's CLI declares on a board too: no Slack SDK loaded for it
+    from slack_sdk.models.blocks import Block
 
 
 class Contribution(Protocol):

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import json
 import textwrap
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +30,7 @@ from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
 from tests.support.replies import buttons_of, reply_text, thread_posts, wait_reply
 from tests.support.slack_recorder import Call, SlackRecorder, blocks_of, text_of_blocks
+from tests.support.standin import Reply, Request, StandIn
 
 ROLE = "arn:aws:iam::123456789012:role/eks"
 OPS, BOB = "U0OPS", "U0BOB"
@@ -39,60 +38,29 @@ MW = __import__("re").compile(r"\*MW-(\d+)\*")
 
 
 # Servers ----------------------------------------------------------------------------------------------------------
-class SmokeTarget:
+class SmokeTarget(StandIn):
     """/health answers 200, /fail 500, /slow only after 3 s."""
 
     def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return
+        super().__init__()
+        self.start()
 
-            def do_GET(self) -> None:
-                if self.path == "/slow":
-                    time.sleep(3)
-                status = 500 if self.path == "/fail" else 200
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except OSError:  # the slow one: the bot gave up waiting, as it should
-                    return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
+    def handle(self, request: Request) -> Reply:
+        if request.path == "/slow":
+            time.sleep(3)  # the bot gives up waiting after its 1 s, as it should
+        return Reply(500 if request.path == "/fail" else 200, b"ok")
 
 
-class NodesOnly:
+class NodesOnly(StandIn):
     """The second cluster's API, as far as the EKS checks read it: its nodes (kmock runs once per process)."""
 
     def __init__(self, nodes: list[dict[str, Any]]) -> None:
-        body = json.dumps({"kind": "NodeList", "apiVersion": "v1", "metadata": {}, "items": nodes}).encode()
+        super().__init__()
+        self.nodes = {"kind": "NodeList", "apiVersion": "v1", "metadata": {}, "items": nodes}
+        self.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                found = self.path.split("?")[0] == "/api/v1/nodes"
-                self.send_response(200 if found else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body) if found else 2))
-                self.end_headers()
-                self.wfile.write(body if found else b"{}")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
+    def handle(self, request: Request) -> Reply:
+        return Reply(200, self.nodes) if request.path == "/api/v1/nodes" else Reply(404, {})
 
 
 @pytest.fixture(scope="module")

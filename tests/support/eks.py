@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from tests.support.standin import Reply, Request, StandIn, forward
 
 
 @dataclass
@@ -50,10 +47,10 @@ class AddonState:
     status: str = "ACTIVE"
 
 
-class EksStandIn:
+class EksStandIn(StandIn):
     def __init__(self, moto_url: str) -> None:
+        super().__init__()
         self.moto_url = moto_url.rstrip("/")
-        self.lock = threading.Lock()
         self.updates: dict[str, Update] = {}
         self.addons: dict[str, dict[str, AddonState]] = {}  # cluster → add-on → state
         # add-on → [(version, [cluster versions it is compatible with], the cluster versions it is the default for)]
@@ -62,30 +59,7 @@ class EksStandIn:
         self.cluster_versions: dict[str, str] = {}  # after a successful upgrade
         self.nodegroup_versions: dict[tuple[str, str], str] = {}
         self.calls: list[tuple[str, str]] = []  # (operation, path)
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def _body(self) -> dict[str, Any]:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                return json.loads(raw) if raw else {}
-
-            def do_GET(self) -> None:
-                owner.handle(self, "GET", {})
-
-            def do_POST(self) -> None:
-                owner.handle(self, "POST", self._body())
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.start()
 
     # What the test sets and reads -----------------------------------------------------------------------------
     def finish(self, update_id: str, status: str = "Successful", errors: list[dict[str, Any]] | None = None) -> None:
@@ -109,18 +83,19 @@ class EksStandIn:
             return sum(1 for op, _ in self.calls if op == operation)
 
     # The API --------------------------------------------------------------------------------------------------
-    def handle(self, request: BaseHTTPRequestHandler, method: str, body: dict[str, Any]) -> None:
-        parts = urlsplit(request.path)
-        path, query = parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
+    def handle(self, request: Request) -> Reply:
+        query = {k: v[0] for k, v in request.query.items()}
+        body = request.json() if request.method == "POST" else {}
         for pattern, verb, answer in self.routes():
-            match = re.fullmatch(pattern, path)
-            if match and verb == method:
+            match = re.fullmatch(pattern, request.path)
+            if match and verb == request.method:
                 with self.lock:
-                    self.calls.append((answer.__name__, path))
+                    self.calls.append((answer.__name__, request.path))
                     status, document = answer(*match.groups(), body=body, query=query)
-                self._send(request, status, document)
-                return
-        self._forward(request, method, body)
+                headers = {"x-amzn-ErrorType": "ResourceNotFoundException"} if status >= 400 else {}
+                return Reply(status, document, headers)
+        forwarded = forward(request, self.moto_url)
+        return Reply(forwarded.status, self._rewrite(forwarded.body), {"Content-Type": "application/json"})
 
     def routes(self) -> list[tuple[str, str, Any]]:
         return [
@@ -196,18 +171,7 @@ class EksStandIn:
         return 200, {"insights": self.insights.get(cluster, [])}
 
     # moto for the rest ----------------------------------------------------------------------------------------
-    def _forward(self, request: BaseHTTPRequestHandler, method: str, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode() if method == "POST" else None
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-        forwarded = urllib.request.Request(self.moto_url + request.path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(forwarded, timeout=10) as answer:
-                status, raw = answer.status, answer.read()
-        except urllib.error.HTTPError as exc:
-            status, raw = exc.code, exc.read()
-        self._send(request, status, self._rewrite(request.path, raw))
-
-    def _rewrite(self, path: str, raw: bytes) -> Any:
+    def _rewrite(self, raw: bytes) -> Any:
         """moto's cluster and node group, at the versions the test's updates reached."""
         try:
             document = json.loads(raw)
@@ -221,17 +185,6 @@ class EksStandIn:
             if group and (group.get("clusterName"), group.get("nodegroupName")) in self.nodegroup_versions:
                 group["version"] = self.nodegroup_versions[(group["clusterName"], group["nodegroupName"])]
         return document
-
-    @staticmethod
-    def _send(request: BaseHTTPRequestHandler, status: int, document: Any) -> None:
-        raw = document if isinstance(document, bytes) else json.dumps(document).encode()
-        request.send_response(status)
-        request.send_header("Content-Type", "application/json")
-        request.send_header("Content-Length", str(len(raw)))
-        if status >= 400:
-            request.send_header("x-amzn-ErrorType", "ResourceNotFoundException")
-        request.end_headers()
-        request.wfile.write(raw)
 
 
 def _operation(update: Update) -> str:

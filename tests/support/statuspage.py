@@ -3,12 +3,11 @@ call, can answer 429 with Retry-After, 5xx or 401 a number of times first) and A
 
 from __future__ import annotations
 
-import json
-import threading
 import uuid
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
+
+from tests.support.standin import Fault, Reply, Request, StandIn
 
 
 @dataclass
@@ -20,116 +19,68 @@ class Call:
     answered: int
 
 
-@dataclass
-class Faults:
-    queue: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # (status, headers), answered first
-
-
-class _Server:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _handle(self, method: str) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                body = json.loads(raw) if raw else {}
-                status, answer, headers = owner.handle(method, self.path, body, self.headers.get("Authorization", ""))
-                self._answer(status, answer, headers)
-
-            def do_GET(self) -> None:
-                self._handle("GET")
-
-            def do_POST(self) -> None:
-                self._handle("POST")
-
-            def do_PATCH(self) -> None:
-                self._handle("PATCH")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def handle(self, method: str, path: str, body: dict[str, Any], auth: str) -> tuple[int, Any, dict[str, str]]:
-        raise NotImplementedError
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class StatuspageStandIn(_Server):
+class StatuspageStandIn(StandIn):
     KEY = "sp-test-key-0123456789"
 
     def __init__(self) -> None:
-        self.calls: list[Call] = []
-        self.faults = Faults()
-        self.incidents: dict[str, dict[str, Any]] = {}
         super().__init__()
+        self.incidents: dict[str, dict[str, Any]] = {}
+        self.start()
+
+    @property
+    def calls(self) -> list[Call]:
+        with self.lock:
+            return [
+                Call(r.method, r.path, r.json(), r.headers.get("Authorization", ""), status)
+                for r, status in self.requests
+            ]
 
     def fail_next(self, status: int, times: int = 1, **headers: str) -> None:
-        with self.lock:
-            self.faults.queue += [(status, dict(headers))] * times
+        self.fail(*[Fault(status, dict(headers), body={"error": "stand-in fault"})] * times)
 
     def of(self, method: str) -> list[Call]:
-        with self.lock:
-            return [c for c in self.calls if c.method == method and c.answered < 300]
+        return [c for c in self.calls if c.method == method and c.answered < 300]
 
-    def handle(self, method: str, path: str, body: dict[str, Any], auth: str) -> tuple[int, Any, dict[str, str]]:
+    def _answer(self, request: Request) -> Reply:
+        if request.headers.get("Authorization") != f"OAuth {self.KEY}":  # refused before any fault or state
+            with self.lock:
+                self.requests.append((request, 401))
+            return Reply(401, {"error": "Could not authenticate"})
+        return super()._answer(request)
+
+    def handle(self, request: Request) -> Reply:
+        incident = request.json().get("incident") or {}
         with self.lock:
-            if auth != f"OAuth {self.KEY}":
-                self.calls.append(Call(method, path, body, auth, 401))
-                return 401, {"error": "Could not authenticate"}, {}
-            if self.faults.queue:
-                status, headers = self.faults.queue.pop(0)
-                self.calls.append(Call(method, path, body, auth, status))
-                return status, {"error": "stand-in fault"}, headers
-            incident = body.get("incident") or {}
-            if method == "POST" and path.endswith("/incidents"):
+            if request.method == "POST" and request.path.endswith("/incidents"):
                 page_id = uuid.uuid4().hex[:12]
                 self.incidents[page_id] = {"id": page_id, **incident}
-                self.calls.append(Call(method, path, body, auth, 201))
-                return 201, self.incidents[page_id], {}
-            if method == "PATCH" and "/incidents/" in path:
-                page_id = path.rsplit("/", 1)[1]
+                return Reply(201, self.incidents[page_id])
+            if request.method == "PATCH" and "/incidents/" in request.path:
+                page_id = request.path.rsplit("/", 1)[1]
                 if page_id not in self.incidents:
-                    self.calls.append(Call(method, path, body, auth, 404))
-                    return 404, {"error": "not found"}, {}
+                    return Reply(404, {"error": "not found"})
                 self.incidents[page_id].update(incident)
-                self.calls.append(Call(method, path, body, auth, 200))
-                return 200, self.incidents[page_id], {}
-            self.calls.append(Call(method, path, body, auth, 404))
-            return 404, {"error": "not found"}, {}
+                return Reply(200, self.incidents[page_id])
+        return Reply(404, {"error": "not found"})
 
 
-class AlertmanagerStandIn(_Server):
+class AlertmanagerStandIn(StandIn):
     """``GET /api/v2/alerts``: the alerts set by the test (or 503 when ``down``)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.alerts: list[dict[str, Any]] = []
         self.down = False
-        self.queries: list[str] = []
-        super().__init__()
+        self.start()
 
-    def handle(self, method: str, path: str, body: dict[str, Any], auth: str) -> tuple[int, Any, dict[str, str]]:
+    @property
+    def queries(self) -> list[str]:
         with self.lock:
-            self.queries.append(path)
-            if self.down:
-                return 503, {"error": "down"}, {}
-            if method == "GET" and path.startswith("/api/v2/alerts"):
-                return 200, self.alerts, {}
-            return 404, {"error": "not found"}, {}
+            return [r.target for r, _ in self.requests]
+
+    def handle(self, request: Request) -> Reply:
+        if self.down:
+            return Reply(503, {"error": "down"})
+        if request.method == "GET" and request.path == "/api/v2/alerts":
+            return Reply(200, self.alerts)
+        return Reply(404, {"error": "not found"})

