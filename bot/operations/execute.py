@@ -18,7 +18,7 @@ from typing import Any
 from bot.core.board import Board
 from bot.core.errors import DependencyError, UserError
 from bot.core.outbox import Outbox
-from bot.core.permissions import Access
+from bot.core.permissions import Access, Who, refusal
 from bot.core.redis import StoreUnavailable
 from bot.core.text import user
 from bot.incidents.service import IncidentService
@@ -111,7 +111,7 @@ class ChangeExecutor:
         audit = {**change.model_dump(), "actor": actor, "target": target}
         if not await self.access.is_operator(actor):
             await self.audit.record({**audit, "result": "refused: not an operator"})
-            raise UserError(f"Only operators (permissions.operators) may {change.verb} {target}. Nothing was changed.")
+            raise UserError(f"{refusal(Who.OPERATORS, f'{change.verb} {target}')} Nothing was changed.")
         token = secrets.token_hex(8)
         try:
             held = await self.offers.take(offer_id, actor, self.clock(), token)

@@ -7,7 +7,6 @@ import asyncio
 import json
 import subprocess
 import textwrap
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -83,7 +82,6 @@ def test_forbidden_and_slow_apis_degrade_only_their_section(
         return {"items": []}
 
     emulator.react("autoscaling/v2/horizontalpodautoscalers", slow)
-    started = time.monotonic()
     result = run_print(digest_config(tmp_path / "c.yaml", timeout="2s"), kubeconfig)
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -92,7 +90,6 @@ def test_forbidden_and_slow_apis_degrade_only_their_section(
     assert "db/data-pending" not in out
     for ref in expected["pods"] | expected["nodes"] | expected["certificates"]:
         assert ref in out  # the rest still posts
-    assert time.monotonic() - started < 30
 
 
 def test_absent_cert_manager_is_skipped_with_a_note(
