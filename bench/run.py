@@ -78,17 +78,7 @@ async def load(
 
 
 def signed(slack: SignedSlack, body: str, content_type: str) -> tuple[str, str, dict[str, str], bytes]:
-    ts = str(int(time.time()))
-    return (
-        "POST",
-        "/slack/events",
-        {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": slack.verifier.generate_signature(timestamp=ts, body=body),
-        },
-        body.encode(),
-    )
+    return ("POST", "/slack/events", slack.signer.headers(body, content_type), body.encode())
 
 
 async def http_bench(bot: BotProcess, slack: SignedSlack) -> dict[str, tuple[list[float], float, int]]:

@@ -31,7 +31,7 @@ async def answer(needs: Needs, cmd: p.Update | p.Assign | p.Postmortem, actor: A
             return await update(needs, cmd, actor)
         case p.Assign(number=number, commander=commander):
             said, later = await assign(needs, number, commander, actor)
-            return Answer(said, later=later, name=f"assign-INC-{number}")
+            return Answer(said, later=later, name="incident-assign", task=f"assign-INC-{number}")
         case p.Postmortem(number=number):
             incident = await needs.store.get(number)
             await require_readable(needs.access, needs.config.incident_channels, incident, actor)
@@ -62,7 +62,7 @@ async def update(needs: Needs, cmd: p.Update, actor: Actor) -> Answer:
 
     public_too = " The status page follows." if public is not None else ""
     return Answer(f"Update on {incident.ref} posted to the incident{where}.{public_too}", later=publish,
-                  name=f"update-{incident.ref}")  # fmt: skip
+                  name="incident-update", task=f"update-{incident.ref}")  # fmt: skip
 
 
 async def assign(needs: Needs, number: int, commander: str, actor: Actor) -> tuple[str, Later]:

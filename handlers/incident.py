@@ -3,12 +3,10 @@ announcement's lifecycle buttons. Update, assign and post-mortem are in ``handle
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 from bot.core.errors import UserError
 from bot.core.severity import Severity
-from bot.core.slack import SLACK_ERRORS
 from bot.core.text import escape
 from bot.core.timeline import TimelineEntry
 from bot.incidents import parse as p
@@ -33,15 +31,21 @@ from handlers.needs import Needs
 STATUS_TIMELINE_ENTRIES = 5
 KNOWN_VERBS = ("help", "open", "status", "list", "severity", "timeline", "update", "assign", "postmortem",
                *p.LIFECYCLE_VERBS)  # fmt: skip
-RULES = {
-    **{verb: (Who.RESPONDERS, f"{action.value} incidents") for verb, action in p.LIFECYCLE_VERBS.items()},
-    "update": (Who.RESPONDERS, "post status updates"),
-    **dict.fromkeys(("postmortem", "post-mortem", "pm"), (Who.RESPONDERS, "draft post-mortems")),
-    "assign": (Who.RESPONDERS, "assign the commander"),
-}
-RULES["close"] = (Who.ANYONE, "")  # the commander's or an operator's: checked against the incident
 
-log = logging.getLogger(__name__)
+
+def _who(parsed: p.Command) -> tuple[Who, str]:
+    """Who may do what was typed (checked once it is read, so a typing mistake is answered first); closing is the
+    commander's or an operator's, checked against the incident."""
+    match parsed:
+        case p.Lifecycle(action=action) if action is not Action.CLOSE:
+            return Who.RESPONDERS, f"{action.value} incidents"
+        case p.Update():
+            return Who.RESPONDERS, "post status updates"
+        case p.Postmortem():
+            return Who.RESPONDERS, "draft post-mortems"
+        case p.Assign():
+            return Who.RESPONDERS, "assign the commander"
+    return Who.ANYONE, ""
 
 
 async def _parse(needs: Needs, cmd: Command) -> p.Command:
@@ -61,34 +65,29 @@ def _changed(needs: Needs, incident: Incident, entry: TimelineEntry, text: str) 
     async def announce(replies: Replies) -> None:
         await needs.flows.changed(incident, entry)
 
-    return Answer(text, later=announce, name=f"changed-{incident.ref}")
+    return Answer(text, later=announce, name="incident-changed", task=f"changed-{incident.ref}")
 
 
 async def incident_command(needs: Needs, cmd: Command) -> Answer:
     parsed = await _parse(needs, cmd)
     actor = cmd.actor
+    who, doing = _who(parsed)
+    await needs.access.require(who, actor, doing)
     match parsed:
         case p.Help():
             return Answer(p.USAGE)
         case p.OpenModal():
-
-            async def form(replies: Replies) -> None:
-                try:
-                    await needs.client.views_open(trigger_id=cmd.trigger_id, view=open_modal(cmd.channel))
-                except SLACK_ERRORS as exc:
-                    log.warning("views.open failed: %s", type(exc).__name__)
-                    await replies.private(
-                        "Slack did not open the form in time. Use `/incident open P1 <title>` instead."
-                    )
-
-            return Answer(later=form, name="open-modal")
+            return Answer.form(
+                open_modal(cmd.channel), cmd.trigger_id, instead="Use `/incident open P1 <title>`.", name="open-modal"
+            )
         case p.Open(severity=severity, title=title):
             incident = await needs.incidents.open(title=title, severity=severity, actor=actor.user)
 
             async def announce(replies: Replies) -> None:
                 await needs.flows.opened(incident)
 
-            return Answer(_opened_text(needs, incident), later=announce, name=f"announce-{incident.ref}")
+            return Answer(_opened_text(needs, incident), later=announce, name="incident-announce",
+                          task=f"announce-{incident.ref}")  # fmt: skip
         case p.Lifecycle(action=action, number=number, note=note):
             if action is Action.CLOSE:
                 await require_commander(needs.access, await needs.store.get(number), actor, "close")
@@ -170,7 +169,7 @@ def lifecycle_button(action: Action) -> Callable[[Needs, Click, Replies], Awaita
 
 
 def register(kit: Kit) -> None:
-    kit.command("/incident", incident_command, verbs=RULES, known=KNOWN_VERBS)
+    kit.command("/incident", incident_command, known=KNOWN_VERBS)
     kit.form(OPEN_MODAL_CALLBACK, open_submitted, field="title")
     for action in BUTTONS:
         kit.button(action_id(action), lifecycle_button(action), doing=f"{action.value} incidents", metric=action.value)

@@ -14,6 +14,7 @@ Callbacks are plain module-level functions of what the listener needs (``handler
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,12 +22,17 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
+from bot.core import words
 from bot.core.permissions import Actor, Who
+from bot.core.slack import SLACK_ERRORS
 from handlers.guard import Reply, acked, guarded
 from handlers.needs import Needs
 
 __all__ = ["Answer", "Click", "Command", "Kit", "Replies", "Submission", "Submitted", "Who"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,8 +61,8 @@ class Command:
 
     @property
     def verb(self) -> str:
-        """The first word, lower case ("" when there is none)."""
-        return (self.words or [""])[0].lower()[:20]
+        """The first word, lower case ("help" when there is none)."""
+        return words.verb(self.words)[0][:20]
 
 
 @dataclass(frozen=True)
@@ -163,8 +169,9 @@ class Answer:
     text: str = ""
     blocks: Sequence[Block] | None = None
     later: Later | None = None
-    name: str = ""  # of the later part, in the request metrics (default: the command's)
+    name: str = ""  # of the later part in the request metrics, a fixed word (default: the command's)
     kind: str = "command"  # of the later part, in the request metrics
+    task: str = ""  # of the later part among the tasks shutdown waits for ("announce-INC-7"; default: ``name``)
 
     @classmethod
     def report(cls, text: str, produce: Report, *, name: str, public: bool = False) -> Answer:
@@ -175,6 +182,20 @@ class Answer:
             await (replies.public if public else replies.private)(summary, blocks)
 
         return cls(text, later=later, name=name)
+
+    @classmethod
+    def form(cls, view: View, trigger_id: str, *, instead: str, name: str) -> Answer:
+        """Open a form after the acknowledgement (views.open may be slow; Slack's 3 seconds hold for the ack); when
+        Slack does not open it, say privately what to type ``instead``."""
+
+        async def later(replies: Replies) -> None:
+            try:
+                await replies.needs.client.views_open(trigger_id=trigger_id, view=view)
+            except SLACK_ERRORS as exc:
+                log.warning("views.open failed: %s", type(exc).__name__)
+                await replies.private(f"Slack did not open the form in time. {instead}")
+
+        return cls(later=later, name=name)
 
 
 @dataclass(frozen=True)
@@ -230,7 +251,7 @@ class Kit:
                 if answer.later is not None:
                     replies = Replies(respond, self.needs, cmd.actor.user)
                     later = self._later(answer.kind, answer.name or metric, answer.later, replies)
-                    self.needs.tasks.spawn(later, name=answer.name or metric)
+                    self.needs.tasks.spawn(later, name=answer.task or answer.name or metric)
 
         self.app.command(name)(listener)
 

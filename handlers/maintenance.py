@@ -41,8 +41,12 @@ async def maintenance(needs: Needs, cmd: Command) -> Answer:
             blocks, summary = await windows.listing()
             return Answer(summary, blocks)
         case parse.ScheduleForm():
-            await needs.client.views_open(trigger_id=cmd.trigger_id, view=schedule_form())
-            return Answer()
+            return Answer.form(
+                schedule_form(),
+                cmd.trigger_id,
+                instead="Use `/maintenance schedule <YYYY-MM-DD> <HH:MM> <duration> <title>`.",
+                name="schedule-form",
+            )
         case parse.Schedule():
             window = await windows.schedule(cmd.actor.user, parsed)
 
@@ -50,14 +54,15 @@ async def maintenance(needs: Needs, cmd: Command) -> Answer:
                 await windows.messages.announce(window)
 
             scheduled = f"Scheduled *{window.ref}* {escape(window.title)}, {span(window)}; announcing it."
-            return Answer(scheduled, later=announce, name=f"{window.ref}-announce")
+            return Answer(scheduled, later=announce, name="maintenance-announce", task=f"{window.ref}-announce")
         case parse.Transition():
             moved = await windows.transition(cmd.actor.user, parsed)
 
             async def follow(replies: Replies) -> None:
                 await windows.transitioned(moved, cmd.actor.user, parsed)
 
-            return Answer(f"*{moved.ref}* is {moved.state.value}.", later=follow, name=f"{moved.ref}-{parsed.verb}")
+            return Answer(f"*{moved.ref}* is {moved.state.value}.", later=follow, name=f"maintenance-{parsed.verb}",
+                          task=f"{moved.ref}-{parsed.verb}")  # fmt: skip
     raise AssertionError("every /maintenance command is handled")
 
 

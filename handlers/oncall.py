@@ -12,6 +12,7 @@ from bot.oncall.overrides import MAX_OVERRIDE
 from bot.oncall.render import oncall_blocks
 from handlers.kit import Answer, Command, Kit, Who
 from handlers.needs import Needs
+from runbooks.kube.names import shown
 
 USAGE = """*`/oncall` commands*
 • `/oncall` — who is primary, secondary and lead now, and until when
@@ -37,7 +38,7 @@ async def oncall(needs: Needs, cmd: Command) -> Answer:
         return Answer(f"Posted the hand-off checklist in <#{needs.config.channels.incidents}>.")
     if cmd.verb == "override":
         return Answer(await override(needs, cmd.actor, cmd.words[1:]))
-    return Answer(USAGE if cmd.verb == "help" else f"`{cmd.verb}` is not an /oncall command.\n{USAGE}")
+    return Answer(USAGE if cmd.verb == "help" else f"`{shown(cmd.verb)}` is not an /oncall command.\n{USAGE}")
 
 
 async def override(needs: Needs, actor: Actor, args: list[str]) -> str:
@@ -51,7 +52,7 @@ async def override(needs: Needs, actor: Actor, args: list[str]) -> str:
         duration = parse_duration(args[1])
     except ValueError as exc:
         raise UserError(f"{exc}. Write it as {OVERRIDE_FORM}.") from None
-    if duration > MAX_OVERRIDE:
+    if duration.days > MAX_OVERRIDE.days:  # 14 days and some hours are still 14 days
         raise UserError(f"Overrides last at most {MAX_OVERRIDE.days} days; change oncall.rotation for longer.")
     return await needs.overrides.set(actor.user, target, duration)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core import keys
-from bot.core.redis import Client, RedisBacked, as_text
+from bot.core.redis import Client, RedisBacked
+from bot.core.text import as_text
 
 GROUP_TTL = 30 * 86400
 NOTICE_TTL = 4 * 3600

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.core.redis import Client, RedisBacked, as_text
+from bot.core.redis import Client, RedisBacked
+from bot.core.text import as_text
 
 _CLAIM = """
 local out = {}

@@ -187,9 +187,17 @@ TABLE: tuple[KeyDoc, ...] = (
         "string, string (TTL), stream",
         "roster; `/oncall override`",
     ),
-    KeyDoc("`oncall:handoff:<time>`", "string, 8 d TTL", "the one replica that posts a hand-off checklist"),
+    KeyDoc(
+        "`oncall:handoff:<time>`",
+        "string: `run` (replica, attempt, lease end), `retry` (attempt, not before), `done` or `failed`; 8 d TTL",
+        "a hand-off checklist's tick: taken with a 5 min lease (renewed while posting), retried by any replica",
+    ),
     KeyDoc("`chan:<channel id>`", "string", "incident channels: the incident a channel belongs to"),
-    KeyDoc("`digest:tick:<fire time>`", "string, 2 d TTL", "the one replica that posts a scheduled digest"),
+    KeyDoc(
+        "`digest:tick:<fire time>`",
+        "string: the tick's claim (as `oncall:handoff:<time>`), 2 d TTL",
+        "the one replica that posts a scheduled digest, retried by any replica after a failure",
+    ),
     KeyDoc("`digest:last`", "string: JSON (when, verdict), 7 d TTL", "every digest built: the App Home's health line"),
     KeyDoc(
         "`offer:{id}`, `offer:{id}:done`",
@@ -222,8 +230,8 @@ TABLE: tuple[KeyDoc, ...] = (
     ),
     KeyDoc(
         "`security:tick:<fire time>`, `report:tick:<fire time>`",
-        "string, 2 d TTL",
-        "the one replica that posts a scheduled security audit / weekly report",
+        "string: the tick's claim (as `oncall:handoff:<time>`), 2 d TTL",
+        "the one replica that posts a scheduled security audit / weekly report, retried by any replica",
     ),
     KeyDoc(
         "`security:last:<cluster>`",

@@ -46,11 +46,6 @@ _TIMEOUTS: dict[str, Any] = {
 _SINGLE: dict[str, Any] = {**_TIMEOUTS, "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1)}
 
 
-def as_text(value: Any) -> str:
-    """A Redis reply as text: clients answer str (decode_responses) but scripts and some paths give bytes."""
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 # The client: one server, or a cluster. Both offer the same commands, pipelines and scripts the stores use.
 Client = Redis | RedisCluster
 
@@ -89,13 +84,6 @@ class RedisBacked:
         """SET NX with a TTL: True for exactly one caller per key until it expires."""
         async with self.io():
             return bool(await self.redis.set(key, owner, nx=True, ex=ttl_seconds))
-
-    async def retry_after(self, key: str, seconds: float) -> None:
-        """Turn a claim into a short one: the work it guarded failed, and may be claimed again after ``seconds``."""
-        try:
-            await self.redis.set(key, "retry", px=max(int(seconds * 1000), 1))
-        except (redis_errors.RedisError, OSError) as exc:
-            log.warning("could not shorten %s: %s", key, exc)
 
     async def release(self, key: str) -> None:
         try:

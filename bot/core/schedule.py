@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.redis import Client, RedisBacked, as_text
+from bot.core.redis import Client, RedisBacked
+from bot.core.text import as_text
 
 MISFIRE_GRACE = timedelta(hours=1)
 TICK_CLAIM_TTL = timedelta(days=2)
@@ -52,7 +53,8 @@ class ScheduledPost:
 
 
 # A tick's claim: absent, "run|<owner>|<attempt>|<lease ms>", "retry|<attempt>|<not before ms>", "done" or
-# "failed". Anything else (a claim written by an earlier version) counts as taken for good.
+# "failed". A claim an earlier version wrote counts as it meant: "retry" (with a short TTL) is claimable once it
+# expires; anything else ("1") is taken while it lasts.
 _CLAIM = """
 local now = tonumber(ARGV[1])
 local raw = redis.call('GET', KEYS[1])
@@ -60,14 +62,18 @@ local attempt = 1
 if raw then
   local parts = {}
   for part in string.gmatch(raw, '[^|]+') do table.insert(parts, part) end
-  if parts[1] == 'retry' and tonumber(parts[3]) <= now then
+  local retry = parts[1] == 'retry' and #parts == 3
+  local running = parts[1] == 'run' and #parts == 4
+  if retry and tonumber(parts[3]) <= now then
     attempt = tonumber(parts[2]) + 1
-  elseif parts[1] == 'run' and tonumber(parts[4]) <= now then
+  elseif running and tonumber(parts[4]) <= now then
     attempt = tonumber(parts[3]) + 1
-  elseif parts[1] == 'retry' then
+  elseif retry then
     return {'wait', parts[3]}
-  elseif parts[1] == 'run' then
+  elseif running then
     return {'running', parts[4]}
+  elseif raw == 'retry' then  -- an earlier version's "try again after a while": claimable once it expires
+    return {'wait', tostring(now + math.max(redis.call('PTTL', KEYS[1]), 0))}
   else
     return {'taken', raw}
   end
@@ -128,18 +134,19 @@ class TickClaims(RedisBacked):
             return TickClaim(state, until=datetime.fromtimestamp(int(detail) / 1000, tz=now.tzinfo))
         return TickClaim("taken")
 
-    async def renew(self, key: str, owner: str, until: datetime) -> None:
+    async def _settle(self, key: str, owner: str, state: str, at: str = "") -> bool:
+        """True when ``owner`` still held the claim (False: its lease lapsed and another replica took the tick)."""
         async with self.io():
-            await self._finish(keys=[key], args=[owner, "renew", _ms(until)])
+            return bool(await self._finish(keys=[key], args=[owner, state, at]))
 
-    async def done(self, key: str, owner: str) -> None:
-        async with self.io():
-            await self._finish(keys=[key], args=[owner, "done", ""])
+    async def renew(self, key: str, owner: str, until: datetime) -> bool:
+        return await self._settle(key, owner, "renew", str(_ms(until)))
 
-    async def retry(self, key: str, owner: str, not_before: datetime | None) -> None:
+    async def done(self, key: str, owner: str) -> bool:
+        return await self._settle(key, owner, "done")
+
+    async def retry(self, key: str, owner: str, not_before: datetime | None) -> bool:
         """Give the tick back to be tried again from ``not_before`` (None: no more tries, it failed)."""
-        async with self.io():
-            if not_before is None:
-                await self._finish(keys=[key], args=[owner, "failed", ""])
-            else:
-                await self._finish(keys=[key], args=[owner, "retry", _ms(not_before)])
+        if not_before is None:
+            return await self._settle(key, owner, "failed")
+        return await self._settle(key, owner, "retry", str(_ms(not_before)))

@@ -40,7 +40,7 @@ PAGES_FAILED = Counter(
 )
 ESCALATION_TICK_SECONDS = Histogram(
     "chatops_escalation_tick_seconds",
-    "Time of one escalation poller tick (claim due pages and send them).",
+    "Time of escalation's part of one poller tick (claim due pages and send them).",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 HANDOFFS_POSTED = Counter("chatops_handoffs_posted_total", "On-call hand-off checklists posted.", ["trigger"])

@@ -7,10 +7,16 @@ people are shown as mentions and times as Slack date tokens (each reader's own t
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from bot.core.ids import USER_ID
 
 SECTION_LIMIT = 3000
+
+
+def as_text(value: Any) -> str:
+    """A stored value as text: Redis clients answer str (decode_responses) but scripts and some paths give bytes."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def escape(text: str) -> str:

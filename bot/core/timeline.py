@@ -8,9 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.core.text import as_text as _text
+
 
 class TimelineEntry(BaseModel):
-    """One line of an incident's append-only timeline."""
+    """One line of an append-only timeline (an incident's, a maintenance window's)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -19,10 +21,6 @@ class TimelineEntry(BaseModel):
     kind: str
     text: str = ""
     entry_id: str | None = Field(default=None, description="the Redis stream id once stored")
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def from_stream(entry_id: Any, fields: dict[Any, Any]) -> TimelineEntry:

@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from bot.core.redis import RedisBacked
-from bot.core.redis import as_text as _text
+from bot.core.text import as_text as _text
 from bot.core.timeline import TimelineEntry
 
-# Each incident's timeline keeps its newest ~10,000 entries (anyone may post updates; a stream must not grow
-# without bound). Far more than any real incident records.
+# Each timeline (an incident's, a window's) keeps its newest ~10,000 entries (anyone may post updates; a stream must
+# not grow without bound). Far more than any real incident or window records.
 TIMELINE_MAXLEN = 10_000
 
 CREATE_SCRIPT = f"""

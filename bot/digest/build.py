@@ -37,7 +37,7 @@ class DigestBuilder:
         clock: Callable[[], datetime],
         clusters: ClusterSet,
         *,
-        board: Board | None = None,
+        board: Board,
         prometheus_authorization: str | None = None,
     ) -> None:
         self.prometheus_authorization = prometheus_authorization
@@ -45,7 +45,7 @@ class DigestBuilder:
         self.store = store
         self.clock = clock
         self.clusters = clusters
-        self.board = board or Board()
+        self.board = board
 
     async def build(self) -> Digest:
         now = self.clock()
@@ -72,8 +72,10 @@ class DigestBuilder:
             clusters = await asyncio.to_thread(self.clusters.connect_all)
         except Exception as exc:  # noqa: BLE001 - a broken kubeconfig is reported in the digest, not raised
             log.error("kubernetes configuration could not be loaded: %s", exc)
-            name = self.clusters.shown(None)
-            return [ClusterHealth(name=name, reachable=False, error=f"no usable kubeconfig: {exc}")]
+            # Not one cluster but the way to all of them, named as what failed; the parser's words (paths, lines of
+            # the file) stay in the log.
+            error = f"no usable kubeconfig ({type(exc).__name__}; the bot's log has the details)"
+            return [ClusterHealth(name="kubernetes", reachable=False, error=error)]
         timeout = self.config.digest.check_timeout.total_seconds()
         return await collect_all(clusters, now, timeout, self.config.velero.namespace)
 

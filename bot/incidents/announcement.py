@@ -42,14 +42,14 @@ class Announcer:
         channel: str,
         clock: Callable[[], datetime],
         *,
-        board: Board | None = None,
+        board: Board,
         lock_ttl: int = ANNOUNCING_TTL,
     ) -> None:
         self.client = client
         self.store = store
         self.channel = channel
         self.clock = clock
-        self.board = board or Board()
+        self.board = board
         self.lock_ttl = lock_ttl
 
     def blocks(self, incident: Incident) -> list[Block]:

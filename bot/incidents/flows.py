@@ -57,7 +57,7 @@ class IncidentFlows:
         rooms: IncidentRooms,
         updates: StatusUpdates,
         primary_on_call: PrimaryOnCall,
-        board: Board | None = None,
+        board: Board,
     ) -> None:
         self.client = client
         self.incidents = incidents
@@ -67,7 +67,7 @@ class IncidentFlows:
         self.rooms = rooms
         self.updates = updates
         self.primary_on_call = primary_on_call
-        self.board = board or Board()
+        self.board = board
 
     async def opened(self, incident: Incident) -> None:
         """After an open: the announcement, then (if wanted) the incident's own channel."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from bot.core.severity import Severity
 
@@ -66,6 +66,13 @@ class AlertOrigin(BaseModel):
         return f"Alertmanager (receiver {self.receiver})"
 
 
+MAINTENANCE_LABEL = "maintenance"  # the label of a During that earlier versions stored as ``maintenance``
+
+
+def _label(during: Any) -> Any:
+    return during.get("label") if isinstance(during, dict) else getattr(during, "label", None)
+
+
 class During(BaseModel):
     """Something going on when the incident opened, named on its announcement ("🛠️ Opened during maintenance
     *MW-3: Postgres minor upgrade*"); declared by the domain that knows (``bot.incidents.steps.OpenedDuring``)."""
@@ -119,8 +126,18 @@ class Incident(BaseModel):
             if "channel" in data:
                 data.setdefault("room", data.pop("channel"))
             window = data.pop("maintenance", None)
-            if window:
-                data["during"] = [*data.get("during", []), {"emoji": "🛠️", "label": "maintenance", "text": window}]
+            during = list(data.get("during") or [])
+            if window and not any(_label(d) == MAINTENANCE_LABEL for d in during):
+                data["during"] = [*during, {"emoji": "🛠️", "label": MAINTENANCE_LABEL, "text": window}]
+        return data
+
+    @model_serializer(mode="wrap")
+    def _readable_before(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Also written as earlier versions read them (``channel``, ``maintenance``), so replicas of the last release
+        keep the room and the window during a rolling upgrade; read back, the fields above win."""
+        data: dict[str, Any] = handler(self)
+        data["channel"] = self.room
+        data["maintenance"] = next((d.text for d in self.during if d.label == MAINTENANCE_LABEL), None)
         return data
 
     @property

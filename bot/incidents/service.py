@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from bot.core import telemetry
 from bot.core.board import Board
-from bot.core.clock import utcnow
 from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
 from bot.core.severity import Severity
@@ -33,13 +32,13 @@ class IncidentService:
         self,
         store: IncidentStore,
         config: BotConfig,
-        clock: Callable[[], datetime] = utcnow,
-        board: Board | None = None,
+        clock: Callable[[], datetime],
+        board: Board,
     ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
-        self.board = board or Board()
+        self.board = board
         self.tz = ZoneInfo(config.oncall.timezone)
 
     async def _tell(self, step: str, incident: Incident) -> None:

@@ -20,8 +20,8 @@ from redis import exceptions as redis_errors
 from bot.core import keys
 from bot.core.errors import DependencyError, UserError
 from bot.core.redis import Client, RedisBacked
-from bot.core.redis import as_text as _text
 from bot.core.severity import Severity
+from bot.core.text import as_text as _text
 from bot.core.timeline import TimelineEntry, from_stream
 from bot.core.versioned import CAS_SCRIPT, CREATE_SCRIPT, MAX_CAS_ATTEMPTS, change_versioned
 from bot.incidents.model import AlertOrigin, During, Incident, State, format_ref

@@ -16,7 +16,7 @@ from bot.core import keys
 from bot.core.dueset import DueSet
 from bot.core.errors import DependencyError, UserError
 from bot.core.redis import Client, RedisBacked
-from bot.core.redis import as_text as _text
+from bot.core.text import as_text as _text
 from bot.core.timeline import TimelineEntry, from_stream
 from bot.core.versioned import CAS_SCRIPT, CREATE_SCRIPT, change_versioned
 from bot.maintenance.model import OVER, Reminder, Window, format_ref, member

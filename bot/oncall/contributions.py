@@ -20,6 +20,6 @@ def declare(board: Board, escalator: Escalator, handoff: HandoffChecklist) -> No
             severity_changed=escalator.severity_changed,
         ),
         Periodic("escalation", timedelta(0), escalator.tick),  # every tick of the poller
-        Periodic("escalation-reconcile", RECONCILE_EVERY, escalator.reconcile),
+        Periodic("escalation-reconcile", RECONCILE_EVERY, lambda now: escalator.reconcile()),
         handoff.scheduled_post(),
     )

@@ -254,7 +254,7 @@ class Escalator:
         who = await self.roster.now(self.clock())
         return len(chain.targets(who.primary, who.secondary, who.lead))
 
-    async def reconcile(self, now: datetime | None = None) -> None:
+    async def reconcile(self) -> None:
         """Re-arm open incidents that have nothing scheduled (a crash between open and arm)."""
         open_incidents = [i for i in await self.incidents.active() if i.state is State.OPEN]
         scheduled = await self.store.is_scheduled([i.number for i in open_incidents])

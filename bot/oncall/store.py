@@ -18,7 +18,8 @@ from typing import Any
 
 from bot.core import keys
 from bot.core.dueset import DueSet
-from bot.core.redis import Client, RedisBacked, as_text
+from bot.core.redis import Client, RedisBacked
+from bot.core.text import as_text
 from bot.core.timeline import TimelineEntry
 from bot.core.versioned import TIMELINE_MAXLEN
 from bot.incidents.model import Incident

@@ -89,7 +89,7 @@ class ChangeExecutor:
         outbox: Outbox,
         clock: Callable[[], datetime],
         aws: AwsSession | None = None,
-        board: Board | None = None,
+        board: Board,
     ) -> None:
         self.aws = aws
         self.outbox = outbox
@@ -99,7 +99,7 @@ class ChangeExecutor:
         self.access = access
         self.incidents = incidents
         self.clock = clock
-        self.board = board or Board()
+        self.board = board
 
     async def execute(self, offer_id: str, actor: str) -> Executed:
         """Carry out the offer for ``actor``; a refusal or failure raises UserError / DependencyError."""

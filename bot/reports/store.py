@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.core import keys
 from bot.core.redis import RedisBacked
-from bot.core.redis import as_text as _text
+from bot.core.text import as_text as _text
 
 COST_TTL = 86400
 STREAM_BATCH = 1000

@@ -24,6 +24,7 @@ from bot.core.tasks import BackgroundTasks, renewing
 log = logging.getLogger(__name__)
 
 RECHECK_RUNNING = timedelta(seconds=5)
+DONE_RETRY = 1.0
 
 
 class Poller:
@@ -62,11 +63,19 @@ class Poller:
         self._stopping.set()
         self._wake.set()
 
+    @property
+    def busy(self) -> bool:
+        """A scheduled post is being made right now."""
+        return bool(self._posting)
+
     async def run(self) -> None:
-        """Tick until ``stop()``."""
+        """Tick until ``stop()``; nothing that goes wrong in one tick stops the next."""
         while not self._stopping.is_set():
             self._wake.clear()
-            await self.tick()
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("poller tick failed; it ticks again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
 
@@ -131,25 +140,45 @@ class Poller:
             return
         posted = False
         async with renewing(
-            lambda: self.claims.renew(key, self._owner, self.clock() + LEASE),
-            LEASE.total_seconds() / 3,
-            f"the claim of {post.key} for {tick}",
+            lambda: self._renew(post, key, tick), LEASE.total_seconds() / 3, f"the claim of {post.key} for {tick}"
         ):
             try:
                 await post.run(tick)
                 posted = True
             except Exception:
                 log.exception("%s for %s failed (attempt %d)", post.key, tick, claim.attempt)
+            if posted:
+                # Posted: this replica never posts the tick again, and marks it done while its lease is still
+                # renewed, so that no other replica takes it over meanwhile.
+                self._handled[post.key] = tick
+                await self._mark_done(post, key, tick)
+                return
         try:
-            await self._settle(post, key, tick, posted, claim.attempt)
+            await self._give_back(post, key, tick, claim.attempt)
         except StoreUnavailable as exc:  # the lease runs out and a replica takes the tick again
-            log.error("%s for %s: its claim was not settled: %s", post.key, tick, exc)
+            log.error("%s for %s: its claim was not given back for a retry: %s", post.key, tick, exc)
 
-    async def _settle(self, post: ScheduledPost, key: str, tick: datetime, posted: bool, attempt: int) -> None:
-        if posted:
-            await self.claims.done(key, self._owner)
-            self._handled[post.key] = tick
-            return
+    async def _renew(self, post: ScheduledPost, key: str, tick: datetime) -> None:
+        if not await self.claims.renew(key, self._owner, self.clock() + LEASE):
+            log.error("%s for %s: the claim was lost (its lease lapsed); another replica may post it", post.key, tick)
+
+    async def _mark_done(self, post: ScheduledPost, key: str, tick: datetime) -> None:
+        """``done`` on the claim, retried while the state store is away (as long as the lease lasts)."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + LEASE.total_seconds()
+        while True:
+            try:
+                if not await self.claims.done(key, self._owner):
+                    log.error("%s for %s was posted, but its claim had lapsed meanwhile", post.key, tick)
+                return
+            except StoreUnavailable as exc:
+                if loop.time() >= give_up:
+                    log.error("%s for %s was posted but not marked done: %s; it may be posted again", post.key,
+                              tick, exc)  # fmt: skip
+                    return
+                await asyncio.sleep(DONE_RETRY)
+
+    async def _give_back(self, post: ScheduledPost, key: str, tick: datetime, attempt: int) -> None:
         waits = post.retry_waits
         if attempt > len(waits):
             await self.claims.retry(key, self._owner, None)

@@ -29,6 +29,7 @@ from bot.core.permissions import Access
 from bot.core.schedule import TickClaims
 from bot.core.settings.config import BotConfig
 from bot.core.tasks import BackgroundTasks
+from bot.digest import contributions as digest_contributions
 from bot.digest.build import DigestBuilder
 from bot.digest.service import DigestService
 from bot.home.service import HomeService
@@ -54,9 +55,11 @@ from bot.operations.execute import ChangeExecutor
 from bot.operations.follow import Follower
 from bot.operations.offers import Offers
 from bot.operations.run import RunbookRunner
+from bot.reports import contributions as report_contributions
 from bot.reports.store import ReportStore
 from bot.reports.weekly import WeeklyReports
 from bot.runtime.poller import Poller
+from bot.security import contributions as security_contributions
 from bot.security.service import SecurityService
 from bot.security.store import SecurityStore
 from runbooks.aws.session import AwsSession
@@ -236,9 +239,9 @@ def build(
     backup_contributions.declare(board, config, aws)
     maintenance_contributions.declare(board, maintenance)
     alert_contributions.declare(board, firing, statuspage)
-    for post in (digest.scheduled_post(), security.scheduled_post(), weekly.scheduled_post()):
-        if post is not None:
-            board.declare(post)
+    digest_contributions.declare(board, digest)
+    security_contributions.declare(board, security)
+    report_contributions.declare(board, weekly)
     board.freeze()
     poller = Poller(
         board=board,

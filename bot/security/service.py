@@ -26,8 +26,8 @@ from runbooks.kube.client import Cluster, ClusterSet, UnknownCluster
 from runbooks.kube.errors import API_ERRORS, explain
 from runbooks.kube.lean import ApiException
 
-# ``chatops-bot audit --print`` loads only the audit: Slack, Redis, the scheduler and the offer path come with the
-# methods that use them.
+# ``chatops-bot audit --print`` loads only the audit: Slack, Redis, the scheduled post and the offer path come with
+# the methods that use them.
 if TYPE_CHECKING:
     from slack_sdk.models.blocks import Block
     from slack_sdk.web.async_client import AsyncWebClient

@@ -148,9 +148,16 @@ async def _run(
     server: Any = None
     serving: asyncio.Task[Any] | None = None
     async with aiohttp.ClientSession() as http:
+
+        async def bot() -> tuple[str, Running]:
+            nonlocal server, serving
+            server, serving, url, app = await starting
+            return str(url), Running(app.services)
+
         shell = Shell(
             slack=slack,
-            bot_url="",
+            bot=bot,
+            http=http,
             secret=secret,
             names=names,
             me="U0YOU",
@@ -159,15 +166,6 @@ async def _run(
             console=console,
             ask=ask,
         )
-        shell.http = http
-
-        async def ready() -> str:
-            nonlocal server, serving
-            server, serving, url, app = await starting
-            shell.running = Running(app.services)
-            return str(url)
-
-        shell.ready = ready
         holder["shell"] = shell
         try:
             while True:

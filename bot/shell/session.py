@@ -52,15 +52,16 @@ class Running:
         self.services = services
 
     def busy(self) -> bool:
-        return self.services.tasks.pending > 0 or self.services.escalator.busy
+        return self.services.tasks.pending > 0 or self.services.escalator.busy or self.services.poller.busy
 
     async def ticked(self, ticks: int = 2, timeout: float = SETTLE_MAX) -> None:
-        """Until the poller has completed ``ticks`` more ticks (one whole tick looked at the clock as it is now)."""
+        """Until the poller has completed ``ticks`` more ticks (one whole tick looked at the clock as it is now) and
+        no scheduled post it started is still being made."""
         poller = self.services.poller
         target = poller.ticks + ticks
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while poller.ticks < target and loop.time() < deadline:
+        while (poller.ticks < target or poller.busy) and loop.time() < deadline:
             poller.wake()
             await asyncio.sleep(0.01)
 
@@ -76,7 +77,8 @@ class Shell:
         self,
         *,
         slack: SlackStandIn,
-        bot_url: str,
+        bot: Callable[[], Awaitable[tuple[str, Running]]],
+        http: aiohttp.ClientSession,
         secret: str,
         names: render.Names,
         me: str,
@@ -86,7 +88,10 @@ class Shell:
         ask: Ask,
     ) -> None:
         self.slack = slack
-        self.bot_url = bot_url
+        self._bot = bot  # the bot starts behind the prompt: its URL and itself, once it is up
+        self.bot_url = ""
+        self.running: Running | None = None
+        self.http = http
         self.signer = wire.Signer(secret)
         self.names = names
         self.user = me
@@ -97,12 +102,7 @@ class Shell:
         self.questions = Questions(console=console, names=names, ask=ask)
         self.last: Shown | None = None
         self.modal: dict[str, Any] | None = None
-        self.http: aiohttp.ClientSession | None = None
         self.heard = time.monotonic()
-        # The bot's URL once it is up (it starts behind the prompt); set by the runner.
-        self.ready: Callable[[], Awaitable[str]] | None = None
-        # The bot, once it is up (set by the runner): what fell due after ``wait`` goes out, and is waited for.
-        self.running: Running | None = None
 
     # What the bot sends ------------------------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
@@ -230,17 +230,15 @@ class Shell:
         if step <= timedelta() or step > timedelta(days=30):
             self.say("Wait between 1s and 30d.")
             return
+        running = await self._up()
         self.clock.advance(step)
         self.say(f"⏩ The bot's clock is now {self.clock():%a %H:%M UTC} ({text} later).")
-        if self.running is not None:
-            await self.running.ticked()
+        await running.ticked()  # what fell due meanwhile goes out, and is waited for
         await self.settle()
 
     # Requests as Slack sends them --------------------------------------------------------------------------------
     async def post(self, body: str, content_type: str) -> tuple[int, str]:
-        assert self.http is not None
-        if self.ready is not None and not self.bot_url:
-            self.bot_url = await self.ready()  # a line typed while the bot starts waits for it
+        await self._up()  # a line typed while the bot starts waits for it
         headers = self.signer.headers(body, content_type)
         async with self.http.post(f"{self.bot_url}/slack/events", data=body.encode(), headers=headers) as resp:
             answer = resp.status, await resp.text()
@@ -378,6 +376,11 @@ class Shell:
         return await self.post(body, wire.FORM)
 
     # Waiting for the bot -------------------------------------------------------------------------------------------
+    async def _up(self) -> Running:
+        if self.running is None:
+            self.bot_url, self.running = await self._bot()
+        return self.running
+
     async def settle(self, quiet: float = QUIET) -> None:
         """Until the bot has no work left and Slack has heard nothing from it for ``quiet`` (its work after the
         acknowledgement shows up meanwhile)."""

@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.core.board import Board
 from bot.core.clock import utcnow
 from bot.core.redis import connect
 from bot.core.severity import Severity
@@ -29,7 +30,7 @@ def test_a_slow_announcement_keeps_its_lock(redis_server: RedisServer, recorder:
         conn = connect(redis_server.url, Path("unused"))
         client = build_client(BOT_TOKEN, recorder.api_url)
         store = IncidentStore(conn.client, conn.description)
-        announcer = Announcer(client, store, CHANNEL, utcnow, lock_ttl=1)
+        announcer = Announcer(client, store, CHANNEL, utcnow, board=Board().freeze(), lock_ttl=1)
         now = datetime.now(UTC)
         incident = await store.open(
             title="Slow announcement",

@@ -353,6 +353,16 @@ def test_a_version_the_client_cannot_read_is_shown_unknown(tmp_path: Path, versi
         assert ref in out
 
 
+def test_a_kubeconfig_that_cannot_be_read_is_named_in_the_digest(tmp_path: Path) -> None:
+    """Not one cluster down but the way to all of them: one line named "kubernetes", and the rest of the digest."""
+    broken = tmp_path / "kubeconfig"
+    broken.write_text("apiVersion: v1\nclusters: [\n")
+    done = run_print(digest_config(tmp_path / "c.yaml"), broken)
+    assert done.returncode == 0, done.stderr
+    assert "kubernetes" in done.stdout and "no usable kubeconfig" in done.stdout
+    assert "🔴 kubernetes: no usable kubeconfig" in done.stdout and str(broken) not in done.stdout
+
+
 def test_credentials_never_reach_the_digest_and_prometheus_auth_comes_from_the_environment(
     tmp_path: Path, kube: tuple[KubeEmulator, Path, dict[str, set[str]], set[str]]
 ) -> None:

@@ -314,6 +314,17 @@ def test_a_window_is_announced_listed_and_bad_input_refused(
     assert state.get("mw:seq") == seq  # nothing stored
 
 
+def test_a_form_slack_will_not_open_falls_back_to_the_command(slack: SignedSlack, recorder: SlackRecorder) -> None:
+    recorder.fail("views.open", "expired_trigger_id")
+    try:
+        before = len(recorder.of("response_url"))
+        assert slack.command("schedule", command="/maintenance", user=OPS).status_code == 200
+        wait_for(lambda: len(recorder.of("response_url")) > before, what="fallback reply")
+        assert "/maintenance schedule <YYYY-MM-DD>" in recorder.of("response_url")[-1].params["text"]
+    finally:
+        recorder.failures.clear()
+
+
 def test_the_form_schedules_and_says_what_is_wrong(slack: SignedSlack, recorder: SlackRecorder) -> None:
     before = len(recorder.of("views.open"))
     ack_text(slack.command("schedule", command="/maintenance", user=OPS))

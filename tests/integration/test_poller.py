@@ -220,3 +220,40 @@ def test_periodic_jobs_run_at_their_pace_on_the_clock_and_an_outage_is_said_once
     said = [r.getMessage() for r in caplog.records]
     assert sum("rarely paused until the state store answers" in m for m in said) == 1
     assert any("rarely recovered" in m for m in said)
+
+
+def test_a_claim_an_earlier_version_wrote_holds_while_it_lasts(redis_server: RedisServer) -> None:
+    """The previous version claimed a tick with "1" (posted, kept two days) and, after a failure, "retry" with a
+    short TTL: neither is taken again while it lasts, and a tick whose "retry" expired is posted."""
+    import redis as sync_redis
+
+    posted: list[datetime] = []
+
+    async def run(when: datetime) -> None:
+        posted.append(when)
+
+    client = sync_redis.Redis.from_url(redis_server.url)
+
+    async def main() -> None:
+        clock = MovableClock()
+        the_post = post(run, HOURLY)
+        first, poller = replica(redis_server.url, clock, the_post), replica(redis_server.url, clock, the_post)
+        past_next_hour(clock)
+        tick_time = the_post.tick_of(clock())
+        assert tick_time is not None
+        client.set(the_post.claim_key(tick_time), "1", ex=3600)
+        await tick(first)
+        assert posted == []
+        client.set(the_post.claim_key(tick_time), "retry", px=200)
+        await tick(poller)
+        assert posted == []
+        while client.exists(the_post.claim_key(tick_time)):
+            await asyncio.sleep(0.05)
+        clock.advance(timedelta(seconds=1))  # past what it was told to wait
+        await tick(poller)
+        assert len(posted) == 1
+
+    try:
+        asyncio.run(main())
+    finally:
+        client.close()

@@ -237,13 +237,14 @@ class Bot:
         self.wake()
 
     def ticked(self, ticks: int = 2, timeout: float = 10.0) -> None:
-        """Until the poller has completed ``ticks`` more ticks (two: one whole tick began after this call)."""
+        """Until the poller has completed ``ticks`` more ticks (two: one whole tick began after this call) and no
+        scheduled post it started is still being made."""
         poller = self.services.poller
         target = poller.ticks + ticks
         deadline = time.monotonic() + timeout
-        while poller.ticks < target:
+        while poller.ticks < target or poller.busy:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the poller of {self.name} did not tick ({poller.ticks} < {target})")
+                raise TimeoutError(f"the poller of {self.name} did not tick ({poller.ticks} < {target}) or settle")
             self.wake()
             time.sleep(0.01)
 

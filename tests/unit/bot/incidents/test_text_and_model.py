@@ -72,7 +72,20 @@ def test_incidents_stored_by_earlier_versions_read_as_today() -> None:
     assert read.during == [During(emoji="🛠️", label="maintenance", text="MW-3: Postgres minor upgrade")]
     text = json.dumps([b.to_dict() for b in announcement_blocks(read, T0)], ensure_ascii=False)
     assert "🛠️ Opened during maintenance *MW-3: Postgres minor upgrade*" in text and "<#C0ROOM7>" in text
-    assert "maintenance" not in read.model_dump() and "channel" not in read.model_dump()
+
+
+def test_incidents_are_written_so_the_last_release_reads_them_too() -> None:
+    """During a rolling upgrade a replica of the last release reads ``channel`` and ``maintenance``; written back by
+    today's code they do not double up."""
+    window = During(emoji="🛠️", label="maintenance", text="MW-3: Postgres minor upgrade")
+    other = During(emoji="🚧", label="change freeze", text="Black Friday")
+    incident = make(room="C0ROOM7", during=[other, window])
+    written = json.loads(incident.model_dump_json())
+    assert written["channel"] == "C0ROOM7" and written["maintenance"] == "MW-3: Postgres minor upgrade"
+    assert Incident.model_validate_json(incident.model_dump_json()) == incident
+    by_last_release = {k: v for k, v in written.items() if k not in ("room", "during")}
+    assert Incident.model_validate(by_last_release).during == [window]
+    assert json.loads(make().model_dump_json())["maintenance"] is None
 
 
 def test_other_domains_buttons_join_the_lifecycle_buttons() -> None:
