@@ -61,8 +61,8 @@ class Command:
 
     @property
     def verb(self) -> str:
-        """The first word, lower case ("help" when there is none)."""
-        return words.verb(self.words)[0][:20]
+        """The first word, lower case ("" when there is none)."""
+        return words.verb(self.words)[0][:20] if self.words else ""
 
 
 @dataclass(frozen=True)
@@ -232,14 +232,17 @@ class Kit:
         doing: str = "",
         verbs: Mapping[str, Rule] | None = None,
         known: Sequence[str] = (),
+        blank: str = "help",
     ) -> None:
         """``/name``: ``who`` may use it (``doing`` says what, in a refusal); ``verbs`` give other rules by first word,
-        checked before the rest is read. ``known``: the verbs counted by name in the request metrics."""
+        checked before the rest is read. ``known``: the verbs counted by name in the request metrics (the bare command
+        as ``blank``)."""
         rules = dict(verbs or {})
 
         async def listener(ack: AsyncAck, command: dict[str, Any], respond: Any) -> None:
             cmd = Command.of(command)
-            metric = f"{name} {cmd.verb if cmd.verb in known else 'other'}" if known else name
+            verb = cmd.verb or blank
+            metric = f"{name} {verb if verb in known else 'other'}" if known else name
             async with guarded("command", metric, acked(ack)):
                 rule_who, rule_doing = rules.get(cmd.verb, (who, doing))
                 await self.needs.access.require(rule_who, cmd.actor, rule_doing)

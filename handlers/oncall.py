@@ -63,4 +63,5 @@ def register(kit: Kit) -> None:
         oncall,
         verbs={"override": (Who.OPERATORS, "override the rotation")},
         known=("", "handoff", "override", "help"),
+        blank="",  # the bare command (who is on call now) is counted as "/oncall "
     )

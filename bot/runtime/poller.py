@@ -159,7 +159,7 @@ class Poller:
             log.error("%s for %s: its claim was not given back for a retry: %s", post.key, tick, exc)
 
     async def _renew(self, post: ScheduledPost, key: str, tick: datetime) -> None:
-        if not await self.claims.renew(key, self._owner, self.clock() + LEASE):
+        if not await self.claims.renew(key, self._owner, self.clock() + LEASE) and self._handled.get(post.key) != tick:
             log.error("%s for %s: the claim was lost (its lease lapsed); another replica may post it", post.key, tick)
 
     async def _mark_done(self, post: ScheduledPost, key: str, tick: datetime) -> None:

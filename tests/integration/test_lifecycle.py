@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.support.bot_process import SignedSlack, ack_text
+from tests.support.harness import Bot
 from tests.support.net import wait_for
 from tests.support.slack_recorder import Call, SlackRecorder, blocks_of, text_of_blocks
 
@@ -216,3 +217,22 @@ def test_modal_opens_and_submission_creates_incident(slack: SignedSlack, recorde
     )
     listing = ack_text(slack.command("list"))
     assert "Login page blank" in listing
+
+
+def test_requests_are_counted_by_fixed_names_never_by_incident(
+    slack: SignedSlack, bot: Bot, open_incident: Callable[..., int]
+) -> None:
+    """The request metrics' labels are a fixed set: the bare /incident is its help, the bare /oncall who is on call,
+    and the work after an acknowledgement is counted by what it is, not by which incident."""
+    number = open_incident("P3", "Counted by name")
+    assert slack.command("").status_code == 200
+    assert slack.command("", command="/oncall").status_code == 200
+    assert "now *acknowledged*" in ack_text(slack.command(f"ack INC-{number}"))
+
+    def counted(name: str) -> bool:
+        return f'chatops_slack_requests_total{{kind="command",name="{name}",outcome="ok"}}' in bot.metrics()
+
+    for name in ("/incident open", "/incident help", "/oncall ", "/incident ack", "incident-announce",
+                 "incident-changed"):  # fmt: skip
+        wait_for(lambda name=name: counted(name), what=f"requests counted as {name!r}")  # type: ignore[misc]
+    assert f"INC-{number}" not in bot.metrics()

@@ -87,6 +87,7 @@ def test_oncall_shows_who_is_on_call_and_the_usage(needs_of: Any) -> None:
         (["U0CAROL"], "Write it as"),
         (["<@U0CAROL>", "soon"], "is not a duration"),
         (["<@U0CAROL>", "30d"], "at most 14 days"),
+        (["<@U0CAROL>", "15d"], "at most 14 days"),
         (["<@U0CAROL>", "2h", "extra"], "Write it as"),
     ],
 )
@@ -111,6 +112,15 @@ def test_an_override_makes_someone_primary_and_is_said_in_the_incidents_channel(
     assert said.startswith("<@U0CAROL> is primary on call until") and said.endswith("(2h).")
     news = [c for c in slack_stand_in.of("chat.postMessage") if "made <@U0CAROL> primary" in str(c.params)]
     assert news and news[-1].params["channel"] == "C0INCIDENTS"
+
+
+def test_an_override_of_fourteen_days_and_some_hours_is_still_fourteen_days(needs_of: Any) -> None:
+    """As before the kit: the limit is on whole days."""
+
+    async def work(needs: Services) -> str:
+        return await oncall.override(needs, Actor("U0OPS"), ["<@U0CAROL>", "14d12h"])
+
+    assert needs_of(work).startswith("<@U0CAROL> is primary on call until")
 
 
 def test_opening_answers_at_once_and_announces_after(needs_of: Any) -> None:
