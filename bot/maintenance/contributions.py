@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import Block
 from bot.core.board import Board, HomeSection, Periodic
 from bot.core.errors import DependencyError
 from bot.digest.model import DigestPart, DigestSection
+from bot.incidents.model import MAINTENANCE_LABEL
 from bot.incidents.steps import OpenedDuring
 from bot.maintenance import render
 from bot.maintenance.service import MaintenanceService
@@ -43,6 +44,6 @@ def declare(board: Board, windows: MaintenanceService) -> None:
         ),
         DigestSection("maintenance", 40, "Maintenance today", today),
         HomeSection("maintenance", 40, home),
-        OpenedDuring("maintenance", "🛠️", "maintenance", windows.during),
+        OpenedDuring("maintenance", "🛠️", MAINTENANCE_LABEL, windows.during),
         AfterChange("maintenance", windows.work.after_change),
     )
