@@ -3,7 +3,6 @@ fills in) and "Resolve on status page" buttons. Responders only; the status page
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
@@ -18,13 +17,10 @@ from bot.alerts.render import (
 )
 from bot.alerts.statuspage import PublicStatus
 from bot.core.errors import UserError
-from bot.core.slack import SLACK_ERRORS
 from bot.core.words import check_text
 from bot.incidents.render import URL_ACTION
-from handlers.kit import Answer, Click, Command, Kit, Replies, Submission, Submitted, Who
+from handlers.kit import Answer, Click, Command, Kit, Replies, Submission, Submitted, Who, open_form
 from handlers.needs import Needs
-
-log = logging.getLogger(__name__)
 
 NO_STATUS_PAGE = "No status page is set up (`statuspage` in the config)."
 
@@ -57,16 +53,9 @@ async def post_button(needs: Needs, click: Click, replies: Replies) -> None:
     """ "Post to status page": the form, prefilled with the incident's title only."""
     public = _status_page(needs)
     incident = await needs.store.get(_number(click))
-    try:
-        await needs.client.views_open(
-            trigger_id=click.trigger_id, view=public_modal(incident, sorted(public.settings.components))
-        )
-    except SLACK_ERRORS as exc:
-        log.warning("views.open failed: %s", type(exc).__name__)
-        raise UserError(
-            f"Slack did not open the form in time. `/incident update {incident.ref} --public <text>` posts to the "
-            "status page too."
-        ) from None
+    view = public_modal(incident, sorted(public.settings.components))
+    instead = f"`/incident update {incident.ref} --public <text>` posts to the status page too."
+    await open_form(needs, click.trigger_id, view, instead=instead)
 
 
 async def post_form(needs: Needs, form: Submission) -> Submitted:

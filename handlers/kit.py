@@ -25,12 +25,13 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.core import words
+from bot.core.errors import UserError
 from bot.core.permissions import Actor, Who
 from bot.core.slack import SLACK_ERRORS
 from handlers.guard import Reply, acked, guarded
 from handlers.needs import Needs
 
-__all__ = ["Answer", "Click", "Command", "Kit", "Replies", "Submission", "Submitted", "Who"]
+__all__ = ["Answer", "Click", "Command", "Kit", "Replies", "Submission", "Submitted", "Who", "open_form"]
 
 log = logging.getLogger(__name__)
 
@@ -190,12 +191,21 @@ class Answer:
 
         async def later(replies: Replies) -> None:
             try:
-                await replies.needs.client.views_open(trigger_id=trigger_id, view=view)
-            except SLACK_ERRORS as exc:
-                log.warning("views.open failed: %s", type(exc).__name__)
-                await replies.private(f"Slack did not open the form in time. {instead}")
+                await open_form(replies.needs, trigger_id, view, instead=instead)
+            except UserError as exc:
+                await replies.private(str(exc))
 
         return cls(later=later, name=name)
+
+
+async def open_form(needs: Needs, trigger_id: str, view: View, *, instead: str) -> None:
+    """views.open; when Slack does not open the form (a trigger expires in 3 s), a UserError saying what to type
+    ``instead``."""
+    try:
+        await needs.client.views_open(trigger_id=trigger_id, view=view)
+    except SLACK_ERRORS as exc:
+        log.warning("views.open failed: %s", type(exc).__name__)
+        raise UserError(f"Slack did not open the form in time. {instead}") from None
 
 
 @dataclass(frozen=True)
