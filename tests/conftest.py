@@ -15,7 +15,7 @@ from tests.support.bot_process import SignedSlack, ack_text
 from tests.support.harness import Bot
 from tests.support.redis_server import RedisServer
 from tests.support.secrets_scan import leaks
-from tests.support.slack_recorder import SlackRecorder
+from tests.support.slack_recorder import REFUSED, SlackRecorder
 
 CONFIG = """
 channels:
@@ -36,6 +36,18 @@ permissions:
 def write_config(path: Path, responders: str = "[]") -> Path:
     path.write_text(textwrap.dedent(CONFIG).replace("{responders}", responders))
     return path
+
+
+@pytest.fixture(autouse=True)
+def slack_would_accept(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test checks that real Slack would take what the bot sent: a call the stand-in refused as Slack would
+    (``invalid_blocks``, ``msg_blocks_too_long``, a view past its limits) fails the test that made it, unless the
+    test is marked ``slack_refusal`` (it asks for one)."""
+    before = len(REFUSED)
+    yield
+    made = REFUSED[before:]
+    if made and request.node.get_closest_marker("slack_refusal") is None:
+        pytest.fail("Slack would refuse: " + "; ".join(f"{c.method} {c.error}: {c.refused}" for c in made[:3]))
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from bot.shell import blockkit
+
 BOT_USER = "U0CHATOPS"
 TEAM = "T0SHELL"
 HOLD_AT_MOST = 30.0
@@ -58,6 +60,7 @@ class Call:
     limited: bool = False  # answered 429 (rate limited) rather than taken
     error: str = ""  # the error it was answered with (ok: false), if any
     bot: str = ""  # which bot called, when each is given an API URL of its own (``api_url_for``)
+    refused: list[str] = field(default_factory=list)  # why Slack would refuse its blocks or view, if it would
 
     def params_blocks(self) -> list[dict[str, Any]]:
         return _blocks(self.params)
@@ -97,6 +100,7 @@ class SlackStandIn:
         self.failures: dict[str, str] = {}
         self.rate_limits: dict[str, list[Any]] = {}
         self.holds: dict[str, tuple[str | None, threading.Event]] = {}
+        self.refusals: list[Call] = []  # calls answered with a Block Kit refusal (invalid_blocks and the like)
         self._ts = itertools.count(1)
         self._channels = itertools.count(1)
         self.url = ""
@@ -217,6 +221,9 @@ class SlackStandIn:
 
     def answer(self, call: Call) -> dict[str, Any]:
         """What Slack answers ``call`` with (the stand-in's state changes as Slack's would)."""
+        refused = self._refused(call)
+        if refused is not None:
+            return refused
         method, params = call.method, call.params
         channel = str(params.get("channel") or "")
         me = self.identity
@@ -301,6 +308,21 @@ class SlackStandIn:
             return {"ok": True, "files": files if isinstance(files, list) else []}
         return {"ok": True}  # pins.add, conversations.archive, reactions: done
 
+    def _refused(self, call: Call) -> dict[str, Any] | None:
+        """Slack's answer to blocks or a view it refuses (``blockkit``), else None."""
+        try:
+            if call.method in MESSAGE_METHODS:
+                blockkit.check_message(str(call.params.get("text") or ""), _blocks(call.params))
+            elif call.method in VIEW_METHODS:
+                blockkit.check_view(_json(call.params.get("view")))
+        except blockkit.Refused as exc:
+            call.error, call.refused = exc.error, exc.reasons
+            with self.lock:
+                self.refusals.append(call)
+            messages = [f"[ERROR] {reason}" for reason in exc.reasons]
+            return {"ok": False, "error": exc.error, "response_metadata": {"messages": messages}}
+        return None
+
     async def _upload(self, request: web.Request) -> web.Response:
         content = (await request.read()).decode(errors="replace")
         with self.lock:
@@ -311,8 +333,12 @@ class SlackStandIn:
         """A response_url: replies to the person who typed or clicked, in place or as a new message."""
         token = request.match_info["token"]
         params = _json((await request.read()).decode() or "{}")
+        call = Call("response_url", params, dict(request.headers))
+        refused = self._refused(call)
         with self.lock:
-            self.calls.append(Call("response_url", params, dict(request.headers)))
+            self.calls.append(call)
+        if refused is not None:  # a response_url answers 400 with the error as its body
+            return web.Response(status=400, text=str(refused["error"]))
         user, channel, message_ts = self.response_targets.get(token, ("?", "?", None))
         private = params.get("response_type", "ephemeral") != "in_channel"
         text, blocks = str(params.get("text") or ""), list(params.get("blocks") or [])
@@ -328,6 +354,10 @@ class SlackStandIn:
         self.response_targets[token] = (user, channel, message.ts)  # a later replace edits this one
         self.listener(Event("ephemeral" if private else "posted", message))
         return web.json_response({"ok": True})
+
+
+MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "chat.scheduleMessage", "response_url")
+VIEW_METHODS = ("views.open", "views.push", "views.update", "views.publish")
 
 
 def _json(value: Any, default: Any = None) -> Any:

@@ -15,7 +15,10 @@ from typing import Any
 from bot.shell.slack import Call, Identity, SlackStandIn, _blocks
 from tests.support.net import wait_for
 
-__all__ = ["Call", "RecorderProcess", "SlackRecorder", "blocks_of", "text_of_blocks"]
+__all__ = ["REFUSED", "Call", "RecorderProcess", "SlackRecorder", "blocks_of", "text_of_blocks"]
+
+# Every Block Kit refusal of every stand-in in this process (tests/conftest.py fails the test that caused one).
+REFUSED: list[Call] = []
 
 TEST_IDENTITY = Identity(team="T111", team_name="Test", bot_user="UBOT", bot_id="BBOT", ts_base=1700000000)
 
@@ -61,6 +64,12 @@ class SlackRecorder(SlackStandIn):
         """A response_url that leads here; its token is remembered so logs can be scanned for it."""
         self.issued_tokens.add(token)
         return super().response_url(token, user, channel, message_ts)
+
+    def _refused(self, call: Call) -> dict[str, Any] | None:
+        answer = super()._refused(call)
+        if answer is not None:
+            REFUSED.append(call)
+        return answer
 
     def wait_for_calls(self, method: str, count: int, timeout: float = 10.0) -> list[Call]:
         wait_for(lambda: len(self.of(method)) >= count, timeout=timeout, what=f"{count} {method} call(s)")
