@@ -13,7 +13,8 @@ async def health(needs: Needs, cmd: Command) -> Answer:
 
     async def report(replies: Replies) -> None:
         digest = await needs.digest.recent()
-        await replies.private(render.verdict(digest), render.blocks(digest))
+        for part in render.messages(digest):
+            await replies.private(render.verdict(digest), part)
         telemetry.DIGESTS_POSTED.labels(trigger="command").inc()
 
     return Answer(f"Checking {clusters} cluster{'s' if clusters != 1 else ''}… the digest follows here.", later=report)

@@ -21,7 +21,8 @@ async def take_over(needs: Needs, click: Click, replies: Replies) -> None:
 
 async def run_health(needs: Needs, click: Click, replies: Replies) -> None:
     digest = await needs.digest.recent()
-    await replies.private(digest_render.verdict(digest), digest_render.blocks(digest))
+    for part in digest_render.messages(digest):
+        await replies.private(digest_render.verdict(digest), part)
     await needs.home.publish(click.actor.user)
 
 

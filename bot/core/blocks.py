@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.core.text import SECTION_LIMIT, clip
 
@@ -27,3 +28,41 @@ def chunked_sections(lines: Sequence[str]) -> list[Block]:
     if current:
         sections.append(SectionBlock(text=MarkdownTextObject(text=current)))
     return sections
+
+
+MESSAGE_BLOCKS = 50
+MESSAGE_TEXT = 11_000  # Slack refuses a message past about 12,000 characters of block text (msg_blocks_too_long)
+
+
+def text_size(block: Block) -> int:
+    """How many characters of text a block holds, as Slack counts them against a message."""
+
+    def texts(node: Any) -> Iterator[int]:
+        if isinstance(node, dict):
+            if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+                yield len(node["text"])
+            for value in node.values():
+                yield from texts(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from texts(item)
+
+    return sum(texts(block.to_dict()))
+
+
+def messages(blocks: Sequence[Block], *, most: int = 5, cut: str = "…more left out") -> list[list[Block]]:
+    """Blocks split, in order, into at most ``most`` messages that Slack each takes (50 blocks, about 12,000
+    characters of block text); what does not fit in them is left out, the last one saying ``cut``."""
+    out: list[list[Block]] = [[]]
+    size = 0
+    for block in blocks:
+        n = text_size(block)
+        if out[-1] and (len(out[-1]) >= MESSAGE_BLOCKS - 1 or size + n > MESSAGE_TEXT):
+            if len(out) == most:
+                out[-1].append(ContextBlock(elements=[MarkdownTextObject(text=cut)]))
+                return out
+            out.append([])
+            size = 0
+        out[-1].append(block)
+        size += n
+    return out

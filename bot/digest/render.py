@@ -1,5 +1,6 @@
-"""The health digest as Block Kit (pure). It stays inside Slack's limits for any cluster size: at most 50 blocks,
-each section under 3,000 characters, long lists cut with "and N more" (most severe first).
+"""The health digest as Block Kit (pure). It stays inside Slack's limits for any cluster size: each section under
+3,000 characters, long lists cut with "and N more" (most severe first), and the whole split into messages Slack
+takes (50 blocks and about 12,000 characters of text each): the first is the post, the rest its thread replies.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.core.blocks import messages as split
 from bot.core.text import clip
 from bot.digest.model import Digest
 from bot.digest.text import (
     FULL_LAYOUT_CLUSTERS,
-    MAX_BLOCKS,
     SECTION_LIMIT,
     cluster_title,
     incident_lines,
@@ -28,10 +29,11 @@ from bot.digest.text import (
 )
 from runbooks.checklist.model import ClusterHealth, Section
 
-__all__ = ["CERT_RENEW_ACTION", "blocks", "verdict"]
+__all__ = ["CERT_RENEW_ACTION", "blocks", "messages", "verdict"]
 
 CERT_RENEW_ACTION = "cert_renew"  # the digest's Renew button on an expiring certificate (handlers/security.py)
 RENEW_BUTTONS = 5
+MESSAGES = 5  # a response URL takes five answers; past them the digest says what was cut
 
 
 def renew_buttons(cluster: ClusterHealth, section: Section) -> list[Block]:
@@ -84,6 +86,10 @@ def blocks(digest: Digest) -> list[Block]:
     out.append(
         SectionBlock(text=MarkdownTextObject(text=clip("*Open incidents*\n" + "\n".join(incidents), SECTION_LIMIT)))
     )
-    if len(out) > MAX_BLOCKS:
-        out = [*out[: MAX_BLOCKS - 1], ContextBlock(elements=[MarkdownTextObject(text="…more clusters cut")])]
     return out
+
+
+def messages(digest: Digest) -> list[list[Block]]:
+    """The digest as the messages Slack takes: the first holds the header and verdict, each later one continues
+    it (posted as thread replies, or further answers to ``/health``)."""
+    return split(blocks(digest), most=MESSAGES, cut="…the rest is cut: `chatops-bot digest --print` shows it all")

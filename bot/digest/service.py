@@ -100,12 +100,21 @@ class DigestService:
         channel = self.config.channels.digest
         assert channel is not None
         digest = await self.build()
+        first, *rest = render.messages(digest)
+        text = render.verdict(digest)
         try:
-            await self.client.chat_postMessage(
-                channel=channel, text=render.verdict(digest), blocks=render.blocks(digest), unfurl_links=False
-            )
+            posted = await self.client.chat_postMessage(channel=channel, text=text, blocks=first, unfurl_links=False)
         except SLACK_ERRORS as exc:
             slack.failed("chat.postMessage", f"the digest for {tick}", exc)
             raise
+        for i, more in enumerate(rest, start=2):  # the parent is out: a failed reply is said, not posted twice
+            try:
+                await self.client.chat_postMessage(
+                    channel=channel, thread_ts=posted["ts"], text=f"{text} ({i}/{len(rest) + 1})", blocks=more,
+                    unfurl_links=False,
+                )  # fmt: skip
+            except SLACK_ERRORS as exc:
+                slack.failed("chat.postMessage", f"part {i} of the digest for {tick}", exc)
+                break
         telemetry.DIGESTS_POSTED.labels(trigger="schedule").inc()
         log.info("health digest for %s posted: %s", tick, render.verdict(digest))

@@ -16,7 +16,6 @@ from runbooks.prometheus.model import KeyMetrics
 
 MAX_LINES = 12
 SECTION_LIMIT = 2900
-MAX_BLOCKS = 50
 FULL_LAYOUT_CLUSTERS = 5
 
 

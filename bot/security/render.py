@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 
-from bot.core.blocks import chunked_sections, md
+from bot.core.blocks import chunked_sections, md, messages
 from bot.core.text import clip, escape, when
 from bot.security.model import ClusterVerdict, shown_key
 from bot.security.text import verdict_line
@@ -24,7 +24,6 @@ RANK_MARK = {3: "🔴", 2: "🟠", 1: "🟡"}
 SHOWN_PER_CHECK = 15
 SHOWN_CHANGES = 10
 EXPIRING = 14  # days
-MAX_BLOCKS = 48
 
 
 def _finding(f: AuditFinding) -> str:
@@ -80,10 +79,10 @@ def audit_blocks(verdicts: Sequence[ClusterVerdict], now: datetime) -> list[Bloc
             blocks.append(SectionBlock(text=md("✅ No findings.")))
         for heading, lines in _cluster_lines(verdict):
             blocks.extend(chunked_sections([f"*{escape(heading)}*", *lines]))
-    blocks.append(ContextBlock(elements=[md(f"Audited {when(now)} · accepted findings: `security.exceptions`")]))
-    if len(blocks) > MAX_BLOCKS:
-        blocks = [*blocks[: MAX_BLOCKS - 1], ContextBlock(elements=[md("…cut: `chatops-bot audit --print` shows all")])]
-    return blocks
+    footer = ContextBlock(elements=[md(f"Audited {when(now)} · accepted findings: `security.exceptions`")])
+    # One message Slack takes (50 blocks, about 12,000 characters); the footer stays.
+    (kept,) = messages(blocks, most=1, cut="…cut: `chatops-bot audit --print` shows all")
+    return [*kept, footer]
 
 
 # Certificates ---------------------------------------------------------------------------------------------------

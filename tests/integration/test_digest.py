@@ -383,3 +383,41 @@ def test_credentials_never_reach_the_digest_and_prometheus_auth_comes_from_the_e
         assert set(prom.authorizations) == {"Basic c2NyYXBlcjpodW50ZXIy"}  # base64("scraper:hunter2")
     finally:
         prom.stop()
+
+
+def test_a_large_digest_is_a_post_and_thread_replies_slack_takes(
+    tmp_path: Path, recorder: SlackRecorder, kube: tuple[KubeEmulator, Path, dict[str, set[str]], set[str]]
+) -> None:
+    """Five clusters with hundreds of crash-looping pods: about 30,000 characters of digest. Slack refuses a message
+    past about 12,000 (the stand-in too, failing the test), so the post is the start and its thread the rest."""
+    from tests.support.cluster_seed import container, pod
+
+    emulator, kubeconfig, _, _ = kube
+    objects, _, _ = seed(datetime.now(UTC))
+    crashing = container("app", waiting="CrashLoopBackOff", restarts=40)
+    objects["v1/pods"] += [pod(f"worker-{i:03d}-7d9f", f"team-{i % 30}", containers=[crashing]) for i in range(400)]
+    emulator.seed(objects)
+    clusters = ", ".join(f"{{name: prod-{i}, context: emu}}" for i in range(5))
+    config = digest_config(tmp_path / "c.yaml", cron="* * * * *")
+    config.write_text(config.read_text().replace("clusters: [{name: emu, context: emu}]", f"clusters: [{clusters}]"))
+    redis = RedisServer().start()
+    clock = MovableClock()
+    bot = _bot(tmp_path, recorder, redis, config, kubeconfig, "large", clock)
+    try:
+
+        def posts() -> list[object]:
+            return [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == "C0HEALTH"]
+
+        before = len(posts())
+        past_next_minute(clock, bot)
+        wait_for(lambda: len(posts()) - before >= 2, timeout=60, what="the digest and a thread reply")
+        bot.settled()
+        parent, *replies = posts()[before:]
+        assert not parent.params.get("thread_ts") and parent.reply_ts  # type: ignore[attr-defined]
+        assert replies and all(r.params["thread_ts"] == parent.reply_ts for r in replies)  # type: ignore[attr-defined]
+        shown = "".join(text_of_blocks(json.loads(json.dumps(c.params["blocks"]))) for c in posts()[before:])  # type: ignore[attr-defined]
+        assert all(f"prod-{i}" in shown for i in range(5)), "every cluster is in the post or its thread"
+        assert not [c for c in posts()[before:] if c.error]  # type: ignore[attr-defined]
+    finally:
+        bot.terminate()
+        redis.cleanup()
