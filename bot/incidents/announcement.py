@@ -7,8 +7,10 @@ announcement from the store (posting it then if the first post never went out).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.models.blocks import Block
@@ -32,6 +34,17 @@ MAX_REFRESH_ROUNDS = 5
 # How long a change waits for an announcement another request is posting at that moment
 # (longer than one Slack call with its retries, shorter than the posting lock's 30 s).
 IN_FLIGHT_WAIT = 20.0
+# Slack rate-limits edits of one message: at most one edit a second per announcement from a replica; changes that
+# arrive meanwhile are folded into the next edit, which renders the latest state.
+EDIT_EVERY = 1.0
+
+
+@dataclass
+class _Editing:
+    """An announcement being edited by this replica: ``again`` when a change came in since the edit began."""
+
+    again: bool = False
+    last: float = 0.0
 
 
 class Announcer:
@@ -51,6 +64,7 @@ class Announcer:
         self.clock = clock
         self.board = board
         self.lock_ttl = lock_ttl
+        self._editing: dict[int, _Editing] = {}
 
     def blocks(self, incident: Incident) -> list[Block]:
         """The announcement as the incident stands, with every other domain's buttons on it."""
@@ -114,33 +128,53 @@ class Announcer:
     async def refresh(self, number: int) -> tuple[str, str] | None:
         """Render the latest state into the announcement; repeat if it changed meanwhile.
 
-        Concurrent refreshes (other clicks, other replicas) may land in any order; each one
-        re-checks the version after its update, so the last write always shows the latest state.
-        Returns where the announcement is, or None when it could not be posted.
+        One edit of an announcement runs at a time in a replica, at most one a second: a change that comes in
+        while one runs asks it for one more round (the latest state wins) and returns where the announcement is.
+        Concurrent refreshes of other replicas may land in any order; each one re-checks the version after its
+        update, so the last write always shows the latest state. Returns where the announcement is, or None when
+        it could not be posted.
         """
-        where: tuple[str, str] | None = None
-        for _ in range(MAX_REFRESH_ROUNDS):
+        editing = self._editing.get(number)
+        if editing is not None:
+            editing.again = True
             try:
-                incident, where = await self.store.snapshot(number)
-            except StoreUnavailable as exc:
-                log.error("announcement refresh of INC-%s skipped: %s", number, exc)
-                return where
-            if where is None:
-                return await self.announce(incident)
-            channel, ts = where
-            try:
-                await self.client.chat_update(
-                    channel=channel,
-                    ts=ts,
-                    text=headline(incident),
-                    blocks=self.blocks(incident),
-                )
-            except SLACK_ERRORS as exc:
-                slack.failed("chat.update", incident.ref, exc)
-                return where
-            try:
-                if await self.store.version(number) == incident.version:
-                    return where
+                return (await self.store.snapshot(number))[1]
             except StoreUnavailable:
-                return where
-        return where
+                return None
+        editing = self._editing[number] = _Editing()
+        loop = asyncio.get_running_loop()
+        stale = 0  # rounds for changes made elsewhere (another replica) that the edit found newer than it
+        try:
+            while True:
+                editing.again = False
+                where, current = await self._edit(number)
+                editing.last = loop.time()
+                if where is None:
+                    return where
+                if not editing.again:
+                    stale = 0 if current else stale + 1
+                    if current or stale >= MAX_REFRESH_ROUNDS:
+                        return where
+                await asyncio.sleep(max(0.0, editing.last + EDIT_EVERY - loop.time()))
+        finally:
+            del self._editing[number]
+
+    async def _edit(self, number: int) -> tuple[tuple[str, str] | None, bool]:
+        """One edit: where the announcement is, and whether what it shows is the latest state."""
+        try:
+            incident, where = await self.store.snapshot(number)
+        except StoreUnavailable as exc:
+            log.error("announcement refresh of INC-%s skipped: %s", number, exc)
+            return None, True
+        if where is None:
+            return await self.announce(incident), True
+        channel, ts = where
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, text=headline(incident), blocks=self.blocks(incident))
+        except SLACK_ERRORS as exc:
+            slack.failed("chat.update", incident.ref, exc)
+            return where, True
+        try:
+            return where, await self.store.version(number) == incident.version
+        except StoreUnavailable:
+            return where, True

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 
 from tests.support.bot_process import SignedSlack, ack_text
 from tests.support.harness import Bot
@@ -236,3 +240,54 @@ def test_requests_are_counted_by_fixed_names_never_by_incident(
                  "incident-changed"):  # fmt: skip
         wait_for(lambda name=name: counted(name), what=f"requests counted as {name!r}")  # type: ignore[misc]
     assert f"INC-{number}" not in bot.metrics()
+
+
+def test_metrics_speak_openmetrics_when_the_scraper_asks_for_it(bot: Bot, open_incident: Callable[..., int]) -> None:
+    """Content negotiation on ``/metrics``: Prometheus asks for OpenMetrics first; a plain client gets the text
+    format."""
+    open_incident("P3", "Counted for the scraper")
+    url = f"{bot.base_url}/metrics"
+    asked = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+    asked += "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"  # what Prometheus 2.x sends
+    open_metrics = httpx.get(url, headers={"Accept": asked}, timeout=5)
+    assert open_metrics.status_code == 200
+    assert open_metrics.headers["content-type"].startswith("application/openmetrics-text; version=1.0.0")
+    assert open_metrics.text.endswith("# EOF\n")
+    assert "# TYPE chatops_slack_requests counter" in open_metrics.text  # OpenMetrics names the family without _total
+    assert 'chatops_slack_requests_total{kind="command",name="/incident open",outcome="ok"}' in open_metrics.text
+
+    for accept in (None, "text/plain", "*/*"):
+        plain = httpx.get(url, headers={"Accept": accept} if accept else {}, timeout=5)
+        assert plain.headers["content-type"].startswith("text/plain"), accept
+        assert "# EOF" not in plain.text and "# TYPE chatops_slack_requests_total counter" in plain.text
+
+
+def test_a_burst_of_changes_edits_the_announcement_about_once_a_second_and_shows_the_last(
+    slack: SignedSlack, recorder: SlackRecorder, bot: Bot, open_incident: Callable[..., int]
+) -> None:
+    """Slack rate-limits edits of one message: forty updates at once fold into a few edits, a second apart, the
+    last showing the final state; each update is still said."""
+    number = open_incident("P2", "Burst of updates")
+    ann = wait_announcement(recorder, number)
+
+    def edits() -> list[Call]:
+        return [c for c in recorder.of("chat.update") if c.params.get("ts") == ann.reply_ts]
+
+    bodies = [slack.command_body(f"update INC-{number} step {i}", user="U0BOB") for i in range(40)]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        assert set(pool.map(lambda b: slack.post(b, "application/x-www-form-urlencoded").status_code, bodies)) == {200}
+    assert slack.click("incident_acknowledge", str(number), user="U0BOB").status_code == 200
+    wait_for(lambda: edits() and "Acknowledged" in text_of_blocks(blocks_of(edits()[-1])), what="the final edit")
+
+    def said() -> int:
+        return len(
+            {c.params["text"] for c in recorder.of("chat.postMessage") if f"INC-{number}: step " in c.params["text"]}
+        )
+
+    wait_for(lambda: said() == 40, what="each update said")
+    bot.settled()
+    made = edits()
+    assert len(made) <= 15, f"{len(made)} edits of one message for 41 changes"
+    gaps = [b.at - a.at for a, b in itertools.pairwise(made)]
+    assert min(gaps, default=1.0) >= 0.9, f"edits {min(gaps):.2f} s apart"
+    assert "Acknowledged" in text_of_blocks(blocks_of(made[-1]))
