@@ -3,6 +3,8 @@ a restore is carried out by the one offer path (operators, once, audited) when i
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.backups import parse
 from bot.operations.follow import ResponseSink
 from bot.operations.run import cluster_option
@@ -22,6 +24,7 @@ async def backup(needs: Needs, cmd: Command) -> Answer:
                 f"Reading Velero backups{where}…", lambda: backups.listing(cluster, listing), name="/backup list"
             )
         case parse.BackupCreate() as create:
+            create = replace(create, namespaces=backups.scope(create.namespaces))  # kubernetes.namespaces
 
             async def take(replies: Replies) -> None:
                 sink = ResponseSink(replies.respond, in_channel=True)
@@ -31,6 +34,7 @@ async def backup(needs: Needs, cmd: Command) -> Answer:
                 f"Creating a Velero backup{where}… its progress follows here.", later=take, name="/backup create"
             )
         case parse.BackupRestore() as restore:
+            restore = replace(restore, namespaces=backups.scope(restore.namespaces))
             return Answer.report(
                 f"Reading backup `{restore.backup}`{where}…",
                 lambda: backups.offer_restore(cluster, restore, cmd.actor.user, cmd.channel),

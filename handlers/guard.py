@@ -16,7 +16,7 @@ from bot.core.redis import StoreUnavailable
 from bot.incidents.machine import TransitionRefused
 from bot.incidents.store import IncidentNotFound
 from bot.incidents.text import refusal_text
-from runbooks.errors import BadRequest, Refused
+from runbooks.errors import BadRequest, NotConfigured, Refused
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,9 @@ async def guarded(kind: str, name: str, reply: Reply) -> AsyncIterator[None]:
         await reply(store_down_text(exc))
     except DependencyError as exc:
         outcome = "dependency_failed"
+        await reply(f":warning: {exc}")
+    except NotConfigured as exc:  # e.g. no kubeconfig: raised where the client is built, for every command alike
+        outcome = "not_configured"
         await reply(f":warning: {exc}")
     except Exception:
         outcome = "error"

@@ -45,6 +45,7 @@ async def cert(needs: Needs, cmd: Command) -> Answer:
                 name="/cert list",
             )
         case parse.CertRenew(namespace=namespace, name=name):
+            needs.security.renewable(namespace)  # kubernetes.namespaces, before any API call
             return Answer.report(
                 f"Reading certificate `{namespace}/{name}`…",
                 lambda: needs.security.offer_renew(cluster, namespace, name, cmd.actor.user, cmd.channel),

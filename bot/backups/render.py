@@ -154,12 +154,18 @@ def db_restore_offer_blocks(
         HeaderBlock(text=clip(f"Database restore: {snapshot.id}", 150)),
         SectionBlock(text=md(facts)),
     ]
+    groups = (
+        f"the source's {len(change.security_groups)} security group(s)"
+        if change.security_groups
+        else "the VPC's default security group (none known of the source)"
+    )
     button = offered.button(
         "restore",
         f"Restore to {change.instance}",
         title="Restore to a new instance?",
-        states=f"A NEW RDS instance {change.instance} ({change.instance_class or 'the original class'}, subnet group "
-        f"{change.subnet_group or 'default'}) is created from {snapshot.id}. {change.source} is not touched.",
+        states=f"A NEW RDS instance {change.instance} ({change.instance_class or 'the original class'}) is created "
+        f"from {snapshot.id}; {change.source} is not touched. Not publicly accessible; subnet group "
+        f"{change.subnet_group or 'default'}, {groups}.",
         confirm="Restore",
     )
     return blocks + _offer(button, refusal)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,11 +28,12 @@ from bot.operations.audit import AuditLog
 from bot.operations.follow import Follower, Sink
 from bot.operations.offered import Offered
 from bot.operations.offers import Offers
+from runbooks.aws import names as rds_names
 from runbooks.aws import rds
 from runbooks.aws.session import AwsSession
 from runbooks.changes.restores import RdsRestore, VeleroRestore, restorable
 from runbooks.errors import Refused
-from runbooks.kube import velero
+from runbooks.kube import names, velero
 from runbooks.kube.client import Cluster, ClusterSet
 from runbooks.kube.errors import API_ERRORS
 from runbooks.kube.errors import explain as explain_kube
@@ -81,8 +83,10 @@ class BackupService:
         incidents: IncidentService,
         follower: Follower,
         clock: Callable[[], datetime],
+        namespaces: Sequence[str] = (),
     ) -> None:
         self.clusters = clusters
+        self.allowed = list(namespaces)  # kubernetes.namespaces: backups and restores stay inside (empty: any)
         self.aws = aws
         self.namespace = velero_namespace
         self.offers = offers
@@ -92,6 +96,13 @@ class BackupService:
         self.clock = clock
 
     # Velero --------------------------------------------------------------------------------------------------
+    def scope(self, namespaces: Sequence[str]) -> list[str]:
+        """The namespaces a backup or restore covers: each one named must be in ``kubernetes.namespaces`` (refused as
+        the runbooks refuse, before any API call); naming none means the allowed ones when the list is set."""
+        for namespace in namespaces:
+            names.namespace(namespace, self.allowed)
+        return list(namespaces or self.allowed)
+
     async def _kube(self, cluster_name: str | None, read: Callable[[Cluster], Any], what: str) -> Any:
         cluster = await asyncio.to_thread(self.clusters.connect, cluster_name)
         try:
@@ -121,6 +132,7 @@ class BackupService:
     async def create(
         self, cluster_name: str | None, cmd: parse.BackupCreate, actor: str, channel: str, sink: Sink
     ) -> None:
+        cmd = replace(cmd, namespaces=self.scope(cmd.namespaces))
         name = cmd.name or default_name(cmd, self.clock())
 
         def make(cluster: Cluster) -> BackupInfo:
@@ -161,7 +173,7 @@ class BackupService:
         change = VeleroRestore(
             velero_namespace=self.namespace,
             backup=backup.name,
-            namespaces=cmd.namespaces,
+            namespaces=self.scope(cmd.namespaces),
             partial=cmd.partial,
             restore=f"{backup.name[: NAME_MAX - 16].rstrip('.-')}-{now:%Y%m%d%H%M%S}",
             cluster=cluster_name,
@@ -223,13 +235,14 @@ class BackupService:
             lambda: rds.instance(client, snapshot.instance), "rds:DescribeDBInstances", snapshot.instance
         )
         now = self.clock()
-        new_id = cmd.new_instance or f"{snapshot.instance[: NAME_MAX - 18]}-restored-{now:%Y%m%d}"
+        new_id = cmd.new_instance or rds_names.restored(snapshot.instance, f"restored-{now:%Y%m%d}")
         change = RdsRestore(
             snapshot=snapshot.id,
             instance=new_id,
             source=snapshot.instance,
             instance_class=source.instance_class if source else "",
             subnet_group=source.subnet_group if source else None,
+            security_groups=list(source.security_groups) if source else [],
         )
         taken = await self._aws(lambda: rds.instance(client, new_id), "rds:DescribeDBInstances", new_id)
 

@@ -19,6 +19,7 @@ from bot.digest.model import Digest, DigestPart, DigestSection
 from bot.digest.text import metric_lines
 from runbooks.checklist.collect import collect_all
 from runbooks.checklist.model import ClusterHealth
+from runbooks.errors import NotConfigured
 from runbooks.kube.client import ClusterSet
 
 if TYPE_CHECKING:  # the store only when REDIS_URL is set: digest --print without it never loads a Redis client
@@ -74,7 +75,9 @@ class DigestBuilder:
             log.error("kubernetes configuration could not be loaded: %s", exc)
             # Not one cluster but the way to all of them, named as what failed; the parser's words (paths, lines of
             # the file) stay in the log.
-            error = f"no usable kubeconfig ({type(exc).__name__}; the bot's log has the details)"
+            error = "no usable kubeconfig (the bot's log has the details)"
+            if isinstance(exc, NotConfigured):  # it names the setting to fix
+                error = str(exc)
             return [ClusterHealth(name="kubernetes", reachable=False, error=error)]
         timeout = self.config.digest.check_timeout.total_seconds()
         return await collect_all(clusters, now, timeout, self.config.velero.namespace)

@@ -31,6 +31,7 @@ from bot.operations.follow import Follower
 from bot.operations.run import RunbookRunner
 from runbooks import smoke
 from runbooks.changes.nodes import Cordon, Drain, Uncordon
+from runbooks.errors import NotConfigured
 from runbooks.kube import deployment, rollout
 from runbooks.kube.client import ClusterSet
 from runbooks.kube.errors import API_ERRORS
@@ -99,17 +100,18 @@ class WindowWork:
     async def _backup(self, window: Window, actor: str) -> str:
         """ "Backup critical data": a Velero backup of the window's namespaces and a snapshot of each configured RDS
         instance, each followed in the window's thread."""
+        namespaces = self.backups.scope(window.namespaces)  # kubernetes.namespaces: refused before anything starts
         channel = window.message[0] if window.message else self.config.channels.incidents
         started = []
-        cmd = backup_parse.BackupCreate(namespaces=window.namespaces)
+        cmd = backup_parse.BackupCreate(namespaces=namespaces)
         name = f"{window.ref.lower()}-{default_name(cmd, self.clock())}"[:63].rstrip("-")
-        cmd = backup_parse.BackupCreate(name=name, namespaces=window.namespaces)
+        cmd = backup_parse.BackupCreate(name=name, namespaces=namespaces)
         self._background(
             window,
             self.backups.create(window.cluster, cmd, actor, channel, self.messages.sink(window)),
             f"backup {name}",
         )
-        started.append(f"Velero backup {name} of {', '.join(window.namespaces) or 'every namespace'}")
+        started.append(f"Velero backup {name} of {', '.join(namespaces) or 'every namespace'}")
         aws = self.config.aws
         instances = aws.rds.wanted if aws is not None else []
         for instance in instances or []:
@@ -124,7 +126,7 @@ class WindowWork:
         async def run() -> None:
             try:
                 await work
-            except (UserError, DependencyError) as exc:
+            except (UserError, DependencyError, NotConfigured) as exc:
                 await self.messages.thread(window, f"⚠️ {what}: {exc}")
 
         self.tasks.spawn(run(), name=f"{window.ref}-{what}")
@@ -211,7 +213,7 @@ class WindowWork:
 
             try:
                 await self.runner.run(self.runner.request(book, words), channel=channel, user=actor, publish=publish)
-            except (UserError, DependencyError) as exc:
+            except (UserError, DependencyError, NotConfigured) as exc:
                 await self.messages.thread(window, f"⚠️ roll-back of {service}: {exc}")
 
     async def after_change(self, executed: Executed) -> None:

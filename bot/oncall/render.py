@@ -95,12 +95,7 @@ def handoff_blocks(
         SectionBlock(text=MarkdownTextObject(text=clip(f"☐ {title}\n{body}", SECTION_LIMIT))) for title, body in lines
     ]
     blocks.append(
-        SectionBlock(
-            text=MarkdownTextObject(
-                text="☐ *Review recent changes/deployments* — not collected yet (arrives with the Kubernetes "
-                "integration)\n☐ *Ensure access to all systems*\n☐ *Test paging/alerting*"
-            )
-        )
+        SectionBlock(text=MarkdownTextObject(text="☐ *Ensure access to all systems*\n☐ *Test paging/alerting*"))
     )
     return blocks
 

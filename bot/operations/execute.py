@@ -27,7 +27,7 @@ from bot.operations.offers import Claim, Offers
 from runbooks.aws.errors import code as aws_code
 from runbooks.aws.session import AwsSession
 from runbooks.changes import CHANGE_ERRORS, Change, Site, answered
-from runbooks.errors import Refused
+from runbooks.errors import NotConfigured, Refused
 from runbooks.kube.client import Cluster, ClusterSet, UnknownCluster
 from runbooks.registry import parse_change
 
@@ -132,6 +132,10 @@ class ChangeExecutor:
             await self.offers.give_back(offer_id, token)
             await self.audit.record({**audit, "result": f"refused: {exc}"})
             raise UserError(f"{label} refused: {exc}. Nothing was changed.") from None
+        except NotConfigured:  # no kubeconfig, AWS not set up: nothing was tried, said as every command says it
+            await self.offers.give_back(offer_id, token)
+            await self.audit.record({**audit, "result": "failed: not configured"})
+            raise
         except CHANGE_ERRORS as exc:
             if answered(exc):  # the API said no: nothing was done, the offer may be tried again
                 await self.offers.give_back(offer_id, token)

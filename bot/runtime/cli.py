@@ -193,6 +193,7 @@ def digest_print() -> int:
 def audit_print() -> int:
     from bot.security import text  # noqa: PLC0415 - only this command needs Kubernetes
     from bot.security.service import SecurityService  # noqa: PLC0415
+    from runbooks.errors import NotConfigured  # noqa: PLC0415
     from runbooks.kube.client import ClusterSet  # noqa: PLC0415
 
     try:
@@ -212,7 +213,7 @@ def audit_print() -> int:
 
     try:
         sys.stdout.write(asyncio.run(_with_optional_store(settings, build)))
-    except DependencyError as exc:
+    except (DependencyError, NotConfigured) as exc:
         print(f"chatops-bot: {exc}", file=sys.stderr)
         return 1
     return 0

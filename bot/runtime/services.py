@@ -175,6 +175,7 @@ def build(
         clusters=clusters,
         aws=aws,
         velero_namespace=config.velero.namespace,
+        namespaces=config.kubernetes.namespaces,
         offers=offers,
         audit=audit,
         incidents=incidents,

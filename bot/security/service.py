@@ -20,9 +20,9 @@ from bot.core.settings.config import BotConfig
 from bot.security import render, text
 from bot.security.model import ClusterVerdict, apply_exceptions, compare
 from runbooks.checklist.audit import ClusterAudit, collect
-from runbooks.kube import certs
+from runbooks.kube import certs, names
 from runbooks.kube.certs import CertInfo
-from runbooks.kube.client import Cluster, ClusterSet, UnknownCluster
+from runbooks.kube.client import Cluster, ClusterSet
 from runbooks.kube.errors import API_ERRORS, explain
 from runbooks.kube.lean import ApiException
 
@@ -64,15 +64,11 @@ class SecurityService:
     async def audit(self, cluster_name: str | None = None) -> list[ClusterVerdict]:
         """Audit one cluster (or every configured one), compare with the last audit of each, store this one."""
         now = self.clock()
-        try:
-            if cluster_name is not None:
-                clusters = [await asyncio.to_thread(self.clusters.connect, cluster_name)]
-            else:
-                clusters = await asyncio.to_thread(self.clusters.connect_all)
-        except UnknownCluster:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a broken kubeconfig is said, not raised as a traceback
-            raise DependencyError(f"the Kubernetes configuration could not be loaded: {exc}") from None
+        # A missing kubeconfig raises NoClusterConfig where the client is built, said like every other command's.
+        if cluster_name is not None:
+            clusters = [await asyncio.to_thread(self.clusters.connect, cluster_name)]
+        else:
+            clusters = await asyncio.to_thread(self.clusters.connect_all)
         audits = await asyncio.gather(*(collect(c) for c in clusters))
         return [await self._verdict(a, now) for a in audits]
 
@@ -150,9 +146,15 @@ class SecurityService:
         soon = sum(1 for c in found if c.not_after is not None and (c.not_after - now).days < render.EXPIRING)
         return render.certs_blocks(name, found, now), f"{len(found)} certificate(s) in {name}, {soon} expiring soon"
 
+    def renewable(self, namespace: str) -> str:
+        """A renewal acts in ``namespace``: outside ``kubernetes.namespaces`` it is refused as the runbooks refuse."""
+        return names.namespace(namespace, self.config.kubernetes.namespaces)
+
     async def offer_renew(
         self, cluster_name: str | None, namespace: str, name: str, actor: str, channel: str | None
     ) -> tuple[list[Block], str]:
+        self.renewable(namespace)  # the digest's Renew button comes here without the command's check
+
         def read(cluster: Cluster) -> CertInfo:
             try:
                 return certs.cert_info(certs.certificate_obj(cluster, namespace, name))

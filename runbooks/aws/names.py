@@ -6,6 +6,7 @@ import re
 
 from runbooks.errors import BadRequest
 
+INSTANCE_MAX = 63
 # RDS instance identifiers: 1-63 letters, digits or hyphens, starting with a letter, no "--", no trailing "-".
 _INSTANCE = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$", re.ASCII)
 # Snapshot identifiers: the same rules up to 255 characters; automated ones carry an "rds:" prefix.
@@ -25,6 +26,14 @@ def instance(value: str) -> str:
             "letter, no '--' and not ending with '-'."
         )
     return lowered
+
+
+def restored(source: str, suffix: str) -> str:
+    """``<source>-<suffix>`` as a legal instance identifier: the source cut to leave room (63 in all), never
+    leaving a "--" or a trailing "-" where it was cut."""
+    tail = "-" + suffix.strip("-")
+    base = source.lower()[: INSTANCE_MAX - len(tail)].rstrip("-")
+    return instance((base or "db") + tail)
 
 
 def snapshot(value: str) -> str:

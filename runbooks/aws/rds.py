@@ -23,6 +23,7 @@ class RdsInstance(BaseModel):
     engine_version: str = ""
     instance_class: str = ""
     subnet_group: str | None = None
+    security_groups: tuple[str, ...] = ()  # its VPC security groups' ids
     retention_days: int = 0
     latest_restorable: datetime | None = None
     endpoint: str | None = None
@@ -50,6 +51,11 @@ def instance_of(data: dict[str, Any]) -> RdsInstance:
         engine_version=str(data.get("EngineVersion", "")),
         instance_class=str(data.get("DBInstanceClass", "")),
         subnet_group=(data.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"),
+        security_groups=tuple(
+            str(g["VpcSecurityGroupId"])
+            for g in data.get("VpcSecurityGroups") or []
+            if g.get("VpcSecurityGroupId") and g.get("Status") != "removing"
+        ),
         retention_days=int(data.get("BackupRetentionPeriod") or 0),
         latest_restorable=data.get("LatestRestorableTime"),
         endpoint=f"{endpoint['Address']}:{endpoint.get('Port', '')}".rstrip(":") if endpoint.get("Address") else None,
@@ -122,16 +128,29 @@ def create_snapshot(rds: RDSClient, identifier: str, snapshot_id: str) -> RdsSna
     return snapshot_of(dict(made["DBSnapshot"]))
 
 
-def restore(rds: RDSClient, snapshot_id: str, new_id: str, like: RdsInstance | None) -> RdsInstance:
-    """A new instance from the snapshot (the original is never touched), with the original's class and subnets."""
+def restore(
+    rds: RDSClient,
+    snapshot_id: str,
+    new_id: str,
+    *,
+    instance_class: str = "",
+    subnet_group: str | None = None,
+    security_groups: tuple[str, ...] | list[str] = (),
+) -> RdsInstance:
+    """A new instance from the snapshot (the original is never touched), never publicly accessible, with the
+    original's class, DB subnet group and VPC security groups (without them AWS picks the default subnet group and
+    the VPC's default security group)."""
     args: dict[str, Any] = {
         "DBInstanceIdentifier": new_id,
         "DBSnapshotIdentifier": snapshot_id,
+        "PubliclyAccessible": False,  # stated: the snapshot's or the subnet group's default could make it public
         "Tags": [{"Key": "created-by", "Value": "chatops-bot"}, {"Key": "restored-from", "Value": snapshot_id}],
     }
-    if like is not None and like.instance_class:
-        args["DBInstanceClass"] = like.instance_class
-    if like is not None and like.subnet_group:
-        args["DBSubnetGroupName"] = like.subnet_group
+    if instance_class:
+        args["DBInstanceClass"] = instance_class
+    if subnet_group:
+        args["DBSubnetGroupName"] = subnet_group
+    if security_groups:
+        args["VpcSecurityGroupIds"] = list(security_groups)
     made = rds.restore_db_instance_from_db_snapshot(**args)
     return instance_of(dict(made["DBInstance"]))

@@ -96,7 +96,8 @@ class RdsRestore(Change):
     instance: str  # the new instance
     source: str  # the instance the snapshot was taken of (never touched)
     instance_class: str = ""
-    subnet_group: str | None = None
+    subnet_group: str | None = None  # the source's, as read at the offer (used if it is gone at the click)
+    security_groups: list[str] = Field(default_factory=list)  # the source's VPC security groups, likewise
 
     label: ClassVar[str] = "database restore"
     verb: ClassVar[str] = "restore a snapshot to"
@@ -124,8 +125,18 @@ class RdsRestore(Change):
             raise Refused(f"snapshot {self.snapshot} is {snapshot.status}, not available")
         if rds.instance(client, self.instance) is not None:
             raise Refused(f"an instance named {self.instance} exists already; choose another with --as=<new-id>")
-        made = rds.restore(client, self.snapshot, self.instance, rds.instance(client, self.source))
-        return f"from {self.snapshot} ({made.status}; {self.source} is untouched)"
+        # The source's network as it is now (read again: its groups may have changed since the offer), else as
+        # it was at the offer; never publicly accessible.
+        source = rds.instance(client, self.source)
+        made = rds.restore(
+            client,
+            self.snapshot,
+            self.instance,
+            instance_class=(source.instance_class if source else "") or self.instance_class,
+            subnet_group=source.subnet_group if source else self.subnet_group,
+            security_groups=source.security_groups if source else self.security_groups,
+        )
+        return f"from {self.snapshot} ({made.status}, not publicly accessible; {self.source} is untouched)"
 
     def progress(self, site: Site) -> tuple[str, bool]:
         db = rds.instance(site.require_aws().rds(), self.instance)

@@ -9,13 +9,14 @@ page can be reduced to findings before the next is read. Resources are named by 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from runbooks.errors import BadRequest
+from runbooks.errors import BadRequest, NotConfigured
 from runbooks.kube import names
 from runbooks.kube.lean import ApiClient, ConfigException, Configuration, config
 from runbooks.kube.objects import Obj
@@ -23,6 +24,8 @@ from runbooks.kube.objects import Obj
 PAGE_SIZE = 500
 REQUEST_TIMEOUT = 10.0
 MERGE_PATCH = "application/merge-patch+json"
+
+log = logging.getLogger(__name__)
 
 
 def path(base: str, namespace: str | None, plural: str, name: str | None = None, sub: str | None = None) -> str:
@@ -62,7 +65,10 @@ class Cluster:
             except ConfigException:
                 pass
         kubeconfig = os.environ.get("KUBECONFIG") or "~/.kube/config"
-        return cls(name, config.new_client_from_config(config_file=kubeconfig, context=context))
+        try:
+            return cls(name, config.new_client_from_config(config_file=kubeconfig, context=context))
+        except Exception as exc:  # whatever the loader raises: its ConfigException, YAML or file errors
+            raise NoClusterConfig.of(exc, name, context, kubeconfig) from exc
 
     @property
     def requests(self) -> int:
@@ -165,6 +171,38 @@ class Cluster:
 
     def cluster_role_bindings(self) -> Iterator[Obj]:
         return self.list_all("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings")
+
+
+class NoClusterConfig(NotConfigured):
+    """The cluster cannot be reached for want of configuration: no in-cluster service account and no kubeconfig,
+    or a kubeconfig without the context ``kubernetes.clusters`` names. Raised where a cluster's client is built, so
+    every command that needs a cluster says the same; the loader's own words (file paths, lines) go to the log."""
+
+    @classmethod
+    def of(cls, exc: BaseException, name: str, context: str | None, kubeconfig: str) -> NoClusterConfig:
+        log.warning("kubernetes configuration for cluster %s not usable: %s: %s", name, type(exc).__name__, exc)
+        files = [os.path.expanduser(f) for f in kubeconfig.split(os.pathsep) if f]
+        if not any(os.path.isfile(f) for f in files):
+            return cls(
+                "No Kubernetes configuration: the bot does not run in a cluster (no service account) and finds no "
+                "kubeconfig. Set `KUBECONFIG` to a kubeconfig file (default ~/.kube/config), or run the bot in a pod "
+                "with a service account."
+            )
+        if context is not None and f"name {context} in" in str(exc):
+            return cls(
+                f"The kubeconfig (`KUBECONFIG`) has no context `{names.shown(context)}`, which cluster "
+                f"`{names.shown(name)}` of kubernetes.clusters names. Add the context, or correct the cluster's "
+                "`context` in the config."
+            )
+        if context is None and "current-context" in str(exc):
+            return cls(
+                "The kubeconfig (`KUBECONFIG`) has no current context: set one (`kubectl config use-context`), or "
+                "list the cluster with its context in kubernetes.clusters."
+            )
+        return cls(
+            f"The kubeconfig (`KUBECONFIG`) cannot be used for cluster `{names.shown(name)}` (the bot's log has "
+            "the details)."
+        )
 
 
 class UnknownCluster(BadRequest):

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 import redis
@@ -76,13 +77,19 @@ def config_file(directory: Path, body: str = CONFIG) -> Path:
 
 
 def start_bot(
-    directory: Path, recorder: SlackRecorder, redis: RedisServer, kubeconfig: Path, aws: dict[str, str], name: str
+    directory: Path,
+    recorder: SlackRecorder,
+    redis: RedisServer,
+    kubeconfig: Path,
+    aws: dict[str, str],
+    name: str,
+    body: str = CONFIG,
 ) -> Bot:
     """A bot on the emulated cluster whose AWS is ``aws`` (moto, or a stand-in that denies everything)."""
     return Bot(
         redis_url=redis.url,
         slack_api_url=recorder.api_url,
-        config_path=config_file(directory),
+        config_path=config_file(directory, body),
         log_path=directory / f"{name}.log",
         extra_env={"KUBECONFIG": str(kubeconfig), **aws},
     ).start()
@@ -290,6 +297,60 @@ def test_restores_of_backups_that_did_not_complete_are_refused(
     assert not [r for r in velero_objects(emulator, RESTORES).values() if r["spec"]["backupName"] == "manual-complete"]
 
 
+ALLOWED = CONFIG.replace("rollout_timeout: 20s}", "rollout_timeout: 20s, namespaces: [production, staging]}")
+OUTSIDE = "namespace `kube-system` is not one the bot may act in (production, staging)."
+
+
+def test_kubernetes_namespaces_bounds_backups_restores_renewals_and_the_windows_backup(
+    tmp_path: Path, recorder: SlackRecorder, redis_server: RedisServer, kube: tuple[KubeEmulator, Path], moto: Moto
+) -> None:
+    """With ``kubernetes.namespaces`` set, nothing outside it is backed up, restored or renewed: the same refusal as
+    the runbooks', before any API call; a backup or restore that names no namespace keeps to the allowed ones."""
+    emulator, kubeconfig = kube
+    proc = start_bot(tmp_path, recorder, redis_server, kubeconfig, moto.env(), "allowed", body=ALLOWED)
+    slack = SignedSlack(proc.base_url, recorder.response_url)
+    try:
+        kube_before, since = kube_requests(emulator), len(recorder.of("response_url"))
+        backups_before = set(velero_objects(emulator, BACKUPS))
+        for command, text in (
+            ("/backup", "create --namespace=kube-system"),
+            ("/backup", "create sneaky --namespace=production,kube-system"),
+            ("/backup", "restore daily-backup-20261127020000 --namespace=kube-system"),
+            ("/cert", "renew kube-system/apiserver-tls"),
+        ):
+            assert OUTSIDE in ack_text(slack.command(text, command=command, user="U0BOB")), text
+        assert kube_requests(emulator) == kube_before and replies(recorder, since) == []
+
+        # The digest's Renew button on a certificate outside the list is refused the same way.
+        slack.click("cert_renew", "emu|kube-system/apiserver-tls", user="U0BOB")
+        assert OUTSIDE in wait_reply(recorder, since, OUTSIDE)["text"]
+
+        # The window's "Backup critical data" step of a window on kube-system: refused, not ticked.
+        start = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%SZ")
+        scheduled = ack_text(slack.command(f"schedule {start} 1h DNS upgrade --services=kube-system/coredns",
+                                           command="/maintenance", user="U0OPS"))  # fmt: skip
+        number = int(scheduled.split("*MW-")[1].split("*")[0])
+        slack.click("mw_step", f"{number}:backup", user="U0BOB")
+        wait_for(lambda: len([r for r in replies(recorder, since) if OUTSIDE in str(r.get("text"))]) == 2,
+                 what="the step refused")  # fmt: skip
+        assert set(velero_objects(emulator, BACKUPS)) == backups_before
+        assert "checklist 0/5" in ack_text(slack.command("list", command="/maintenance"))
+
+        # Naming no namespace: the allowed ones, not every namespace.
+        ack_text(slack.command("create allowed-only", command="/backup", user="U0BOB"))
+        wait_reply(recorder, since, "Backup `allowed-only`")
+        assert velero_objects(emulator, BACKUPS)["allowed-only"]["spec"]["includedNamespaces"] == [
+            "production",
+            "staging",
+        ]
+        offer = ask(slack, recorder, "/backup", "restore daily-backup-20261127020000", "Restore: daily-backup")
+        confirm = button(offer, "offer_velero-restore")["confirm"]["text"]["text"]
+        assert "into production, staging of cluster emu" in confirm
+    finally:
+        slack.close()
+        proc.terminate()
+
+
 # RDS --------------------------------------------------------------------------------------------------------------
 def test_db_snapshots_lists_manual_and_automated_with_the_restore_window(
     slack: SignedSlack, recorder: SlackRecorder
@@ -373,6 +434,67 @@ def test_db_restore_creates_a_new_instance_once_and_leaves_the_original(
     assert not [b for b in taken["blocks"] if b["type"] == "actions"]
     gone = ask(slack, recorder, "/db", "restore prod-db-yesterday", "No RDS snapshot named")
     assert "/db snapshots" in gone["text"]
+
+
+def test_db_restore_default_id_is_legal_and_the_copy_keeps_the_sources_network_never_public(
+    slack: SignedSlack, recorder: SlackRecorder, moto: Moto
+) -> None:
+    """A 46-character instance id cut for ``-restored-<date>`` must not leave ``--``; the copy is made in the
+    source's DB subnet group with its VPC security groups (moto, like AWS, gives a restore without them the VPC's
+    default group) and the call itself says ``PubliclyAccessible=false``."""
+    ec2, rds = moto.client("ec2"), moto.client("rds")
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")["Subnet"]
+        for i, zone in enumerate("ab")
+    ]
+    rds.create_db_subnet_group(
+        DBSubnetGroupName="ledger-private",
+        DBSubnetGroupDescription="private subnets",
+        SubnetIds=[s["SubnetId"] for s in subnets],
+    )
+    groups = [
+        ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc)["GroupId"]
+        for name in ("ledger-db", "ledger-db-admin")
+    ]
+    source = "payments-ledger-primary-eu-central-1-replica-a"  # 46 characters, a "-" at the 45th
+    assert len(source) == 46 and source[44] == "-"
+    rds.create_db_instance(
+        DBInstanceIdentifier=source,
+        Engine="postgres",
+        DBInstanceClass="db.r6g.large",
+        AllocatedStorage=50,
+        MasterUsername="admin",
+        MasterUserPassword="not-a-real-password",
+        DBSubnetGroupName="ledger-private",
+        VpcSecurityGroupIds=groups,
+        PubliclyAccessible=False,
+    )
+    rds.create_db_snapshot(DBInstanceIdentifier=source, DBSnapshotIdentifier="ledger-before-migration")
+
+    offer = ask(slack, recorder, "/db", "restore ledger-before-migration", "Database restore")
+    restore = button(offer, "offer_rds-restore")
+    new_id = restore["text"]["text"].removeprefix("Restore to ")
+    assert new_id == f"{source[:44]}-restored-{datetime.now(UTC):%Y%m%d}"
+    assert len(new_id) <= 63 and "--" not in new_id and not new_id.endswith("-")
+    confirm = restore["confirm"]["text"]["text"]
+    assert "Not publicly accessible; subnet group ledger-private, the source's 2 security group(s)" in confirm
+
+    since = len(recorder.of("response_url"))
+    calls = len(moto.front.requests)
+    slack.click("offer_rds-restore", restore["value"], user="U0OPS")
+    wait_reply(recorder, since, f"<@U0OPS> restored a snapshot to `RDS instance {new_id}`")
+    (made,) = rds.describe_db_instances(DBInstanceIdentifier=new_id)["DBInstances"]
+    assert made["DBSubnetGroup"]["DBSubnetGroupName"] == "ledger-private"
+    assert sorted(g["VpcSecurityGroupId"] for g in made["VpcSecurityGroups"]) == sorted(groups)
+    assert made["PubliclyAccessible"] is False
+    (call,) = [
+        parse_qs(r.body.decode())
+        for r, _ in moto.front.requests[calls:]
+        if b"Action=RestoreDBInstanceFromDBSnapshot" in r.body
+    ]
+    assert call["PubliclyAccessible"] == ["false"] and call["DBSubnetGroupName"] == ["ledger-private"]
+    assert sorted(v[0] for k, v in call.items() if k.startswith("VpcSecurityGroupIds.")) == sorted(groups)
 
 
 # Bad input and failing dependencies --------------------------------------------------------------------------------

@@ -529,3 +529,50 @@ def test_a_change_made_is_reported_made_when_redis_stalls_after_it(
         slack.close()
         bot.terminate()
         own.cleanup()
+
+
+NEEDS_A_CLUSTER = [
+    ("/rollback", "api-gateway production"),
+    ("/runbook", "crashloop payments-api production"),
+    ("/backup", "list"),
+    ("/cert", "list"),
+    ("/security", "audit"),
+]
+
+
+def test_without_a_kubeconfig_every_cluster_command_says_which_configuration_is_missing(
+    tmp_path: Path, recorder: SlackRecorder, redis_server: RedisServer
+) -> None:
+    """No cluster around (not in a pod, no kubeconfig; the shell on a laptop): each command that needs one says what
+    to configure, the same way, instead of "Something went wrong"; a listed cluster whose kubeconfig context is
+    missing is named with it."""
+    missing = tmp_path / "no-kubeconfig"
+    bot = start_bot(tmp_path, recorder, redis_server, "[]", str(missing), "nokube")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        for command, text in NEEDS_A_CLUSTER:
+            reply = command_reply(slack, recorder, text, "No Kubernetes configuration", command=command)
+            said = str(reply["text"])
+            assert "KUBECONFIG" in said and "service account" in said, (command, said)
+            assert reply["response_type"] == "ephemeral" and str(missing) not in said, (command, said)
+        assert "Something went wrong" not in "".join(str(c.params.get("text")) for c in recorder.of("response_url"))
+    finally:
+        slack.close()
+        bot.terminate()
+
+    other = tmp_path / "kubeconfig-other"
+    other.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: staging\n"
+        "clusters: [{name: staging, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "users: [{name: bot, user: {token: t}}]\n"
+        "contexts: [{name: staging, context: {cluster: staging, user: bot}}]\n"
+    )
+    bot = start_bot(tmp_path, recorder, redis_server, "[{name: prod, context: eks-prod}]", str(other), "nocontext")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    try:
+        for command, text in NEEDS_A_CLUSTER[:3]:
+            reply = command_reply(slack, recorder, text, "has no context `eks-prod`", command=command)
+            assert "cluster `prod` of kubernetes.clusters" in str(reply["text"]), (command, reply["text"])
+    finally:
+        slack.close()
+        bot.terminate()
