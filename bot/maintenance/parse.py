@@ -37,6 +37,7 @@ _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$", re.IGNORECASE)
 _VERSION = re.compile(r"^v?(1)\.(\d{1,2})$")
 MAX_AHEAD = timedelta(days=366)
+AHEAD = "a window starts within a year from now."
 MAX_TITLE = 150
 MAX_NAMES = 50
 
@@ -109,8 +110,9 @@ def local_time(day: str, clock: str, tz: ZoneInfo) -> datetime:
         sign = -1 if offset[0] == "-" else 1
         digits = offset[1:].replace(":", "")
         delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        return naive.replace(tzinfo=timezone(sign * delta))
+        return _in_range(naive.replace(tzinfo=timezone(sign * delta)), day, clock)
     first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
+    _in_range(first, day, clock)
     if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
         raise UserError(
             f"{day} {clock} does not exist in {tz.key}: the clocks jump forward then. "
@@ -122,6 +124,16 @@ def local_time(day: str, clock: str, tz: ZoneInfo) -> datetime:
             f"`{clock}{_offset(first)}` or `{clock}{_offset(second)}`."
         )
     return first
+
+
+def _in_range(moment: datetime, day: str, clock: str) -> datetime:
+    """``moment`` unless it lies outside the calendar once in UTC (before year 1 or after 9999): refused, as a
+    window must start within a year from now anyway."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise UserError(f"{day} {clock} cannot be scheduled: {AHEAD}") from None
+    return moment
 
 
 def _offset(moment: datetime) -> str:
@@ -186,7 +198,7 @@ def schedule(
     if start <= now:
         raise UserError("That start is in the past; a window is scheduled ahead of time.")
     if start - now > MAX_AHEAD:
-        raise UserError("That start is more than a year ahead.")
+        raise UserError(f"That start is more than a year ahead: {AHEAD}")
     start = start.astimezone(UTC)
     return Schedule(start, start + length, title, cluster, nodes or [], services or [])
 

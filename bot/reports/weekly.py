@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WEEK = timedelta(days=7)
+COST_WAIT = 150.0  # seconds a request waits for another's Cost Explorer call (its claim lapses after 120)
+COST_POLL = 0.1  # seconds between looks at the day's answer meanwhile
 # Mutations any responder may make (the rest need permissions.operators): not flagged when a responder made them.
 RESPONDER_MUTATIONS = frozenset({"backup-create", "db-snapshot", "maintenance-smoke"})
 BACKUP_KINDS = {
@@ -118,6 +121,7 @@ class WeeklyReports:
         self.oncall = oncall
         self.aws = aws
         self.clock = clock
+        self._reading: dict[str, asyncio.Future[tuple[dict[str, dict[str, float]] | None, str | None]]] = {}
         self.trigger = cron.trigger(config.reports.weekly_cron, ZoneInfo(config.digest.timezone))
 
     async def build(self) -> Weekly:
@@ -139,27 +143,71 @@ class WeeklyReports:
         if self.aws is None:
             return None, "AWS is not configured (set aws.region)"
         day = end.date()
-        settings = self.config.reports
-        try:
-            costs = await self.store.cached_cost(day.isoformat())
-        except DependencyError:
-            costs = None
+        # Single flight: the requests of this replica share one read, and the replicas one Cost Explorer call.
+        reading = self._reading.get(day.isoformat())
+        if reading is None:
+            reading = asyncio.ensure_future(self._costs_of(day))
+            self._reading[day.isoformat()] = reading
+            reading.add_done_callback(lambda _: self._reading.pop(day.isoformat(), None))
+        costs, note = await asyncio.shield(reading)
         if costs is None:
-            from runbooks.aws.errors import AWS_ERRORS, explain  # noqa: PLC0415 - botocore only when AWS is used
-
-            client = self.aws.cost_explorer()
-            try:
-                costs = await asyncio.to_thread(ce.daily_by_service, client, day)
-            except AWS_ERRORS as exc:
-                return None, explain(exc, ce.PERMISSION, "Cost Explorer")
-            try:
-                await self.store.keep_cost(day.isoformat(), costs)
-            except DependencyError as exc:
-                log.warning("Cost Explorer's answer not cached: %s", exc)
+            return None, note
+        settings = self.config.reports
         summary = ce.summarize(
             costs, day, anomaly_percent=settings.anomaly_percent, anomaly_dollars=settings.anomaly_dollars
         )
         return summary, None
+
+    async def _costs_of(self, day: date) -> tuple[dict[str, dict[str, float]] | None, str | None]:
+        """The day's answer: cached, or asked by the one request (of any replica) holding the day's claim while
+        the others wait for it. With the store down, this replica asks Cost Explorer itself, once."""
+        key, token = day.isoformat(), secrets.token_hex(8)
+        waited_until = asyncio.get_running_loop().time() + COST_WAIT
+        while True:
+            try:
+                costs = await self.store.cached_cost(key)
+                if costs is not None:
+                    return costs, None
+                if await self.store.claim_cost(key, token):
+                    return await self._ask_cost_explorer(day, claimed=True)
+                claim = await self.store.cost_claim(key)
+            except DependencyError:
+                return await self._ask_cost_explorer(day, claimed=False)
+            if claim is not None and claim.startswith("failed:"):
+                return None, claim.removeprefix("failed:")
+            if asyncio.get_running_loop().time() > waited_until:
+                return None, "Cost Explorer is still being asked by another request; try again in a minute"
+            await asyncio.sleep(COST_POLL)  # the claim is held: its answer (or refusal) is on its way
+
+    async def _ask_cost_explorer(
+        self, day: date, *, claimed: bool
+    ) -> tuple[dict[str, dict[str, float]] | None, str | None]:
+        from runbooks.aws.errors import AWS_ERRORS, explain  # noqa: PLC0415 - botocore only when AWS is used
+
+        assert self.aws is not None
+        key = day.isoformat()
+        client = self.aws.cost_explorer()
+        try:
+            costs = await asyncio.to_thread(ce.daily_by_service, client, day)
+        except AWS_ERRORS as exc:
+            note = explain(exc, ce.PERMISSION, "Cost Explorer")
+            if claimed:
+                try:
+                    await self.store.cost_failed(key, note)  # told to those waiting, asked again a little later
+                except DependencyError:
+                    await self.store.release_cost(key)
+            return None, note
+        except BaseException:
+            if claimed:
+                await self.store.release_cost(key)
+            raise
+        try:
+            await self.store.keep_cost(key, costs)
+        except DependencyError as exc:
+            log.warning("Cost Explorer's answer not cached: %s", exc)
+        if claimed:
+            await self.store.release_cost(key)  # after the answer is kept: a waiter finds it
+        return costs, None
 
     async def _audit(self, start: datetime, end: datetime) -> list[dict[str, str]] | str:
         """The week's audit entries, or why they could not be read."""

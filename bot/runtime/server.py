@@ -1,7 +1,8 @@
 """Serving: the Bolt app over HTTP (Starlette under uvicorn) or Socket Mode, plus probes and metrics.
 
 Routes: ``POST /slack/events`` (commands, interactivity, events), ``GET /healthz`` (alive),
-``GET /readyz`` (Redis reachable), ``GET /metrics`` (Prometheus), ``POST /alerts/alertmanager`` (alert webhooks,
+``GET /readyz`` (Redis reachable), ``GET /metrics`` (Prometheus text, or
+OpenMetrics when the Accept header asks for it), ``POST /alerts/alertmanager`` (alert webhooks,
 only when ALERTS_TOKEN is set). In Socket Mode the same HTTP server still answers the probes and metrics. The
 lifespan runs the one poller (periodic jobs and scheduled posts) and drains background work at shutdown.
 """
@@ -18,7 +19,8 @@ from datetime import datetime
 
 import aiohttp
 import uvicorn
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import REGISTRY
+from prometheus_client.exposition import choose_encoder
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -86,8 +88,10 @@ def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[
             return PlainTextResponse("ready\n")
         return PlainTextResponse(f"not ready: {store.description} unreachable\n", status_code=503)
 
-    async def metrics(_: Request) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    async def metrics(request: Request) -> Response:
+        # Content negotiation: OpenMetrics when the scraper asks for it (Prometheus does), else the text format.
+        encode, content_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encode(REGISTRY), headers={"Content-Type": content_type})
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.core.logs import setup_logging
+from bot.core.private import open_private, private_dir, touch_private
 from bot.core.settings import SettingsError, load_config_file, load_environment
 from bot.core.settings.config import BotConfig
 from bot.shell.render import Names
@@ -81,8 +82,7 @@ def main(why: str | None = None, stdin: IO[str] | None = None, stdout: IO[str] |
     console.print(Text(f"Using {source}; state in {state}. You are @you in "
                        f"{names.channel(config.channels.incidents)}. Type help, or try:", style="dim"))  # fmt: skip
     console.print(Text("  /incident open P1 Checkout API returns 500s", style="cyan"))
-    env.chatops_data_dir.mkdir(parents=True, exist_ok=True)
-    log = (env.chatops_data_dir / "shell.log").open("a", encoding="utf-8")
+    log = open_private(private_dir(env.chatops_data_dir) / "shell.log")  # 0700 and 0600: incident state
     secret = secrets.token_hex(16)
     token = f"xoxb-shell-{secrets.token_hex(12)}"
     setup_logging(env.log_level, env.log_format, [secret, token], stream=log)
@@ -199,7 +199,7 @@ def _asker(stdin: IO[str], interactive: bool, data_dir: Path, console: Console) 
         from prompt_toolkit.history import FileHistory  # noqa: PLC0415
         from prompt_toolkit.patch_stdout import patch_stdout  # noqa: PLC0415
 
-        session: PromptSession[str] = PromptSession(history=FileHistory(str(data_dir / "shell_history")))
+        session: PromptSession[str] = PromptSession(history=FileHistory(str(touch_private(data_dir / "shell_history"))))
 
         async def ask_tty(prompt: str) -> str | None:
             with patch_stdout(raw=True):

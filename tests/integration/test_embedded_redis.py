@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import httpx
@@ -35,8 +37,12 @@ def test_embedded_redis_persists_across_restarts(tmp_path: Path, recorder: Slack
         assert bot.terminate() == 0
     log = (tmp_path / "embedded-a.log").read_text()
     assert log.count("REDIS_URL is not set") == 1
-    assert (data_dir / "redis.db").exists() or any(data_dir.iterdir())
+    assert (data_dir / "redis.db").exists()
+    assert private(data_dir)  # incident state is the user's alone
 
+    os.chmod(data_dir, 0o755)  # as an older version left it: tightened at the next start
+    for path in data_dir.iterdir():
+        os.chmod(path, 0o644)
     bot = start("embedded-b.log")
     slack = SignedSlack(bot.base_url, recorder.response_url)
     try:
@@ -44,3 +50,12 @@ def test_embedded_redis_persists_across_restarts(tmp_path: Path, recorder: Slack
     finally:
         slack.close()
         bot.terminate()
+    assert private(data_dir)
+
+
+def private(directory: Path) -> bool:
+    """The directory 0700 and every file in it 0600, read with os.stat."""
+    modes = {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in directory.iterdir()}
+    assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
+    assert modes == dict.fromkeys(modes, 0o600), modes
+    return True

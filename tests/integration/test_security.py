@@ -24,9 +24,10 @@ from tests.support.harness import Bot, past_next_minute
 from tests.support.kube import KubeEmulator, plain
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
-from tests.support.replies import buttons_of, reply_text, thread_posts, wait_reply
+from tests.support.replies import buttons_of, replies, reply_text, thread_posts, wait_reply
 from tests.support.security_seed import NS, pod, seed
 from tests.support.slack_recorder import SlackRecorder, text_of_blocks
+from tests.support.standin import Fault
 
 CERTS = "cert-manager.io/v1/certificates"
 REQUESTS = "cert-manager.io/v1/certificaterequests"
@@ -363,6 +364,42 @@ def test_weekly_report_cost_access_and_reliability_with_cost_explorer_asked_once
     state.set(keys.report_cost(date.today().isoformat()), json.dumps(doctored))
     second = reply_text(ask(slack, recorder, "/report", "weekly", "Weekly report", user=BOB))
     assert "Amazon S3 $7,000.00" in second
+
+
+def test_concurrent_weekly_reports_on_two_replicas_make_one_cost_explorer_call(
+    tmp_path: Path, recorder: SlackRecorder, kube: tuple[KubeEmulator, Path], moto: Moto
+) -> None:
+    """Cost Explorer bills each request: five ``/report weekly`` at once, on two replicas, while the first call is
+    still being answered (a slow Cost Explorer), are one ``GetCostAndUsage`` of the day, and all five reports have
+    its cost."""
+    redis_server = RedisServer().start()
+    a = start_bot(tmp_path, recorder, redis_server, kube[1], moto.env(), "a")
+    b = start_bot(tmp_path, recorder, redis_server, kube[1], moto.env(), "b")
+    slacks = [SignedSlack(bot.base_url, recorder.response_url) for bot in (a, b)]
+
+    def cost_calls() -> int:
+        return sum(1 for r, _ in moto.front.requests if "GetCostAndUsage" in r.headers.get("X-Amz-Target", ""))
+
+    try:
+        before, since = cost_calls(), len(recorder.of("response_url"))
+        moto.front.fail(Fault(status=0, delay=2.0))  # the first call is answered after 2 s
+        for i in range(5):
+            ack_text(slacks[i % 2].command("weekly", command="/report", user=BOB))
+
+        def weeklies() -> list[dict[str, Any]] | None:
+            found = [r for r in replies(recorder, since) if "Weekly report" in reply_text(r)]
+            return found if len(found) == 5 else None
+
+        reports = wait_for(weeklies, timeout=30, what="five weekly reports")
+        assert all("Last 7 days *$1,085.00*" in reply_text(r) for r in reports)
+        assert cost_calls() - before == 1
+    finally:
+        moto.front.faults.clear()
+        for slack in slacks:
+            slack.close()
+        a.terminate()
+        b.terminate()
+        redis_server.cleanup()
 
 
 def test_access_denied_names_the_permission_and_the_rest_is_posted(

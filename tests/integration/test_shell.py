@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import stat
 import string
 import subprocess
 import sys
@@ -121,3 +122,28 @@ def test_make_run_without_slack_credentials_starts_the_shell_and_serve_stays_str
     assert "Primary: @alice" in done.stdout
     strict = shell([], tmp_path, "serve")
     assert strict.returncode == 2 and "SLACK_BOT_TOKEN: is required" in strict.stderr
+
+
+def test_the_state_directory_and_its_files_are_the_users_alone(tmp_path: Path) -> None:
+    """``./.chatops`` holds incident state (the embedded Redis) and the shell's log: 0700 and 0600, whatever the
+    umask, and an existing directory left readable by an older version is tightened at start."""
+    data = tmp_path / ".chatops"
+
+    def modes() -> dict[str, int]:
+        found = {".": stat.S_IMODE(os.stat(data).st_mode)}
+        return found | {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in data.iterdir()}
+
+    def run() -> None:
+        done = shell(["/incident open P2 Private state", "quit"], tmp_path)
+        assert done.returncode == 0, done.stderr + done.stdout
+        assert "INC-1" in done.stdout or "INC-2" in done.stdout
+
+    run()
+    assert {"redis.db", "shell.log"} <= set(modes())
+    assert modes() == {".": 0o700} | {name: 0o600 for name in modes() if name != "."}
+
+    os.chmod(data, 0o755)  # as an older version left it
+    for path in data.iterdir():
+        os.chmod(path, 0o644)
+    run()
+    assert modes() == {".": 0o700} | {name: 0o600 for name in modes() if name != "."}

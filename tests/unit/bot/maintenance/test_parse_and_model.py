@@ -44,6 +44,25 @@ def test_times_that_do_not_exist_or_repeat_are_refused(day: str, clock: str, rul
         parse.local_time(day, clock, BERLIN)
 
 
+@pytest.mark.parametrize(
+    ("zone", "day", "clock"),
+    [
+        ("America/New_York", "9999-12-31", "23:59"),  # after year 9999 in UTC
+        ("Europe/Berlin", "0001-01-01", "00:00"),  # before year 1 in UTC
+        ("Asia/Tokyo", "0001-01-01", "08:30"),
+    ],
+)
+def test_times_past_the_calendar_are_refused_not_overflowed(zone: str, day: str, clock: str) -> None:
+    tz = ZoneInfo(zone)
+    with pytest.raises(UserError, match="within a year from now"):
+        parse.local_time(day, clock, tz)
+    with pytest.raises(UserError, match="within a year from now"):
+        parse.parse(f"schedule {day} {clock} 2h x", tz=tz, now=NOW, clusters=[])
+    fields = {"title": "x", "date": day, "time": clock, "duration": "2h", "cluster": "", "nodes": "", "services": ""}
+    found, errors = parse.from_form(fields, tz=tz, now=NOW, clusters=[], longest=timedelta(days=7))
+    assert found is None and "within a year from now" in errors["time"]
+
+
 def test_schedule_command_and_its_rules() -> None:
     cmd = parse.parse(
         "schedule 2026-12-01 02:00 90m Postgres minor upgrade --nodes=n1,n2 --services=db/postgres --cluster=prod",
