@@ -53,7 +53,10 @@ async def post_button(needs: Needs, click: Click, replies: Replies) -> None:
     """ "Post to status page": the form, prefilled with the incident's title only."""
     public = _status_page(needs)
     incident = await needs.store.get(_number(click))
-    view = public_modal(incident, sorted(public.settings.components))
+    below = None if incident.statuspage_id else public.below_minimum(incident)
+    if below is not None:
+        raise UserError(f"{below}; nothing was posted.")
+    view = public_modal(incident, public.settings.components)
     instead = f"`/incident update {incident.ref} --public <text>` posts to the status page too."
     await open_form(needs, click.trigger_id, view, instead=instead)
 

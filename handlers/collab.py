@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
+from bot.alerts.render import public_modal
+from bot.alerts.statuspage import FIRST_POST, PublicStatus
 from bot.core import slack
 from bot.core.errors import DependencyError, UserError
 from bot.core.ids import mentioned_user
@@ -25,10 +28,11 @@ log = logging.getLogger(__name__)
 Later = Callable[[Replies], Awaitable[None]]
 
 
-async def answer(needs: Needs, cmd: p.Update | p.Assign | p.Postmortem, actor: Actor) -> Answer:
+async def answer(needs: Needs, cmd: p.Update | p.Assign | p.Postmortem, actor: Actor, trigger_id: str = "") -> Answer:
+    """``trigger_id``: the command's, to open a form (the status page's, for a first public post)."""
     match cmd:
         case p.Update():
-            return await update(needs, cmd, actor)
+            return await update(needs, cmd, actor, trigger_id)
         case p.Assign(number=number, commander=commander):
             said, later = await assign(needs, number, commander, actor)
             return Answer(said, later=later, name="incident-assign", task=f"assign-INC-{number}")
@@ -42,12 +46,16 @@ async def answer(needs: Needs, cmd: p.Update | p.Assign | p.Postmortem, actor: A
             return Answer(f"Drafting the post-mortem of {incident.ref}…", later=draft, name="postmortem")
 
 
-async def update(needs: Needs, cmd: p.Update, actor: Actor) -> Answer:
+async def update(needs: Needs, cmd: p.Update, actor: Actor, trigger_id: str = "") -> Answer:
     """A status update (the kit checked the responder): the incident, the stakeholders, and with ``--public`` the
     status page."""
     public = needs.statuspage if cmd.public else None
     if cmd.public and public is None:
         raise UserError("No status page is set up (`statuspage` in the config); nothing was posted.")
+    if public is not None:
+        first = await _first_public_post(needs, public, cmd, trigger_id)
+        if first is not None:
+            return first
     try:
         incident, entry = await needs.incidents.update(cmd.number, cmd.text, actor.user)
     except TransitionRefused as exc:
@@ -63,6 +71,23 @@ async def update(needs: Needs, cmd: p.Update, actor: Actor) -> Answer:
     public_too = " The status page follows." if public is not None else ""
     return Answer(f"Update on {incident.ref} posted to the incident{where}.{public_too}", later=publish,
                   name="incident-update", task=f"update-{incident.ref}")  # fmt: skip
+
+
+async def _first_public_post(needs: Needs, public: PublicStatus, cmd: p.Update, trigger_id: str) -> Answer | None:
+    """``--public`` on an incident not on the status page yet posts nothing: the first public post is the reviewed
+    form's (opened here with the text typed), and below ``statuspage.min_severity`` nothing is public."""
+    incident = await needs.store.get(cmd.number)
+    if incident.statuspage_id:
+        return None
+    below = public.below_minimum(incident)
+    if below is not None:
+        raise UserError(f"{below}. Nothing was posted; `/incident update {incident.ref} <text>` updates responders.")
+    view = public_modal(incident, public.settings.components, body=cmd.text)
+    instead = "The announcement's *Post to status page* button opens it."
+    said = (
+        f"{incident.ref} is not on the status page yet: {FIRST_POST} (opening it with your text). Nothing was posted."
+    )
+    return replace(Answer.form(view, trigger_id, instead=instead, name="statuspage-form"), text=said)
 
 
 async def assign(needs: Needs, number: int, commander: str, actor: Actor) -> tuple[str, Later]:
@@ -104,7 +129,11 @@ async def postmortem_button(needs: Needs, click: Click, replies: Replies) -> Non
 
 
 async def assign_picker(needs: Needs, click: Click, replies: Replies) -> None:
-    number = p.parse_ref(click.block_id.removeprefix("incident_actions_"))
+    """The commander picker of the announcement (its block ``incident_actions_<n>``) and of the App Home (the Home
+    names the block ``home_incident_<n>``, one per incident in the view)."""
+    _, _, ref = click.block_id.rpartition("_")
+    known = click.block_id.startswith(("incident_actions_", "home_incident_"))
+    number = p.parse_ref(ref) if known else None
     chosen = mentioned_user(click.selected_user or "")
     if number is None or chosen is None:
         raise UserError("Pick a person for this incident's commander.")

@@ -120,7 +120,7 @@ async def incident_command(needs: Needs, cmd: Command) -> Answer:
             entries, total = await needs.store.timeline(number)
             return Answer(f"Timeline of {incident.ref}", timeline_blocks(incident, entries, total, page))
         case p.Update() | p.Assign() | p.Postmortem():
-            return await collab.answer(needs, parsed, actor)
+            return await collab.answer(needs, parsed, actor, cmd.trigger_id)
     raise AssertionError("every /incident command is handled")
 
 

@@ -4,6 +4,7 @@ cancelling are for operators; the checklist, rollout status and smoke tests for 
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 from bot.core.errors import UserError
@@ -24,6 +25,7 @@ from bot.maintenance.render import (
 from handlers.kit import Answer, Click, Command, Kit, Replies, Submission, Submitted, Who
 from handlers.needs import Needs
 
+STEP_ACTIONS = re.compile(rf"^{STEP_ACTION}(?::[a-z0-9_-]{{1,64}})?$")  # mw_step:<step>; bare mw_step of older messages
 TRANSITIONS = {START_ACTION: "start", DONE_ACTION: "done", CANCEL_ACTION: "cancel"}
 OPERATORS = {verb: (Who.OPERATORS, f"{verb} maintenance windows") for verb in ("schedule", "start", "done", "cancel")}
 
@@ -136,7 +138,7 @@ def register(kit: Kit) -> None:
     kit.form(SCHEDULE_FORM, schedule_submitted, who=Who.OPERATORS, doing="schedule maintenance", field="title")
     for action, verb in TRANSITIONS.items():
         kit.button(action, transition_button, who=Who.OPERATORS, doing=f"{verb} maintenance windows")
-    kit.button(STEP_ACTION, step_button, doing="work on maintenance windows")
+    kit.button(STEP_ACTIONS, step_button, doing="work on maintenance windows", metric=STEP_ACTION)
     kit.button(ROLLOUT_ACTION, rollout_button, doing="work on maintenance windows")
     kit.button(SMOKE_ACTION, smoke_button, doing="work on maintenance windows")
     kit.command("/eks", eks)

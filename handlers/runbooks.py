@@ -19,7 +19,10 @@ from bot.operations.run import Request
 from handlers.kit import Answer, Click, Command, Kit, Replies, Who
 from handlers.needs import Needs
 
-OFFER_ACTIONS = re.compile(rf"^(?:{CHANGE_ACTION_PREFIX}|{LEGACY_CHANGE_ACTION_PREFIX})[a-z0-9_-]+$")
+# offer_<kind>, offer_<kind>:<key> (several of a kind in one block), and runbook_<kind> of older offers
+OFFER_ACTIONS = re.compile(
+    rf"^(?:{CHANGE_ACTION_PREFIX}|{LEGACY_CHANGE_ACTION_PREFIX})[a-z0-9_-]+(?::[a-z0-9._-]{{1,64}})?$"
+)
 
 
 def _run(needs: Needs, request: Request, cmd: Command) -> Answer:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import (
     Block,
@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.core.blocks import chunked_sections, md
+from bot.core.text import clip
 from bot.incidents.model import Incident, State
 
 PUBLIC_ACTION = "incident_public"  # "Post to status page": a modal with the public text
@@ -25,6 +26,8 @@ PUBLIC_RESOLVE_ACTION = "incident_public_resolve"  # "Resolve on status page"
 PUBLIC_MODAL = "incident_public_modal"
 PUBLIC_NAME_MAX = 255
 PUBLIC_BODY_MAX = 2000
+PUBLIC_BODY_DEFAULT = "We are investigating reports of degraded service and will post an update shortly."
+OPTION_TEXT_MAX, OPTIONS_MAX = 75, 100  # Slack's limits of a select's option text and options
 
 
 def public_buttons(incident: Incident) -> list[ButtonElement]:
@@ -60,8 +63,21 @@ def firing_blocks(lines: Sequence[str], url: str) -> list[Block]:
     ]
 
 
-def public_modal(incident: Incident, services: Sequence[str]) -> View:
-    """The public post, written by a person: prefilled with the title only, nothing internal."""
+def component_options(components: Mapping[str, str]) -> list[Option]:
+    """One option per status page component: its value the component id (Statuspage's ids are short, well inside
+    Slack's 150), its text the service name(s) of the config, clipped to Slack's 75 characters."""
+    names: dict[str, list[str]] = {}
+    for service in sorted(components):
+        names.setdefault(components[service], []).append(service)
+    return [
+        Option(value=component, text=clip(", ".join(services), OPTION_TEXT_MAX))
+        for component, services in list(names.items())[:OPTIONS_MAX]
+    ]
+
+
+def public_modal(incident: Incident, components: Mapping[str, str], body: str = "") -> View:
+    """The public post, written by a person: prefilled with the title only, nothing internal, or with the ``body``
+    typed after ``--public``, for review. ``components``: the config's service → component id."""
     service = (incident.alert.labels.get("service") if incident.alert else None) or ""
     blocks: list[Block] = [
         ContextBlock(elements=[md(f"Posted publicly for {incident.ref}. Write it for customers: no internal names.")]),
@@ -77,13 +93,13 @@ def public_modal(incident: Incident, services: Sequence[str]) -> View:
                 action_id="value",
                 multiline=True,
                 max_length=PUBLIC_BODY_MAX,
-                initial_value="We are investigating reports of degraded service and will post an update shortly.",
+                initial_value=clip(body, PUBLIC_BODY_MAX) or PUBLIC_BODY_DEFAULT,
             ),
         ),
     ]
-    if services:
-        options = [Option(value=s, text=s) for s in services[:100]]
-        initial = [o for o in options if o.value == service]
+    if components:
+        options = component_options(components)
+        initial = [o for o in options if o.value == components.get(service)]
         blocks.append(
             InputBlock(
                 block_id="components",

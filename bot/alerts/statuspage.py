@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -29,10 +30,10 @@ from bot.incidents.service import IncidentService
 
 log = logging.getLogger(__name__)
 
-TIMEOUT = 10.0
 RETRY_WAITS = (1.0, 2.0, 4.0, 8.0)
 MAX_RETRY_AFTER = 30.0
-CREATING_TTL = 120
+CREATING_TTL = 300  # a post's claim: its attempts, their look-ups and waits fit well inside it
+MARKER = "chatops"  # the public incident's metadata that names the post that made it (found again by it)
 COMPONENT_STATUS = {Severity.P1: "major_outage", Severity.P2: "partial_outage"}
 PAGE_STATUS = {
     State.OPEN: "investigating",
@@ -42,6 +43,7 @@ PAGE_STATUS = {
     State.CLOSED: "resolved",
 }
 NAME_MAX, BODY_MAX = 255, 5000
+FIRST_POST = "its first public post is written in the form of the announcement's *Post to status page* button"
 ANNOUNCEMENT_WAIT = 20.0  # a note on an incident whose announcement is being posted waits for its thread
 
 
@@ -49,24 +51,45 @@ class StatuspageFailed(DependencyError):
     """The status page refused or never answered; the message says which and what to do."""
 
 
+Landed = Callable[[], Awaitable[dict[str, Any] | None]]  # what an unanswered create made, if it made anything
+
+
 class StatuspageApi:
     def __init__(self, settings: StatuspageSettings, api_key: str, waits: Sequence[float] = RETRY_WAITS) -> None:
         self.base = f"{settings.api_url}/pages/{settings.page_id}"
         self.key = api_key
         self.waits = tuple(waits)
+        self.timeout = settings.timeout.total_seconds()
 
-    async def call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """One API call, retried while the failure is transient."""
+    async def call(
+        self, method: str, path: str, body: dict[str, Any], *, landed: Landed | None = None
+    ) -> dict[str, Any]:
+        """One API call, retried while the failure is transient.
+
+        ``landed``, for a create: how to find what an attempt left unanswered (no answer in time, a 5xx) may have
+        made. Before such an attempt is repeated, and once after the last, it is asked; what it finds is the answer.
+        A create that may have been made is never repeated blindly (one public incident, however answers are lost).
+        """
         headers = {"Authorization": f"OAuth {self.key}"}
         last = "no answer"
         refused: tuple[int, str] | None = None
+        unsure = False  # an attempt may have been carried out without our knowing
         for attempt, wait in enumerate((0.0, *self.waits)):
             if attempt:
                 telemetry.STATUSPAGE_CALLS.labels(outcome="retried").inc()
                 await asyncio.sleep(wait)
+            if unsure and landed is not None:
+                looked, found = await self._look(landed)
+                if found is not None:
+                    telemetry.STATUSPAGE_CALLS.labels(outcome="ok").inc()
+                    return found
+                if not looked:  # still unknown: look again before trying anything
+                    last = "no answer, and the look-up for it failed"
+                    continue
+                unsure = False
             try:
                 async with (
-                    aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session,
+                    aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout)) as session,
                     session.request(method, f"{self.base}{path}", json=body, headers=headers) as resp,
                 ):
                     if 200 <= resp.status < 300:
@@ -74,25 +97,56 @@ class StatuspageApi:
                         found = await resp.json(content_type=None)
                         return found if isinstance(found, dict) else {}
                     text = (await resp.text())[:200]
-                    if resp.status == 429:
+                    if resp.status == 429:  # not taken
                         after = resp.headers.get("Retry-After", "")
                         if after.isdigit() and attempt < len(self.waits):
                             await asyncio.sleep(min(float(after), MAX_RETRY_AFTER))
                         last = "429 Too Many Requests"
                         continue
                     if resp.status >= 500:
-                        last = f"{resp.status}"
+                        last, unsure = f"{resp.status}", True
                         continue
                     refused = (resp.status, text)
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except aiohttp.ClientConnectorError as exc:  # never reached the page: nothing was made
                 last = type(exc).__name__
+                continue
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                last, unsure = type(exc).__name__, True
                 continue
             telemetry.STATUSPAGE_CALLS.labels(outcome="failed").inc()
             status, said = refused
             hint = " (check STATUSPAGE_API_KEY)" if status in (401, 403) else ""
             raise StatuspageFailed(f"the status page refused it: {status} {said}{hint}")
+        if unsure and landed is not None:
+            _, found = await self._look(landed)
+            if found is not None:
+                telemetry.STATUSPAGE_CALLS.labels(outcome="ok").inc()
+                return found
         telemetry.STATUSPAGE_CALLS.labels(outcome="failed").inc()
         raise StatuspageFailed(f"the status page did not take it after {len(self.waits) + 1} attempts ({last})")
+
+    @staticmethod
+    async def _look(landed: Landed) -> tuple[bool, dict[str, Any] | None]:
+        """Whether the look-up answered, and what it found."""
+        try:
+            return True, await landed()
+        except (StatuspageFailed, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning(
+                "status page look-up failed: %s", exc if isinstance(exc, StatuspageFailed) else type(exc).__name__
+            )
+            return False, None
+
+    async def unresolved(self) -> list[dict[str, Any]]:
+        """The page's unresolved incidents (one attempt: the caller retries)."""
+        headers = {"Authorization": f"OAuth {self.key}"}
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout)) as session,
+            session.get(f"{self.base}/incidents/unresolved", headers=headers) as resp,
+        ):
+            if resp.status != 200:
+                raise StatuspageFailed(f"listing the unresolved incidents answered {resp.status}")
+            found = await resp.json(content_type=None)
+        return [i for i in found if isinstance(i, dict)] if isinstance(found, list) else []
 
 
 class PublicStatus:
@@ -118,8 +172,25 @@ class PublicStatus:
         """Whether its announcement offers the status page (P1 is the highest severity)."""
         return incident.severity.value <= self.settings.min_severity.value
 
-    def components(self, services: Sequence[str]) -> list[str]:
-        return [self.settings.components[s] for s in services if s in self.settings.components]
+    def below_minimum(self, incident: Incident) -> str | None:
+        """Why a first public post of ``incident`` is refused (below ``statuspage.min_severity``), else None."""
+        if self.offered(incident):
+            return None
+        least = self.settings.min_severity.value
+        return (
+            f"{incident.ref} is {incident.severity.value}: the status page takes {least} and above "
+            "(`statuspage.min_severity`)"
+        )
+
+    def components(self, chosen: Sequence[str]) -> list[str]:
+        """The component ids chosen in the form: its options carry the ids (forms opened before, service names)."""
+        known = self.settings.components
+        ids = [known.get(c, c) for c in chosen if c in known or c in known.values()]
+        return list(dict.fromkeys(ids))
+
+    def named(self, components: Sequence[str]) -> list[str]:
+        """The config's service names of component ids, for the timeline."""
+        return [s for s, c in sorted(self.settings.components.items()) if c in components]
 
     async def post(self, number: int, name: str, body: str, services: Sequence[str], actor: str) -> None:
         """A new public incident (once, however many times it is submitted)."""
@@ -127,12 +198,17 @@ class PublicStatus:
         if incident.statuspage_id:
             await self.update(number, body, actor)
             return
+        below = self.below_minimum(incident)
+        if below is not None:  # nothing below the minimum is public (a form opened before a severity change)
+            await self._say(incident, f"⚠️ Not posted to the status page: {below}.")
+            return
         if not await self.store.claim(keys.statuspage_claim(number), CREATING_TTL):
             await self._say(incident, "the status page post is being made already")
             return
         components = self.components(services)
         down = COMPONENT_STATUS.get(incident.severity, "degraded_performance")
         status = PAGE_STATUS[incident.state]
+        marker = {"incident": incident.ref, "post": secrets.token_hex(8)}  # how this post is found again
         payload = {
             "incident": {
                 "name": name[:NAME_MAX],
@@ -141,24 +217,37 @@ class PublicStatus:
                 "component_ids": components,
                 "components": dict.fromkeys(components, down),
                 "deliver_notifications": True,
+                "metadata": {MARKER: marker},
             }
         }
+
+        async def landed() -> dict[str, Any] | None:
+            for found in await self.api.unresolved():
+                meta = found.get("metadata")
+                if isinstance(meta, dict) and meta.get(MARKER) == marker:
+                    log.info("the unanswered status page post of %s was made: %s", incident.ref, found.get("id"))
+                    return found
+            return None
+
         try:
-            created = await self.api.call("POST", "/incidents", payload)
+            created = await self.api.call("POST", "/incidents", payload, landed=landed)
         except StatuspageFailed as exc:
             await self.store.release(keys.statuspage_claim(number))
             await self._say(incident, f"⚠️ Not posted to the status page: {exc}.")
             return
         page_id = str(created.get("id") or "")
-        what = f"posted “{name}”: {body}" + (f" (components {', '.join(services)}: {down})" if components else "")
+        named = ", ".join(self.named(components))
+        what = f"posted “{name}”: {body}" + (f" (components {named}: {down})" if components else "")
         await self.incidents.published(number, page_id, status, what, actor=actor, components=components)
         await self.refresh(number)
         await self._say(incident, f"📣 Posted to the status page as *{escape(name)}*.")
 
     async def update(self, number: int, body: str, actor: str) -> None:
+        """An update of its public incident. The first public post is only ever the reviewed form's (``post``):
+        nothing internal, such as the incident's title, is made public by an update."""
         incident = await self.store.get(number)
         if not incident.statuspage_id:
-            await self.post(number, incident.title, body, [], actor)
+            await self._say(incident, f"⚠️ {incident.ref} is not on the status page: {FIRST_POST}.")
             return
         status = PAGE_STATUS[incident.state]
         await self._patch(incident, status, body, actor, f"update ({status}): {body}")

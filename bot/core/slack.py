@@ -40,6 +40,17 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether the same call may succeed later: no answer, or Slack's own trouble (``ratelimited``, a 5xx); not a
+    refusal that stays one (``not_in_channel``, ``channel_not_found``, ``is_archived``, ``invalid_blocks``…)."""
+    if not isinstance(exc, SlackApiError):
+        return True
+    return error_code(exc) in TRANSIENT_ERRORS or getattr(exc.response, "status_code", 200) >= 500
+
+
 def failed(method: str, what: str, exc: BaseException, level: int = logging.ERROR) -> str:
     """Count and log a Web API call that failed after its retries; return Slack's error code."""
     code = error_code(exc)

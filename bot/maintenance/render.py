@@ -30,7 +30,7 @@ from runbooks.changes import Change
 from runbooks.checklist.eks import Readiness
 from runbooks.smoke import ProbeResult
 
-STEP_ACTION = "mw_step"
+STEP_ACTION = "mw_step"  # each checklist button is ``mw_step:<step>`` (an action_id is unique within its block)
 START_ACTION = "mw_start"
 DONE_ACTION = "mw_done"
 CANCEL_ACTION = "mw_cancel"
@@ -45,6 +45,12 @@ STATE_MARK = {
     WindowState.CANCELLED: "🚫 Cancelled",
 }
 WHEN_TEXT = {"week": "1 week before", "day": "The day before"}
+
+
+def headline(window: Window) -> str:
+    """``MW-3: <title>`` for mrkdwn and notification text: the title escaped (no ``<!channel>``, no links). Plain
+    text (a header) takes ``window.headline`` as it is."""
+    return escape(window.headline)
 
 
 def span(window: Window) -> str:
@@ -92,10 +98,17 @@ def _button(text: str, action: str, value: str, *, danger: bool = False, confirm
     )
 
 
+def step_action(key: str) -> str:
+    """A checklist button's action_id: ``mw_step:<step>`` (the listener also takes the bare ``mw_step`` of older
+    messages)."""
+    return f"{STEP_ACTION}:{key}"
+
+
 def _changes(window: Window, offered: dict[str, Change]) -> list[ButtonElement]:
-    """The node buttons of the moment: each carries only its offer's opaque id."""
+    """The node buttons of the moment: each carries only its offer's opaque id. The drains, one per node, are
+    ``offer_drain:<n>`` (an action_id is unique within its block)."""
     out = []
-    for key, change in offered.items():
+    for index, (key, change) in enumerate(offered.items()):
         offer_id = window.offers.get(key)
         if offer_id is None:
             continue
@@ -105,7 +118,8 @@ def _changes(window: Window, offered: dict[str, Change]) -> list[ButtonElement]:
             text = f"Uncordon {len(window.cordoned)} node(s)"
         else:
             text = f"Drain {key.removeprefix('drain:')}"
-        out.append(change_button(change, offer_id, text))
+        button = change_button(change, offer_id, text, key=str(index) if key.startswith("drain:") else None)
+        out.append(button)
     return out
 
 
@@ -118,7 +132,7 @@ def announcement(window: Window, offered: dict[str, Change], smoke_tests: int) -
     blocks += chunked_sections(checklist_lines(window))
     ref = str(window.number)
     steps = [
-        _button(s.text, STEP_ACTION, f"{ref}:{s.key}")
+        _button(s.text, step_action(s.key), f"{ref}:{s.key}")
         for s in CHECKLIST
         if s.key not in window.ticks and window.state is not WindowState.CANCELLED
     ]
@@ -127,14 +141,14 @@ def announcement(window: Window, offered: dict[str, Change], smoke_tests: int) -
     during: list[ButtonElement] = []
     if window.state is WindowState.SCHEDULED:
         during.append(_button("Start", START_ACTION, ref))
-        during.append(_button("Cancel window", CANCEL_ACTION, ref, danger=True, confirm=f"Cancel {window.headline}?"))
+        during.append(_button("Cancel window", CANCEL_ACTION, ref, danger=True, confirm=f"Cancel {headline(window)}?"))
     elif window.state is WindowState.RUNNING:
         during += _changes(window, offered)[: 2 + MAX_DRAIN_BUTTONS]
         if window.services:
             during.append(_button("Rollout status", ROLLOUT_ACTION, ref))
         if smoke_tests:
             during.append(_button("Run smoke tests", SMOKE_ACTION, ref))
-        during.append(_button("Done", DONE_ACTION, ref, confirm=f"Close {window.headline}?"))
+        during.append(_button("Done", DONE_ACTION, ref, confirm=f"Close {headline(window)}?"))
     elif window.state is WindowState.DONE:
         during += _changes(window, {k: v for k, v in offered.items() if k == "uncordon"})
     if during:
@@ -143,7 +157,7 @@ def announcement(window: Window, offered: dict[str, Change], smoke_tests: int) -
 
 
 def announcement_text(window: Window) -> str:
-    return f"{window.headline} — {STATE_MARK[window.state]}, {span(window)}"
+    return f"{headline(window)} — {STATE_MARK[window.state]}, {span(window)}"
 
 
 def mirror_blocks(window: Window) -> list[Block]:
@@ -171,18 +185,18 @@ def upcoming_lines(windows: Sequence[Window]) -> list[str]:
 
 def reminder_text(window: Window, kind: Reminder) -> str:
     if kind is Reminder.WEEK:
-        return f"📣 In a week: *{window.headline}*, {span(window)}. Owner {user(window.owner)}."
+        return f"📣 In a week: *{headline(window)}*, {span(window)}. Owner {user(window.owner)}."
     if kind is Reminder.DAY:
-        return f"📣 Tomorrow: *{window.headline}*, {span(window)}. Owner {user(window.owner)}."
+        return f"📣 Tomorrow: *{headline(window)}*, {span(window)}. Owner {user(window.owner)}."
     if kind is Reminder.SOON:
         return (
-            f"⏰ *{window.headline}* starts in 15 minutes ({when(window.start)}). Start it with the button on its "
+            f"⏰ *{headline(window)}* starts in 15 minutes ({when(window.start)}). Start it with the button on its "
             f"message or `/maintenance start {window.ref}`."
         )
     if kind is Reminder.START:
-        return f"⏰ *{window.headline}* is due to start now ({user(window.owner)})."
+        return f"⏰ *{headline(window)}* is due to start now ({user(window.owner)})."
     return (
-        f"⚠️ *{window.headline}* should have ended at {when(window.end, '{time}')} and is not marked done "
+        f"⚠️ *{headline(window)}* should have ended at {when(window.end, '{time}')} and is not marked done "
         f"({user(window.owner)}): `/maintenance done {window.ref}` when it is."
     )
 

@@ -137,13 +137,15 @@ class MaintenanceService:
         await self.messages.refresh(window)
         note = f": {escape(cmd.note)}" if cmd.note else ""
         if window.state is WindowState.RUNNING:
-            await self.messages.thread(window, f"🛠️ {user(actor)} started *{window.headline}*.", broadcast=True)
+            await self.messages.thread(window, f"🛠️ {user(actor)} started *{render.headline(window)}*.", broadcast=True)
         elif window.state is WindowState.DONE:
-            await self.messages.thread(window, f"✅ {user(actor)} closed *{window.headline}*{note}.", broadcast=True)
+            await self.messages.thread(
+                window, f"✅ {user(actor)} closed *{render.headline(window)}*{note}.", broadcast=True
+            )
             if window.cordoned:
                 await self.work.still_cordoned(window)
         else:
-            text = f"🚫 *{window.headline}* ({render.span(window)}) is cancelled by {user(actor)}{note}."
+            text = f"🚫 *{render.headline(window)}* ({render.span(window)}) is cancelled by {user(actor)}{note}."
             for channel in filter(None, (self.config.channels.incidents, self.config.channels.stakeholders)):
                 try:
                     await self.client.chat_postMessage(channel=channel, text=text)

@@ -109,3 +109,13 @@ class MaintenanceStore(RedisBacked):
     async def was_sent(self, number: int, kind: Reminder) -> bool:
         async with self.io():
             return bool(await self.redis.hexists(keys.window_sent(number), kind.value))
+
+    async def delivered(self, number: int, kind: Reminder, destination: str) -> bool:
+        """Whether a reminder was delivered to one of its destinations (or refused there for good)."""
+        async with self.io():
+            return bool(await self.redis.hexists(keys.window_sent(number), f"{kind.value}:{destination}"))
+
+    async def mark_delivered(self, number: int, kind: Reminder, destination: str, outcome: str) -> bool:
+        """Record a reminder's outcome at one destination (when it was posted, or ``refused: <error>``)."""
+        async with self.io():
+            return bool(await self.redis.hsetnx(keys.window_sent(number), f"{kind.value}:{destination}", outcome))

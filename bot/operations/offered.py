@@ -16,9 +16,10 @@ CHANGE_ACTION_PREFIX = "offer_"
 LEGACY_CHANGE_ACTION_PREFIX = "runbook_"  # the buttons of offers made before they were called offers
 
 
-def change_action(change: Change) -> str:
-    """The button's action id: ``offer_<kind>`` (the listener takes every such id, and the older ``runbook_<kind>``)."""
-    return f"{CHANGE_ACTION_PREFIX}{change.kind}"
+def change_action(change: Change, key: str | None = None) -> str:
+    """The button's action id: ``offer_<kind>``, or ``offer_<kind>:<key>`` where one block has several of a kind
+    (an action_id is unique within its block). The listener takes every such id, and the older ``runbook_<kind>``."""
+    return f"{CHANGE_ACTION_PREFIX}{change.kind}" + (f":{key}" if key else "")
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,13 @@ def change_button(
     title: str | None = None,
     states: str | None = None,
     confirm: str | None = None,
+    key: str | None = None,
 ) -> ButtonElement:
     """The button of a stored offer: only its opaque id, behind a confirm dialog stating the change (by default
-    what the change says of itself)."""
+    what the change says of itself); ``key`` tells it from others of its kind in the same block."""
     return ButtonElement(
         text=clip(text, 75),
-        action_id=change_action(change),
+        action_id=change_action(change, key),
         value=offer_id,
         style="danger",
         confirm=ConfirmObject(

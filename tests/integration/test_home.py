@@ -20,7 +20,7 @@ from tests.support.slack_recorder import Call, SlackRecorder, text_of_blocks
 
 CONFIG = """
 channels: {incidents: C0INCIDENTS}
-permissions: {operators: [U0OPS]}
+permissions: {operators: [U0OPS], responders: [U0ALICE, U0BOB, U0CAROL, U0OPS, U0LEAD]}
 oncall: {rotation: [U0ALICE, U0BOB], lead: U0LEAD}
 """
 
@@ -121,3 +121,44 @@ def test_a_refused_publish_is_logged_not_retried(slack: SignedSlack, recorder: S
         assert len(publishes(recorder, "U0LEAD", since)) == 1
     finally:
         recorder.clear_faults()
+
+
+def dms_to(recorder: SlackRecorder, user: str, phrase: str) -> list[Call]:
+    return [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == user
+            and phrase in f"{c.params.get('text')} {text_of_blocks(c.params.get('blocks') or [])}"]  # fmt: skip
+
+
+def test_a_refused_click_on_the_home_tab_is_told_to_the_person(slack: SignedSlack, recorder: SlackRecorder) -> None:
+    """The Home has no response URL: a refusal there (not a responder; a step the incident's state refuses) reaches
+    the person who clicked by DM, and nothing changes."""
+    number = int(ack_text(slack.command("open P2 Home refusals", user="U0CAROL")).split("*INC-")[1].split("*")[0])
+    since = len(recorder.of("response_url"))
+    slack.click("incident_acknowledge", f"INC-{number}", user="U0MALLORY", home=True)
+    wait_for(lambda: dms_to(recorder, "U0MALLORY", "Only incident responders may acknowledge incidents"),
+             what="the responder refusal, by DM")  # fmt: skip
+    assert "*Status*\nOpen" in ack_text(slack.command(f"status INC-{number}", user="U0BOB"))
+
+    slack.click("incident_acknowledge", f"INC-{number}", user="U0BOB", home=True)
+    wait_for(lambda: "*Status*\nAcknowledged" in ack_text(slack.command(f"status INC-{number}", user="U0BOB")),
+             what="acknowledged from the Home")  # fmt: skip
+    slack.click("incident_acknowledge", f"INC-{number}", user="U0ALICE", home=True)
+    wait_for(lambda: dms_to(recorder, "U0ALICE", f"INC-{number} was already acknowledged by <@U0BOB>"),
+             what="the transition refusal, by DM")  # fmt: skip
+
+    # The Home's commander picker sits in a block of the Home's own (home_incident_<n>): it assigns as the
+    # announcement's does, and its refusal is told by DM too.
+    def pick(by: str, chosen: str) -> None:
+        body = slack.click_body("incident_assign", "", user=by, home=True).replace(
+            "%22block_id%22%3A%20%22incident_actions%22",
+            f"%22block_id%22%3A%20%22home_incident_{number}%22%2C%20%22selected_user%22%3A%20%22{chosen}%22",
+        )
+        assert slack.post(body, "application/x-www-form-urlencoded").status_code == 200
+
+    pick("U0BOB", "U0CAROL")  # bob acknowledged, so he commands: he hands over
+    wait_for(lambda: dms_to(recorder, "U0BOB", f"<@U0CAROL> is now the commander of INC-{number}"),
+             what="the commander picked on the Home")  # fmt: skip
+    pick("U0ALICE", "U0ALICE")
+    wait_for(lambda: dms_to(recorder, "U0ALICE", "Only the commander (<@U0CAROL>) or an operator may reassign"),
+             what="the picker's refusal, by DM")  # fmt: skip
+    assert "*Commander*\n<@U0CAROL>" in ack_text(slack.command(f"status INC-{number}", user="U0BOB"))
+    assert recorder.of("response_url")[since:] == []  # the Home has none: nothing was sent to one

@@ -4,6 +4,7 @@ smoke tests, and a throwaway Redis for the two-replica reminder test."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import textwrap
 import time
@@ -35,6 +36,7 @@ from tests.support.standin import Reply, Request, StandIn
 ROLE = "arn:aws:iam::123456789012:role/eks"
 OPS, BOB = "U0OPS", "U0BOB"
 MW = __import__("re").compile(r"\*MW-(\d+)\*")
+LONE_SEQ = itertools.count(800, 50)  # the windows of each bot of its own (``lone``), apart from every other's
 
 
 # Servers ----------------------------------------------------------------------------------------------------------
@@ -240,6 +242,18 @@ def button(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
     return found
 
 
+def unique_action_ids(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The buttons of every actions block, once it is checked that no action_id repeats within its block (Slack
+    answers ``invalid_blocks`` otherwise)."""
+    found = []
+    for block in blocks:
+        if block["type"] == "actions":
+            ids = [e["action_id"] for e in block["elements"]]
+            assert len(ids) == len(set(ids)), ids
+            found += block["elements"]
+    return found
+
+
 def click(
     slack: SignedSlack, recorder: SlackRecorder, action: str, value: str, phrase: str, user: str = OPS
 ) -> dict[str, Any]:
@@ -296,6 +310,9 @@ def test_a_window_is_announced_listed_and_bad_input_refused(
     for text, rule in [
         ("schedule tomorrow-ish 2h x", "is not a start time"),
         ("schedule 2020-01-01 10:00 2h x", "in the past"),
+        ("schedule 0001-01-01 00:00 2h x", "within a year from now"),  # east of UTC: before year 1 in UTC
+        ("schedule 9999-12-31 23:59 2h x", "within a year from now"),
+        ("schedule 9999-12-31 23:59-05:00 2h x", "within a year from now"),
         (f"schedule {day} {clock} 0m x", "is not a duration"),
         (f"schedule {day} {clock} 400d x", "at most 7d"),
         ("schedule 2027-03-28 02:30 1h x", "does not exist in Europe/Berlin"),
@@ -429,6 +446,94 @@ def test_reminders_go_out_once_across_replicas_and_restarts(
         assert not posts(recorder, "C0INCIDENTS", f"In a week: *MW-{number}:")  # scheduled less than a week ahead
 
 
+@pytest.fixture
+def lone(
+    tmp_path: Path,
+    recorder: SlackRecorder,
+    clusters: tuple[KubeEmulator, NodesOnly, Path],
+    aws: tuple[Moto, EksStandIn],
+    config: Path,
+) -> Iterator[tuple[Bot, SignedSlack]]:
+    """A bot of its own store and clock, moved on by its test (numbered MW-801…, apart from the module's)."""
+    own = RedisServer().start()
+    store = redis.Redis.from_url(own.url, decode_responses=True)
+    store.set("mw:seq", next(LONE_SEQ))
+    store.close()
+    proc = Bot(redis_url=own.url, slack_api_url=recorder.api_url, config_path=config, log_path=tmp_path / "lone.log",
+               extra_env=env_for(clusters, aws)).start()  # fmt: skip
+    slack = SignedSlack(proc.base_url, recorder.response_url)
+    yield proc, slack
+    recorder.clear_faults()
+    slack.close()
+    proc.terminate()
+    own.cleanup()
+
+
+def delivered(recorder: SlackRecorder, channel: str, phrase: str) -> list[Call]:
+    """Posts that Slack took (not answered 429 or with an error)."""
+    return [c for c in posts(recorder, channel, phrase) if not c.limited and not c.error]
+
+
+def test_each_destination_of_a_reminder_is_delivered_once_and_a_refusal_is_said_once(
+    lone: tuple[Bot, SignedSlack], recorder: SlackRecorder
+) -> None:
+    bot, slack = lone
+    first = schedule(slack, "1h Node pool rotation", delta=timedelta(days=2), now=bot.clock())
+    second = schedule(slack, "1h Ingress controller upgrade", delta=timedelta(days=2, hours=1), now=bot.clock())
+    for number in (first, second):
+        message_of(recorder, number)
+        wait_for(lambda n=number: delivered(recorder, "C0STATUS", f"MW-{n}: "), what="the stakeholders' copy")
+
+    # The first T-1 d: the stakeholders channel answers 429 past the client's own retries (transient), once.
+    recorder.rate_limit("chat.postMessage", times=4, retry_after=0, channel="C0STATUS")
+    bot.advance(timedelta(days=1, seconds=1))
+    wait_for(lambda: delivered(recorder, "C0INCIDENTS", f"Tomorrow: *MW-{first}:"), what="the T-1 d reminder")
+    for _ in range(4):  # two minutes: the refused destination is tried again; the other is not
+        bot.advance(timedelta(seconds=30))
+    wait_for(lambda: delivered(recorder, "C0STATUS", f"Tomorrow: *MW-{first}:"), what="the stakeholders' reminder")
+    bot.ticked()
+    for channel in ("C0INCIDENTS", "C0STATUS"):
+        assert len(delivered(recorder, channel, f"Tomorrow: *MW-{first}:")) == 1, channel
+
+    # The second: every post refused for good (not_in_channel): each destination tried once, the refusal logged once.
+    recorder.fail("chat.postMessage", "not_in_channel")
+    bot.advance(timedelta(hours=1))
+    wait_for(lambda: all(posts(recorder, c, f"Tomorrow: *MW-{second}:") for c in ("C0INCIDENTS", "C0STATUS")),
+             what="the second reminder tried")  # fmt: skip
+    for _ in range(4):
+        bot.advance(timedelta(seconds=30))
+    bot.ticked()
+    for channel in ("C0INCIDENTS", "C0STATUS"):
+        assert len(posts(recorder, channel, f"Tomorrow: *MW-{second}:")) == 1, channel  # refused once, not retried
+    note = f"The T-1 d reminder of MW-{second} was not posted in <#C0STATUS>: Slack answered `not_in_channel`"
+    assert len(posts(recorder, "C0INCIDENTS", note)) == 1  # said once in the window's thread
+    said = [json.loads(line)["msg"] for line in bot.log_path.read_text().splitlines() if '"level": "error"' in line]
+    for channel in ("C0INCIDENTS", "C0STATUS"):
+        refusals = [m for m in said if f"reminder of MW-{second} to {channel}" in m and "not_in_channel" in m]
+        assert len(refusals) == 1, said  # logged once, as an error
+
+
+def test_a_window_title_neither_mentions_nor_links_in_text_only_posts_and_notifications(
+    lone: tuple[Bot, SignedSlack], recorder: SlackRecorder
+) -> None:
+    bot, slack = lone
+    number = schedule(slack, "1h <!channel> Node upgrade <https://evil.example|docs>", delta=timedelta(days=2),
+                      now=bot.clock())  # fmt: skip
+    message = message_of(recorder, number)
+    bot.advance(timedelta(days=1, seconds=1))
+    reminder = wait_for(lambda: delivered(recorder, "C0STATUS", f"Tomorrow: *MW-{number}:"), what="the reminder")
+    ack_text(slack.command(f"cancel MW-{number}", command="/maintenance", user=OPS))
+    cancelled = wait_for(lambda: [c for c in delivered(recorder, "C0STATUS", f"MW-{number}:")
+                                  if "is cancelled by" in c.params["text"]], what="the cancellation")  # fmt: skip
+    assert isinstance(reminder, list) and isinstance(cancelled, list)
+    (cancel,) = [e for e in unique_action_ids(blocks_of(message)) if e["action_id"] == "mw_cancel"]
+    texts = [message.params["text"], reminder[0].params["text"], cancelled[-1].params["text"],
+             cancel["confirm"]["text"]["text"]]  # fmt: skip
+    for text in texts:
+        assert "<!channel>" not in text and "<https://evil" not in text, text
+        assert "&lt;!channel&gt; Node upgrade &lt;https://evil.example|docs&gt;" in text, text
+
+
 def test_the_checklist_ticks_with_who_and_checks_rollback_readiness(
     slack: SignedSlack, recorder: SlackRecorder, clusters: tuple[KubeEmulator, NodesOnly, Path]
 ) -> None:
@@ -470,7 +575,7 @@ def test_cordon_drain_and_uncordon_from_the_window(
     blocks = latest(recorder, number, "In progress")
     cordon = button(blocks, "offer_cordon")
     assert "node-a, node-b unschedulable" in cordon["confirm"]["text"]["text"] and "node" not in cordon["value"]
-    drains = buttons_of({"blocks": blocks}, "offer_drain")
+    drains = [b for b in unique_action_ids(blocks) if b["action_id"].startswith("offer_drain:")]
     assert [b["text"]["text"] for b in drains] == ["Drain node-a", "Drain node-b"]
 
     patches = kube_writes(prod, "PATCH", "/nodes/")
@@ -487,9 +592,9 @@ def test_cordon_drain_and_uncordon_from_the_window(
     blocks = latest(recorder, number, "Cordoned by this window")
     assert "Uncordon 2 node(s)" in text_of_blocks(blocks)
 
-    drain = next(b for b in buttons_of({"blocks": blocks}, "offer_drain") if b["text"]["text"] == "Drain node-a")
+    drain = next(b for b in unique_action_ids(blocks) if b["text"]["text"] == "Drain node-a")
     assert "PodDisruptionBudgets are respected" in drain["confirm"]["text"]["text"]
-    done = click(slack, recorder, "offer_drain", drain["value"], "<@U0OPS> drained `node node-a`")
+    done = click(slack, recorder, drain["action_id"], drain["value"], "<@U0OPS> drained `node node-a`")
     assert "evicted 1 pod(s)" in done["text"] and "blocked by PDB ledger-pdb: production/ledger-0" in done["text"]
     assert "skipped 1 DaemonSet pod(s)" in done["text"]
     assert kube_writes(prod, "POST", "/fluentd-x2k/eviction") == 0  # a DaemonSet pod is never evicted
@@ -506,6 +611,25 @@ def test_cordon_drain_and_uncordon_from_the_window(
         ("drain", "done"),
         ("uncordon", "done"),
     ]
+
+
+def test_each_button_of_a_window_has_an_action_id_of_its_own_and_is_answered(
+    slack: SignedSlack, recorder: SlackRecorder
+) -> None:
+    number = schedule(slack, "2h Node patching --cluster=prod --nodes=node-a,node-b")
+    elements = unique_action_ids(blocks_of(message_of(recorder, number)))
+    steps = [e for e in elements if e["action_id"].startswith("mw_step")]
+    assert len(steps) == 5
+    plan = next(e for e in steps if e["value"] == f"{number}:plan")
+    click(slack, recorder, plan["action_id"], plan["value"], "Change plan reviewed: ticked", user=BOB)
+    ack_text(slack.command(f"start MW-{number}", command="/maintenance", user=OPS))
+    elements = unique_action_ids(latest(recorder, number, "In progress"))
+    drains = [e for e in elements if e["text"]["text"].startswith("Drain ")]
+    assert [d["text"]["text"] for d in drains] == ["Drain node-a", "Drain node-b"]
+    assert all(d["action_id"].startswith("offer_drain") for d in drains)
+    refused = click(slack, recorder, drains[1]["action_id"], drains[1]["value"], "Nothing was changed", user=BOB)
+    assert "Only operators" in refused["text"]  # the listener took the new id (and refused a non-operator)
+    ack_text(slack.command(f"done MW-{number}", command="/maintenance", user=OPS))
 
 
 def test_smoke_tests_report_each_result_and_a_failure_offers_the_roll_back(

@@ -1,8 +1,10 @@
 """Stand-ins for what the alerts feature talks to besides Slack: Atlassian Statuspage's REST API (records every
-call, can answer 429 with Retry-After, 5xx or 401 a number of times first) and Alertmanager's ``/api/v2/alerts``."""
+call, can answer 429 with Retry-After, 5xx or 401 a number of times first, or take a create and answer it only after
+the client gave up; lists the unresolved incidents) and Alertmanager's ``/api/v2/alerts``."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,7 @@ class StatuspageStandIn(StandIn):
     def __init__(self) -> None:
         super().__init__()
         self.incidents: dict[str, dict[str, Any]] = {}
+        self.slow: list[float] = []  # the next creates: done at once, answered only after these many seconds
         self.start()
 
     @property
@@ -41,12 +44,27 @@ class StatuspageStandIn(StandIn):
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.answered < 300]
 
+    def slow_next(self, seconds: float, times: int = 1) -> None:
+        """The next ``times`` creates are made at once but answered only after ``seconds`` (past the client's
+        timeout: it cannot tell whether they were made)."""
+        with self.lock:
+            self.slow.extend([seconds] * times)
+
     def _answer(self, request: Request) -> Reply:
         if request.headers.get("Authorization") != f"OAuth {self.KEY}":  # refused before any fault or state
             with self.lock:
                 self.requests.append((request, 401))
             return Reply(401, {"error": "Could not authenticate"})
-        return super()._answer(request)
+        creating = request.method == "POST" and request.path.endswith("/incidents")
+        with self.lock:
+            delay = self.slow.pop(0) if creating and self.slow else None
+        if delay is None:
+            return super()._answer(request)
+        reply = self.handle(request)  # made now; the answer arrives after the client stopped waiting
+        time.sleep(delay)
+        with self.lock:
+            self.requests.append((request, reply.status))
+        return reply
 
     def handle(self, request: Request) -> Reply:
         incident = request.json().get("incident") or {}
@@ -55,6 +73,9 @@ class StatuspageStandIn(StandIn):
                 page_id = uuid.uuid4().hex[:12]
                 self.incidents[page_id] = {"id": page_id, **incident}
                 return Reply(201, self.incidents[page_id])
+            if request.method == "GET" and request.path.endswith("/incidents/unresolved"):
+                open_ = [i for i in self.incidents.values() if i.get("status") not in ("resolved", "postmortem")]
+                return Reply(200, list(reversed(open_)))  # newest first, as Statuspage lists them
             if request.method == "PATCH" and "/incidents/" in request.path:
                 page_id = request.path.rsplit("/", 1)[1]
                 if page_id not in self.incidents:

@@ -4,10 +4,11 @@ Statuspage."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from pydantic import Field, field_validator
 
-from bot.core.settings.types import ChannelId, HttpUrl, Strict
+from bot.core.settings.types import ChannelId, Duration, HttpUrl, Strict
 from bot.core.severity import Severity
 
 # Alertmanager's matcher syntax: name, operator (=, !=, =~, !~), value (regexes anchored, as Alertmanager does).
@@ -74,6 +75,14 @@ class Statuspage(Strict):
     api_url: HttpUrl = "https://api.statuspage.io/v1"
     min_severity: Severity = Severity.P2  # incidents at or above it get "Post to status page"
     components: dict[str, str] = Field(default_factory=dict)  # service → component id
+    timeout: Duration = timedelta(seconds=10)  # one call's answer; a create not answered in time is looked up
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(minutes=1):
+            raise ValueError("between 1s and 1m")
+        return value
 
     @field_validator("api_url")
     @classmethod
