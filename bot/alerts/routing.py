@@ -57,6 +57,14 @@ def by_label(labels: Mapping[str, str]) -> Severity:
     return SEVERITY_LABEL.get(labels.get("severity", "").strip().lower(), Severity.P3)
 
 
+def severity(labels: Mapping[str, str], config: Alerts) -> Severity:
+    """The severity one alert would have by itself (its own labels through the routes)."""
+    chosen = next((r for r in config.routes if all(matches(m, labels) for m in r.match)), None)
+    if chosen is not None:
+        return chosen.severity or by_label(labels)
+    return config.default.severity or by_label(labels)
+
+
 def route(payload: Payload, config: Alerts) -> Route:
     """The group's route, from its common labels (what every alert of the group shares), else the first alert's."""
     labels = payload.commonLabels or (payload.alerts[0].labels if payload.alerts else {})

@@ -1,5 +1,11 @@
-"""Alert groups into incidents: one incident per group (retries and replicas included), new alerts and the group's
-resolution on its timeline, notices for what is below ``alerts.min_severity``, and storm control.
+"""Alert groups into incidents: one incident per group (retries and replicas included), new alerts, partial and
+whole resolutions on its timeline, notices for what is below ``alerts.min_severity``, and storm control.
+
+A group is its sender's (Alertmanager's externalURL and receiver) and its groupKey. A re-send of alerts already
+handled, or a stale firing after the group's end, opens nothing; a re-fire (a new ``startsAt``) does. A group's
+incident takes the most urgent severity of its firing alerts and pages for it. A storm never hides a page: each
+severity has a storm incident of its own. With ``alerts.auto_mitigate`` a machine may mitigate (never
+acknowledge), a storm's incident only once its last group resolved, and a re-fire takes the mitigation back.
 
 An incident opened here goes the way of ``/incident open``: announced (in the route's channel), paged and escalated,
 its channel created; the actor on its timeline is "Alertmanager (receiver X)".
@@ -18,16 +24,17 @@ from datetime import datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import routing
-from bot.alerts.payload import Payload
+from bot.alerts.payload import Alert, Payload
 from bot.alerts.store import OPENING, OPENING_TTL, STORM_TTL, AlertStore
 from bot.core import keys, slack
 from bot.core.errors import DependencyError
 from bot.core.settings.config import BotConfig
+from bot.core.severity import Severity
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import BackgroundTasks
 from bot.core.text import escape
 from bot.incidents.flows import IncidentFlows
-from bot.incidents.machine import TransitionRefused
+from bot.incidents.machine import SeverityUnchanged, TransitionRefused
 from bot.incidents.model import Action, AlertOrigin, Incident, State
 from bot.incidents.service import IncidentService
 from bot.incidents.store import IncidentNotFound
@@ -36,6 +43,8 @@ log = logging.getLogger(__name__)
 
 OPEN_WAIT = 10.0  # how long a request waits for another one's incident to be opened
 LISTED = 5
+SEVERITY_WORD = {Severity.P1: "critical", Severity.P2: "high", Severity.P3: "warning", Severity.P4: "info"}
+LABEL_SHOWN = 256  # characters of a label value kept on the incident
 STILL_ACTIVE = (State.OPEN, State.ACKNOWLEDGED, State.MITIGATED)
 
 
@@ -72,6 +81,9 @@ class AlertService:
     async def receive(self, payload: Payload) -> Outcome:
         """Apply one webhook delivery (any number of times: the outcome is the same)."""
         route = routing.route(payload, self.settings)
+        top = min((routing.severity(a.labels, self.settings) for a in payload.firing), default=route.severity)
+        if top.value < route.severity.value:  # the group's most urgent firing alert sets its severity
+            route = routing.Route(top, route.channel)
         if not payload.firing:
             return await self._resolved(payload)
         if route.severity.value > self.settings.min_severity.value:  # P4 is below P3
@@ -81,6 +93,7 @@ class AlertService:
     # Firing ----------------------------------------------------------------------------------------------------------
     async def _firing(self, payload: Payload, route: routing.Route) -> Outcome:
         key = keys.alert_group(payload.group)
+        await self._adopt_legacy(payload)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + OPEN_WAIT
         while True:
@@ -91,15 +104,23 @@ class AlertService:
                     raise DependencyError("another request has been opening this alert group's incident for 10 s")
                 await asyncio.sleep(0.05)
                 continue
+            if held is None and await self.store.was_opening(payload.group):
+                found = await self._opened_by_the_dead(payload)  # a replica died between opening and settling
+                if found is not None and await self.store.swap(key, "", str(found.number)):
+                    await self.store.settled(payload.group)
+                    continue
             if isinstance(held, int):
                 incident = await self._incident(held)
                 if incident is not None and incident.state in STILL_ACTIVE:
                     return await self._more(payload, incident)
                 previous = held if incident is not None else None
+            if await self._already_seen(payload):  # a re-send, or a stale firing: the group's incident is over
+                return Outcome("unchanged", previous)
             token = f"{OPENING}{secrets.token_hex(8)}"
             # The token expires by itself: a replica that dies while opening does not block the group for good.
             if await self.store.swap(key, "" if held is None else str(held), token, OPENING_TTL):
                 break
+        await self.store.mark_opening(payload.group)
         try:
             number, action = await self._open(payload, route, previous)
         except BaseException:
@@ -107,10 +128,43 @@ class AlertService:
                 await self.store.swap(key, token, "" if held is None else str(held))
             raise
         try:
-            await self.store.new_fingerprints(payload.group, number, [a.key for a in payload.firing])
+            await self._record(payload, number)
         finally:
             await self.store.swap(key, token, str(number))
+            await self.store.settled(payload.group)
         return Outcome(action, number)
+
+    async def _record(self, payload: Payload, number: int) -> list[str]:
+        firing = payload.firing
+        instances = [a.instance for a in firing if a.instance]
+        now_ms = int(self.clock().timestamp() * 1000)
+        return await self.store.new_fingerprints(payload.group, number, [a.key for a in firing], instances, now_ms)
+
+    async def _already_seen(self, payload: Payload) -> bool:
+        """Every firing alert was seen before, with the same start: nothing new fires."""
+        instances = [a.instance for a in payload.firing]
+        if not instances or None in instances:
+            return False  # a sender without start times: a re-fire cannot be told from a re-send
+        known = await self.store.seen(payload.group, [i for i in instances if i])
+        return len(known) == len(instances)
+
+    async def _opened_by_the_dead(self, payload: Payload) -> Incident | None:
+        """The incident a request opened for the group before its replica died, if it got that far."""
+        for incident in await self.incidents.store.active():
+            if incident.alert and incident.alert.group == payload.group and incident.state in STILL_ACTIVE:
+                return incident
+        return None
+
+    async def _adopt_legacy(self, payload: Payload) -> None:
+        """A group whose incident an earlier version keyed by its groupKey alone keeps that incident."""
+        legacy = payload.legacy_group
+        if legacy == payload.group or await self.store.holder(keys.alert_group(payload.group)) is not None:
+            return
+        held = await self.store.holder(keys.alert_group(legacy))
+        if isinstance(held, int) and await self.store.swap(keys.alert_group(payload.group), "", str(held)):
+            await self.store.swap(keys.alert_group(legacy), str(held), "")  # another sender's group is its own
+            fingerprints = await self.store.ended(legacy, held, [a.key for a in payload.alerts])
+            await self.store.new_fingerprints(payload.group, held, fingerprints)
 
     async def _incident(self, number: int) -> Incident | None:
         try:
@@ -124,11 +178,13 @@ class AlertService:
         return AlertOrigin(
             receiver=payload.source,
             group=payload.group,
-            labels=dict(list((payload.commonLabels or payload.alerts[0].labels).items())[:30]),
+            labels={
+                k: v[:LABEL_SHOWN] for k, v in list((payload.commonLabels or payload.alerts[0].labels).items())[:30]
+            },
             runbook_url=routing.runbook_url(payload),
             generator_url=next((a.generatorURL for a in payload.firing if a.generatorURL), None),
             source_url=payload.externalURL or None,
-            firing=len(payload.firing),
+            firing=len(payload.firing) + payload.truncatedAlerts,
             previous=previous,
             channel=route.channel,
             storm=storm,
@@ -141,9 +197,10 @@ class AlertService:
             return await self._storm(payload, route), "storm"
         origin = self._origin(payload, route, previous)
         names = ", ".join(routing.alert_line(a.labels) for a in payload.firing[:LISTED])
-        more = f" and {len(payload.firing) - LISTED} more" if len(payload.firing) > LISTED else ""
+        left = len(payload.firing) - LISTED + payload.truncatedAlerts
+        more = f" and {left} more" if left > 0 else ""
         detail = routing.description(payload)
-        description = detail or f"{len(payload.firing)} alert(s) firing: {names}{more}"
+        description = detail or f"{_firing(payload)}: {names}{more}"
         incident = await self.incidents.open(
             title=routing.title(payload),
             severity=route.severity,
@@ -160,11 +217,12 @@ class AlertService:
 
     async def _storm(self, payload: Payload, route: routing.Route) -> int:
         """The storm's incident (opened once, for every group past the limit), with this group on its timeline."""
-        line = f"{routing.title(payload)} — {len(payload.firing)} alert(s)"
+        line = f"{routing.title(payload)} ({route.severity.value}) — {_firing(payload)}"
+        storm = keys.alerts_storm(route.severity.value)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + OPEN_WAIT
         while True:
-            held = await self.store.holder(keys.ALERTS_STORM)
+            held = await self.store.holder(storm)
             if isinstance(held, str) and held.startswith(OPENING):
                 if loop.time() > deadline:
                     raise DependencyError("another request has been opening the alert storm's incident for 10 s")
@@ -173,55 +231,111 @@ class AlertService:
             if isinstance(held, int):
                 incident = await self._incident(held)
                 if incident is not None and incident.state in STILL_ACTIVE:
-                    await self.store.extend(keys.ALERTS_STORM, STORM_TTL)
+                    await self.store.extend(storm, STORM_TTL)
                     await self._note(held, "alert group joined", line, self._origin(payload, route, None))
                     return held
             token = f"{OPENING}{secrets.token_hex(8)}"
-            if await self.store.swap(keys.ALERTS_STORM, "" if held is None else str(held), token, OPENING_TTL):
+            if await self.store.swap(storm, "" if held is None else str(held), token, OPENING_TTL):
                 break
         origin = self._origin(payload, route, None, storm=True)
         limit = self.settings.max_new_per_minute
         incident = await self.incidents.open(
-            title=f"Alert storm: more than {limit} alert groups in a minute",
+            title=f"Alert storm: more than {limit} alert groups in a minute"
+            + ("" if route.severity is Severity.P3 else f" ({route.severity.value})"),
             severity=route.severity,
             actor=origin.actor,
             description=f"Past {limit} new incidents a minute, further alert groups gather here instead of each "
             "opening (and paging) its own. Each is on the timeline.",
             alert=origin,
         )
-        await self.store.swap(keys.ALERTS_STORM, token, str(incident.number), STORM_TTL)
+        await self.store.swap(storm, token, str(incident.number), STORM_TTL)
         log.warning("alert storm: %s opened for groups past %d a minute", incident.ref, limit)
         self.tasks.spawn(self.flows.opened(incident), name=f"announce-{incident.ref}")
         await self._note(incident.number, "alert group joined", line, origin)
         return incident.number
 
     async def _more(self, payload: Payload, incident: Incident) -> Outcome:
-        """A re-sent group: the alerts not on the incident yet go on its timeline."""
-        added = set(await self.store.new_fingerprints(payload.group, incident.number, [a.key for a in payload.firing]))
-        if not added:
-            return Outcome("unchanged", incident.number)
-        new = [a for a in payload.firing if a.key in added]
-        names = ", ".join(routing.alert_line(a.labels) for a in new[:LISTED])
-        more = f" and {len(new) - LISTED} more" if len(new) > LISTED else ""
-        word = "alert" if len(new) == 1 else "alerts"
+        """A re-sent group: alerts not firing on the incident yet (a re-fire included) go on its timeline, and so
+        do alerts that resolved while others fire; a re-fire takes a machine's mitigation back, a more urgent alert
+        raises the incident's severity."""
         origin = incident.alert or self._origin(payload, routing.route(payload, self.settings), None)
-        await self._note(incident.number, "alerts firing", f"{len(new)} more {word} firing: {names}{more}", origin)
-        return Outcome("updated", incident.number)
+        group, number = payload.group, incident.number
+        ended = await self.store.ended(group, number, [a.key for a in payload.resolved])
+        known = await self.store.seen(group, [a.instance for a in payload.firing if a.instance])
+        fresh = [a for a in payload.firing if a.instance not in known or a.instance is None]
+        added = set(await self._record_fresh(payload, number, fresh))
+        new = [a for a in fresh if a.key in added]
+        changed = False
+        if ended:
+            gone = [a for a in payload.resolved if a.key in ended]
+            still = await self.store.firing_count(group, number)
+            await self._note(
+                number, "alerts resolved", f"{_count(gone)} resolved: {_names(gone)} ({still} still firing)", origin
+            )
+            changed = True
+        if new:
+            word = "alert" if len(new) == 1 else "alerts"
+            severity = min(routing.severity(a.labels, self.settings) for a in new)
+            text = f"{len(new)} more {word} firing: {_names(new)}, {SEVERITY_WORD[severity]} ({severity.value})"
+            await self._note(number, "alerts firing", text, origin)
+            await self._refire(incident, origin)
+            await self._raise(number, severity, origin, _names(new))
+            changed = True
+        return Outcome("updated" if changed else "unchanged", number)
+
+    async def _record_fresh(self, payload: Payload, number: int, fresh: list[Alert]) -> list[str]:
+        instances = [a.instance for a in fresh if a.instance]
+        now_ms = int(self.clock().timestamp() * 1000)
+        return await self.store.new_fingerprints(payload.group, number, [a.key for a in fresh], instances, now_ms)
+
+    async def _refire(self, incident: Incident, origin: AlertOrigin) -> None:
+        """Alerts fire again after the machine mitigated: not mitigated any more (open again, escalating, when
+        nobody acknowledged)."""
+        if incident.state is not State.MITIGATED or incident.mitigated_by != origin.actor:
+            return
+        try:
+            refired, entry = await self.incidents.refire(incident.number, origin.actor, "alerts fire again")
+        except TransitionRefused:
+            return  # someone moved it on meanwhile
+        self.tasks.spawn(self.flows.changed(refired, entry), name=f"refired-{refired.ref}")
+
+    async def _raise(self, number: int, severity: Severity, origin: AlertOrigin, names: str) -> None:
+        """A more urgent alert joined: the incident takes its severity (and pages for it)."""
+        current = await self._incident(number)
+        if current is None or current.state is State.CLOSED or severity.value >= current.severity.value:
+            return
+        try:
+            raised, entry = await self.incidents.change_severity(number, severity, origin.actor, f"{names} joined")
+        except (TransitionRefused, SeverityUnchanged):
+            return
+        log.info("%s raised to %s: a more urgent alert joined its group", raised.ref, severity.value)
+        self.tasks.spawn(self.flows.changed(raised, entry), name=f"raised-{raised.ref}")
 
     # Resolved and below the line -------------------------------------------------------------------------------------
     async def _resolved(self, payload: Payload) -> Outcome:
+        await self._adopt_legacy(payload)
         held = await self.store.holder(keys.alert_group(payload.group))
         if not isinstance(held, int):
             return Outcome("ignored")
         incident = await self._incident(held)
-        if incident is None or not await self.store.all_resolved(payload.group, held):
+        if incident is None:
+            return Outcome("unchanged", held)
+        found, others = await self.store.all_resolved(payload.group, held)
+        if not found:
             return Outcome("unchanged", held)
         ended = max((a.endsAt for a in payload.alerts if a.endsAt), default=None) or self.clock()
         origin = incident.alert or self._origin(payload, routing.route(payload, self.settings), None)
+        if others:  # a storm's incident: its other groups still fire
+            at = f"{ended:%Y-%m-%d %H:%M:%S} UTC"
+            text = f"{routing.title(payload)}: alerts resolved at {at}; {others} group(s) still firing"
+            await self._note(held, "alerts resolved", text, origin)
+            return Outcome("resolved", held)
         await self._note(held, "alerts resolved", f"alerts resolved at {ended:%Y-%m-%d %H:%M:%S} UTC", origin)
         if self.settings.auto_mitigate and incident.state in (State.OPEN, State.ACKNOWLEDGED):
             try:
-                mitigated, entry = await self.incidents.act(held, Action.MITIGATE, origin.actor, "alerts resolved")
+                mitigated, entry = await self.incidents.act(
+                    held, Action.MITIGATE, origin.actor, "alerts resolved", person=False
+                )
             except TransitionRefused:
                 pass  # someone moved it on meanwhile
             else:
@@ -235,7 +349,7 @@ class AlertService:
         channel = route.channel or self.config.channels.incidents
         text = (
             f"🔔 {route.severity.value} alert from {escape(payload.source)}: *{escape(routing.title(payload))}* "
-            f"({len(payload.firing)} firing). Below `alerts.min_severity` ({self.settings.min_severity.value}): "
+            f"({_firing(payload)}). Below `alerts.min_severity` ({self.settings.min_severity.value}): "
             "no incident opened."
         )
         self.tasks.spawn(self._post(channel, text), name="alert-notice")
@@ -250,3 +364,25 @@ class AlertService:
     async def _note(self, number: int, kind: str, text: str, origin: AlertOrigin) -> None:
         incident, entry = await self.incidents.note(number, kind, text, origin.actor)
         self.tasks.spawn(self.flows.changed(incident, entry), name=f"alert-note-{incident.ref}")
+
+
+def _firing(payload: Payload) -> str:
+    """How many alerts fire, with those Alertmanager left out of the payload (its ``max_alerts``)."""
+    shown = len(payload.firing)
+    total = shown + payload.truncatedAlerts
+    word = "alert" if total == 1 else "alerts"
+    cut = f" ({payload.truncatedAlerts} not sent by Alertmanager: its max_alerts)" if payload.truncatedAlerts else ""
+    return f"{total} {word} firing{cut}"
+
+
+def _count(alerts: list[Alert]) -> str:
+    return f"{len(alerts)} alert" if len(alerts) == 1 else f"{len(alerts)} alerts"
+
+
+def _names(alerts: list[Alert]) -> str:
+    names = ", ".join(routing.alert_line(a.labels) for a in alerts[:LISTED])
+    return names + (f" and {len(alerts) - LISTED} more" if len(alerts) > LISTED else "")
+
+
+def _labels(payload: Payload) -> dict[str, str]:
+    return payload.commonLabels or (payload.alerts[0].labels if payload.alerts else {})

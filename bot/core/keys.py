@@ -92,9 +92,17 @@ def report_cost(day: str) -> str:
     return f"report:cost:{day}"
 
 
+def report_cost_claim(day: str) -> str:
+    return f"report:cost:{day}:claim"
+
+
 # Alerts ------------------------------------------------------------------------------------------------------------
 ALERTS_OPENED = "alerts:opened"  # the last minute's incidents opened from alerts (storm control)
-ALERTS_STORM = "alerts:storm"
+
+
+def alerts_storm(severity: str) -> str:
+    """The storm incident of one severity (a storm of warnings never gathers, and hides, a critical group)."""
+    return f"alerts:storm:{severity}"
 
 
 def alert_group(group: str) -> str:
@@ -107,6 +115,18 @@ def alert_fingerprints(group: str, number: int) -> str:
 
 def alert_notice(group: str) -> str:
     return f"alerts:{{{group}}}:notice"
+
+
+def alert_opening(group: str) -> str:
+    return f"alerts:{{{group}}}:opening"
+
+
+def alert_seen(group: str) -> str:
+    return f"alerts:{{{group}}}:seen"
+
+
+def alert_groups(number: int) -> str:
+    return f"inc:{{{number}}}:alert-groups"
 
 
 def statuspage_claim(number: int) -> str:
@@ -179,8 +199,9 @@ TABLE: tuple[KeyDoc, ...] = (
     ),
     KeyDoc(
         "`inc:{n}:esc`",
-        "hash: `next_step`, `sent:<step>`, `early:<step>`",
-        "Lua: marks a step done and appends its timeline entry, once; `early` makes the next step due at once",
+        "hash: `next_step`, `sent:<step>`, `early:<step>`, `paged_as`",
+        "Lua: marks a step done and appends its timeline entry, once; `early` makes the next step due at once; "
+        "`paged_as`: the severity of the last page (made more urgent, that step is paged again)",
     ),
     KeyDoc(
         "`oncall:anchor`, `oncall:override`, `oncall:timeline`",
@@ -240,6 +261,11 @@ TABLE: tuple[KeyDoc, ...] = (
     ),
     KeyDoc("`report:cost:<day>`", "string: JSON, 1 d TTL", "the weekly report: Cost Explorer's answer, once a day"),
     KeyDoc(
+        "`report:cost:<day>:claim`",
+        "string: `run:<token>` (2 min TTL), or `failed:<why>` (30 s TTL)",
+        "the one request (of any replica) asking Cost Explorer for the day; the others wait for its answer",
+    ),
+    KeyDoc(
         "`alerts:{g}:incident`",
         "string: INC number, or `opening:<token>` while one request opens it (30 d TTL)",
         "the webhook: one incident per alert group (compare-and-set in Lua)",
@@ -247,15 +273,35 @@ TABLE: tuple[KeyDoc, ...] = (
     KeyDoc(
         "`alerts:{g}:fp:<n>`, `alerts:{g}:notice`",
         "set of fingerprints (30 d TTL); string, 4 h TTL",
-        "the alerts already on INC-n's timeline; one notice per group below `alerts.min_severity`",
+        "the alerts of the group firing on INC-n; one notice per group below `alerts.min_severity`",
     ),
     KeyDoc(
-        "`alerts:opened`, `alerts:storm`",
-        "sorted set (the last minute); string, 10 min TTL",
-        "storm control: incidents opened from alerts in the last minute; the storm incident gathering the rest",
+        "`alerts:{g}:opening`",
+        "string, 1 d TTL",
+        "a request is opening the group's incident; left by a replica that died before settling the group",
     ),
-    KeyDoc("`inc:{n}:statuspage`", "string, 2 min TTL", "the one request creating INC-n's status page incident"),
-    KeyDoc("`mw:{n}:sent`", "hash: reminder → when posted", "HSETNX after each reminder: never posted twice"),
+    KeyDoc(
+        "`alerts:{g}:seen`",
+        "sorted set: `<fingerprint>@<startsAt>` → when first seen (30 d TTL, the newest 5,000)",
+        "every firing of the group's alerts: a re-send or a stale firing after the group's end opens nothing",
+    ),
+    KeyDoc(
+        "`inc:{n}:alert-groups`",
+        "set of group ids (30 d TTL)",
+        "the alert groups firing on INC-n: a storm incident is mitigated only when the last of them resolves",
+    ),
+    KeyDoc(
+        "`alerts:opened`, `alerts:storm:<P>`",
+        "sorted set (the last minute); string per severity, 10 min TTL",
+        "storm control: incidents opened from alerts in the last minute; the storm incident of each severity "
+        "gathering the rest",
+    ),
+    KeyDoc("`inc:{n}:statuspage`", "string, 5 min TTL", "the one request creating INC-n's status page incident"),
+    KeyDoc(
+        "`mw:{n}:sent`",
+        "hash: reminder → when posted; `<reminder>:<destination>` → when posted there, or `refused: <error>`",
+        "HSETNX after each destination and each whole reminder: never posted twice, a refusal never retried",
+    ),
 )
 
 

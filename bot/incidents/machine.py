@@ -2,7 +2,8 @@
 
 open → acknowledged → mitigated → resolved → closed; resolved → reopen → acknowledged.
 Mitigating or resolving an incident nobody acknowledged also records the acknowledgement,
-because someone evidently responded.
+because someone evidently responded; a machine (alerts that resolved) may mitigate, but only a person
+acknowledges, and when its alerts fire again the machine's mitigation is taken back (``refire``).
 """
 
 from __future__ import annotations
@@ -47,16 +48,19 @@ def allowed_actions(state: State) -> list[Action]:
 
 
 def apply(
-    incident: Incident, action: Action, actor: str, now: datetime, note: str = ""
+    incident: Incident, action: Action, actor: str, now: datetime, note: str = "", *, person: bool = True
 ) -> tuple[Incident, TimelineEntry]:
-    """Return the incident after ``action`` and the timeline entry recording it, or raise TransitionRefused."""
+    """Return the incident after ``action`` and the timeline entry recording it, or raise TransitionRefused.
+    ``person=False``: the actor is a machine (Alertmanager), which neither acknowledges nor commands."""
     sources, target = TRANSITIONS[action]
     if incident.state not in sources:
         raise TransitionRefused(incident, action)
     changes: dict[str, object] = {"state": target, "version": incident.version + 1}
-    if action in (Action.ACKNOWLEDGE, Action.MITIGATE, Action.RESOLVE) and incident.acknowledged_by is None:
+    if not person and action is not Action.MITIGATE:
+        raise TransitionRefused(incident, action)
+    if action in (Action.ACKNOWLEDGE, Action.MITIGATE, Action.RESOLVE) and incident.acknowledged_by is None and person:
         changes |= {"acknowledged_by": actor, "acknowledged_at": now}
-    if incident.commander is None and action is not Action.CLOSE:
+    if incident.commander is None and action is not Action.CLOSE and person:
         changes["commander"] = actor
     if action is Action.MITIGATE:
         changes |= {"mitigated_by": actor, "mitigated_at": now}
@@ -70,6 +74,16 @@ def apply(
         note = f"{note} ({drafted})" if note else drafted
     entry = TimelineEntry(at=now, actor=actor, kind=PAST_TENSE[action], text=note)
     return incident.model_copy(update=changes), entry
+
+
+def refire(incident: Incident, actor: str, now: datetime, note: str) -> tuple[Incident, TimelineEntry]:
+    """The alerts a machine's mitigation followed fire again: back to open (escalation goes on) when nobody has
+    acknowledged, else to acknowledged. Refused unless ``actor`` mitigated it."""
+    if incident.state is not State.MITIGATED or incident.mitigated_by != actor:
+        raise TransitionRefused(incident, None)
+    target = State.OPEN if incident.acknowledged_by is None else State.ACKNOWLEDGED
+    changes = {"state": target, "mitigated_by": None, "mitigated_at": None, "version": incident.version + 1}
+    return incident.model_copy(update=changes), TimelineEntry(at=now, actor=actor, kind="firing again", text=note)
 
 
 def change_severity(

@@ -18,7 +18,7 @@ from bot.core.severity import Severity
 from bot.core.timeline import TimelineEntry
 from bot.incidents import machine
 from bot.incidents.deadline import respond_by
-from bot.incidents.model import Action, AlertOrigin, During, Incident
+from bot.incidents.model import Action, AlertOrigin, During, Incident, State
 from bot.incidents.steps import IncidentSteps, OpenedDuring
 from bot.incidents.store import IncidentStore
 
@@ -85,11 +85,14 @@ class IncidentService:
         await self._tell("opened", incident)
         return incident
 
-    async def act(self, number: int, action: Action, actor: str, note: str = "") -> tuple[Incident, TimelineEntry]:
-        """Apply a lifecycle step atomically; raises TransitionRefused with the winner's state."""
+    async def act(
+        self, number: int, action: Action, actor: str, note: str = "", *, person: bool = True
+    ) -> tuple[Incident, TimelineEntry]:
+        """Apply a lifecycle step atomically; raises TransitionRefused with the winner's state. ``person=False``:
+        a machine's step (it records no acknowledgement)."""
         try:
             incident, entry = await self.store.change(
-                number, lambda current: machine.apply(current, action, actor, self.clock(), note)
+                number, lambda current: machine.apply(current, action, actor, self.clock(), note, person=person)
             )
         except machine.TransitionRefused:
             telemetry.REFUSED.labels(action=action.value).inc()
@@ -102,6 +105,14 @@ class IncidentService:
             telemetry.TIME_TO_RESOLVE.labels(severity=sev).observe((entry.at - incident.opened_at).total_seconds())
         if action in STOPS_ESCALATION:
             await self._tell("stopped", incident)
+        return incident, entry
+
+    async def refire(self, number: int, actor: str, note: str) -> tuple[Incident, TimelineEntry]:
+        """Take back a machine's mitigation whose alerts fire again; an incident nobody acknowledged is open again
+        and its escalation goes on."""
+        incident, entry = await self.store.change(number, lambda cur: machine.refire(cur, actor, self.clock(), note))
+        if incident.state is State.OPEN:
+            await self._tell("opened", incident)
         return incident, entry
 
     async def change_severity(

@@ -81,9 +81,13 @@ class Escalator:
         await self.store.cancel(incident.number)
 
     async def severity_changed(self, incident: Incident) -> None:
+        """The deadline moves; made more urgent than the last page said, that person is paged again at once."""
         if incident.state is State.OPEN:
-            _, step, _, _ = await self.store.state(incident.number)
-            await self.store.move(incident.number, self._due(incident, step, await self._chain_length()))
+            if await self.store.repage(incident.number, incident.severity.value):
+                await self.store.move(incident.number, self.clock())
+            else:
+                _, step, _, _ = await self.store.state(incident.number)
+                await self.store.move(incident.number, self._due(incident, step, await self._chain_length()))
             self.wake()
 
     # On each tick of the poller --------------------------------------------------------------
@@ -150,6 +154,7 @@ class Escalator:
             # Recorded right after the DM, so a crash can repeat a page only within this narrow gap.
             entry = TimelineEntry(at=now, actor=target.user, kind="was paged", text=_page_note(step, target, waited))
             await self._record(number, step, entry)
+            await self.store.paged_as(number, incident.severity.value)
             await self.store.complete(number, self._next_due(incident, step, len(targets), now))
             mention = asyncio.create_task(self._after_page(incident, target, page_text(incident, target, step, waited)))
             self._mentions.add(mention)  # off the paging path: it may wait for the announcement

@@ -2,8 +2,8 @@
 
 Keys (``bot.core.keys``): ``{esc}:due`` (incident → when its next page is due), ``{esc}:pending``
 (incident → lease expiry while a replica pages it), ``inc:{42}:esc`` (``next_step``, ``sent:<step>``
-markers and ``early:<step>``: page that step at once, the person before could not be reached; in the
-incident's slot), ``oncall:anchor``, ``oncall:override``, ``oncall:timeline``.
+markers and ``early:<step>``: page that step at once, the person before could not be reached; ``paged_as``: the
+severity of the last page; in the incident's slot), ``oncall:anchor``, ``oncall:override``, ``oncall:timeline``.
 
 The deadlines are a :class:`bot.core.dueset.DueSet`: each due page is taken by exactly one replica, and a
 page claimed by a process that crashed before sending is taken again once the lease expires.
@@ -34,11 +34,24 @@ return 1
 """
 
 
+# KEYS[1] the escalation hash; ARGV[1] the severity now. When the last page went out at a less urgent severity,
+# that step is to be paged again at once (its sent marker goes); 1 when so.
+_REPAGE = """
+local step = tonumber(redis.call('HGET', KEYS[1], 'next_step') or '1') - 1
+local as = redis.call('HGET', KEYS[1], 'paged_as')
+if step < 1 or not as or as <= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'sent:' .. step)
+redis.call('HSET', KEYS[1], 'next_step', step, 'early:' .. step, '1', 'paged_as', ARGV[1])
+return 1
+"""
+
+
 class OnCallStore(RedisBacked):
     def __init__(self, redis: Client, description: str) -> None:
         super().__init__(redis, description)
         self.deadlines = DueSet(redis, description, keys.DUE, keys.PENDING)
         self._record = redis.register_script(_RECORD_PAGE)
+        self._repage = redis.register_script(_REPAGE)
 
     async def arm(self, number: int, due: datetime) -> None:
         await self.deadlines.arm({str(number): due})
@@ -88,6 +101,16 @@ class OnCallStore(RedisBacked):
                 args=[str(step), entry.at.isoformat(), entry.actor, entry.kind, entry.text, flag, TIMELINE_MAXLEN],
             )
         return bool(done)
+
+    async def paged_as(self, number: int, severity: str) -> None:
+        """The severity the last page went out at."""
+        async with self.io():
+            await self.redis.hset(keys.escalation(number), "paged_as", severity)
+
+    async def repage(self, number: int, severity: str) -> bool:
+        """The incident became more urgent than its last page said: page that person again at once."""
+        async with self.io():
+            return bool(await self._repage(keys=[keys.escalation(number)], args=[severity]))
 
     async def anchor(self, default: date) -> date:
         """The rotation's week-0 hand-off day: fixed in Redis on first use, shared by every replica."""
