@@ -41,7 +41,9 @@ def next_offers_blocks(done: Change, offers: Sequence[tuple[Change, str]]) -> li
     blocks: list[Block] = [SectionBlock(text=md(f"*Next, after the {escape(done.label)}:* each is its own offer."))]
     for start in range(0, len(offers), 5):
         row = offers[start : start + 5]
-        blocks.append(ActionsBlock(elements=[change_button(c, i, c.target.capitalize()) for c, i in row]))
+        # Several offers of one kind (node groups) share a block: each button's action_id is its own.
+        buttons = [change_button(c, i, c.target.capitalize(), key=str(start + j)) for j, (c, i) in enumerate(row)]
+        blocks.append(ActionsBlock(elements=buttons))
     return blocks
 
 

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlo
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import keys, slack
-from bot.core.blocks import chunked_sections, md
+from bot.core.blocks import chunked_sections, md, messages
 from bot.core.errors import DependencyError
 from bot.core.schedule import ScheduledPost
 from bot.core.settings.config import BotConfig
@@ -296,8 +296,10 @@ def access_lines(report: Weekly) -> list[str]:
         return [f"⚠️ Not available: {escape(access.note)}"]
     lines = [
         f"🚩 *Not an operator*: {user(e.get('actor'))} {escape(e.get('kind', '?'))} {escape(e.get('target', ''))}"
-        for e in access.flagged
+        for e in access.flagged[:SHOWN]
     ]
+    if len(access.flagged) > SHOWN:
+        lines.append(f"🚩 …and {len(access.flagged) - SHOWN} more by people who are not operators")
     for entry in access.mutations[-SHOWN:]:
         at = entry.get("id", "0-0").split("-")[0]
         moment = datetime.fromtimestamp(int(at) / 1000, UTC) if at.isdigit() else None
@@ -336,5 +338,8 @@ def blocks(report: Weekly) -> list[Block]:
     ):
         out.append(DividerBlock())
         out.extend(chunked_sections([f"*{title}*", *lines]))
-    out.append(ContextBlock(elements=[md(f"Built {when(report.end)} · `/report weekly` builds it again")]))
-    return out
+    footer = ContextBlock(elements=[md(f"Built {when(report.end)} · `/report weekly` builds it again")])
+    # One message Slack takes (50 blocks, about 12,000 characters: a busy week's access audit is long); the footer
+    # stays.
+    (kept,) = messages(out, most=1, cut="…cut: the week's audit is longer than one Slack message")
+    return [*kept, footer]
