@@ -97,7 +97,7 @@ class SlackStandIn:
         self.user_tz = "UTC"
         self.socket_url = ""  # apps.connections.open (Socket Mode)
         self.response_targets: dict[str, tuple[str, str, str | None]] = {}  # token → (user, channel, message ts)
-        self.failures: dict[str, str] = {}
+        self.failures: dict[str, tuple[str, str | None]] = {}  # method → (error, only this channel)
         self.rate_limits: dict[str, list[Any]] = {}
         self.holds: dict[str, tuple[str | None, threading.Event]] = {}
         self.refusals: list[Call] = []  # calls answered with a Block Kit refusal (invalid_blocks and the like)
@@ -148,9 +148,10 @@ class SlackStandIn:
         with self.lock:
             return [c for c in self.calls if c.method == method]
 
-    def fail(self, method: str, error: str = "internal_error") -> None:
-        """Answer every call of ``method`` with ``ok: false`` and ``error`` (until cleared)."""
-        self.failures[method] = error
+    def fail(self, method: str, error: str = "internal_error", channel: str | None = None) -> None:
+        """Answer every call of ``method`` (to ``channel``, if given) with ``ok: false`` and ``error`` (until
+        cleared)."""
+        self.failures[method] = (error, channel)
 
     def rate_limit(self, method: str, times: int, retry_after: int, channel: str | None = None) -> None:
         """Answer the next ``times`` calls of ``method`` (to ``channel``, if given) with 429 and Retry-After."""
@@ -214,8 +215,9 @@ class SlackStandIn:
                 limited[0] -= 1
                 call.limited = True
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(limited[1])}
-            if call.method in self.failures:
-                call.error = self.failures[call.method]
+            failing = self.failures.get(call.method)
+            if failing is not None and failing[1] in (None, call.params.get("channel")):
+                call.error = failing[0]
                 return 200, {"ok": False, "error": call.error}, {}
         return None
 
