@@ -1,6 +1,7 @@
 """What is firing now, from Alertmanager's API (``GET /api/v2/alerts?active=true&silenced=false&inhibited=false``),
 grouped by alertname and severity: for ``/alerts``, the hand-off's "Check alert status" and the morning digest. An
-Alertmanager that does not answer is said in that section; nothing else waits on it."""
+Alertmanager that does not answer is said in that section; nothing else waits on it. Behind authentication, every
+call carries the ``Authorization`` header from ALERTMANAGER_AUTH (never the URL, never a log line)."""
 
 from __future__ import annotations
 
@@ -41,16 +42,20 @@ def grouped(alerts: Sequence[dict[str, Any]]) -> list[str]:
 
 
 class FiringAlerts:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, authorization: str | None = None) -> None:
         self.url = url
+        self._headers = {"Authorization": authorization} if authorization else None
 
     async def read(self) -> list[dict[str, Any]]:
         query = {"active": "true", "silenced": "false", "inhibited": "false"}
         try:
             async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session,
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT), headers=self._headers) as session,
                 session.get(f"{self.url}/api/v2/alerts", params=query) as resp,
             ):
+                if resp.status in (401, 403):
+                    what = "refused ALERTMANAGER_AUTH" if self._headers else "wants credentials: set ALERTMANAGER_AUTH"
+                    raise DependencyError(f"Alertmanager at {self.url} answered {resp.status} ({what})")
                 if resp.status != 200:
                     raise DependencyError(f"Alertmanager at {self.url} answered {resp.status}")
                 found = await resp.json(content_type=None)

@@ -74,15 +74,28 @@ def metric_lines(metrics: KeyMetrics) -> list[str]:
         label, fmt = METRIC_LABELS.get(name, (name, _plain))
         if name in metrics.problems:
             lines.append(f"• {label}: ⚠️ query failed ({escape(metrics.problems[name])})")
+        elif name in metrics.series:  # several series: each by the labels that tell it apart, the largest first
+            several = metrics.series[name]
+            mark = _error_mark(metrics) if name == "error_rate" else ""
+            count = len(several.shown) + several.more
+            lines.append(f"• {label}, {count} series:{mark}")
+            for series in several.shown:
+                labels = ", ".join(f'{k}="{v}"' for k, v in series.labels.items())
+                shown = "no data" if series.value is None else fmt(series.value)
+                lines.append(clip(f"    ◦ {{{escape(labels)}}}: {shown}", 200))
+            if several.more:
+                lines.append(f"    …and {several.more} more series")
         elif value is None:
             lines.append(f"• {label}: no data")
         else:
-            mark = ""
-            if name == "error_rate":
-                target = f"{metrics.error_target * 100:g} %"
-                mark = f" 🔴 above the {target} target" if metrics.error_rate_breached else f" ✅ under {target}"
+            mark = _error_mark(metrics) if name == "error_rate" else ""
             lines.append(f"• {label}: {fmt(value)}{mark}")
     return lines
+
+
+def _error_mark(metrics: KeyMetrics) -> str:
+    target = f"{metrics.error_target * 100:g} %"
+    return f" 🔴 above the {target} target" if metrics.error_rate_breached else f" ✅ under {target}"
 
 
 def cluster_title(cluster: ClusterHealth) -> str:

@@ -158,6 +158,7 @@ async def _with_optional_store(settings: Settings, build: Callable[[Any], Awaita
 
 
 def digest_print() -> int:
+    from bot.alerts import contributions as alerts  # noqa: PLC0415
     from bot.backups import contributions as backups  # noqa: PLC0415 - only this command needs Kubernetes
     from bot.core.board import Board  # noqa: PLC0415
     from bot.digest import text  # noqa: PLC0415
@@ -181,6 +182,10 @@ def digest_print() -> int:
         aws = AwsSession(settings.config.aws.region) if settings.config.aws else None
         board = Board()
         backups.declare(board, settings.config, aws)
+        if url := settings.config.alerts.alertmanager_url:  # "Alerts firing", as /health shows it
+            from bot.alerts.firing import FiringAlerts  # noqa: PLC0415 - aiohttp only when Alertmanager is set
+
+            alerts.declare_digest(board, FiringAlerts(url, settings.env.alertmanager_authorization()))
         digest = await DigestBuilder(
             settings.config, store, utcnow, clusters, board=board.freeze(), prometheus_authorization=authorization
         ).build()

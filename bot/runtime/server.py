@@ -71,6 +71,7 @@ def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[
         clock,
         home_team=lambda: identity.team_id,
         prometheus_authorization=env.prometheus_authorization(),
+        alertmanager_authorization=env.alertmanager_authorization(),
         statuspage_key=env.statuspage_api_key.get_secret_value() if env.statuspage_api_key else None,
     )
     secret = env.slack_signing_secret.get_secret_value() if env.slack_signing_secret else None

@@ -108,6 +108,7 @@ def build(
     *,
     home_team: Callable[[], str | None] = lambda: None,
     prometheus_authorization: str | None = None,
+    alertmanager_authorization: str | None = None,
     statuspage_key: str | None = None,
 ) -> Services:
     board = Board()
@@ -219,7 +220,7 @@ def build(
         clock=clock,
     )
     url = config.alerts.alertmanager_url
-    firing = FiringAlerts(url) if url else None
+    firing = FiringAlerts(url, alertmanager_authorization) if url else None
     statuspage = None
     if config.statuspage is not None and statuspage_key:
         statuspage = PublicStatus(

@@ -421,3 +421,133 @@ def test_a_large_digest_is_a_post_and_thread_replies_slack_takes(
     finally:
         bot.terminate()
         redis.cleanup()
+
+
+def test_key_metrics_of_every_result_type(
+    tmp_path: Path, kube: tuple[KubeEmulator, Path, dict[str, set[str]], set[str]]
+) -> None:
+    """A scalar, a string, a vector of several series (each shown by the labels that tell it apart, the largest
+    first, bounded), and a range vector (said, not crashed on)."""
+    from tests.support.prometheus import FakePrometheus
+
+    def sample(value: float, **labels: str) -> dict[str, object]:
+        return {"metric": labels, "value": [1700000000.0, str(value)]}
+
+    at = 1700000000.0
+    prom = FakePrometheus(
+        {
+            "scalar(sum(rate(http_requests_total[5m])))": {"resultType": "scalar", "result": [at, "412.5"]},
+            "0.5": {"resultType": "scalar", "result": [at, "0.5"]},
+            "p95_by_service": {
+                "resultType": "vector",
+                "result": [sample(i / 10, __name__="x", job="api", service=f"svc-{i}") for i in range(7)],
+            },
+            "p99_by_instance": {
+                "resultType": "vector",
+                "result": [sample(0.1, job="api", instance="a:9090"), sample(0.2, job="api", instance="b:9090")],
+            },
+            '"87"': {"resultType": "string", "result": [at, "87"]},
+            "kafka_consumergroup_lag[5m]": {
+                "resultType": "matrix",
+                "result": [{"metric": {"group": "g"}, "values": [[at, "1"], [at + 15, "2"]]}],
+            },
+        }
+    )
+    try:
+        config = digest_config(tmp_path / "c.yaml")
+        config.write_text(
+            config.read_text()
+            + f"prometheus:\n  url: {prom.url}\n  queries:\n"
+            + "    request_rate: 'scalar(sum(rate(http_requests_total[5m])))'\n"
+            + "    error_rate: '0.5'\n"
+            + "    latency_p95: p95_by_service\n"
+            + "    latency_p99: p99_by_instance\n"
+            + "    db_connections: '\"87\"'\n"
+            + "    kafka_consumer_lag: 'kafka_consumergroup_lag[5m]'\n"
+        )
+        result = run_print(config, kube[1])
+    finally:
+        prom.stop()
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "not subscriptable" not in out
+    assert "Request rate: 412.5 req/s" in out
+    assert "Error rate: 50.00 % 🔴 above the 1 % target" in out
+    assert "Latency p95, 7 series:" in out
+    shown = [line.strip() for line in out.splitlines() if 'service="svc-' in line]
+    assert shown == [f'◦ {{service="svc-{i}"}}: {i * 100} ms' for i in (6, 5, 4, 3, 2)]  # the largest five
+    assert "…and 2 more series" in out and "job=" not in out and "__name__" not in out
+    assert '◦ {instance="b:9090"}: 200 ms' in out and '◦ {instance="a:9090"}: 100 ms' in out
+    assert "DB connections: 87" in out
+    assert "Kafka consumer lag: ⚠️ query failed (a range vector (matrix) answered" in out
+    assert "Latency p50: no data" in out
+
+
+def test_alertmanager_behind_auth_in_health_and_digest_print(
+    tmp_path: Path,
+    recorder: SlackRecorder,
+    redis_server: RedisServer,
+    kube: tuple[KubeEmulator, Path, dict[str, set[str]], set[str]],
+) -> None:
+    """ALERTMANAGER_AUTH (as PROMETHEUS_AUTH: Basic or Bearer) on every read of Alertmanager: /health, /alerts and
+    ``digest --print``, which shows "Alerts firing" as /health does. Credentials in the URL stay refused."""
+    import base64
+
+    from tests.support.statuspage import (
+        ALERTMANAGER_PASSWORD,
+        ALERTMANAGER_TOKEN,
+        ALERTMANAGER_USER,
+        AlertmanagerStandIn,
+    )
+
+    refused = digest_config(tmp_path / "r.yaml")
+    refused.write_text(refused.read_text() + f"alerts: {{alertmanager_url: 'http://u:{ALERTMANAGER_PASSWORD}@h:9'}}\n")
+    result = run_print(refused, kube[1])
+    assert result.returncode == 2 and "set ALERTMANAGER_AUTH instead" in result.stderr
+    assert ALERTMANAGER_PASSWORD not in result.stderr + result.stdout
+
+    am = AlertmanagerStandIn()
+    am.alerts = [
+        {"labels": {"alertname": "HighErrorRate", "severity": "critical", "namespace": "checkout"}},
+        {"labels": {"alertname": "HighErrorRate", "severity": "critical", "namespace": "payments"}},
+    ]
+    config = digest_config(tmp_path / "c.yaml")
+    config.write_text(config.read_text() + f"alerts: {{alertmanager_url: '{am.url}'}}\n")
+    firing = "HighErrorRate* (critical): 2 firing — checkout, payments"
+    try:
+        am.authorization = f"Bearer {ALERTMANAGER_TOKEN}"
+        env = {"CHATOPS_CONFIG": str(config), "KUBECONFIG": str(kube[1]), "ALERTMANAGER_AUTH": am.authorization}
+        printed = run_cli("digest", "--print", env=env, timeout=120)
+        assert printed.returncode == 0, printed.stderr
+        assert "Alerts firing" in printed.stdout and firing.replace("*", "") in printed.stdout
+        assert ALERTMANAGER_TOKEN not in printed.stdout + printed.stderr
+
+        basic = f"{ALERTMANAGER_USER}:{ALERTMANAGER_PASSWORD}"
+        am.authorization = "Basic " + base64.b64encode(basic.encode()).decode()
+        bot = Bot(
+            redis_url=redis_server.url,
+            slack_api_url=recorder.api_url,
+            config_path=config,
+            log_path=tmp_path / "am-auth.log",
+            extra_env={"KUBECONFIG": str(kube[1]), "ALERTMANAGER_AUTH": f"Basic {basic}"},
+        ).start()
+        slack = SignedSlack(bot.base_url, recorder.response_url)
+        try:
+
+            def answer(command: str, title: str) -> str:
+                before = len(recorder.of("response_url"))
+                assert slack.command("", command=command).status_code == 200
+                reply = wait_for(lambda: next((c.params for c in recorder.of("response_url")[before:]
+                                               if title in str(c.params.get("text"))), None), timeout=30, what=command)  # fmt: skip
+                return text_of_blocks(reply["blocks"])
+
+            assert firing in answer("/health", "problem(s) need attention")
+            assert firing in answer("/alerts", "Alerts firing now")
+        finally:
+            slack.close()
+            bot.terminate()
+        assert set(am.authorizations) == {f"Bearer {ALERTMANAGER_TOKEN}", am.authorization}
+        log = (tmp_path / "am-auth.log").read_text()
+        assert ALERTMANAGER_PASSWORD not in log and am.authorization.partition(" ")[2] not in log
+    finally:
+        am.stop()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from pathlib import Path
 
 from tests.support.aws import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
 from tests.support.bot_process import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
+from tests.support.statuspage import ALERTMANAGER_PASSWORD, ALERTMANAGER_TOKEN, ALERTMANAGER_USER
 
 
 def leaks(log_files: Iterable[Path], response_tokens: Iterable[str]) -> list[str]:
@@ -16,6 +18,12 @@ def leaks(log_files: Iterable[Path], response_tokens: Iterable[str]) -> list[str
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_SESSION_TOKEN": SESSION_TOKEN,
+    }
+    basic = base64.b64encode(f"{ALERTMANAGER_USER}:{ALERTMANAGER_PASSWORD}".encode()).decode()
+    needles |= {
+        "ALERTMANAGER_AUTH (Basic)": ALERTMANAGER_PASSWORD,
+        "ALERTMANAGER_AUTH (Basic, encoded)": basic,
+        "ALERTMANAGER_AUTH (Bearer)": ALERTMANAGER_TOKEN,
     }
     needles |= {f"response_url token {t[:6]}…": t for t in response_tokens}
     found = []

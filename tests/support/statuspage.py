@@ -85,14 +85,27 @@ class StatuspageStandIn(StandIn):
         return Reply(404, {"error": "not found"})
 
 
+# ALERTMANAGER_AUTH as the tests set it (Basic and Bearer); the session's logs are scanned for them.
+ALERTMANAGER_USER = "am-reader"
+ALERTMANAGER_PASSWORD = "am-pass-3f9c0e71b25d"
+ALERTMANAGER_TOKEN = "am-token-8d41a6c09e7f2b35"
+
+
 class AlertmanagerStandIn(StandIn):
-    """``GET /api/v2/alerts``: the alerts set by the test (or 503 when ``down``)."""
+    """``GET /api/v2/alerts``: the alerts set by the test (or 503 when ``down``; 401 without the ``Authorization``
+    header ``authorization`` when that is set, as Alertmanager behind a proxy with basic auth or a bearer token)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.alerts: list[dict[str, Any]] = []
         self.down = False
+        self.authorization: str | None = None
         self.start()
+
+    @property
+    def authorizations(self) -> list[str | None]:
+        with self.lock:
+            return [r.headers.get("Authorization") for r, _ in self.requests]
 
     @property
     def queries(self) -> list[str]:
@@ -102,6 +115,8 @@ class AlertmanagerStandIn(StandIn):
     def handle(self, request: Request) -> Reply:
         if self.down:
             return Reply(503, {"error": "down"})
+        if self.authorization is not None and request.headers.get("Authorization") != self.authorization:
+            return Reply(401, {"error": "Unauthorized"})
         if request.method == "GET" and request.path == "/api/v2/alerts":
             return Reply(200, self.alerts)
         return Reply(404, {"error": "not found"})

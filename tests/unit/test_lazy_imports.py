@@ -22,7 +22,13 @@ CONTRACT = {
     # every command: check-config, --help, and the dispatch to the others
     "bot.runtime.cli": [*SERVER, *STORE, *AWS, *SHELL, "slack_sdk", "kubernetes"],
     # chatops-bot digest --print: the clusters, and AWS only once an RDS section asks for it
-    "bot.digest.build,bot.digest.text,bot.backups.contributions": [*SERVER, *STORE, *AWS, *SHELL, "slack_sdk"],
+    "bot.digest.build,bot.digest.text,bot.backups.contributions,bot.alerts.contributions": [
+        *SERVER,
+        *STORE,
+        *AWS,
+        *SHELL,
+        "slack_sdk",
+    ],
     # chatops-bot audit --print
     "bot.security.service,bot.security.text": [*SERVER, *STORE, *AWS, *SHELL],
     # chatops-bot shell: the greeting and the prompt before the bot (server, Redis, Slack) loads behind them

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from pydantic import Field, field_validator
 
-from bot.core.settings.types import ChannelId, Duration, HttpUrl, Strict
+from bot.core.settings.types import ChannelId, Duration, HttpUrl, Strict, http_url
 from bot.core.severity import Severity
 
 # Alertmanager's matcher syntax: name, operator (=, !=, =~, !~), value (regexes anchored, as Alertmanager does).
@@ -60,12 +60,18 @@ class Alerts(Strict):
     min_severity: Severity = Severity.P3  # lower alerts post a notice and open nothing
     auto_mitigate: bool = False  # a group whose alerts all resolved moves its incident to mitigated
     max_new_per_minute: int = Field(default=5, ge=1, le=1000)
-    alertmanager_url: HttpUrl | None = None  # /alerts, the hand-off and the digest read what is firing here
+    alertmanager_url: str | None = None  # /alerts, the hand-off and the digest read what is firing here
 
     @field_validator("alertmanager_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        return value.rstrip("/") if value else value
+        if not value:
+            return value
+        try:
+            return http_url(value).rstrip("/")
+        except ValueError as exc:  # credentials: ALERTMANAGER_AUTH in the environment carries them
+            hint = ": set ALERTMANAGER_AUTH instead" if "credentials" in str(exc) else ""
+            raise ValueError(f"{exc}{hint}") from None
 
 
 class Statuspage(Strict):

@@ -31,6 +31,7 @@ class Environment(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
     prometheus_auth: SecretStr | None = None  # "Bearer <token>" or "Basic <user>:<password>"
+    alertmanager_auth: SecretStr | None = None  # the same forms, for alerts.alertmanager_url
     alerts_token: SecretStr | None = None  # POST /alerts/alertmanager is served only when set
     statuspage_api_key: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -78,9 +79,9 @@ class Environment(BaseSettings):
             raise ValueError("must be an app-level token starting with xapp- (Basic Information page)")
         return value
 
-    @field_validator("prometheus_auth")
+    @field_validator("prometheus_auth", "alertmanager_auth")
     @classmethod
-    def _prometheus_auth(cls, value: SecretStr | None) -> SecretStr | None:
+    def _auth(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
             return None
         scheme, _, credentials = value.get_secret_value().strip().partition(" ")
@@ -92,12 +93,11 @@ class Environment(BaseSettings):
 
     def prometheus_authorization(self) -> str | None:
         """The ``Authorization`` header for Prometheus (Basic credentials base64-encoded, as HTTP wants them)."""
-        if self.prometheus_auth is None:
-            return None
-        scheme, _, credentials = self.prometheus_auth.get_secret_value().strip().partition(" ")
-        if scheme.lower() == "basic":
-            return "Basic " + base64.b64encode(credentials.strip().encode()).decode()
-        return f"Bearer {credentials.strip()}"
+        return _authorization(self.prometheus_auth)
+
+    def alertmanager_authorization(self) -> str | None:
+        """The ``Authorization`` header for every call to Alertmanager's API (as :meth:`prometheus_authorization`)."""
+        return _authorization(self.alertmanager_auth)
 
     @property
     def socket_mode(self) -> bool:
@@ -110,15 +110,26 @@ class Environment(BaseSettings):
             self.slack_signing_secret,
             self.slack_app_token,
             self.prometheus_auth,
+            self.alertmanager_auth,
             self.alerts_token,
             self.statuspage_api_key,
         ]
         out = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
-        authorization = self.prometheus_authorization()
-        if authorization:
-            out += [authorization, authorization.partition(" ")[2]]
+        for authorization in (self.prometheus_authorization(), self.alertmanager_authorization()):
+            if authorization:
+                out += [authorization, authorization.partition(" ")[2]]
         if self.redis_url and "@" in self.redis_url:
             out.append(self.redis_url.split("@", 1)[0].rsplit(":", 1)[-1])
         # boto3 reads these itself (its default chain); they are never logged either.
         out += [os.environ[k] for k in AWS_SECRETS if os.environ.get(k)]
         return out
+
+
+def _authorization(auth: SecretStr | None) -> str | None:
+    """``Bearer <token>`` or ``Basic <user>:<password>`` as an ``Authorization`` header value."""
+    if auth is None:
+        return None
+    scheme, _, credentials = auth.get_secret_value().strip().partition(" ")
+    if scheme.lower() == "basic":
+        return "Basic " + base64.b64encode(credentials.strip().encode()).decode()
+    return f"Bearer {credentials.strip()}"
