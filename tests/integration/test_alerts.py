@@ -328,6 +328,11 @@ def test_an_alert_storm_opens_five_incidents_and_gathers_the_rest(
         lines = ack_text(slack.command(f"timeline {ref}", user=BOB))
         assert lines.count("alert group joined") == 25 and "NodeDown29" in lines
         assert "Alert storm: more than 5 alert groups in a minute" in lines
+        # 25 groups joined in about a second: a few edits of the storm's announcement, not one per group.
+        posted = announcement(recorder, int(ref.removeprefix("INC-")))
+        proc.settled()
+        edits = [c for c in recorder.of("chat.update") if c.params.get("ts") == posted.reply_ts]
+        assert 1 <= len(edits) <= 8, f"{len(edits)} edits of the storm's announcement for 25 groups"
     finally:
         slack.close()
         proc.terminate()
