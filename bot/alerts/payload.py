@@ -14,12 +14,14 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError
 
 MAX_ALERTS = 1000
 MAX_LABEL = 1024
 MAX_ANNOTATION = 4096
 MAX_PAIRS = 64
+KEPT_FIRST = ("alertname", "severity")  # never among the labels cut past MAX_PAIRS
+SenderKey = Literal["external_url", "receiver", "none"]
 
 
 def clean(text: str, limit: int, *, multiline: bool = False) -> str:
@@ -34,7 +36,8 @@ def clean(text: str, limit: int, *, multiline: bool = False) -> str:
 def _pairs(limit: int, *, multiline: bool = False) -> AfterValidator:
     def apply(pairs: dict[str, str]) -> dict[str, str]:
         out: dict[str, str] = {}
-        for key, value in list(pairs.items())[:MAX_PAIRS]:
+        first = [(k, pairs[k]) for k in KEPT_FIRST if k in pairs]
+        for key, value in [*first, *((k, v) for k, v in pairs.items() if k not in KEPT_FIRST)][:MAX_PAIRS]:
             name = clean(key, 128)
             if name:
                 out[name] = clean(value, limit, multiline=multiline)
@@ -99,15 +102,24 @@ class Payload(BaseModel):
     externalURL: Line = ""
     alerts: list[Alert] = Field(max_length=MAX_ALERTS)
     truncatedAlerts: int = Field(default=0, ge=0)
+    _sender_key: SenderKey = PrivateAttr(default="external_url")
+
+    def keyed(self, sender_key: SenderKey) -> Payload:
+        """The payload whose group is told apart by ``sender_key`` (``alerts.sender_key``)."""
+        copy = self.model_copy()
+        copy._sender_key = sender_key
+        return copy
 
     @property
     def group(self) -> str:
-        """The group's stable id: its sender (Alertmanager's externalURL and the receiver: two Alertmanagers may
-        send the same groupKey for two clusters) and its groupKey, hashed (the key is long and carries label
-        values)."""
+        """The group's stable id: its sender (by default Alertmanager's externalURL and the receiver: two
+        Alertmanagers may send the same groupKey for two clusters) and its groupKey, hashed (the key is long and
+        carries label values)."""
         key = self.groupKey or json.dumps([self.receiver, sorted(self.groupLabels.items())])
-        if self.externalURL:
+        if self._sender_key == "external_url" and self.externalURL:
             key = json.dumps([self.externalURL, self.receiver, key])
+        elif self._sender_key == "receiver":
+            key = json.dumps([self.receiver, key])
         return hashlib.sha256(key.encode()).hexdigest()[:24]
 
     @property

@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import routing
 from bot.alerts.payload import Alert, Payload
-from bot.alerts.store import OPENING, OPENING_TTL, STORM_TTL, AlertStore
+from bot.alerts.store import GROUP_TTL, OPENING, OPENING_TTL, STORM_TTL, AlertStore
 from bot.core import keys, slack
 from bot.core.errors import DependencyError
 from bot.core.settings.config import BotConfig
@@ -45,6 +45,7 @@ OPEN_WAIT = 10.0  # how long a request waits for another one's incident to be op
 LISTED = 5
 SEVERITY_WORD = {Severity.P1: "critical", Severity.P2: "high", Severity.P3: "warning", Severity.P4: "info"}
 LABEL_SHOWN = 256  # characters of a label value kept on the incident
+STALE_FOR_MS = 120_000  # a firing of an alert resolved less than 2 min ago is a late delivery, not a re-fire
 STILL_ACTIVE = (State.OPEN, State.ACKNOWLEDGED, State.MITIGATED)
 
 
@@ -80,52 +81,70 @@ class AlertService:
 
     async def receive(self, payload: Payload) -> Outcome:
         """Apply one webhook delivery (any number of times: the outcome is the same)."""
+        payload = payload.keyed(self.settings.sender_key)
         route = routing.route(payload, self.settings)
         top = min((routing.severity(a.labels, self.settings) for a in payload.firing), default=route.severity)
         if top.value < route.severity.value:  # the group's most urgent firing alert sets its severity
             route = routing.Route(top, route.channel)
         if not payload.firing:
             return await self._resolved(payload)
-        if route.severity.value > self.settings.min_severity.value:  # P4 is below P3
+        below = route.severity.value > self.settings.min_severity.value  # P4 is below P3
+        if below and not await self._has_incident(payload):  # a group with an incident keeps its timeline
             return await self._notice(payload, route)
         return await self._firing(payload, route)
 
+    async def _has_incident(self, payload: Payload) -> bool:
+        held = await self.store.holder(keys.alert_group(payload.group))
+        incident = await self._incident(held) if isinstance(held, int) else None
+        return incident is not None and incident.state in STILL_ACTIVE
+
     # Firing ----------------------------------------------------------------------------------------------------------
-    async def _firing(self, payload: Payload, route: routing.Route) -> Outcome:
+    async def _holder(self, payload: Payload) -> tuple[int | str | None, Incident | None]:
+        """The group's incident number (or None, or '') and the incident as it stands. While another request is
+        opening it, this waits; a replica that died after opening it (its marker left) has it found and settled."""
         key = keys.alert_group(payload.group)
-        await self._adopt_legacy(payload)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + OPEN_WAIT
         while True:
             held = await self.store.holder(key)
-            previous: int | None = None
             if isinstance(held, str) and held.startswith(OPENING):  # another request is opening it: wait for it
                 if loop.time() > deadline:
                     raise DependencyError("another request has been opening this alert group's incident for 10 s")
                 await asyncio.sleep(0.05)
                 continue
-            if held is None and await self.store.was_opening(payload.group):
+            incident = await self._incident(held) if isinstance(held, int) else None
+            if (incident is None or incident.state not in STILL_ACTIVE) and await self.store.was_opening(payload.group):
                 found = await self._opened_by_the_dead(payload)  # a replica died between opening and settling
-                if found is not None and await self.store.swap(key, "", str(found.number)):
+                if found is None:
+                    await self.store.settled(payload.group)  # it died before opening anything
+                elif await self.store.swap(key, str(held) if held is not None else "", str(found.number)):
+                    log.warning("%s was opened for alert group %s by a request that never settled the group; "
+                                "it is the group's", found.ref, payload.group)  # fmt: skip
                     await self.store.settled(payload.group)
-                    continue
-            if isinstance(held, int):
-                incident = await self._incident(held)
-                if incident is not None and incident.state in STILL_ACTIVE:
-                    return await self._more(payload, incident)
-                previous = held if incident is not None else None
+                continue
+            return held, incident
+
+    async def _firing(self, payload: Payload, route: routing.Route) -> Outcome:
+        key = keys.alert_group(payload.group)
+        await self._adopt_legacy(payload)
+        while True:
+            held, incident = await self._holder(payload)
+            if incident is not None and incident.state in STILL_ACTIVE:
+                return await self._more(payload, incident)
+            previous = incident.number if incident is not None else None
             if await self._already_seen(payload):  # a re-send, or a stale firing: the group's incident is over
                 return Outcome("unchanged", previous)
             token = f"{OPENING}{secrets.token_hex(8)}"
             # The token expires by itself: a replica that dies while opening does not block the group for good.
-            if await self.store.swap(key, "" if held is None else str(held), token, OPENING_TTL):
+            if await self.store.swap(key, str(held) if held is not None else "", token, OPENING_TTL):
                 break
         await self.store.mark_opening(payload.group)
         try:
             number, action = await self._open(payload, route, previous)
         except BaseException:
-            with contextlib.suppress(DependencyError):  # give the group back (else the token expires)
-                await self.store.swap(key, token, "" if held is None else str(held))
+            # Nothing was opened (else the marker finds it): give the group back (else the token expires).
+            with contextlib.suppress(DependencyError):
+                await self.store.swap(key, token, str(held) if held is not None else "")
             raise
         try:
             await self._record(payload, number)
@@ -137,16 +156,28 @@ class AlertService:
     async def _record(self, payload: Payload, number: int) -> list[str]:
         firing = payload.firing
         instances = [a.instance for a in firing if a.instance]
-        now_ms = int(self.clock().timestamp() * 1000)
+        now_ms = self._now_ms()
         return await self.store.new_fingerprints(payload.group, number, [a.key for a in firing], instances, now_ms)
 
+    def _now_ms(self) -> int:
+        return int(self.clock().timestamp() * 1000)
+
+    async def _old(self, payload: Payload, alerts: list[Alert]) -> set[str]:
+        """The firings (``fingerprint@startsAt``) of ``alerts`` that are nothing new: seen before, and still firing
+        or resolved less than ``STALE_FOR`` ago (a late delivery). One resolved longer ago with the same start fires
+        again (Prometheus restored its alert's start after a restart)."""
+        instances = [a.instance for a in alerts if a.instance]
+        known = await self.store.seen(payload.group, instances)
+        ended = await self.store.ended_at(payload.group, sorted(known))
+        now = self._now_ms()
+        return {i for i in known if i not in ended or now - ended[i] < STALE_FOR_MS}
+
     async def _already_seen(self, payload: Payload) -> bool:
-        """Every firing alert was seen before, with the same start: nothing new fires."""
+        """Every firing alert is nothing new (``_old``)."""
         instances = [a.instance for a in payload.firing]
         if not instances or None in instances:
             return False  # a sender without start times: a re-fire cannot be told from a re-send
-        known = await self.store.seen(payload.group, [i for i in instances if i])
-        return len(known) == len(instances)
+        return len(await self._old(payload, payload.firing)) == len(instances)
 
     async def _opened_by_the_dead(self, payload: Payload) -> Incident | None:
         """The incident a request opened for the group before its replica died, if it got that far."""
@@ -178,9 +209,7 @@ class AlertService:
         return AlertOrigin(
             receiver=payload.source,
             group=payload.group,
-            labels={
-                k: v[:LABEL_SHOWN] for k, v in list((payload.commonLabels or payload.alerts[0].labels).items())[:30]
-            },
+            labels={k: v[:LABEL_SHOWN] for k, v in list(_labels(payload).items())[:30]},
             runbook_url=routing.runbook_url(payload),
             generator_url=next((a.generatorURL for a in payload.firing if a.generatorURL), None),
             source_url=payload.externalURL or None,
@@ -210,9 +239,9 @@ class AlertService:
         )
         log.info("%s opened from alert group %s (%s)", incident.ref, payload.group, payload.source)
         self.tasks.spawn(self.flows.opened(incident), name=f"announce-{incident.ref}")
-        if previous is not None:
+        if previous is not None:  # once opened, the group settles to it whatever follows: a note is not worth two
             text = f"INC-{previous} had this alert group; it was resolved"
-            await self._note(incident.number, "follows", text, origin)
+            await self._note(incident.number, "follows", text, origin, best_effort=True)
         return incident.number, "opened"
 
     async def _storm(self, payload: Payload, route: routing.Route) -> int:
@@ -233,6 +262,8 @@ class AlertService:
                 if incident is not None and incident.state in STILL_ACTIVE:
                     await self.store.extend(storm, STORM_TTL)
                     await self._note(held, "alert group joined", line, self._origin(payload, route, None))
+                    if incident.alert is not None:  # a new group fires: a machine's mitigation is taken back
+                        await self._refire(incident, incident.alert)
                     return held
             token = f"{OPENING}{secrets.token_hex(8)}"
             if await self.store.swap(storm, "" if held is None else str(held), token, OPENING_TTL):
@@ -251,7 +282,7 @@ class AlertService:
         await self.store.swap(storm, token, str(incident.number), STORM_TTL)
         log.warning("alert storm: %s opened for groups past %d a minute", incident.ref, limit)
         self.tasks.spawn(self.flows.opened(incident), name=f"announce-{incident.ref}")
-        await self._note(incident.number, "alert group joined", line, origin)
+        await self._note(incident.number, "alert group joined", line, origin, best_effort=True)
         return incident.number
 
     async def _more(self, payload: Payload, incident: Incident) -> Outcome:
@@ -260,9 +291,11 @@ class AlertService:
         raises the incident's severity."""
         origin = incident.alert or self._origin(payload, routing.route(payload, self.settings), None)
         group, number = payload.group, incident.number
+        await self.store.extend(keys.alert_group(group), GROUP_TTL)  # a long-lived group keeps its incident
         ended = await self.store.ended(group, number, [a.key for a in payload.resolved])
-        known = await self.store.seen(group, [a.instance for a in payload.firing if a.instance])
-        fresh = [a for a in payload.firing if a.instance not in known or a.instance is None]
+        await self.store.mark_ended(group, [a.instance for a in payload.resolved if a.instance], self._now_ms())
+        old = await self._old(payload, payload.firing)
+        fresh = [a for a in payload.firing if a.instance is None or a.instance not in old]
         added = set(await self._record_fresh(payload, number, fresh))
         new = [a for a in fresh if a.key in added]
         changed = False
@@ -313,18 +346,33 @@ class AlertService:
 
     # Resolved and below the line -------------------------------------------------------------------------------------
     async def _resolved(self, payload: Payload) -> Outcome:
+        """Every alert shown resolved. With ``truncatedAlerts`` the payload shows only some of the group (and its
+        status says only what those do): just those end, and the group is resolved once none fires on the
+        incident."""
         await self._adopt_legacy(payload)
-        held = await self.store.holder(keys.alert_group(payload.group))
+        held, incident = await self._holder(payload)
         if not isinstance(held, int):
             return Outcome("ignored")
-        incident = await self._incident(held)
         if incident is None:
             return Outcome("unchanged", held)
-        found, others = await self.store.all_resolved(payload.group, held)
-        if not found:
+        group = payload.group
+        await self.store.mark_ended(group, [a.instance for a in payload.alerts if a.instance], self._now_ms())
+        origin = incident.alert or self._origin(payload, routing.route(payload, self.settings), None)
+        gone: set[str] = set()
+        if payload.truncatedAlerts:
+            gone = set(await self.store.ended(group, held, [a.key for a in payload.resolved]))
+            still = await self.store.firing_count(group, held)
+            if still:
+                shown = [a for a in payload.resolved if a.key in gone]
+                if not shown:
+                    return Outcome("unchanged", held)
+                text = f"{_count(shown)} resolved: {_names(shown)} ({still} still firing)"
+                await self._note(held, "alerts resolved", text, origin)
+                return Outcome("updated", held)
+        found, others = await self.store.all_resolved(group, held)
+        if not found and not gone:  # the last of them may have ended just above
             return Outcome("unchanged", held)
         ended = max((a.endsAt for a in payload.alerts if a.endsAt), default=None) or self.clock()
-        origin = incident.alert or self._origin(payload, routing.route(payload, self.settings), None)
         if others:  # a storm's incident: its other groups still fire
             at = f"{ended:%Y-%m-%d %H:%M:%S} UTC"
             text = f"{routing.title(payload)}: alerts resolved at {at}; {others} group(s) still firing"
@@ -361,8 +409,14 @@ class AlertService:
         except SLACK_ERRORS as exc:
             slack.failed("chat.postMessage", "an alert notice", exc)
 
-    async def _note(self, number: int, kind: str, text: str, origin: AlertOrigin) -> None:
-        incident, entry = await self.incidents.note(number, kind, text, origin.actor)
+    async def _note(self, number: int, kind: str, text: str, origin: AlertOrigin, *, best_effort: bool = False) -> None:
+        try:
+            incident, entry = await self.incidents.note(number, kind, text, origin.actor)
+        except DependencyError as exc:
+            if not best_effort:
+                raise
+            log.warning("INC-%s: %s not on the timeline: %s", number, kind, exc)
+            return
         self.tasks.spawn(self.flows.changed(incident, entry), name=f"alert-note-{incident.ref}")
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -32,7 +31,7 @@ log = logging.getLogger(__name__)
 
 RETRY_WAITS = (1.0, 2.0, 4.0, 8.0)
 MAX_RETRY_AFTER = 30.0
-CREATING_TTL = 300  # a post's claim: its attempts, their look-ups and waits fit well inside it
+CREATING_TTL = 300  # a post's claim, at least: its attempts, their look-ups and waits fit well inside it
 MARKER = "chatops"  # the public incident's metadata that names the post that made it (found again by it)
 COMPONENT_STATUS = {Severity.P1: "major_outage", Severity.P2: "partial_outage"}
 PAGE_STATUS = {
@@ -79,7 +78,7 @@ class StatuspageApi:
                 telemetry.STATUSPAGE_CALLS.labels(outcome="retried").inc()
                 await asyncio.sleep(wait)
             if unsure and landed is not None:
-                looked, found = await self._look(landed)
+                looked, found = await self.look(landed)
                 if found is not None:
                     telemetry.STATUSPAGE_CALLS.labels(outcome="ok").inc()
                     return found
@@ -118,7 +117,7 @@ class StatuspageApi:
             hint = " (check STATUSPAGE_API_KEY)" if status in (401, 403) else ""
             raise StatuspageFailed(f"the status page refused it: {status} {said}{hint}")
         if unsure and landed is not None:
-            _, found = await self._look(landed)
+            _, found = await self.look(landed)
             if found is not None:
                 telemetry.STATUSPAGE_CALLS.labels(outcome="ok").inc()
                 return found
@@ -126,7 +125,7 @@ class StatuspageApi:
         raise StatuspageFailed(f"the status page did not take it after {len(self.waits) + 1} attempts ({last})")
 
     @staticmethod
-    async def _look(landed: Landed) -> tuple[bool, dict[str, Any] | None]:
+    async def look(landed: Landed) -> tuple[bool, dict[str, Any] | None]:
         """Whether the look-up answered, and what it found."""
         try:
             return True, await landed()
@@ -202,13 +201,16 @@ class PublicStatus:
         if below is not None:  # nothing below the minimum is public (a form opened before a severity change)
             await self._say(incident, f"⚠️ Not posted to the status page: {below}.")
             return
-        if not await self.store.claim(keys.statuspage_claim(number), CREATING_TTL):
+        # Every attempt and look-up may take the whole timeout: the claim outlasts them all.
+        tries = 2 * (len(self.api.waits) + 2)
+        ttl = max(CREATING_TTL, int(tries * self.api.timeout + sum(self.api.waits) + MAX_RETRY_AFTER + 60))
+        if not await self.store.claim(keys.statuspage_claim(number), ttl):
             await self._say(incident, "the status page post is being made already")
             return
         components = self.components(services)
         down = COMPONENT_STATUS.get(incident.severity, "degraded_performance")
         status = PAGE_STATUS[incident.state]
-        marker = {"incident": incident.ref, "post": secrets.token_hex(8)}  # how this post is found again
+        marker = {"incident": incident.ref}  # how its public incident is found again, whichever post made it
         payload = {
             "incident": {
                 "name": name[:NAME_MAX],

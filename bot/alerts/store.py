@@ -126,6 +126,25 @@ class AlertStore(RedisBacked):
                 _, left = await pipe.execute()
         return found, int(left)
 
+    async def mark_ended(self, group: str, instances: Sequence[str], now_ms: int) -> None:
+        """These firings of the group's alerts resolved now."""
+        if not instances:
+            return
+        key = keys.alert_ended(group)
+        async with self.io(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, dict.fromkeys(instances, now_ms))
+            pipe.zremrangebyrank(key, 0, -SEEN_KEPT - 1)
+            pipe.expire(key, GROUP_TTL)
+            await pipe.execute()
+
+    async def ended_at(self, group: str, instances: Sequence[str]) -> dict[str, int]:
+        """When these firings resolved (those that did)."""
+        if not instances:
+            return {}
+        async with self.io():
+            scores = await self.redis.zmscore(keys.alert_ended(group), list(instances))
+        return {i: int(score) for i, score in zip(instances, scores, strict=True) if score is not None}
+
     async def mark_opening(self, group: str) -> None:
         async with self.io():
             await self.redis.set(keys.alert_opening(group), "1", ex=OPENING_MARK_TTL)

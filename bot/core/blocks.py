@@ -50,14 +50,18 @@ def text_size(block: Block) -> int:
     return sum(texts(block.to_dict()))
 
 
-def messages(blocks: Sequence[Block], *, most: int = 5, cut: str = "…more left out") -> list[list[Block]]:
+def messages(
+    blocks: Sequence[Block], *, most: int = 5, cut: str = "…more left out", reserve: int = 0
+) -> list[list[Block]]:
     """Blocks split, in order, into at most ``most`` messages that Slack each takes (50 blocks, about 12,000
-    characters of block text); what does not fit in them is left out, the last one saying ``cut``."""
+    characters of block text); what does not fit in them is left out, the last one saying ``cut``. ``reserve``:
+    blocks kept free in each message for the caller (a footer)."""
     out: list[list[Block]] = [[]]
     size = 0
+    room = MESSAGE_BLOCKS - 1 - reserve  # and one for ``cut``
     for block in blocks:
         n = text_size(block)
-        if out[-1] and (len(out[-1]) >= MESSAGE_BLOCKS - 1 or size + n > MESSAGE_TEXT):
+        if out[-1] and (len(out[-1]) >= room or size + n > MESSAGE_TEXT):
             if len(out) == most:
                 out[-1].append(ContextBlock(elements=[MarkdownTextObject(text=cut)]))
                 return out

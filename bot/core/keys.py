@@ -121,6 +121,10 @@ def alert_opening(group: str) -> str:
     return f"alerts:{{{group}}}:opening"
 
 
+def alert_ended(group: str) -> str:
+    return f"alerts:{{{group}}}:ended"
+
+
 def alert_seen(group: str) -> str:
     return f"alerts:{{{group}}}:seen"
 
@@ -284,6 +288,11 @@ TABLE: tuple[KeyDoc, ...] = (
         "`alerts:{g}:seen`",
         "sorted set: `<fingerprint>@<startsAt>` → when first seen (30 d TTL, the newest 5,000)",
         "every firing of the group's alerts: a re-send or a stale firing after the group's end opens nothing",
+    ),
+    KeyDoc(
+        "`alerts:{g}:ended`",
+        "sorted set: `<fingerprint>@<startsAt>` → when it resolved (30 d TTL, the newest 5,000)",
+        "a firing of a resolved alert within 2 min is stale (a late delivery); later it fired again (a restart)",
     ),
     KeyDoc(
         "`inc:{n}:alert-groups`",

@@ -144,14 +144,17 @@ class Announcer:
         editing = self._editing[number] = _Editing()
         loop = asyncio.get_running_loop()
         stale = 0  # rounds for changes made elsewhere (another replica) that the edit found newer than it
+        failed = 0  # rounds that failed while changes folded into this edit wait for it
         try:
             while True:
                 editing.again = False
-                where, current = await self._edit(number)
+                where, current, ok = await self._edit(number)
                 editing.last = loop.time()
-                if where is None:
+                if not ok and editing.again and failed < MAX_REFRESH_ROUNDS:
+                    failed += 1  # the changes that came meanwhile returned on this edit: try once more for them
+                elif where is None:
                     return where
-                if not editing.again:
+                elif not editing.again:
                     stale = 0 if current else stale + 1
                     if current or stale >= MAX_REFRESH_ROUNDS:
                         return where
@@ -159,22 +162,23 @@ class Announcer:
         finally:
             del self._editing[number]
 
-    async def _edit(self, number: int) -> tuple[tuple[str, str] | None, bool]:
-        """One edit: where the announcement is, and whether what it shows is the latest state."""
+    async def _edit(self, number: int) -> tuple[tuple[str, str] | None, bool, bool]:
+        """One edit: where the announcement is, whether what it shows is the latest state, and whether the edit
+        went through."""
         try:
             incident, where = await self.store.snapshot(number)
         except StoreUnavailable as exc:
             log.error("announcement refresh of INC-%s skipped: %s", number, exc)
-            return None, True
+            return None, True, False
         if where is None:
-            return await self.announce(incident), True
+            return await self.announce(incident), True, True
         channel, ts = where
         try:
             await self.client.chat_update(channel=channel, ts=ts, text=headline(incident), blocks=self.blocks(incident))
         except SLACK_ERRORS as exc:
             slack.failed("chat.update", incident.ref, exc)
-            return where, True
+            return where, True, False
         try:
-            return where, await self.store.version(number) == incident.version
+            return where, await self.store.version(number) == incident.version, True
         except StoreUnavailable:
-            return where, True
+            return where, True, True

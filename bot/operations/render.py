@@ -7,6 +7,7 @@ the timeline note). Adding a runbook adds one ``@renders(ItsReport)`` function h
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -41,8 +42,12 @@ def next_offers_blocks(done: Change, offers: Sequence[tuple[Change, str]]) -> li
     blocks: list[Block] = [SectionBlock(text=md(f"*Next, after the {escape(done.label)}:* each is its own offer."))]
     for start in range(0, len(offers), 5):
         row = offers[start : start + 5]
-        # Several offers of one kind (node groups) share a block: each button's action_id is its own.
-        buttons = [change_button(c, i, c.target.capitalize(), key=str(start + j)) for j, (c, i) in enumerate(row)]
+        # Several offers of one kind (node groups) in a block: each button's action_id is its own.
+        kinds = Counter(c.kind for c, _ in row)
+        buttons = [
+            change_button(c, i, c.target.capitalize(), key=str(start + j) if kinds[c.kind] > 1 else None)
+            for j, (c, i) in enumerate(row)
+        ]
         blocks.append(ActionsBlock(elements=buttons))
     return blocks
 

@@ -341,5 +341,5 @@ def blocks(report: Weekly) -> list[Block]:
     footer = ContextBlock(elements=[md(f"Built {when(report.end)} · `/report weekly` builds it again")])
     # One message Slack takes (50 blocks, about 12,000 characters: a busy week's access audit is long); the footer
     # stays.
-    (kept,) = messages(out, most=1, cut="…cut: the week's audit is longer than one Slack message")
+    (kept,) = messages(out, most=1, reserve=1, cut="…cut: the week's audit is longer than one Slack message")
     return [*kept, footer]

@@ -81,7 +81,7 @@ def audit_blocks(verdicts: Sequence[ClusterVerdict], now: datetime) -> list[Bloc
             blocks.extend(chunked_sections([f"*{escape(heading)}*", *lines]))
     footer = ContextBlock(elements=[md(f"Audited {when(now)} · accepted findings: `security.exceptions`")])
     # One message Slack takes (50 blocks, about 12,000 characters); the footer stays.
-    (kept,) = messages(blocks, most=1, cut="…cut: `chatops-bot audit --print` shows all")
+    (kept,) = messages(blocks, most=1, reserve=1, cut="…cut: `chatops-bot audit --print` shows all")
     return [*kept, footer]
 
 

@@ -40,11 +40,11 @@ alerts:
 
 
 class Rig:
-    def __init__(self, tmp: Path, recorder: SlackRecorder, limit: int = 5) -> None:
+    def __init__(self, tmp: Path, recorder: SlackRecorder, limit: int = 5, extra: str = "") -> None:
         self.redis = RedisServer().start()
         self.clock = MovableClock()
         config = tmp / "chatops.yaml"
-        config.write_text(textwrap.dedent(CONFIG % {"limit": limit}))
+        config.write_text(textwrap.dedent(CONFIG % {"limit": limit}) + extra)
         recorder.reset()
         self.recorder = recorder
         self.bot = Bot(redis_url=self.redis.url, slack_api_url=recorder.api_url, config_path=config,
@@ -253,3 +253,90 @@ def test_a_replica_that_died_after_opening_leaves_no_second_incident(rig: Rig) -
     rig.state.set(keys.alert_opening(group_hash), "1")
     again = rig.send(group("LostOpen", [crit("LostOpen", "l-1")], severity="critical"))
     assert again["incident"] == f"INC-{number}" and rig.incidents() == 1
+
+
+def test_a_new_group_joining_a_storm_the_machine_mitigated_takes_the_mitigation_back(
+    tmp_path: Path, recorder: SlackRecorder
+) -> None:
+    rig = Rig(tmp_path, recorder, limit=1)
+    try:
+        rig.send(group("First", [crit("First", "a")], severity="critical"))
+        lone = crit("NodeDown1", "n-1")
+        storm = rig.send(group("NodeDown1", [lone], severity="critical"))
+        number = int(storm["incident"].removeprefix("INC-"))
+        rig.send(group("NodeDown1", [resolved(lone)], status="resolved", severity="critical"))
+        assert rig.doc(number)["state"] == "mitigated"
+        assert (
+            rig.send(group("NodeDown2", [crit("NodeDown2", "n-2")], severity="critical"))["incident"]
+            == storm["incident"]
+        )
+        assert rig.doc(number)["state"] == "open" and "*firing again*" in rig.timeline(number)
+    finally:
+        rig.close()
+
+
+def test_the_same_start_firing_again_long_after_it_resolved_is_a_refire_not_a_late_delivery(rig: Rig) -> None:
+    """Prometheus restarted restores an alert's start: a firing with the same startsAt minutes after it resolved
+    fires again; within 2 min of the resolution it is a late delivery and changes nothing."""
+    first = crit("PaymentsDB", "db-1")
+    number = opened(send(rig.bot, group("PaymentsDB", [first], severity="critical")))
+    rig.send(group("PaymentsDB", [resolved(first)], status="resolved", severity="critical"))
+    assert rig.send(group("PaymentsDB", [first], severity="critical"))["action"] == "unchanged"
+    assert rig.doc(number)["state"] == "mitigated"
+    rig.clock.advance(timedelta(minutes=3))
+    assert rig.send(group("PaymentsDB", [first], severity="critical"))["action"] == "updated"
+    assert rig.doc(number)["state"] == "open"
+
+
+def test_a_truncated_payload_resolves_only_the_alerts_it_shows(rig: Rig) -> None:
+    a, b = crit("ApiErrors", "api-1"), crit("ApiErrors", "api-2")
+    number = opened(send(rig.bot, group("ApiErrors", [a, b], severity="critical")))
+    cut = {**group("ApiErrors", [resolved(a)], status="resolved", severity="critical"), "truncatedAlerts": 1}
+    assert rig.send(cut)["action"] == "updated"
+    assert rig.doc(number)["state"] == "open"
+    assert "1 alert resolved: ApiErrors (instance=api-1) (1 still firing)" in rig.timeline(number)
+    rest = {**group("ApiErrors", [resolved(b)], status="resolved", severity="critical"), "truncatedAlerts": 1}
+    assert rig.send(rest)["action"] == "resolved"
+    assert rig.doc(number)["state"] == "mitigated"
+
+
+def test_a_resolution_finds_the_incident_a_dead_replica_opened(rig: Rig) -> None:
+    payload = group("LostOpen", [crit("LostOpen", "l-1")], severity="critical")
+    number = opened(send(rig.bot, payload))
+    (key,) = [k for k in rig.state.keys("alerts:{*}:incident") if rig.state.get(k) == str(number)]
+    group_hash = key.split("{")[1].split("}")[0]
+    rig.state.delete(key)
+    rig.state.set(keys.alert_opening(group_hash), "1")
+    done = rig.send(group("LostOpen", [resolved(payload["alerts"][0])], status="resolved", severity="critical"))
+    assert done == {"status": "ok", "action": "resolved", "incident": f"INC-{number}"}
+    assert rig.doc(number)["state"] == "mitigated"
+
+
+def test_a_group_whose_incident_is_open_keeps_its_timeline_when_only_an_info_alert_is_left(rig: Rig) -> None:
+    a, info = warn("SlowQueries", "db-1"), alert("SlowQueries", "db-2", severity="info")
+    number = opened(send(rig.bot, group("SlowQueries", [a, info])))
+    assert rig.send(group("SlowQueries", [resolved(a), info]))["action"] == "updated"
+    assert "1 alert resolved: SlowQueries (instance=db-1) (1 still firing)" in rig.timeline(number)
+    # The resolved warning is no longer sent: only the info alert, its severity now common to the group.
+    left = rig.send(group("SlowQueries", [info], severity="info"))
+    assert left == {"status": "ok", "action": "unchanged", "incident": f"INC-{number}"}  # not "no incident opened"
+
+
+def test_severity_is_kept_past_64_labels(rig: Rig) -> None:
+    item = alert("ManyLabels", "m-1", **{f"l{i:02d}": "x" for i in range(80)}, severity="critical")
+    payload = group("ManyLabels", [item])
+    payload["commonLabels"] = {}
+    assert rig.doc(opened(send(rig.bot, payload)))["severity"] == "P1"
+
+
+def test_an_ha_pair_with_its_own_external_urls_is_one_sender_when_told_so(
+    tmp_path: Path, recorder: SlackRecorder
+) -> None:
+    rig = Rig(tmp_path, recorder, extra="  sender_key: receiver\n")
+    try:
+        payload = group("DiskFull", [crit("DiskFull", "db-1")], severity="critical")
+        a = opened(send(rig.bot, {**payload, "externalURL": "http://alertmanager-0.example.com:9093"}))
+        b = rig.send({**payload, "externalURL": "http://alertmanager-1.example.com:9093"})
+        assert b == {"status": "ok", "action": "unchanged", "incident": f"INC-{a}"}
+    finally:
+        rig.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -60,6 +61,9 @@ class Alerts(Strict):
     min_severity: Severity = Severity.P3  # lower alerts post a notice and open nothing
     auto_mitigate: bool = False  # a group whose alerts all resolved moves its incident to mitigated
     max_new_per_minute: int = Field(default=5, ge=1, le=1000)
+    # What tells two senders of one groupKey apart: Alertmanager's externalURL (two clusters' Alertmanagers), the
+    # receiver only (an HA pair whose peers each have their own --web.external-url), or nothing.
+    sender_key: Literal["external_url", "receiver", "none"] = "external_url"
     alertmanager_url: str | None = None  # /alerts, the hand-off and the digest read what is firing here
 
     @field_validator("alertmanager_url")
