@@ -80,3 +80,18 @@ def test_a_view_past_its_limits_is_refused(web: Any) -> None:
     with pytest.raises(SlackApiError):
         client.views_publish(user_id="U1", view={"type": "home", "blocks": [_section("x")] * 101})
     assert client.views_open(trigger_id="t", view={"type": "modal", "title": modal, "blocks": [_select("o", "v")]})
+
+
+def test_split_messages_are_each_taken_and_keep_room_for_a_footer() -> None:
+    from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
+
+    from bot.core.blocks import messages
+    from bot.shell import blockkit
+
+    many = [SectionBlock(text=MarkdownTextObject(text=f"line {i}")) for i in range(120)]
+    footer = ContextBlock(elements=[MarkdownTextObject(text="footer")])
+    (one,) = messages(many, most=1, reserve=1, cut="cut")
+    blockkit.check_message("", [b.to_dict() for b in [*one, footer]])
+    assert len(one) == 49 and "cut" in str(one[-1].to_dict())
+    parts = messages([SectionBlock(text=MarkdownTextObject(text="x" * 2900))] * 9)
+    assert len(parts) == 3 and all(blockkit.check_message("", [b.to_dict() for b in p]) is None for p in parts)
