@@ -37,6 +37,7 @@ IN_FLIGHT_WAIT = 20.0
 # Slack rate-limits edits of one message: at most one edit a second per announcement from a replica; changes that
 # arrive meanwhile are folded into the next edit, which renders the latest state.
 EDIT_EVERY = 1.0
+EDITED_KEPT = 256
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Announcer:
         self.board = board
         self.lock_ttl = lock_ttl
         self._editing: dict[int, _Editing] = {}
+        self._edited: dict[int, float] = {}  # when this replica last edited an announcement (the last second's)
 
     def blocks(self, incident: Incident) -> list[Block]:
         """The announcement as the incident stands, with every other domain's buttons on it."""
@@ -146,6 +148,8 @@ class Announcer:
         stale = 0  # rounds for changes made elsewhere (another replica) that the edit found newer than it
         failed = 0  # rounds that failed while changes folded into this edit wait for it
         try:
+            # Changes one after another (a storm's groups joining) are paced too: a second after the last edit.
+            await asyncio.sleep(max(0.0, self._edited.get(number, -EDIT_EVERY) + EDIT_EVERY - loop.time()))
             while True:
                 editing.again = False
                 where, current, ok = await self._edit(number)
@@ -161,6 +165,11 @@ class Announcer:
                 await asyncio.sleep(max(0.0, editing.last + EDIT_EVERY - loop.time()))
         finally:
             del self._editing[number]
+            if editing.last:
+                self._edited[number] = editing.last
+            if len(self._edited) > EDITED_KEPT:  # forget what is past its second
+                now = loop.time()
+                self._edited = {n: t for n, t in self._edited.items() if now - t < EDIT_EVERY}
 
     async def _edit(self, number: int) -> tuple[tuple[str, str] | None, bool, bool]:
         """One edit: where the announcement is, whether what it shows is the latest state, and whether the edit
