@@ -58,14 +58,16 @@ def check_message(text: str, blocks: list[dict[str, Any]]) -> None:
 def check_view(view: dict[str, Any]) -> None:
     """Raise Refused for a view (views.open|push|update|publish) Slack refuses."""
     reasons: list[str] = []
+    blocks = view.get("blocks") or []
     if view.get("type") == "modal":
         for part in ("title", "submit", "close"):
             reasons += _text(view.get(part), f"/view/{part}", VIEW_TITLE, required=part == "title")
+        if not view.get("submit") and any(isinstance(b, dict) and b.get("type") == "input" for b in blocks):
+            reasons.append("a modal with input blocks needs a submit button [json-pointer:/view/submit]")
     if len(str(view.get("private_metadata") or "")) > PRIVATE_METADATA:
         reasons.append(f"private_metadata past {PRIVATE_METADATA} characters")
     if len(str(view.get("callback_id") or "")) > ID:
         reasons.append(f"callback_id past {ID} characters")
-    blocks = view.get("blocks") or []
     reasons += _blocks(blocks if isinstance(blocks, list) else [], VIEW_BLOCKS)
     if reasons:
         raise Refused("invalid_arguments", reasons)
@@ -142,8 +144,9 @@ def _element(element: dict[str, Any], at: str) -> Iterator[str]:
     options = list(element.get("options") or [])
     for group in element.get("option_groups") or []:
         options += group.get("options") or []
-    if len(options) > OPTIONS:
-        yield f"{len(options)} options, past {OPTIONS} [json-pointer:{at}/options]"
+    most = {"overflow": 5, "checkboxes": 10, "radio_buttons": 10}.get(str(element.get("type")), OPTIONS)
+    if len(options) > most or (element.get("type") == "overflow" and len(options) < 2):
+        yield f"{len(options)} options, not within what a {element.get('type')} takes [json-pointer:{at}/options]"
     for j, option in enumerate(options):
         yield from _option(option, f"{at}/options/{j}")
     for j, option in enumerate(element.get("initial_options") or []):

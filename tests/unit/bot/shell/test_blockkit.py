@@ -76,10 +76,14 @@ def test_a_view_past_its_limits_is_refused(web: Any) -> None:
     modal = {"type": "plain_text", "text": "Fine"}
     for text, value in (("o" * 76, "v"), ("o", "v" * 151)):
         with pytest.raises(SlackApiError):
-            client.views_open(trigger_id="t", view={"type": "modal", "title": modal, "blocks": [_select(text, value)]})
+            view = {"type": "modal", "title": modal, "submit": modal, "blocks": [_select(text, value)]}
+            client.views_open(trigger_id="t", view=view)
     with pytest.raises(SlackApiError):
         client.views_publish(user_id="U1", view={"type": "home", "blocks": [_section("x")] * 101})
-    assert client.views_open(trigger_id="t", view={"type": "modal", "title": modal, "blocks": [_select("o", "v")]})
+    with pytest.raises(SlackApiError):  # inputs and no submit button
+        client.views_open(trigger_id="t", view={"type": "modal", "title": modal, "blocks": [_select("o", "v")]})
+    fine = {"type": "modal", "title": modal, "submit": modal, "blocks": [_select("o", "v")]}
+    assert client.views_open(trigger_id="t", view=fine)
 
 
 def test_split_messages_are_each_taken_and_keep_room_for_a_footer() -> None:
