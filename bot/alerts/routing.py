@@ -10,7 +10,7 @@ from functools import cache
 
 import re2
 
-from bot.alerts.payload import Payload
+from bot.alerts.payload import Alert, Payload
 from bot.core.settings.config import AlertRoute, Alerts, parse_matcher
 from bot.core.severity import Severity
 
@@ -25,6 +25,8 @@ SEVERITY_LABEL = {
     "info": Severity.P4,
     "low": Severity.P4,
 }
+SEVERITY_WORD = {Severity.P1: "critical", Severity.P2: "high", Severity.P3: "warning", Severity.P4: "info"}
+LISTED = 5  # alerts named in a line, then "and N more"
 TITLE_MAX = 150
 DESCRIPTION_MAX = 2000
 
@@ -65,9 +67,14 @@ def severity(labels: Mapping[str, str], config: Alerts) -> Severity:
     return config.default.severity or by_label(labels)
 
 
+def group_labels(payload: Payload) -> dict[str, str]:
+    """The group's labels: what every alert of it shares, else the first alert's."""
+    return payload.commonLabels or (payload.alerts[0].labels if payload.alerts else {})
+
+
 def route(payload: Payload, config: Alerts) -> Route:
-    """The group's route, from its common labels (what every alert of the group shares), else the first alert's."""
-    labels = payload.commonLabels or (payload.alerts[0].labels if payload.alerts else {})
+    """The group's route, from its labels (``group_labels``)."""
+    labels = group_labels(payload)
     chosen: AlertRoute | None = next((r for r in config.routes if all(matches(m, labels) for m in r.match)), None)
     if chosen is not None:
         return Route(chosen.severity or by_label(labels), chosen.channel)
@@ -114,3 +121,26 @@ def alert_line(labels: Mapping[str, str]) -> str:
     name = labels.get("alertname", "alert")
     shown = [f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("alertname", "severity")][:4]
     return name + (f" ({', '.join(shown)})" if shown else "")
+
+
+def firing_text(payload: Payload, *, listed: bool = False) -> str:
+    """How many alerts fire, with those Alertmanager left out of the payload (its ``max_alerts``), and with
+    ``listed`` the first of them by name."""
+    shown = len(payload.firing)
+    total = shown + payload.truncatedAlerts
+    word = "alert" if total == 1 else "alerts"
+    cut = f" ({payload.truncatedAlerts} not sent by Alertmanager: its max_alerts)" if payload.truncatedAlerts else ""
+    if not listed:
+        return f"{total} {word} firing{cut}"
+    left = total - min(shown, LISTED)
+    more = f" and {left} more" if left > 0 else ""
+    return f"{total} {word} firing{cut}: {', '.join(alert_line(a.labels) for a in payload.firing[:LISTED])}{more}"
+
+
+def count(alerts: list[Alert]) -> str:
+    return f"{len(alerts)} alert" if len(alerts) == 1 else f"{len(alerts)} alerts"
+
+
+def names(alerts: list[Alert]) -> str:
+    names = ", ".join(alert_line(a.labels) for a in alerts[:LISTED])
+    return names + (f" and {len(alerts) - LISTED} more" if len(alerts) > LISTED else "")

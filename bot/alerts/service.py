@@ -42,8 +42,6 @@ from bot.incidents.store import IncidentNotFound
 log = logging.getLogger(__name__)
 
 OPEN_WAIT = 10.0  # how long a request waits for another one's incident to be opened
-LISTED = 5
-SEVERITY_WORD = {Severity.P1: "critical", Severity.P2: "high", Severity.P3: "warning", Severity.P4: "info"}
 LABEL_SHOWN = 256  # characters of a label value kept on the incident
 STALE_FOR_MS = 120_000  # a firing of an alert resolved less than 2 min ago is a late delivery, not a re-fire
 STILL_ACTIVE = (State.OPEN, State.ACKNOWLEDGED, State.MITIGATED)
@@ -209,7 +207,7 @@ class AlertService:
         return AlertOrigin(
             receiver=payload.source,
             group=payload.group,
-            labels={k: v[:LABEL_SHOWN] for k, v in list(_labels(payload).items())[:30]},
+            labels={k: v[:LABEL_SHOWN] for k, v in list(routing.group_labels(payload).items())[:30]},
             runbook_url=routing.runbook_url(payload),
             generator_url=next((a.generatorURL for a in payload.firing if a.generatorURL), None),
             source_url=payload.externalURL or None,
@@ -221,15 +219,11 @@ class AlertService:
 
     async def _open(self, payload: Payload, route: routing.Route, previous: int | None) -> tuple[int, str]:
         """Open the group's incident, or add the group to the storm's when too many opened in the last minute."""
-        now_ms = int(self.clock().timestamp() * 1000)
+        now_ms = self._now_ms()
         if not await self.store.admit(now_ms, self.settings.max_new_per_minute, f"{payload.group}:{now_ms}"):
             return await self._storm(payload, route), "storm"
         origin = self._origin(payload, route, previous)
-        names = ", ".join(routing.alert_line(a.labels) for a in payload.firing[:LISTED])
-        left = len(payload.firing) - LISTED + payload.truncatedAlerts
-        more = f" and {left} more" if left > 0 else ""
-        detail = routing.description(payload)
-        description = detail or f"{_firing(payload)}: {names}{more}"
+        description = routing.description(payload) or routing.firing_text(payload, listed=True)
         incident = await self.incidents.open(
             title=routing.title(payload),
             severity=route.severity,
@@ -246,7 +240,7 @@ class AlertService:
 
     async def _storm(self, payload: Payload, route: routing.Route) -> int:
         """The storm's incident (opened once, for every group past the limit), with this group on its timeline."""
-        line = f"{routing.title(payload)} ({route.severity.value}) — {_firing(payload)}"
+        line = f"{routing.title(payload)} ({route.severity.value}) — {routing.firing_text(payload)}"
         storm = keys.alerts_storm(route.severity.value)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + OPEN_WAIT
@@ -303,16 +297,20 @@ class AlertService:
             gone = [a for a in payload.resolved if a.key in ended]
             still = await self.store.firing_count(group, number)
             await self._note(
-                number, "alerts resolved", f"{_count(gone)} resolved: {_names(gone)} ({still} still firing)", origin
+                number,
+                "alerts resolved",
+                f"{routing.count(gone)} resolved: {routing.names(gone)} ({still} still firing)",
+                origin,
             )
             changed = True
         if new:
             word = "alert" if len(new) == 1 else "alerts"
             severity = min(routing.severity(a.labels, self.settings) for a in new)
-            text = f"{len(new)} more {word} firing: {_names(new)}, {SEVERITY_WORD[severity]} ({severity.value})"
+            grade = f"{routing.SEVERITY_WORD[severity]} ({severity.value})"
+            text = f"{len(new)} more {word} firing: {routing.names(new)}, {grade}"
             await self._note(number, "alerts firing", text, origin)
             await self._refire(incident, origin)
-            await self._raise(number, severity, origin, _names(new))
+            await self._raise(number, severity, origin, routing.names(new))
             changed = True
         return Outcome("updated" if changed else "unchanged", number)
 
@@ -366,7 +364,7 @@ class AlertService:
                 shown = [a for a in payload.resolved if a.key in gone]
                 if not shown:
                     return Outcome("unchanged", held)
-                text = f"{_count(shown)} resolved: {_names(shown)} ({still} still firing)"
+                text = f"{routing.count(shown)} resolved: {routing.names(shown)} ({still} still firing)"
                 await self._note(held, "alerts resolved", text, origin)
                 return Outcome("updated", held)
         found, others = await self.store.all_resolved(group, held)
@@ -397,7 +395,7 @@ class AlertService:
         channel = route.channel or self.config.channels.incidents
         text = (
             f"🔔 {route.severity.value} alert from {escape(payload.source)}: *{escape(routing.title(payload))}* "
-            f"({_firing(payload)}). Below `alerts.min_severity` ({self.settings.min_severity.value}): "
+            f"({routing.firing_text(payload)}). Below `alerts.min_severity` ({self.settings.min_severity.value}): "
             "no incident opened."
         )
         self.tasks.spawn(self._post(channel, text), name="alert-notice")
@@ -418,25 +416,3 @@ class AlertService:
             log.warning("INC-%s: %s not on the timeline: %s", number, kind, exc)
             return
         self.tasks.spawn(self.flows.changed(incident, entry), name=f"alert-note-{incident.ref}")
-
-
-def _firing(payload: Payload) -> str:
-    """How many alerts fire, with those Alertmanager left out of the payload (its ``max_alerts``)."""
-    shown = len(payload.firing)
-    total = shown + payload.truncatedAlerts
-    word = "alert" if total == 1 else "alerts"
-    cut = f" ({payload.truncatedAlerts} not sent by Alertmanager: its max_alerts)" if payload.truncatedAlerts else ""
-    return f"{total} {word} firing{cut}"
-
-
-def _count(alerts: list[Alert]) -> str:
-    return f"{len(alerts)} alert" if len(alerts) == 1 else f"{len(alerts)} alerts"
-
-
-def _names(alerts: list[Alert]) -> str:
-    names = ", ".join(routing.alert_line(a.labels) for a in alerts[:LISTED])
-    return names + (f" and {len(alerts) - LISTED} more" if len(alerts) > LISTED else "")
-
-
-def _labels(payload: Payload) -> dict[str, str]:
-    return payload.commonLabels or (payload.alerts[0].labels if payload.alerts else {})
