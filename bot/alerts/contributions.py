@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from slack_sdk.models.blocks import ButtonElement
 
     from bot.alerts.firing import FiringAlerts
+    from bot.alerts.heartbeat import Heartbeats
     from bot.alerts.statuspage import PublicStatus
     from bot.incidents.model import Incident
 
@@ -35,7 +36,9 @@ def declare_digest(board: Board, firing: FiringAlerts | None) -> None:
     board.declare(DigestSection("alerts", ALERTS_ORDER, "Alerts firing", digest))
 
 
-def declare(board: Board, firing: FiringAlerts | None, statuspage: PublicStatus | None) -> None:
+def declare(
+    board: Board, firing: FiringAlerts | None, statuspage: PublicStatus | None, heartbeats: Heartbeats | None = None
+) -> None:
     from bot.alerts.render import public_buttons  # noqa: PLC0415 - Slack's blocks: the bot's, not digest --print's
     from bot.incidents.steps import AfterIncidentChange, AnnouncementButtons  # noqa: PLC0415
     from bot.oncall.handoff import HandoffLine  # noqa: PLC0415
@@ -45,6 +48,11 @@ def declare(board: Board, firing: FiringAlerts | None, statuspage: PublicStatus 
 
     board.declare(HandoffLine("alerts", 40, "Check alert status", handoff, note="(firing now)"))
     declare_digest(board, firing)
+    if heartbeats is not None:  # the dead man's switches, looked at every 30 s
+        from bot.alerts.heartbeat import CHECK_EVERY  # noqa: PLC0415
+        from bot.core.board import Periodic  # noqa: PLC0415
+
+        board.declare(Periodic("heartbeats", CHECK_EVERY, heartbeats.check))
     if statuspage is not None:
 
         def buttons(incident: Incident) -> list[ButtonElement]:

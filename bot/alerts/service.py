@@ -24,6 +24,7 @@ from datetime import datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import routing
+from bot.alerts.heartbeat import WATCHDOG, Heartbeats
 from bot.alerts.payload import Alert, Payload
 from bot.alerts.store import GROUP_TTL, OPENING, OPENING_TTL, STORM_TTL, AlertStore
 from bot.core import keys, slack
@@ -49,7 +50,7 @@ STILL_ACTIVE = (State.OPEN, State.ACKNOWLEDGED, State.MITIGATED)
 
 @dataclass(frozen=True)
 class Outcome:
-    action: str  # opened, updated, unchanged, resolved, notice, storm, ignored
+    action: str  # opened, updated, unchanged, resolved, notice, storm, ignored, heartbeat
     incident: int | None = None
 
     def as_json(self) -> dict[str, object]:
@@ -67,8 +68,10 @@ class AlertService:
         flows: IncidentFlows,
         tasks: BackgroundTasks,
         clock: Callable[[], datetime],
+        heartbeats: Heartbeats | None = None,
     ) -> None:
         self.config = config
+        self.heartbeats = heartbeats
         self.settings = config.alerts
         self.client = client
         self.store = store
@@ -79,6 +82,15 @@ class AlertService:
 
     async def receive(self, payload: Payload) -> Outcome:
         """Apply one webhook delivery (any number of times: the outcome is the same)."""
+        watchdog = self.heartbeats.watchdog if self.heartbeats is not None else None
+        if watchdog is not None and any(a.name == watchdog for a in payload.alerts):
+            assert self.heartbeats is not None
+            if any(a.name == watchdog and a.status == "firing" for a in payload.alerts):
+                await self.heartbeats.beat(self.heartbeats.switches[WATCHDOG], payload.source)
+            rest = [a for a in payload.alerts if a.name != watchdog]
+            if not rest:  # a heartbeat, not an incident
+                return Outcome("heartbeat")
+            payload = payload.model_copy(update={"alerts": rest})
         payload = payload.keyed(self.settings.sender_key)
         route = routing.route(payload, self.settings)
         top = min((routing.severity(a.labels, self.settings) for a in payload.firing), default=route.severity)

@@ -1,4 +1,5 @@
-"""``POST /alerts/alertmanager``: Alertmanager's (and Grafana's) webhook, served only when ALERTS_TOKEN is set.
+"""``POST /alerts/alertmanager``: Alertmanager's (and Grafana's) webhook, and ``POST /heartbeat/<name>`` (a job's
+check-in), served only when ALERTS_TOKEN is set.
 
 ``Authorization: Bearer <ALERTS_TOKEN>`` compared in constant time (401 otherwise, logged once per address per
 minute); a body over 1 MiB is refused with 413 before it is read (bot.runtime.limits); malformed JSON or a payload
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from bot.alerts.heartbeat import Heartbeats
 from bot.alerts.payload import BadPayload, parse
 from bot.alerts.service import AlertService
 from bot.core import telemetry
@@ -43,17 +45,25 @@ class RefusalLog:
         log.warning("alert webhook refused from %s: %s", address, why)
 
 
+def _authorized(request: Request, expected: bytes, refusals: RefusalLog) -> Response | None:
+    """None when the request carries ``Authorization: Bearer <ALERTS_TOKEN>``, else the 401 to answer."""
+    address = request.client.host if request.client else "?"
+    given = request.headers.get("authorization", "").encode()
+    if hmac.compare_digest(given, expected):
+        return None
+    refusals.refused(address, "missing authorization" if not given else "wrong token")
+    telemetry.ALERT_WEBHOOKS.labels(outcome="unauthorized").inc()
+    return PlainTextResponse("unauthorized: send Authorization: Bearer <ALERTS_TOKEN>\n", status_code=401)
+
+
 def endpoint(token: str, alerts: AlertService) -> Callable[[Request], Awaitable[Response]]:
     expected = f"Bearer {token}".encode()
     refusals = RefusalLog()
 
     async def receive(request: Request) -> Response:
-        address = request.client.host if request.client else "?"
-        given = request.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(given, expected):
-            refusals.refused(address, "missing authorization" if not given else "wrong token")
-            telemetry.ALERT_WEBHOOKS.labels(outcome="unauthorized").inc()
-            return PlainTextResponse("unauthorized: send Authorization: Bearer <ALERTS_TOKEN>\n", status_code=401)
+        refused = _authorized(request, expected, refusals)
+        if refused is not None:
+            return refused
         try:
             payload = parse(await request.body())
         except BadPayload as exc:
@@ -68,3 +78,30 @@ def endpoint(token: str, alerts: AlertService) -> Callable[[Request], Awaitable[
         return JSONResponse(outcome.as_json())
 
     return receive
+
+
+def heartbeat_endpoint(token: str, heartbeats: Heartbeats) -> Callable[[Request], Awaitable[Response]]:
+    """``POST /heartbeat/<name>``: a job of ``heartbeats`` checks in (Bearer ALERTS_TOKEN)."""
+    expected = f"Bearer {token}".encode()
+    refusals = RefusalLog()
+
+    async def check_in(request: Request) -> Response:
+        refused = _authorized(request, expected, refusals)
+        if refused is not None:
+            return refused
+        name = str(request.path_params.get("name", ""))
+        switch = heartbeats.job(name)
+        if switch is None:
+            telemetry.ALERT_WEBHOOKS.labels(outcome="unknown_heartbeat").inc()
+            shown = name[:64] if name.isascii() and name.replace("-", "").isalnum() else "that name"
+            return PlainTextResponse(f"no heartbeat named {shown} in `heartbeats` of the config\n", status_code=404)
+        try:
+            await heartbeats.beat(switch, "POST /heartbeat")
+        except DependencyError as exc:
+            telemetry.ALERT_WEBHOOKS.labels(outcome="unavailable").inc()
+            return PlainTextResponse(f"not stored, send it again: {exc}\n", status_code=503)
+        telemetry.ALERT_WEBHOOKS.labels(outcome="heartbeat").inc()
+        return JSONResponse({"status": "ok", "heartbeat": name, "missing_after_seconds": int(
+            switch.missing_after.total_seconds())})  # fmt: skip
+
+    return check_in

@@ -133,6 +133,14 @@ def alert_groups(number: int) -> str:
     return f"inc:{{{number}}}:alert-groups"
 
 
+def heartbeat(name: str) -> str:
+    return f"heartbeat:{{{name}}}:last"
+
+
+def heartbeat_incident(name: str) -> str:
+    return f"heartbeat:{{{name}}}:incident"
+
+
 def statuspage_claim(number: int) -> str:
     return f"inc:{{{number}}}:statuspage"
 
@@ -304,6 +312,12 @@ TABLE: tuple[KeyDoc, ...] = (
         "sorted set (the last minute); string per severity, 10 min TTL",
         "storm control: incidents opened from alerts in the last minute; the storm incident of each severity "
         "gathering the rest",
+    ),
+    KeyDoc(
+        "`heartbeat:{id}:last`, `heartbeat:{id}:incident`",
+        "string: JSON (when, from whom; 40 d TTL); string: INC number, or `opening:<token>` (40 d TTL)",
+        "the dead man's switches (`watchdog`: Alertmanager's; `job:<name>`: a job's check-ins): the last beat, "
+        "and the one incident a silence opened (until a beat returns)",
     ),
     KeyDoc("`inc:{n}:statuspage`", "string, 5 min TTL", "the one request creating INC-n's status page incident"),
     KeyDoc(

@@ -1,10 +1,11 @@
 """Serving: the Bolt app over HTTP (Starlette under uvicorn) or Socket Mode, plus probes and metrics.
 
 Routes: ``POST /slack/events`` (commands, interactivity, events), ``GET /healthz`` (alive),
-``GET /readyz`` (Redis reachable), ``GET /metrics`` (Prometheus text, or
-OpenMetrics when the Accept header asks for it), ``POST /alerts/alertmanager`` (alert webhooks,
-only when ALERTS_TOKEN is set). In Socket Mode the same HTTP server still answers the probes and metrics. The
-lifespan runs the one poller (periodic jobs and scheduled posts) and drains background work at shutdown.
+``GET /readyz`` (Redis reachable), ``GET /metrics`` (Prometheus text, or OpenMetrics when the Accept header asks for
+it), ``POST /alerts/alertmanager`` (alert webhooks) and ``POST /heartbeat/<name>`` (jobs' check-ins, when
+``heartbeats`` are configured), only when ALERTS_TOKEN is set. In Socket Mode the same HTTP server still answers the
+probes and metrics. The lifespan runs the one poller (periodic jobs and scheduled posts) and drains background work
+at shutdown.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.alerts.webhook import endpoint as alert_endpoint
+from bot.alerts.webhook import heartbeat_endpoint
 from bot.core.clock import utcnow
 from bot.core.redis import RedisConnection, connect
 from bot.core.settings import Settings
@@ -141,6 +143,9 @@ def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[
     if env.alerts_token is not None and env.alerts_token.get_secret_value():  # no token: the endpoint is off (404)
         receive = alert_endpoint(env.alerts_token.get_secret_value(), svc.alerts)
         routes.append(Route("/alerts/alertmanager", receive, methods=["POST"]))
+        if svc.heartbeats is not None:
+            check_in = heartbeat_endpoint(env.alerts_token.get_secret_value(), svc.heartbeats)
+            routes.append(Route("/heartbeat/{name}", check_in, methods=["POST"]))
     return BotApp(BodyLimits(Starlette(routes=routes, lifespan=lifespan)), svc)
 
 

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import contributions as alert_contributions
 from bot.alerts.firing import FiringAlerts
+from bot.alerts.heartbeat import Heartbeats
 from bot.alerts.service import AlertService
 from bot.alerts.statuspage import PublicStatus, StatuspageApi
 from bot.alerts.store import AlertStore
@@ -93,6 +94,7 @@ class Services:
     security: SecurityService
     weekly: WeeklyReports
     alerts: AlertService
+    heartbeats: Heartbeats | None
     firing: FiringAlerts | None
     statuspage: PublicStatus | None
     home: HomeService
@@ -210,14 +212,21 @@ def build(
         config=config, client=client, store=ReportStore(redis, where), incidents=store, oncall=oncall, aws=aws,
         clock=clock,
     )  # fmt: skip
+    alert_store = AlertStore(redis, where)
+    heartbeats = None
+    if config.alerts.heartbeat is not None or config.heartbeats:
+        heartbeats = Heartbeats(
+            config=config, store=alert_store, incidents=incidents, flows=flows, tasks=tasks, clock=clock
+        )
     alerts = AlertService(
         config=config,
         client=client,
-        store=AlertStore(redis, where),
+        store=alert_store,
         incidents=incidents,
         flows=flows,
         tasks=tasks,
         clock=clock,
+        heartbeats=heartbeats,
     )
     url = config.alerts.alertmanager_url
     firing = FiringAlerts(url, alertmanager_authorization) if url else None
@@ -240,7 +249,7 @@ def build(
     incident_contributions.declare(board, config, updates)
     backup_contributions.declare(board, config, aws)
     maintenance_contributions.declare(board, maintenance)
-    alert_contributions.declare(board, firing, statuspage)
+    alert_contributions.declare(board, firing, statuspage, heartbeats)
     digest_contributions.declare(board, digest)
     security_contributions.declare(board, security)
     report_contributions.declare(board, weekly)
@@ -277,6 +286,7 @@ def build(
         security=security,
         weekly=weekly,
         alerts=alerts,
+        heartbeats=heartbeats,
         firing=firing,
         statuspage=statuspage,
         home=home,

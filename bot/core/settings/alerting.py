@@ -55,6 +55,42 @@ class AlertDefault(Strict):
     channel: ChannelId | None = None
 
 
+def _missing_after(value: timedelta) -> timedelta:
+    if not timedelta(minutes=1) <= value <= timedelta(days=31):
+        raise ValueError("between 1m and 31d")
+    return value
+
+
+class AlertHeartbeat(Strict):
+    """Alertmanager's always-firing alert routed to the bot: a heartbeat of the alerting pipeline, not an incident.
+    None arriving for ``missing_after`` (from the last, or from the bot's start) opens one incident."""
+
+    alertname: str = Field(default="Watchdog", min_length=1, max_length=200)
+    missing_after: Duration = timedelta(minutes=10)
+    severity: Severity = Severity.P2
+
+    _check = field_validator("missing_after")(classmethod(lambda cls, v: _missing_after(v)))
+
+
+HEARTBEAT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class Heartbeat(Strict):
+    """A job that must check in (``POST /heartbeat/<name>``): a missed check-in opens one incident naming it."""
+
+    missing_after: Duration
+    severity: Severity = Severity.P3
+
+    _check = field_validator("missing_after")(classmethod(lambda cls, v: _missing_after(v)))
+
+
+def heartbeat_names(value: dict[str, Heartbeat]) -> dict[str, Heartbeat]:
+    bad = [name for name in value if not HEARTBEAT_NAME.match(name)]
+    if bad:
+        raise ValueError(f"{', '.join(map(repr, bad))}: a heartbeat's name is lowercase letters, digits and '-'")
+    return value
+
+
 class Alerts(Strict):
     routes: list[AlertRoute] = Field(default_factory=list)
     default: AlertDefault = AlertDefault()
@@ -65,6 +101,7 @@ class Alerts(Strict):
     # receiver only (an HA pair whose peers each have their own --web.external-url), or nothing.
     sender_key: Literal["external_url", "receiver", "none"] = "external_url"
     alertmanager_url: str | None = None  # /alerts, the hand-off and the digest read what is firing here
+    heartbeat: AlertHeartbeat | None = None  # Alertmanager's Watchdog: a dead man's switch on alerting
 
     @field_validator("alertmanager_url")
     @classmethod

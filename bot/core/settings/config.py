@@ -6,10 +6,21 @@ Unknown keys are rejected to catch typos; durations read like ``15m``; every def
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, model_validator
 
 from bot.core.ids import GROUP_ID
-from bot.core.settings.alerting import AlertDefault, AlertRoute, Alerts, Statuspage, parse_matcher
+from bot.core.settings.alerting import (
+    AlertDefault,
+    AlertHeartbeat,
+    AlertRoute,
+    Alerts,
+    Heartbeat,
+    Statuspage,
+    heartbeat_names,
+    parse_matcher,
+)
 from bot.core.settings.incident_response import (
     DEFAULT_SEVERITIES,
     Channels,
@@ -42,6 +53,7 @@ __all__ = [
     "DEFAULT_PROMQL",
     "DEFAULT_SEVERITIES",
     "AlertDefault",
+    "AlertHeartbeat",
     "AlertRoute",
     "Alerts",
     "AuditCheck",
@@ -53,6 +65,7 @@ __all__ = [
     "Eks",
     "EksCluster",
     "Escalation",
+    "Heartbeat",
     "IncidentChannels",
     "Kubernetes",
     "Maintenance",
@@ -92,6 +105,7 @@ class BotConfig(Strict):
     reports: Reports = Reports()
     alerts: Alerts = Alerts()
     statuspage: Statuspage | None = None
+    heartbeats: Annotated[dict[str, Heartbeat], AfterValidator(heartbeat_names)] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _fill_severities(self) -> BotConfig:
