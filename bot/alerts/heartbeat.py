@@ -102,6 +102,10 @@ class Heartbeats:
             incident, entry = await self.incidents.note(held, "heartbeat", f"{switch.what} beats again", ACTOR)
         except IncidentNotFound:
             return
+        except DependencyError:
+            with contextlib.suppress(DependencyError):  # the next beat ends it
+                await self.store.swap(keys.heartbeat_incident(switch.name), "", str(held), KEPT)
+            raise
         self.tasks.spawn(self.flows.changed(incident, entry), name=f"heartbeat-{incident.ref}")
         if incident.state in (State.OPEN, State.ACKNOWLEDGED):
             with contextlib.suppress(TransitionRefused):  # someone moved it on meanwhile
