@@ -30,6 +30,7 @@ from bot.oncall.store import OnCallStore
 from bot.operations.execute import ChangeExecutor
 from bot.operations.follow import Follower
 from bot.operations.run import RunbookRunner
+from bot.paging.engine import Pager
 from bot.reports.weekly import WeeklyReports
 from bot.security.service import SecurityService
 
@@ -85,3 +86,5 @@ class Needs(Protocol):
     def statuspage(self) -> PublicStatus | None: ...
     @property
     def home(self) -> HomeService: ...
+    @property
+    def pager(self) -> Pager | None: ...

@@ -6,11 +6,13 @@ from bot.core.durations import parse_duration
 from bot.core.errors import DependencyError, UserError
 from bot.core.ids import mentioned_user
 from bot.core.permissions import Actor
+from bot.core.settings.paging import mask
 from bot.core.slack import SLACK_ERRORS
 from bot.core.text import user
 from bot.oncall.overrides import MAX_OVERRIDE
 from bot.oncall.render import oncall_blocks
-from handlers.kit import Answer, Command, Kit, Who
+from bot.paging.providers import ProviderDown
+from handlers.kit import Answer, Command, Kit, Replies, Who
 from handlers.needs import Needs
 from runbooks.kube.names import shown
 
@@ -18,7 +20,9 @@ USAGE = """*`/oncall` commands*
 • `/oncall` — who is primary, secondary and lead now, and until when
 • `/oncall handoff` — post the hand-off checklist in the incidents channel
 • `/oncall override @user 4h` — make someone primary for a while (operators)
-• `/oncall override clear` — end the override (operators)"""
+• `/oncall override clear` — end the override (operators)
+• `/oncall phone` — your number for SMS and calls (masked); `/oncall phone +14155550101` adds it and texts you a
+  code, `/oncall phone verify 123456` confirms it, `/oncall phone remove` forgets it"""
 
 OVERRIDE_FORM = "`/oncall override @user 4h` (or `/oncall override clear`)"
 
@@ -38,6 +42,8 @@ async def oncall(needs: Needs, cmd: Command) -> Answer:
         return Answer(f"Posted the hand-off checklist in <#{needs.config.channels.incidents}>.")
     if cmd.verb == "override":
         return Answer(await override(needs, cmd.actor, cmd.words[1:]))
+    if cmd.verb == "phone":
+        return await phone(needs, cmd.actor.user, cmd.words[1:])
     return Answer(USAGE if cmd.verb == "help" else f"`{shown(cmd.verb)}` is not an /oncall command.\n{USAGE}")
 
 
@@ -57,11 +63,45 @@ async def override(needs: Needs, actor: Actor, args: list[str]) -> str:
     return await needs.overrides.set(actor.user, target, duration)
 
 
+async def phone(needs: Needs, person: str, args: list[str]) -> Answer:
+    """Your own number: shown masked, added (a code by SMS), verified, removed. Never shown whole, never in a
+    channel (the answers are yours alone)."""
+    pager = needs.pager
+    if pager is None:
+        raise UserError("Paging by SMS and calls is not set up (`paging.twilio` or `paging.sns` in the config).")
+    contacts = pager.contacts
+    if not args:
+        known = await contacts.number(person)
+        if known is None:
+            return Answer("No number for SMS and calls: add yours with `/oncall phone +14155550101`.")
+        return Answer(f"Your number for SMS and calls: {known.shown}.")
+    if args == ["remove"]:
+        gone = await contacts.remove(person)
+        return Answer(f"Forgot your number {gone}." if gone else "You had no number to remove.")
+    if args[0] == "verify":
+        if len(args) != 2:
+            raise UserError("Write it as `/oncall phone verify 123456` (the code sent to you by SMS).")
+        shown_number = await contacts.confirm(person, args[1])
+        return Answer(f"Verified: {shown_number} gets SMS and calls when you are paged.")
+    number, code = await contacts.start(person, "".join(args))
+
+    async def send(replies: Replies) -> None:
+        text = f"Your chatops-bot code is {code}. It expires in 10 minutes."
+        try:
+            await pager.providers.sms(number, text)
+        except ProviderDown as exc:
+            await replies.private(f":warning: The code could not be sent: {exc}. Try again later.")
+            return
+        await replies.private(f"Sent a code to {mask(number)}: confirm with `/oncall phone verify <code>`.")
+
+    return Answer(f"Sending a code to {mask(number)}…", later=send, name="/oncall phone")
+
+
 def register(kit: Kit) -> None:
     kit.command(
         "/oncall",
         oncall,
         verbs={"override": (Who.OPERATORS, "override the rotation")},
-        known=("", "handoff", "override", "help"),
+        known=("", "handoff", "override", "phone", "help"),
         blank="",  # the bare command (who is on call now) is counted as "/oncall "
     )

@@ -133,6 +133,28 @@ def alert_groups(number: int) -> str:
     return f"inc:{{{number}}}:alert-groups"
 
 
+# Paging by SMS and calls -----------------------------------------------------------------------------------------
+PAGING_PHONES = "paging:phones"  # verified number → person (replies by SMS)
+PAGING_DUE = "{paging}:due"  # an attempt (INC:step:person:method) → when it is due
+PAGING_PENDING = "{paging}:pending"  # an attempt → lease expiry while a replica makes it
+
+
+def paging_contact(user: str) -> str:
+    return f"paging:contact:{{{user}}}"
+
+
+def paging_attempts(number: int) -> str:
+    return f"inc:{{{number}}}:paging"
+
+
+def paging_sid(sid: str) -> str:
+    return f"paging:sid:{{{sid}}}"
+
+
+def paging_last(user: str) -> str:
+    return f"paging:last:{{{user}}}"
+
+
 def heartbeat(name: str) -> str:
     return f"heartbeat:{{{name}}}:last"
 
@@ -211,9 +233,10 @@ TABLE: tuple[KeyDoc, ...] = (
     ),
     KeyDoc(
         "`inc:{n}:esc`",
-        "hash: `next_step`, `sent:<step>`, `early:<step>`, `paged_as`",
+        "hash: `next_step`, `sent:<step>`, `early:<step>`, `paged_as`, `held:<user>`",
         "Lua: marks a step done and appends its timeline entry, once; `early` makes the next step due at once; "
-        "`paged_as`: the severity of the last page (made more urgent, that step is paged again)",
+        "`paged_as`: the severity of the last page (made more urgent, that step is paged again); `held:<user>`: "
+        "paged while the chain's paging is held (a P1 in a maintenance window's scope pages its owner), once",
     ),
     KeyDoc(
         "`oncall:anchor`, `oncall:override`, `oncall:timeline`",
@@ -312,6 +335,26 @@ TABLE: tuple[KeyDoc, ...] = (
         "sorted set (the last minute); string per severity, 10 min TTL",
         "storm control: incidents opened from alerts in the last minute; the storm incident of each severity "
         "gathering the rest",
+    ),
+    KeyDoc(
+        "`paging:contact:{id}`, `paging:phones`",
+        "hash: phone, verified, the code's SHA-256, expiry, tries left; hash: number → person",
+        "numbers people added with `/oncall phone` (used once verified); verified numbers, for replies by SMS",
+    ),
+    KeyDoc(
+        "`{paging}:due`, `{paging}:pending`",
+        "sorted sets: `<n>:<step>:<person>:<method index>` → due time, → lease expiry",
+        "each SMS or call of a page, made once across replicas and resumed after a crash (as escalation's pages)",
+    ),
+    KeyDoc(
+        "`inc:{n}:paging`",
+        "hash: `<step>:<person>:<method index>` → what happened (30 d TTL)",
+        "the attempts made for INC-n: HSETNX after each, never made twice",
+    ),
+    KeyDoc(
+        "`paging:sid:{id}`, `paging:last:{id}`",
+        "string: the attempt (1 d TTL); string: INC number (1 d TTL)",
+        "a Twilio status callback finds its attempt; a reply by SMS or a key press acknowledges the last page",
     ),
     KeyDoc(
         "`heartbeat:{id}:last`, `heartbeat:{id}:incident`",

@@ -64,3 +64,9 @@ ALERT_WEBHOOKS = Counter(
 STATUSPAGE_CALLS = Counter(
     "chatops_statuspage_calls_total", "Status page API calls by outcome (ok, retried, failed)", ["outcome"]
 )
+PAGE_ATTEMPTS = Counter(
+    "chatops_page_attempts_total",
+    "SMS and call attempts by provider (twilio, sns), method (sms, call) and outcome (sent; failed; fallback: Twilio "
+    "failed and the SMS went on to SNS)",
+    ["provider", "method", "outcome"],
+)

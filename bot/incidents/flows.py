@@ -23,7 +23,7 @@ from bot.incidents.announcement import Announcer
 from bot.incidents.model import Incident, State
 from bot.incidents.rooms import IncidentRooms
 from bot.incidents.service import IncidentService
-from bot.incidents.steps import AfterIncidentChange
+from bot.incidents.steps import AfterIncidentChange, PagingHold
 from bot.incidents.store import IncidentStore
 from bot.incidents.updates import StatusUpdates
 
@@ -70,14 +70,25 @@ class IncidentFlows:
         self.board = board
 
     async def opened(self, incident: Incident) -> None:
-        """After an open: the announcement, then (if wanted) the incident's own channel."""
+        """After an open: the announcement, then (if wanted) the incident's own channel (the primary on-call invited
+        unless paging is held); the domain holding its paging is told."""
         await self.announcer.announce(incident)
+        if incident.paging_held:
+            await self._held(incident)
         if self.config.incident_channels.wanted(incident.severity):
             try:
-                primary = await self.primary_on_call()
+                primary = None if incident.paging_held else await self.primary_on_call()
             except StoreUnavailable:
                 primary = None
             await self.rooms.open_room(incident, [incident.opened_by, incident.commander, primary])
+
+    async def _held(self, incident: Incident) -> None:
+        for source in self.board.of(PagingHold):
+            if incident.held is not None and source.key == incident.held.key and source.told is not None:
+                try:
+                    await source.told(incident)
+                except Exception:
+                    log.exception("%s not told that paging of %s is held", source.key, incident.ref)
 
     async def changed(self, incident: Incident, entry: TimelineEntry) -> None:
         await self.announcer.changed(incident, entry)

@@ -101,6 +101,22 @@ def change_severity(
     return updated, TimelineEntry(at=now, actor=actor, kind="severity changed", text=text)
 
 
+def release_hold(
+    incident: Incident, respond_by: datetime, *, actor: str, now: datetime, why: str
+) -> tuple[Incident, TimelineEntry]:
+    """The hold on paging ended (``why``): paging starts now, the response deadline counted from now. Refused
+    when it is not held (another replica released it first)."""
+    if incident.held is None or incident.held.released_at is not None:
+        raise TransitionRefused(incident, None)
+    held = incident.held.model_copy(update={"released_at": now, "released_why": why})
+    changes: dict[str, object] = {"held": held, "version": incident.version + 1}
+    if incident.state is State.OPEN:
+        changes["respond_by"] = respond_by
+    paging = "the on-call is paged now" if incident.state is State.OPEN else f"{incident.state.value}: nobody paged"
+    entry = TimelineEntry(at=now, actor=actor, kind="paging resumed", text=f"{held.ref} {why}; {paging}")
+    return incident.model_copy(update=changes), entry
+
+
 class SeverityUnchanged(UserError):
     """The incident already has the requested severity."""
 

@@ -84,6 +84,21 @@ class During(BaseModel):
     text: str
 
 
+class Hold(BaseModel):
+    """Paging held for an incident by the domain that asked (``bot.incidents.steps.PagingHold``): nobody of the
+    escalation chain is paged while it lasts, except ``page`` (once, at open); when it ends the chain is paged
+    as for a new incident, the response deadline counted from then."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str  # the declaration that holds it ("maintenance")
+    ref: str  # what holds it ("MW-3")
+    text: str  # why, as shown ("MW-3: Postgres minor upgrade, alerts on cluster prod")
+    page: list[str] = Field(default_factory=list)  # paged at once all the same (the window's owner, for a P1)
+    released_at: datetime | None = None
+    released_why: str = ""
+
+
 class Incident(BaseModel):
     """One incident as stored. ``version`` increases by one with every change."""
 
@@ -111,6 +126,7 @@ class Incident(BaseModel):
     postmortem_at: datetime | None = None
     during: list[During] = Field(default_factory=list, description="what was going on when it opened")
     alert: AlertOrigin | None = Field(default=None, description="opened from an alert group")
+    held: Hold | None = Field(default=None, description="paging held when it opened (a maintenance window)")
     statuspage_id: str | None = Field(default=None, description="its incident on the public status page")
     statuspage_status: str | None = Field(default=None, description="that incident's status there (resolved, …)")
     statuspage_components: list[str] = Field(default_factory=list, description="the components it marked down")
@@ -147,3 +163,13 @@ class Incident(BaseModel):
     @property
     def active(self) -> bool:
         return self.state is not State.CLOSED
+
+    @property
+    def paging_held(self) -> bool:
+        """Nobody of the chain is paged yet: a hold that has not ended."""
+        return self.held is not None and self.held.released_at is None
+
+    @property
+    def pages_from(self) -> datetime:
+        """When paging began: at open, or when its hold ended (the response deadline counts from here)."""
+        return self.held.released_at if self.held is not None and self.held.released_at else self.opened_at

@@ -33,7 +33,7 @@ from bot.core.severity import SEVERITY_LABELS, Severity
 from bot.core.text import SECTION_LIMIT, clip, escape, user, when
 from bot.core.timeline import TimelineEntry
 from bot.incidents.machine import allowed_actions
-from bot.incidents.model import DESCRIPTION_MAX, TITLE_MAX, Action, Incident, State
+from bot.incidents.model import DESCRIPTION_MAX, TITLE_MAX, Action, Hold, Incident, State
 from bot.incidents.text import SEVERITY_EMOJI, STATE_EMOJI, summary_lines, timeline_line
 
 RECENT_WINDOW = timedelta(days=30)  # /incident list --recent
@@ -162,12 +162,23 @@ def announcement_blocks(incident: Incident, now: datetime, *, extra: Sequence[Bu
     for during in incident.during:
         line = f"{during.emoji} Opened during {during.label} *{clip(escape(during.text), 200)}*"
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=line)]))
+    if incident.held is not None:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=held_line(incident.held))]))
     blocks.extend(_alert_blocks(incident))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_context_line(incident))]))
     buttons = _buttons(incident, extra)
     if buttons is not None:
         blocks.append(buttons)
     return blocks
+
+
+def held_line(held: Hold) -> str:
+    """What holds the incident's paging, or held it until when."""
+    what = clip(escape(held.text), 300)
+    if held.released_at is not None:
+        return f"📟 Paging was held by {what} until {when(held.released_at)} ({clip(escape(held.released_why), 200)})"
+    also = f"; paged all the same: {', '.join(user(p) for p in held.page[:5])}" if held.page else ""
+    return f"🔕 Paging held by {what}: the on-call is paged when it ends, if this is still open{also}"
 
 
 def _context_line(incident: Incident) -> str:

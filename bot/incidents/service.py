@@ -18,8 +18,8 @@ from bot.core.severity import Severity
 from bot.core.timeline import TimelineEntry
 from bot.incidents import machine
 from bot.incidents.deadline import respond_by
-from bot.incidents.model import Action, AlertOrigin, During, Incident, State
-from bot.incidents.steps import IncidentSteps, OpenedDuring
+from bot.incidents.model import Action, AlertOrigin, During, Hold, Incident, State
+from bot.incidents.steps import IncidentSteps, OpenedDuring, PagingHold
 from bot.incidents.store import IncidentStore
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,18 @@ class IncidentService:
                 found.append(During(emoji=source.emoji, label=source.label, text=text))
         return found
 
+    async def _hold(self, now: datetime, severity: Severity, alert: AlertOrigin | None) -> Hold | None:
+        """The first declared ``PagingHold`` that holds paging for an incident opening now."""
+        for source in self.board.of(PagingHold):
+            try:
+                held = await source.hold(now, severity, alert)
+            except StoreUnavailable as exc:  # paging as always rather than a page lost
+                log.warning("%s not asked whether to hold paging: %s", source.key, exc)
+                continue
+            if held is not None:
+                return held.model_copy(update={"key": source.key})
+        return None
+
     def deadline(self, severity: Severity, opened_at: datetime) -> datetime:
         return respond_by(opened_at, self.config.severities[severity].ack_within, self.tz)
 
@@ -80,6 +92,7 @@ class IncidentService:
             respond_by=self.deadline(severity, now),
             during=await self._during(now),
             alert=alert,
+            held=await self._hold(now, severity, alert),
         )
         telemetry.TRANSITIONS.labels(action="open", severity=severity.value).inc()
         await self._tell("opened", incident)
@@ -115,11 +128,25 @@ class IncidentService:
             await self._tell("opened", incident)
         return incident, entry
 
+    async def release(self, number: int, why: str, actor: str) -> tuple[Incident, TimelineEntry]:
+        """End the hold on paging (raises TransitionRefused when it is not held: released already); an incident
+        nobody responded to is paged from now, as if it had just opened."""
+        now = self.clock()
+
+        def mutation(current: Incident) -> tuple[Incident, TimelineEntry]:
+            deadline = self.deadline(current.severity, now)
+            return machine.release_hold(current, deadline, actor=actor, now=now, why=why)
+
+        incident, entry = await self.store.change(number, mutation)
+        if incident.state is State.OPEN:
+            await self._tell("opened", incident)
+        return incident, entry
+
     async def change_severity(
         self, number: int, severity: Severity, actor: str, note: str = ""
     ) -> tuple[Incident, TimelineEntry]:
         def mutation(current: Incident) -> tuple[Incident, TimelineEntry]:
-            deadline = self.deadline(severity, current.opened_at)
+            deadline = self.deadline(severity, current.pages_from)
             return machine.change_severity(current, severity, deadline, actor=actor, now=self.clock(), note=note)
 
         incident, entry = await self.store.change(number, mutation)

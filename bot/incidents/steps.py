@@ -6,7 +6,10 @@
   (the status page asks whether to resolve publicly too);
 - :class:`OpenedDuring`: something going on when an incident opens, kept on it and named on its announcement
   (a maintenance window);
-- :class:`AnnouncementButtons`: buttons of another domain on the announcement (the status page's).
+- :class:`AnnouncementButtons`: buttons of another domain on the announcement (the status page's);
+- :class:`PagingHold`: paging held for an incident while something lasts (a maintenance window whose scope covers
+  the alerts): the escalator pages nobody of the chain, and when the hold ends the chain is paged
+  (``bot.incidents.holds``).
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import ButtonElement
 
+from bot.core.severity import Severity
 from bot.core.timeline import TimelineEntry
-from bot.incidents.model import Incident
+from bot.incidents.model import AlertOrigin, Hold, Incident
 
 Step = Callable[[Incident], Awaitable[None]]
 
@@ -61,4 +65,25 @@ class AnnouncementButtons:
 
     key: str
     buttons: Callable[[Incident], list[ButtonElement]]
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class PagingHold:
+    """Paging held while something lasts.
+
+    - ``hold(at, severity, alert)``: asked as an incident opens (before it is stored): a ``Hold`` to keep on it
+      (who is paged all the same, what is shown), or None. The first declaration that holds wins.
+    - ``ended(hold, at)``: None while a hold it gave lasts, else why it ended ("closed"); asked by the poller for
+      every incident it holds (and at once when the holder calls ``bot.incidents.holds.PagingHolds.sweep``). Once
+      ended, the chain is paged as for a new incident (unless someone responded meanwhile).
+    - ``told(incident)``: in the background, once a held incident is announced (the window's thread says so);
+      ``released(incident)``: once its hold ended. Failures are logged.
+    """
+
+    key: str
+    hold: Callable[[datetime, Severity, AlertOrigin | None], Awaitable[Hold | None]]
+    ended: Callable[[Hold, datetime], Awaitable[str | None]]
+    told: Step | None = None
+    released: Step | None = None
     order: int = 0

@@ -24,7 +24,7 @@ from bot.core.severity import Severity
 from bot.core.text import as_text as _text
 from bot.core.timeline import TimelineEntry, from_stream
 from bot.core.versioned import CAS_SCRIPT, CREATE_SCRIPT, MAX_CAS_ATTEMPTS, change_versioned
-from bot.incidents.model import AlertOrigin, During, Incident, State, format_ref
+from bot.incidents.model import AlertOrigin, During, Hold, Incident, State, format_ref
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class IncidentStore(RedisBacked):
         respond_by: datetime,
         during: list[During] | None = None,
         alert: AlertOrigin | None = None,
+        held: Hold | None = None,
     ) -> Incident:
         """Allocate INC-n and store the new incident with its first timeline entry.
 
@@ -93,6 +94,7 @@ class IncidentStore(RedisBacked):
                     respond_by=respond_by,
                     during=during or [],
                     alert=alert,
+                    held=held,
                 )
                 first = [now.isoformat(), opened_by, "opened", f"{severity.value}: {title}"]
                 created = await self._create(

@@ -1,6 +1,6 @@
 """What maintenance windows add to the shared surfaces: the hand-off's and the App Home's upcoming windows, the
-digest's windows of the day, the window an incident opened during, the nodes a window's buttons cordoned, and the
-reminders' tick."""
+digest's windows of the day, the window an incident opened during, the pages a window holds for alerts in its scope,
+the nodes a window's buttons cordoned, and the reminders' tick."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from bot.core.board import Board, HomeSection, Periodic
 from bot.core.errors import DependencyError
 from bot.digest.model import DigestPart, DigestSection
 from bot.incidents.model import MAINTENANCE_LABEL
-from bot.incidents.steps import OpenedDuring
+from bot.incidents.steps import OpenedDuring, PagingHold
 from bot.maintenance import render
 from bot.maintenance.service import MaintenanceService
 from bot.oncall.handoff import HandoffLine
@@ -45,5 +45,6 @@ def declare(board: Board, windows: MaintenanceService) -> None:
         DigestSection("maintenance", 40, "Maintenance today", today),
         HomeSection("maintenance", 40, home),
         OpenedDuring("maintenance", "🛠️", MAINTENANCE_LABEL, windows.during),
+        PagingHold("maintenance", windows.hold, windows.ended, told=windows.told, released=windows.released),
         AfterChange("maintenance", windows.work.after_change),
     )

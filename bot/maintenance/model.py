@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -79,6 +80,7 @@ class Window(BaseModel):
     reason: str = ""  # why it was cancelled, or the note it was closed with
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    suppress: bool = False  # holds pages for alerts in its scope (windows stored before this never did)
     version: int = 1
 
     @property
@@ -102,6 +104,30 @@ class Window(BaseModel):
         if self.state is WindowState.RUNNING:
             return True
         return self.state is WindowState.SCHEDULED and self.start <= now < self.end
+
+    def suppressing(self, now: datetime, grace: timedelta) -> bool:
+        """Holding pages now: asked to (not ``--no-suppress``), started (or its start come) and neither done nor
+        cancelled, until its end plus ``grace``."""
+        if not self.suppress or self.state in OVER:
+            return False
+        began = self.start if self.started_at is None else min(self.start, self.started_at)
+        if self.state is WindowState.SCHEDULED and now < self.start:
+            return False
+        return began <= now < self.end + grace
+
+    def covers(self, labels: Mapping[str, str], default_cluster: str) -> bool:
+        """An alert with these labels is inside the window's scope: on its cluster (an alert without a ``cluster``
+        label is on the default one), and, when the window names services or nodes, on one of them (``node``, or
+        ``namespace`` with ``deployment`` or ``service``). A window naming neither covers its whole cluster."""
+        if (labels.get("cluster") or default_cluster) != (self.cluster or default_cluster):
+            return False
+        if not self.services and not self.nodes:
+            return True
+        if labels.get("node") in self.nodes:
+            return True
+        namespace = labels.get("namespace")
+        names = {labels.get("deployment"), labels.get("service")} - {None}
+        return bool(namespace) and any(f"{namespace}/{name}" in self.services for name in names)
 
     def reminders(self) -> dict[Reminder, datetime]:
         """When each reminder is due: a re-announcement only when scheduled earlier than it."""

@@ -22,8 +22,9 @@ T = TypeVar("T")
 __all__ = ["Help"]
 
 USAGE = """*`/maintenance` commands*
-• `/maintenance schedule <YYYY-MM-DD> <HH:MM> <duration> <title> [--cluster=c] [--nodes=n1,n2] [--services=ns/deploy,…]`
-  (time in the on-call time zone, or with `Z` / `+01:00`; duration like `2h`, `90m`)
+• `/maintenance schedule <YYYY-MM-DD> <HH:MM> <duration> <title> [--cluster=c] [--nodes=n1,n2] [--services=ns/deploy,…]
+  [--no-suppress]` (time in the on-call time zone, or with `Z` / `+01:00`; duration like `2h`, `90m`). While it
+  runs, alerts in its scope page nobody (a P1 pages its owner) until it closes; `--no-suppress` pages as always
 • `/maintenance schedule` alone opens a form
 • `/maintenance list` — upcoming and running windows
 • `/maintenance start MW-n`, `/maintenance done MW-n [note]`, `/maintenance cancel MW-n [reason]` (operators)"""
@@ -50,6 +51,7 @@ class Schedule:
     cluster: str | None = None
     nodes: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=list)
+    suppress: bool = True  # hold pages for alerts in its scope while it runs (``--no-suppress``: not)
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,7 @@ def schedule(
     cluster: str | None = None,
     nodes: list[str] | None = None,
     services: list[str] | None = None,
+    suppress: bool = True,
 ) -> Schedule:
     """The checks every way of scheduling shares: in the future, not too far, a title."""
     title = " ".join(title.split())
@@ -200,7 +203,7 @@ def schedule(
     if start - now > MAX_AHEAD:
         raise UserError(f"That start is more than a year ahead: {AHEAD}")
     start = start.astimezone(UTC)
-    return Schedule(start, start + length, title, cluster, nodes or [], services or [])
+    return Schedule(start, start + length, title, cluster, nodes or [], services or [], suppress)
 
 
 def parse(
@@ -216,7 +219,9 @@ def parse(
     if verb == "schedule":
         if not rest:
             return ScheduleForm()
-        positional, options = split_options(rest, {"cluster", "nodes", "services"}, USAGE)
+        positional, options = split_options(rest, {"cluster", "nodes", "services", "no-suppress"}, USAGE)
+        if options.get("no-suppress"):
+            raise UserError("`--no-suppress` takes no value: write it alone.")
         if positional and len(positional[0]) > 11 and positional[0][10] in "Tt":  # 2026-12-01T02:00
             first = positional[0]
             positional = [first[:10], first[11:], *positional[1:]]
@@ -234,6 +239,7 @@ def parse(
             cluster=cluster_name(options["cluster"], clusters) if "cluster" in options else None,
             nodes=node_names(options.get("nodes", "")),
             services=service_names(options.get("services", "")),
+            suppress="no-suppress" not in options,
         )
     if verb in ("start", "done", "cancel"):
         number = parse_ref(rest[0]) if rest else None

@@ -57,6 +57,31 @@ def span(window: Window) -> str:
     return f"{when(window.start)} – {when(window.end, '{time}')} ({format_duration(window.duration)})"
 
 
+def suppressed(window: Window) -> str:
+    """What the window holds pages for ("alerts for services `shop/api` on cluster `prod`"), '' when it does not."""
+    if not window.suppress:
+        return ""
+    where = f"cluster `{escape(window.cluster)}`" if window.cluster else "the cluster"
+    parts = []
+    if window.services:
+        parts.append(f"services {escape(', '.join(window.services))}")
+    if window.nodes:
+        parts.append(f"nodes {escape(', '.join(window.nodes))}")
+    return f"alerts for {' and '.join(parts)} on {where}" if parts else f"every alert on {where}"
+
+
+def suppression_line(window: Window) -> str:
+    """The window's message says what it holds pages for, and what then."""
+    what = suppressed(window)
+    if not what:
+        return "*Pages:* as always (`--no-suppress`)"
+    return (
+        f"*Pages held:* 🔕 {what}, from its start until it is done or its end plus `maintenance.grace`: nobody is "
+        "paged (a P1 pages the owner), each incident is noted in this thread, and those still open when it closes "
+        "page the on-call then"
+    )
+
+
 def facts(window: Window) -> str:
     lines = [f"*When:* {span(window)}", f"*State:* {STATE_MARK[window.state]}", f"*Owner:* {user(window.owner)}"]
     if window.cluster:
@@ -65,6 +90,8 @@ def facts(window: Window) -> str:
         lines.append(f"*Nodes:* {escape(', '.join(window.nodes))}")
     if window.services:
         lines.append(f"*Services:* {escape(', '.join(window.services))}")
+    if window.state not in (WindowState.DONE, WindowState.CANCELLED):
+        lines.append(suppression_line(window))
     if window.cordoned:
         lines.append(f"*Cordoned by this window:* {escape(', '.join(window.cordoned))}")
     if window.reason:
@@ -180,7 +207,31 @@ def list_blocks(windows: Sequence[Window], now: datetime) -> list[Block]:
 
 def upcoming_lines(windows: Sequence[Window]) -> list[str]:
     """For the hand-off checklist and the digest: one line each."""
-    return [f"• *{w.ref}* {escape(w.title)} — {span(w)}, owner {user(w.owner)}" for w in windows]
+    return [
+        f"• *{w.ref}* {escape(w.title)} — {span(w)}, owner {user(w.owner)}"
+        + (f"; 🔕 holds pages for {suppressed(w)}" if w.suppress else "")
+        for w in windows
+    ]
+
+
+def held_text(window: Window) -> str:
+    """Kept on an incident whose paging the window holds: plain words (the incident's renderers escape them)."""
+    return f"maintenance window {window.headline}"
+
+
+def held_note(incident_ref: str, severity: str, title: str, paged_owner: str | None) -> str:
+    """In the window's thread: an incident opened inside its scope."""
+    who = f"only {user(paged_owner)} (the owner) is paged" if paged_owner else "nobody is paged"
+    return (
+        f"🔕 *{escape(incident_ref)}* {escape(severity)} {escape(clip(title, 150))} opened inside this window's scope: "
+        f"{who}. If it is still open when the window closes, the on-call is paged then."
+    )
+
+
+def released_note(incident_ref: str, state: str, why: str) -> str:
+    """In the window's thread: the window closed and what happened to an incident it held."""
+    then = "the on-call is paged now" if state == "open" else f"it is {escape(state)}, so nobody is paged"
+    return f"📟 *{escape(incident_ref)}* was held by this window, which {escape(why)}: {then}."
 
 
 def reminder_text(window: Window, kind: Reminder) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,16 +23,18 @@ from bot.core import slack
 from bot.core.errors import UserError
 from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
+from bot.core.severity import Severity
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import BackgroundTasks
 from bot.core.text import escape, user
 from bot.core.timeline import TimelineEntry
+from bot.incidents.model import AlertOrigin, Hold, Incident
 from bot.maintenance import render
 from bot.maintenance.messages import WindowMessages
-from bot.maintenance.model import OVER, Window, WindowState
+from bot.maintenance.model import OVER, Window, WindowState, parse_ref
 from bot.maintenance.parse import Schedule, Transition
 from bot.maintenance.reminders import Reminders
-from bot.maintenance.store import MaintenanceStore
+from bot.maintenance.store import MaintenanceStore, WindowNotFound
 from bot.maintenance.work import WindowWork
 from bot.operations.audit import AuditLog
 from bot.operations.follow import Follower
@@ -60,8 +62,10 @@ class MaintenanceService:
         clusters: ClusterSet,
         follower: Follower,
         tasks: BackgroundTasks,
+        holds_ended: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.client = client
+        self.holds_ended = holds_ended  # a window closed: the holds on paging it gave are released at once
         self.store = store
         self.config = config
         self.clock = clock
@@ -85,6 +89,7 @@ class MaintenanceService:
             nodes=cmd.nodes,
             services=cmd.services,
             created_at=self.clock(),
+            suppress=cmd.suppress,
         )
         stored = await self.store.create(window, actor)
         await self.audit.record(
@@ -151,14 +156,79 @@ class MaintenanceService:
                     await self.client.chat_postMessage(channel=channel, text=text)
                 except SLACK_ERRORS as exc:
                     slack.failed("chat.postMessage", f"the cancellation of {window.ref}", exc)
+        if window.state in OVER and window.suppress and self.holds_ended is not None:
+            try:
+                await self.holds_ended()  # page for what it held now, not at the poller's next sweep
+            except StoreUnavailable as exc:
+                log.warning("the holds of %s are released by the poller: %s", window.ref, exc)
 
-    async def active(self, now: datetime) -> list[Window]:
-        """Windows running now (or scheduled for now); cached a few seconds (each incident opened asks)."""
+    async def _upcoming(self) -> list[Window]:
+        """Windows scheduled or running; cached a few seconds (each incident opened asks)."""
         at, windows = self._active
         if time.monotonic() - at > ACTIVE_CACHE_SECONDS:
             windows = await self.store.upcoming()
             self._active = (time.monotonic(), windows)
-        return [w for w in windows if w.active(now)]
+        return windows
+
+    async def active(self, now: datetime) -> list[Window]:
+        """Windows running now (or scheduled for now)."""
+        return [w for w in await self._upcoming() if w.active(now)]
+
+    # Holding pages (bot.incidents.steps.PagingHold) ------------------------------------------------------------
+    async def hold(self, at: datetime, severity: Severity, alert: AlertOrigin | None) -> Hold | None:
+        """An incident opening from alerts inside the scope of a window holding pages: held by the first such
+        window (a P1 pages its owner all the same). Incidents opened by people, and a storm's, page as always."""
+        if alert is None or alert.storm:
+            return None
+        grace = self.config.maintenance.grace
+        default = self.clusters.shown(None)
+        for window in await self._upcoming():
+            if window.suppressing(at, grace) and window.covers(alert.labels, default):
+                page = [window.owner] if severity is Severity.P1 else []
+                return Hold(key="maintenance", ref=window.ref, text=render.held_text(window), page=page)
+        return None
+
+    async def ended(self, hold: Hold, at: datetime) -> str | None:
+        """None while the window holding pages still does, else how it ended."""
+        number = parse_ref(hold.ref)
+        if number is None:
+            return "is not a maintenance window"
+        try:
+            window = await self.store.get(number)
+        except WindowNotFound:
+            return "is gone"
+        if window.state is WindowState.DONE:
+            return "closed"
+        if window.state is WindowState.CANCELLED:
+            return "was cancelled"
+        if not window.suppressing(at, self.config.maintenance.grace):
+            return "is past its end and `maintenance.grace`"
+        return None
+
+    async def _window_of(self, incident: Incident) -> Window | None:
+        number = parse_ref(incident.held.ref) if incident.held is not None else None
+        if number is None:
+            return None
+        try:
+            return await self.store.get(number)
+        except (WindowNotFound, StoreUnavailable) as exc:
+            log.warning("%s: the window holding its paging was not read: %s", incident.ref, exc)
+            return None
+
+    async def told(self, incident: Incident) -> None:
+        """A held incident is announced: the window's thread says so."""
+        window = await self._window_of(incident)
+        if window is not None and incident.held is not None:
+            owner = incident.held.page[0] if incident.held.page else None
+            text = render.held_note(incident.ref, incident.severity.value, incident.title, owner)
+            await self.messages.thread(window, text)
+
+    async def released(self, incident: Incident) -> None:
+        """The window closed (or ran past its end and grace): its thread says what became of an incident it held."""
+        window = await self._window_of(incident)
+        if window is not None and incident.held is not None:
+            text = render.released_note(incident.ref, incident.state.value, incident.held.released_why)
+            await self.messages.thread(window, text)
 
     async def during(self, now: datetime) -> str | None:
         """ "MW-3: Postgres minor upgrade" when an incident opens during a window."""

@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import slack, telemetry
+from bot.core.board import Board
 from bot.core.durations import format_duration
 from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
@@ -28,7 +31,7 @@ from bot.incidents.model import Incident, State
 from bot.incidents.rooms import IncidentRooms
 from bot.incidents.store import IncidentStore
 from bot.oncall import chain
-from bot.oncall.render import page_blocks, page_text
+from bot.oncall.render import held_page_blocks, held_page_text, page_blocks, page_text
 from bot.oncall.roster import Roster
 from bot.oncall.store import OnCallStore
 
@@ -45,6 +48,16 @@ UNREACHABLE = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class AfterPage:
+    """Declared on the board by a domain that reaches a paged person further (SMS, calls: ``bot.paging``):
+    ``paged(incident, user, step, at)`` once the Slack page of ``step`` went out and is recorded. A failure is
+    logged; the page stands."""
+
+    key: str
+    paged: Callable[[Incident, str, int, datetime], Awaitable[None]]
+
+
 class Escalator:
     def __init__(
         self,
@@ -57,7 +70,9 @@ class Escalator:
         clock: Callable[[], datetime],
         rooms: IncidentRooms | None = None,
         wake: Callable[[], None] = lambda: None,
+        board: Board | None = None,
     ) -> None:
+        self.board = board  # what follows a page (AfterPage)
         self.client = client
         self.incidents = incidents
         self.store = store
@@ -74,6 +89,9 @@ class Escalator:
     # Steps of the incident flow (bot.incidents.steps.IncidentSteps) ------------------------------
 
     async def opened(self, incident: Incident) -> None:
+        if incident.paging_held:  # the chain waits for the hold to end (bot.incidents.holds), then opened again
+            self._off_path(self.page_held(incident))
+            return
         await self.store.arm(incident.number, incident.opened_at)
         self.wake()
 
@@ -82,13 +100,42 @@ class Escalator:
 
     async def severity_changed(self, incident: Incident) -> None:
         """The deadline moves; made more urgent than the last page said, that person is paged again at once."""
-        if incident.state is State.OPEN:
+        if incident.state is State.OPEN and not incident.paging_held:
             if await self.store.repage(incident.number, incident.severity.value):
                 await self.store.move(incident.number, self.clock())
             else:
                 _, step, _, _ = await self.store.state(incident.number)
                 await self.store.move(incident.number, self._due(incident, step, await self._chain_length()))
             self.wake()
+
+    # Paging held (bot.incidents.steps.PagingHold): only whom the hold names, once each, by DM -------------------
+
+    def _off_path(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._mentions.add(task)  # drained at shutdown with the thread mentions
+        task.add_done_callback(self._mentions.discard)
+
+    async def page_held(self, incident: Incident) -> None:
+        assert incident.held is not None
+        for person in incident.held.page:
+            try:
+                if await self.store.paged_while_held(incident.number, person):
+                    continue
+                await self.client.chat_postMessage(
+                    channel=await self._dm_channel(person),
+                    text=held_page_text(incident, person),
+                    blocks=held_page_blocks(incident, person),
+                )
+                telemetry.PAGES_SENT.labels(role="held").inc()
+                note = f"{incident.held.ref}: paged while the on-call's paging is held ({incident.held.text})"
+                entry = TimelineEntry(at=self.clock(), actor=person, kind="was paged", text=note)
+                await self.store.record_held_page(incident.number, person, entry)
+                await self._after_paged(incident, person, 0, entry.at)  # step 0: outside the chain (SMS, calls)
+            except SLACK_ERRORS as exc:
+                telemetry.PAGES_FAILED.labels(error=slack.error_code(exc)).inc()
+                slack.failed("chat.postMessage", f"the page of {person} for {incident.ref} (paging held)", exc)
+            except StoreUnavailable as exc:
+                log.warning("%s: the page of %s while paging is held: %s", incident.ref, person, exc)
 
     # On each tick of the poller --------------------------------------------------------------
 
@@ -156,11 +203,20 @@ class Escalator:
             await self._record(number, step, entry)
             await self.store.paged_as(number, incident.severity.value)
             await self.store.complete(number, self._next_due(incident, step, len(targets), now))
+            await self._after_paged(incident, target.user, step, now)
             mention = asyncio.create_task(self._after_page(incident, target, page_text(incident, target, step, waited)))
             self._mentions.add(mention)  # off the paging path: it may wait for the announcement
             mention.add_done_callback(self._mentions.discard)
             return
         await self.store.complete(number, self._next_due(incident, step, len(targets), now))
+
+    async def _after_paged(self, incident: Incident, user: str, step: int, at: datetime) -> None:
+        for after in self.board.of(AfterPage) if self.board is not None else ():
+            try:
+                await after.paged(incident, user, step, at)
+            except Exception:
+                log.exception("%s: what follows the page of %s (%s) failed; the page stands", incident.ref, user,
+                              after.key)  # fmt: skip
 
     async def _page_failed(
         self, incident: Incident, step: int, targets: list[chain.Target], waited: timedelta, error: str
@@ -261,7 +317,7 @@ class Escalator:
 
     async def reconcile(self) -> None:
         """Re-arm open incidents that have nothing scheduled (a crash between open and arm)."""
-        open_incidents = [i for i in await self.incidents.active() if i.state is State.OPEN]
+        open_incidents = [i for i in await self.incidents.active() if i.state is State.OPEN and not i.paging_held]
         scheduled = await self.store.is_scheduled([i.number for i in open_incidents])
         length = await self._chain_length()
         for incident in open_incidents:

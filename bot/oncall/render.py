@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
@@ -54,6 +55,22 @@ def page_blocks(incident: Incident, target: Target, step: int, waited: timedelta
             ],
         ),
     ]
+
+
+def held_page_text(incident: Incident, person: str) -> str:
+    ref = incident.held.ref if incident.held else "the hold"
+    return f"📟 {user(person)} paged for {incident.ref} (owner of {escape(ref)}) — the on-call's paging is held"
+
+
+def held_page_blocks(incident: Incident, person: str) -> list[Block]:
+    """The DM to someone paged while the chain's paging is held (the owner of a maintenance window, for a P1 in
+    its scope): the page's own blocks, and why only they are paged."""
+    held = incident.held
+    ref = held.ref if held else "the hold"
+    blocks = page_blocks(incident, Target(f"the owner of {ref}", person), 1, timedelta(0))
+    why = clip(escape(held.text), 500) if held else ""
+    note = f"🔕 {why}: the on-call is not paged until it ends, then they are if it is still open."
+    return [*blocks, ContextBlock(elements=[MarkdownTextObject(text=note)])]
 
 
 def oncall_blocks(now: OnCallNow) -> list[Block]:

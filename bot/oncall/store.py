@@ -3,7 +3,8 @@
 Keys (``bot.core.keys``): ``{esc}:due`` (incident → when its next page is due), ``{esc}:pending``
 (incident → lease expiry while a replica pages it), ``inc:{42}:esc`` (``next_step``, ``sent:<step>``
 markers and ``early:<step>``: page that step at once, the person before could not be reached; ``paged_as``: the
-severity of the last page; in the incident's slot), ``oncall:anchor``, ``oncall:override``, ``oncall:timeline``.
+severity of the last page; ``held:<user>``: paged while the chain's paging is held; in the incident's slot),
+``oncall:anchor``, ``oncall:override``, ``oncall:timeline``.
 
 The deadlines are a :class:`bot.core.dueset.DueSet`: each due page is taken by exactly one replica, and a
 page claimed by a process that crashed before sending is taken again once the lease expires.
@@ -33,6 +34,13 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'at', ARGV[2], 'actor',
 return 1
 """
 
+# KEYS[1] the escalation hash, KEYS[2] the timeline; ARGV[1] the person paged while paging is held, then the entry.
+_RECORD_HELD_PAGE = """
+if redis.call('HSETNX', KEYS[1], 'held:' .. ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'at', ARGV[2], 'actor', ARGV[3], 'kind', ARGV[4],
+           'text', ARGV[5])
+return 1
+"""
 
 # KEYS[1] the escalation hash; ARGV[1] the severity now. When the last page went out at a less urgent severity,
 # that step is to be paged again at once (its sent marker goes); 1 when so.
@@ -52,6 +60,7 @@ class OnCallStore(RedisBacked):
         self.deadlines = DueSet(redis, description, keys.DUE, keys.PENDING)
         self._record = redis.register_script(_RECORD_PAGE)
         self._repage = redis.register_script(_REPAGE)
+        self._record_held = redis.register_script(_RECORD_HELD_PAGE)
 
     async def arm(self, number: int, due: datetime) -> None:
         await self.deadlines.arm({str(number): due})
@@ -99,6 +108,20 @@ class OnCallStore(RedisBacked):
             done = await self._record(
                 keys=[keys.escalation(number), keys.timeline(number)],
                 args=[str(step), entry.at.isoformat(), entry.actor, entry.kind, entry.text, flag, TIMELINE_MAXLEN],
+            )
+        return bool(done)
+
+    async def paged_while_held(self, number: int, user: str) -> bool:
+        """``user`` was paged already while the incident's paging is held."""
+        async with self.io():
+            return bool(await self.redis.hexists(keys.escalation(number), f"held:{user}"))
+
+    async def record_held_page(self, number: int, user: str, entry: TimelineEntry) -> bool:
+        """Mark ``user`` paged while paging is held and add the timeline entry, once; False if recorded before."""
+        async with self.io():
+            done = await self._record_held(
+                keys=[keys.escalation(number), keys.timeline(number)],
+                args=[user, entry.at.isoformat(), entry.actor, entry.kind, entry.text, TIMELINE_MAXLEN],
             )
         return bool(done)
 

@@ -36,6 +36,7 @@ from bot.core.redis import RedisConnection, connect
 from bot.core.settings import Settings
 from bot.core.slack import build_client
 from bot.incidents.store import IncidentStore
+from bot.paging.webhooks import routes as paging_routes
 from bot.runtime.app import BotIdentity, build_app
 from bot.runtime.limits import MAX_CONCURRENCY, BodyLimits, HeaderDeadlineProtocol
 from bot.runtime.services import Services, build
@@ -75,6 +76,8 @@ def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[
         prometheus_authorization=env.prometheus_authorization(),
         alertmanager_authorization=env.alertmanager_authorization(),
         statuspage_key=env.statuspage_api_key.get_secret_value() if env.statuspage_api_key else None,
+        twilio_token=env.twilio_auth_token.get_secret_value() if env.twilio_auth_token else None,
+        public_url=env.public_url,
     )
     secret = env.slack_signing_secret.get_secret_value() if env.slack_signing_secret else None
     bolt = build_app(svc, identity, signing_secret=None if env.socket_mode else secret)
@@ -129,6 +132,8 @@ def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[
             if socket is not None:
                 await socket.close_async()  # type: ignore[no-untyped-call]
             await svc.tasks.drain(SHUTDOWN_GRACE_SECONDS)
+            if svc.pager is not None:
+                await svc.pager.providers.close()
             await client.session.close()
             await redis.close()
 
@@ -146,6 +151,8 @@ def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[
         if svc.heartbeats is not None:
             check_in = heartbeat_endpoint(env.alerts_token.get_secret_value(), svc.heartbeats)
             routes.append(Route("/heartbeat/{name}", check_in, methods=["POST"]))
+    if svc.pager is not None and env.public_url and env.twilio_auth_token is not None:
+        routes += paging_routes(svc.pager, env.public_url, env.twilio_auth_token.get_secret_value())
     return BotApp(BodyLimits(Starlette(routes=routes, lifespan=lifespan)), svc)
 
 

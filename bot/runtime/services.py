@@ -37,6 +37,7 @@ from bot.home.service import HomeService
 from bot.incidents import contributions as incident_contributions
 from bot.incidents.announcement import Announcer
 from bot.incidents.flows import IncidentFlows
+from bot.incidents.holds import PagingHolds
 from bot.incidents.rooms import IncidentRooms
 from bot.incidents.service import IncidentService
 from bot.incidents.store import IncidentStore
@@ -56,6 +57,10 @@ from bot.operations.execute import ChangeExecutor
 from bot.operations.follow import Follower
 from bot.operations.offers import Offers
 from bot.operations.run import RunbookRunner
+from bot.paging import contributions as paging_contributions
+from bot.paging.contacts import Contacts
+from bot.paging.engine import Pager
+from bot.paging.providers import Providers
 from bot.reports import contributions as report_contributions
 from bot.reports.store import ReportStore
 from bot.reports.weekly import WeeklyReports
@@ -98,6 +103,7 @@ class Services:
     firing: FiringAlerts | None
     statuspage: PublicStatus | None
     home: HomeService
+    pager: Pager | None
     board: Board
     poller: Poller
 
@@ -112,6 +118,8 @@ def build(
     prometheus_authorization: str | None = None,
     alertmanager_authorization: str | None = None,
     statuspage_key: str | None = None,
+    twilio_token: str | None = None,
+    public_url: str | None = None,
 ) -> Services:
     board = Board()
     tasks = BackgroundTasks()
@@ -138,9 +146,10 @@ def build(
         primary_on_call=primary_on_call,
         board=board,
     )
+    holds = PagingHolds(incidents=incidents, flows=flows, board=board, tasks=tasks, clock=clock)
     escalator = Escalator(
         client=client, incidents=store, store=oncall, roster=roster, config=config, clock=clock, rooms=rooms,
-        wake=wake.set,
+        wake=wake.set, board=board,
     )  # fmt: skip
     handoff = HandoffChecklist(client=client, incidents=store, roster=roster, config=config, board=board, clock=clock)
     overrides = Overrides(
@@ -203,6 +212,7 @@ def build(
         clusters=clusters,
         follower=follower,
         tasks=tasks,
+        holds_ended=holds.sweep,
     )
     security = SecurityService(
         config=config, client=client, clusters=clusters, store=SecurityStore(redis, where), offers=offers,
@@ -244,12 +254,21 @@ def build(
         board=board,
     )  # fmt: skip
 
+    pager = None
+    if config.paging.can_text:  # SMS and calls beside the Slack page
+        pager = Pager(
+            redis=redis, description=where, config=config, contacts=Contacts(redis, where, config.paging, clock),
+            providers=Providers(config.paging, twilio_token, public_url, None), incidents=incidents, store=store,
+            flows=flows, client=client, tasks=tasks, clock=clock, public_url=public_url,
+        )  # fmt: skip
+
     # What each domain adds to the shared surfaces
     oncall_contributions.declare(board, escalator, handoff)
-    incident_contributions.declare(board, config, updates)
+    incident_contributions.declare(board, config, updates, holds)
     backup_contributions.declare(board, config, aws)
     maintenance_contributions.declare(board, maintenance)
     alert_contributions.declare(board, firing, statuspage, heartbeats)
+    paging_contributions.declare(board, pager)
     digest_contributions.declare(board, digest)
     security_contributions.declare(board, security)
     report_contributions.declare(board, weekly)
@@ -290,6 +309,7 @@ def build(
         firing=firing,
         statuspage=statuspage,
         home=home,
+        pager=pager,
         board=board,
         poller=poller,
     )

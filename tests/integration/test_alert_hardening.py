@@ -40,7 +40,9 @@ alerts:
 
 
 class Rig:
-    def __init__(self, tmp: Path, recorder: SlackRecorder, limit: int = 5, extra: str = "") -> None:
+    def __init__(
+        self, tmp: Path, recorder: SlackRecorder, limit: int = 5, extra: str = "", env: dict[str, str] | None = None
+    ) -> None:
         self.redis = RedisServer().start()
         self.clock = MovableClock()
         config = tmp / "chatops.yaml"
@@ -48,7 +50,8 @@ class Rig:
         recorder.reset()
         self.recorder = recorder
         self.bot = Bot(redis_url=self.redis.url, slack_api_url=recorder.api_url, config_path=config,
-                       log_path=tmp / "bot.log", clock=self.clock, extra_env={"ALERTS_TOKEN": TOKEN}).start()  # fmt: skip
+                       log_path=tmp / "bot.log", clock=self.clock,
+                       extra_env={"ALERTS_TOKEN": TOKEN, **(env or {})}).start()  # fmt: skip
         self.slack = SignedSlack(self.bot.base_url, recorder.response_url)
         self.state = redis.Redis.from_url(self.redis.url, decode_responses=True)
 

@@ -1,4 +1,4 @@
-"""Scan captured bot logs for anything that must never be logged."""
+"""Scan captured bot logs for anything that must never be logged: secrets, and the test's phone numbers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from tests.support.aws import ACCESS_KEY, SECRET_KEY, SESSION_TOKEN
 from tests.support.bot_process import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
 from tests.support.statuspage import ALERTMANAGER_PASSWORD, ALERTMANAGER_TOKEN, ALERTMANAGER_USER
+from tests.support.twilio import ALICE_PHONE, AUTH_TOKEN, BOB_PHONE
 
 
 def leaks(log_files: Iterable[Path], response_tokens: Iterable[str]) -> list[str]:
@@ -25,6 +26,9 @@ def leaks(log_files: Iterable[Path], response_tokens: Iterable[str]) -> list[str
         "ALERTMANAGER_AUTH (Basic, encoded)": basic,
         "ALERTMANAGER_AUTH (Bearer)": ALERTMANAGER_TOKEN,
     }
+    needles |= {"TWILIO_AUTH_TOKEN": AUTH_TOKEN}
+    # a person's number, as it is or form-encoded (%2B…): the digits
+    needles |= {f"phone number •••• {n[-4:]}": n.lstrip("+") for n in (ALICE_PHONE, BOB_PHONE)}
     needles |= {f"response_url token {t[:6]}…": t for t in response_tokens}
     found = []
     for path in log_files:

@@ -31,6 +31,7 @@ from bot.core.settings.incident_response import (
     SeverityPolicy,
     Updates,
 )
+from bot.core.settings.paging import Paging
 from bot.core.settings.platform import (
     DEFAULT_PROMQL,
     AwsConfig,
@@ -70,6 +71,7 @@ __all__ = [
     "Kubernetes",
     "Maintenance",
     "OnCallConfig",
+    "Paging",
     "Permissions",
     "PrometheusConfig",
     "Rds",
@@ -106,6 +108,7 @@ class BotConfig(Strict):
     alerts: Alerts = Alerts()
     statuspage: Statuspage | None = None
     heartbeats: Annotated[dict[str, Heartbeat], AfterValidator(heartbeat_names)] = Field(default_factory=dict)
+    paging: Paging = Paging()
 
     @model_validator(mode="after")
     def _fill_severities(self) -> BotConfig:

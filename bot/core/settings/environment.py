@@ -34,6 +34,8 @@ class Environment(BaseSettings):
     alertmanager_auth: SecretStr | None = None  # the same forms, for alerts.alertmanager_url
     alerts_token: SecretStr | None = None  # POST /alerts/alertmanager is served only when set
     statuspage_api_key: SecretStr | None = None
+    twilio_auth_token: SecretStr | None = None  # paging.twilio: SMS and calls, and the signature of its webhooks
+    public_url: str | None = None  # the bot's HTTPS address: Twilio's webhooks (SMS replies, calls) reach it there
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "text"
 
@@ -50,6 +52,15 @@ class Environment(BaseSettings):
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not re.match(r"^https?://[^\s/@]+(/[^\s]*)?$", value):
+            raise ValueError(f"{value!r} is not the bot's http(s) address (no credentials, no spaces)")
+        return value.rstrip("/")
 
     @field_validator("redis_url")
     @classmethod
@@ -113,6 +124,7 @@ class Environment(BaseSettings):
             self.alertmanager_auth,
             self.alerts_token,
             self.statuspage_api_key,
+            self.twilio_auth_token,
         ]
         out = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
         for authorization in (self.prometheus_authorization(), self.alertmanager_authorization()):

@@ -144,6 +144,7 @@ class SmokeTest(Strict):
 class Maintenance(Strict):
     smoke_tests: list[SmokeTest] = Field(default_factory=list)
     max_duration: Duration = timedelta(days=7)  # a longer window is refused
+    grace: Duration = timedelta(minutes=15)  # a window holds pages in its scope until its end plus this
 
 
 class PrometheusConfig(Strict):

@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.errors import UserError
 from bot.maintenance import parse
-from bot.maintenance.model import Reminder, Window, member, parse_member, parse_ref
+from bot.maintenance.model import Reminder, Window, WindowState, member, parse_member, parse_ref
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -120,3 +120,36 @@ def test_refs_and_members() -> None:
     assert [parse_ref(t) for t in ("MW-3", "mw-3", "3", "MW-", "MW-x", "9" * 12)] == [3, 3, 3, None, None, None]
     assert parse_member(member(4, Reminder.DAY)) == (4, Reminder.DAY)
     assert parse_member("4:never") is None and parse_member("x:day") is None
+
+
+def test_a_window_holds_pages_within_its_scope_and_time() -> None:
+    start = NOW + timedelta(hours=1)
+    scoped = window(NOW, start).model_copy(
+        update={"suppress": True, "cluster": "prod", "services": ["shop/checkout"], "nodes": ["node-7"]}
+    )
+    grace = timedelta(minutes=15)
+    assert not scoped.suppressing(start - timedelta(seconds=1), grace)  # scheduled, not yet started
+    assert scoped.suppressing(start, grace)
+    assert scoped.suppressing(scoped.end + grace - timedelta(seconds=1), grace)
+    assert not scoped.suppressing(scoped.end + grace, grace)
+    early = scoped.model_copy(update={"state": WindowState.RUNNING, "started_at": start - timedelta(minutes=30)})
+    assert early.suppressing(start - timedelta(minutes=10), grace)
+    assert not early.model_copy(update={"state": WindowState.DONE}).suppressing(start, grace)
+    assert not early.model_copy(update={"suppress": False}).suppressing(start, grace)  # --no-suppress, or older
+
+    assert scoped.covers({"namespace": "shop", "deployment": "checkout"}, "prod")  # no cluster label: the default
+    assert scoped.covers({"cluster": "prod", "namespace": "shop", "service": "checkout"}, "prod")
+    assert scoped.covers({"cluster": "prod", "node": "node-7"}, "prod")
+    assert not scoped.covers({"cluster": "stage", "namespace": "shop", "deployment": "checkout"}, "prod")
+    assert not scoped.covers({"namespace": "shop", "deployment": "payments"}, "prod")
+    assert not scoped.covers({"namespace": "shop"}, "prod")  # a group spanning the namespace: not only the service
+    whole = scoped.model_copy(update={"services": [], "nodes": []})
+    assert whole.covers({"alertname": "x"}, "prod") and not whole.covers({"cluster": "stage"}, "prod")
+
+
+def test_no_suppress_is_a_flag() -> None:
+    text = "schedule 2026-12-01 02:00Z 2h Upgrade --services=shop/api"
+    assert parse.parse(text, tz=BERLIN, now=NOW, clusters=[]).suppress  # type: ignore[union-attr]
+    assert not parse.parse(f"{text} --no-suppress", tz=BERLIN, now=NOW, clusters=[]).suppress  # type: ignore[union-attr]
+    with pytest.raises(UserError, match="takes no value"):
+        parse.parse(f"{text} --no-suppress=1", tz=BERLIN, now=NOW, clusters=[])

@@ -1,0 +1,228 @@
+"""Paging that wakes people: each person the escalation chain pages is worked through their severity's rule
+(``paging.rules``: "slack", "sms after 1m", "call after 3m") until someone acknowledges.
+
+The Slack page is the escalation's own; every later method of it is a durable attempt in a due set
+(``{paging}:due``), claimed by one replica, resumed by another after a crash, recorded once (HSETNX in
+``inc:{n}:paging``) and on the timeline ("@bob: SMS sent (twilio)"). An attempt skips when the incident was
+acknowledged (or moved on), for P3 and P4 inside the person's quiet hours, and when the person has no verified number
+(said once). A failed SMS or an unanswered call (Twilio's status callback) makes the person's next method due at
+once. A reply "1" by SMS or a key press on the call acknowledges as that person, through the same state machine as
+the button.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import keys
+from bot.core.dueset import DueSet
+from bot.core.errors import DependencyError
+from bot.core.redis import Client, RedisBacked
+from bot.core.settings.config import BotConfig
+from bot.core.settings.paging import Step, mask
+from bot.core.slack import SLACK_ERRORS
+from bot.core.tasks import BackgroundTasks
+from bot.core.text import as_text, user
+from bot.incidents.flows import IncidentFlows
+from bot.incidents.machine import TransitionRefused
+from bot.incidents.model import Action, Incident, State
+from bot.incidents.service import IncidentService
+from bot.incidents.store import IncidentNotFound, IncidentStore
+from bot.paging.contacts import Contacts
+from bot.paging.providers import ProviderDown, Providers
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+KEPT = 30 * 86400
+LAST_KEPT = 86400
+ACTOR = "chatops-bot (paging)"
+QUIET = ("P3", "P4")  # severities that wait for the morning inside quiet hours
+FAILED = frozenset({"failed", "undelivered", "no-answer", "busy", "canceled"})
+
+
+def member(number: int, step: int, person: str, index: int) -> str:
+    return f"{number}:{step}:{person}:{index}"
+
+
+def parse_member(text: str) -> tuple[int, int, str, int]:
+    number, step, person, index = text.split(":")
+    return int(number), int(step), person, int(index)
+
+
+class Pager(RedisBacked):
+    def __init__(
+        self,
+        *,
+        redis: Client,
+        description: str,
+        config: BotConfig,
+        contacts: Contacts,
+        providers: Providers,
+        incidents: IncidentService,
+        store: IncidentStore,
+        flows: IncidentFlows,
+        client: AsyncWebClient,
+        tasks: BackgroundTasks,
+        clock: Callable[[], datetime],
+        public_url: str | None,
+    ) -> None:
+        super().__init__(redis, description)
+        self.config = config
+        self.settings = config.paging
+        self.contacts = contacts
+        self.providers = providers
+        self.incidents = incidents
+        self.store = store
+        self.flows = flows
+        self.client = client
+        self.tasks = tasks
+        self.clock = clock
+        self.public_url = public_url
+        self.due = DueSet(redis, description, keys.PAGING_DUE, keys.PAGING_PENDING)
+        self._zones: dict[str, ZoneInfo] = {}
+
+    # After the escalation's Slack page (an AfterPage on the board) ----------------------------------------------
+    async def paged(self, incident: Incident, person: str, step: int, at: datetime) -> None:
+        """Schedule the person's further methods of the incident's rule, each after the page began."""
+        steps = self.settings.steps(incident.severity)
+        later = {member(incident.number, step, person, i): at + s.after for i, s in enumerate(steps) if i}
+        if later:
+            await self.due.arm(later)
+
+    # On each tick of the poller -------------------------------------------------------------------------------------
+    async def tick(self, now: datetime) -> int:
+        claimed = await self.due.claim_due(now, now + LEASE)
+        await asyncio.gather(*(self._guarded(m) for m in claimed))
+        return len(claimed)
+
+    async def _guarded(self, attempt: str) -> None:
+        try:
+            await self.attempt(attempt)
+        except DependencyError as exc:
+            log.warning("page attempt %s deferred: %s", attempt, exc)
+            return  # its lease lapses and it is claimed again
+        except Exception:
+            log.exception("page attempt %s failed; it is tried again when its lease lapses", attempt)
+            return
+        await self.due.complete(attempt, None)
+
+    async def attempt(self, attempt: str) -> None:
+        number, step, person, index = parse_member(attempt)
+        field = f"{step}:{person}:{index}"
+        try:
+            incident = await self.store.get(number)
+        except IncidentNotFound:
+            return
+        if incident.state is not State.OPEN:
+            return  # acknowledged (or moved on): nobody needs waking
+        steps = self.settings.steps(incident.severity)
+        if index >= len(steps):
+            return
+        method = steps[index]
+        async with self.io():
+            if await self.redis.hexists(keys.paging_attempts(number), field):
+                return  # made already (a replica died before completing its claim)
+        outcome = await self._make(incident, person, method, attempt)
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+            pipe.hsetnx(keys.paging_attempts(number), field, outcome)
+            pipe.expire(keys.paging_attempts(number), KEPT)
+            await pipe.execute()
+
+    async def _make(self, incident: Incident, person: str, method: Step, attempt: str) -> str:
+        """Send it; what happened, in words (on the timeline)."""
+        what = "SMS" if method.method == "sms" else "call"
+        if incident.severity.value in QUIET and self.settings.quiet_hours is not None:
+            local = self.clock().astimezone(await self._zone(person)).time()
+            if self.settings.quiet_hours.inside(local):
+                return await self._note(incident, f"{user(person)}: no {what} in quiet hours (P3/P4 wait)")
+        phone = await self.contacts.verified(person)
+        if phone is None:
+            return await self._note(incident, f"{user(person)}: no {what}, no verified number (`/oncall phone`)")
+        try:
+            if method.method == "sms":
+                sent = await self.providers.sms(phone, self._sms_text(incident))
+            else:
+                gather = f"{self.public_url}/paging/twilio/voice" if self.public_url else None
+                sent = await self.providers.call(phone, self._call_text(incident), gather)
+        except ProviderDown as exc:
+            log.error("%s: %s to %s for %s not sent: %s", incident.ref, what, mask(phone), person, exc)
+            await self._next_now(attempt)
+            return await self._note(incident, f"{user(person)}: {what} not sent ({exc})")
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+            if sent.sid:
+                pipe.set(keys.paging_sid(sent.sid), attempt, ex=LAST_KEPT)
+            pipe.set(keys.paging_last(person), str(incident.number), ex=LAST_KEPT)
+            await pipe.execute()
+        verb = "sent" if method.method == "sms" else "placed"
+        return await self._note(incident, f"{user(person)}: {what} {verb} to {mask(phone)} ({sent.provider})")
+
+    def _sms_text(self, incident: Incident) -> str:
+        how = "reply 1 to acknowledge" if self.public_url else "acknowledge in Slack"
+        return f"{incident.ref} {incident.severity.value} {incident.title[:100]} — {how}"
+
+    def _call_text(self, incident: Incident) -> str:
+        how = "Press 1 to acknowledge." if self.public_url else "Acknowledge it in Slack."
+        sev = incident.severity.value
+        return f"Chat ops page. Incident {incident.number}, severity {sev}: {incident.title[:120]}. {how}"
+
+    async def _note(self, incident: Incident, text: str) -> str:
+        try:
+            updated, entry = await self.incidents.note(incident.number, "paging", text, ACTOR)
+        except DependencyError as exc:
+            log.warning("%s: paging note not kept: %s", incident.ref, exc)
+            return text
+        self.tasks.spawn(self.flows.changed(updated, entry), name=f"paging-{incident.ref}")
+        return text
+
+    async def _zone(self, person: str) -> ZoneInfo:
+        if person not in self._zones:
+            zone = self.config.oncall.timezone
+            try:
+                info = await self.client.users_info(user=person)
+                zone = str(info["user"].get("tz") or zone)
+            except SLACK_ERRORS:
+                pass
+            try:
+                self._zones[person] = ZoneInfo(zone)
+            except (KeyError, ValueError):
+                self._zones[person] = ZoneInfo(self.config.oncall.timezone)
+        return self._zones[person]
+
+    async def _next_now(self, attempt: str) -> None:
+        """The person's next method of this page is due at once (this one failed)."""
+        number, step, person, index = parse_member(attempt)
+        await self.due.move(member(number, step, person, index + 1), self.clock())
+
+    # What Twilio tells us ---------------------------------------------------------------------------------------
+    async def status(self, sid: str, status: str) -> None:
+        """A status callback: a failed SMS or an unanswered call moves the person to their next method now."""
+        if status not in FAILED:
+            return
+        async with self.io():
+            attempt = await self.redis.get(keys.paging_sid(sid))
+        if attempt:
+            await self._next_now(as_text(attempt))
+
+    async def acknowledge(self, person: str, how: str, number: int | None = None) -> Incident | None:
+        """A reply by SMS or a key press: the person's last paged incident (or ``number``) acknowledged as them."""
+        if number is None:
+            async with self.io():
+                last = await self.redis.get(keys.paging_last(person))
+            if not last:
+                return None
+            number = int(as_text(last))
+        try:
+            incident, entry = await self.incidents.act(number, Action.ACKNOWLEDGE, person, f"by {how}")
+        except TransitionRefused as exc:
+            return exc.incident
+        except IncidentNotFound:
+            return None
+        self.tasks.spawn(self.flows.changed(incident, entry), name=f"acknowledged-{incident.ref}")
+        return incident

@@ -1,0 +1,170 @@
+"""Paging that wakes people, over the wire: a P1 nobody acknowledges goes SMS then call at the rule's times; a signed
+reply "1" acknowledges as the number's person (and nothing more is sent); a forged signature is refused and an
+unknown number changes nothing; a failed SMS moves to the call at once; a self-added number is used only once its
+code is confirmed; numbers never reach the log; two replicas make each attempt once. Twilio is the stand-in of
+tests/support/twilio.py; the bot's PUBLIC_URL is an https address its webhooks are signed for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_alert_hardening import Rig
+from tests.support.bot_process import ack_text
+from tests.support.escalation import dms
+from tests.support.harness import Bot
+from tests.support.net import wait_for
+from tests.support.slack_recorder import SlackRecorder
+from tests.support.twilio import ACCOUNT_SID, ALICE_PHONE, AUTH_TOKEN, BOB_PHONE, FROM_NUMBER, TwilioStandIn
+
+PUBLIC = "https://chatops.example.com"
+
+
+def paging_config(twilio: TwilioStandIn) -> str:
+    return f"""paging:
+  contacts: {{U0ALICE: {{phone: "{ALICE_PHONE}"}}}}
+  rules:
+    P1: ["slack", "sms after 1m", "call after 3m"]
+  twilio: {{account_sid: {ACCOUNT_SID}, from_number: "{FROM_NUMBER}", api_url: "{twilio.url}"}}
+"""
+
+
+@pytest.fixture(scope="module")
+def recorder() -> Iterator[SlackRecorder]:
+    rec = SlackRecorder().start()
+    yield rec
+    rec.stop()
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioStandIn]:
+    stand_in = TwilioStandIn()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def rig(tmp_path: Path, recorder: SlackRecorder, twilio: TwilioStandIn) -> Iterator[Rig]:
+    made = Rig(tmp_path, recorder, extra=paging_config(twilio), env={"TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                                                                      "PUBLIC_URL": PUBLIC})  # fmt: skip
+    yield made
+    made.close()
+
+
+def moved(rig: Rig, step: timedelta) -> None:
+    rig.bot.ticked()
+    rig.bot.advance(step)
+    rig.bot.ticked()
+
+
+def post(twilio: TwilioStandIn, rig: Rig, path: str, params: dict[str, str], **kw: object) -> object:
+    """A webhook as Twilio sends it to PUBLIC_URL + path (here the bot's loopback address), signed for PUBLIC_URL."""
+    full = {"AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", **params}
+    return twilio.signed_post(rig.bot.base_url + path, full, AUTH_TOKEN, signed_url=PUBLIC + path, **kw)  # type: ignore[arg-type]
+
+
+def open_p1(rig: Rig, recorder: SlackRecorder) -> int:
+    text = ack_text(rig.slack.command("open P1 Checkout API returns 500s", user="U0REPORTER"))
+    number = int(text.split("*INC-")[1].split("*")[0])
+    wait_for(lambda: dms(recorder, number, "U0ALICE"), what="the Slack page")
+    return number
+
+
+def test_an_unacknowledged_p1_texts_then_calls_and_a_reply_of_1_acknowledges(
+    rig: Rig, recorder: SlackRecorder, twilio: TwilioStandIn
+) -> None:
+    number = open_p1(rig, recorder)
+    moved(rig, timedelta(seconds=59))
+    assert twilio.messages() == []  # not before the rule's minute
+    moved(rig, timedelta(seconds=2))
+    (sms,) = wait_for(twilio.messages, what="the SMS")  # type: ignore[misc]
+    assert sms.fields["To"] == ALICE_PHONE and sms.fields["From"] == FROM_NUMBER
+    assert (
+        sms.fields["Body"].startswith(f"INC-{number} P1 Checkout API returns 500s") and "reply 1" in sms.fields["Body"]
+    )
+    assert sms.fields["StatusCallback"] == f"{PUBLIC}/paging/twilio/status"
+    moved(rig, timedelta(minutes=2))
+    (call,) = wait_for(twilio.calls, what="the call")  # type: ignore[misc]
+    assert call.fields["To"] == ALICE_PHONE and "<Gather" in call.fields["Twiml"]
+    lines = rig.timeline(number)
+    assert "SMS sent to •••• 0142 (twilio)" in lines and "call placed to •••• 0142 (twilio)" in lines
+
+    forged = post(twilio, rig, "/paging/twilio/sms", {"From": ALICE_PHONE, "To": FROM_NUMBER, "Body": "1"},
+                  forged=True)  # fmt: skip
+    assert forged.status_code == 403  # type: ignore[attr-defined]
+    stranger = post(twilio, rig, "/paging/twilio/sms", {"From": "+14155550999", "To": FROM_NUMBER, "Body": "1"})
+    assert stranger.status_code == 200 and "<Message>" not in stranger.text  # type: ignore[attr-defined]
+    assert rig.doc(number)["state"] == "open"
+
+    reply = post(twilio, rig, "/paging/twilio/sms", {"From": ALICE_PHONE, "To": FROM_NUMBER, "Body": " 1 "})
+    assert reply.status_code == 200 and f"INC-{number} is acknowledged by you" in reply.text  # type: ignore[attr-defined]
+    doc = rig.doc(number)
+    assert doc["state"] == "acknowledged" and doc["acknowledged_by"] == "U0ALICE"
+    assert "*acknowledged* — by SMS" in rig.timeline(number)
+    moved(rig, timedelta(minutes=30))
+    assert len(twilio.messages()) == 1 and len(twilio.calls()) == 1  # acknowledged: nothing more goes out
+    log = Path(rig.bot.log_path).read_text()
+    assert ALICE_PHONE not in log and ALICE_PHONE[1:] not in log and AUTH_TOKEN not in log
+
+
+def test_a_failed_sms_moves_to_the_call_at_once_and_a_key_press_acknowledges(
+    rig: Rig, recorder: SlackRecorder, twilio: TwilioStandIn
+) -> None:
+    number = open_p1(rig, recorder)
+    moved(rig, timedelta(minutes=1, seconds=1))
+    (sms,) = wait_for(twilio.messages, what="the SMS")  # type: ignore[misc]
+    status = {"MessageSid": sms.sid or "", "MessageStatus": "undelivered", "To": ALICE_PHONE, "From": FROM_NUMBER}
+    assert post(twilio, rig, "/paging/twilio/status", status).status_code == 200  # type: ignore[attr-defined]
+    moved(rig, timedelta(seconds=1))  # well before the rule's 3 minutes
+    (call,) = wait_for(twilio.calls, what="the call, at once")  # type: ignore[misc]
+    pressed = {"CallSid": call.sid or "", "Digits": "1", "To": ALICE_PHONE, "From": FROM_NUMBER}
+    answer = post(twilio, rig, "/paging/twilio/voice", pressed)
+    assert answer.status_code == 200 and "acknowledged" in answer.text  # type: ignore[attr-defined]
+    assert rig.doc(number)["acknowledged_by"] == "U0ALICE" and "by phone" in rig.timeline(number)
+
+
+def test_a_self_added_number_is_used_once_confirmed(rig: Rig, twilio: TwilioStandIn, recorder: SlackRecorder) -> None:
+    said = ack_text(rig.slack.command("phone +1 (415) 555-0177", command="/oncall", user="U0BOB"))
+    assert "Sending a code to •••• 0177" in said and BOB_PHONE not in said
+    (code_sms,) = wait_for(twilio.messages, what="the code")  # type: ignore[misc]
+    assert code_sms.fields["To"] == BOB_PHONE
+    code = code_sms.fields["Body"].split("code is ")[1][:6]
+    assert "not verified yet" in ack_text(rig.slack.command("phone", command="/oncall", user="U0BOB"))
+    wrong = "000000" if code != "000000" else "111111"
+    assert "4 tries left" in ack_text(rig.slack.command(f"phone verify {wrong}", command="/oncall", user="U0BOB"))
+    assert "Verified: •••• 0177" in ack_text(rig.slack.command(f"phone verify {code}", command="/oncall", user="U0BOB"))
+    assert "•••• 0177 (verified)" in ack_text(rig.slack.command("phone", command="/oncall", user="U0BOB"))
+    refused = ack_text(rig.slack.command("phone 555", command="/oncall", user="U0BOB"))
+    assert "international form" in refused
+    assert "set by an admin" in ack_text(rig.slack.command("phone", command="/oncall", user="U0ALICE"))
+    assert "Forgot your number •••• 0177" in ack_text(
+        rig.slack.command("phone remove", command="/oncall", user="U0BOB")
+    )
+    assert BOB_PHONE not in Path(rig.bot.log_path).read_text()
+
+
+def test_two_replicas_send_each_attempt_once(
+    rig: Rig, recorder: SlackRecorder, twilio: TwilioStandIn, tmp_path: Path
+) -> None:
+    other = Bot(redis_url=rig.redis.url, slack_api_url=recorder.api_url, config_path=tmp_path / "chatops.yaml",
+                log_path=tmp_path / "b.log", clock=rig.clock,
+                extra_env={"TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_URL": PUBLIC}).start()  # fmt: skip
+    try:
+        open_p1(rig, recorder)
+        other.ticked()
+        moved(rig, timedelta(minutes=1, seconds=1))
+        other.wake()
+        other.ticked()
+        wait_for(twilio.messages, what="the SMS")
+        moved(rig, timedelta(minutes=2))
+        other.wake()
+        other.ticked()
+        wait_for(twilio.calls, what="the call")
+        rig.bot.ticked()
+        other.ticked()
+        assert len(twilio.messages()) == 1 and len(twilio.calls()) == 1
+    finally:
+        other.terminate()
