@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.health
 	$(BIN)/python -m bench.security
 	$(BIN)/python -m bench.alerts
+	$(BIN)/python -m bench.paging
 	$(BIN)/python -m bench.shell
 
 clean:

@@ -40,6 +40,8 @@ from bot.paging.providers import ProviderDown, Providers
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+MAX_CONCURRENT = 32  # attempts made at once by one replica (as escalation's pages)
+RECORD_RETRY = 0.2
 KEPT = 30 * 86400
 LAST_KEPT = 86400
 ACTOR = "chatops-bot (paging)"
@@ -87,6 +89,7 @@ class Pager(RedisBacked):
         self.public_url = public_url
         self.due = DueSet(redis, description, keys.PAGING_DUE, keys.PAGING_PENDING)
         self._zones: dict[str, ZoneInfo] = {}
+        self._limit = asyncio.Semaphore(MAX_CONCURRENT)
 
     # After the escalation's Slack page (an AfterPage on the board) ----------------------------------------------
     async def paged(self, incident: Incident, person: str, step: int, at: datetime) -> None:
@@ -96,6 +99,30 @@ class Pager(RedisBacked):
         if later:
             await self.due.arm(later)
 
+    async def call_now(self, incident: Incident, person: str, why: str) -> str:
+        """One call to ``person`` at once, outside any rule (an emergency contact): what happened, in words (on the
+        timeline). Once per incident and person across replicas (HSETNX before the call: a crash loses the call
+        rather than make it twice)."""
+        field = f"now:{person}:{why}"
+        async with self.io():
+            first = await self.redis.hsetnx(keys.paging_attempts(incident.number), field, "calling")
+            await self.redis.expire(keys.paging_attempts(incident.number), KEPT)
+        if not first:
+            return f"{user(person)}: called already ({why})"
+        phone = await self.contacts.verified(person)
+        if phone is None:
+            return await self._note(incident, f"{user(person)}: no call ({why}), no verified number")
+        gather = f"{self.public_url}/paging/twilio/voice" if self.public_url else None
+        try:
+            sent = await self.providers.call(phone, self._call_text(incident), gather)
+        except ProviderDown as exc:
+            log.error("%s: the %s call to %s for %s not made: %s", incident.ref, why, mask(phone), person, exc)
+            return await self._note(incident, f"{user(person)}: {why} call not placed ({exc})")
+        if sent.sid:
+            async with self.io():
+                await self.redis.set(keys.paging_sid(sent.sid), member(incident.number, 0, person, 0), ex=LAST_KEPT)
+        return await self._note(incident, f"{user(person)}: {why} call placed to {mask(phone)} ({sent.provider})")
+
     # On each tick of the poller -------------------------------------------------------------------------------------
     async def tick(self, now: datetime) -> int:
         claimed = await self.due.claim_due(now, now + LEASE)
@@ -104,7 +131,8 @@ class Pager(RedisBacked):
 
     async def _guarded(self, attempt: str) -> None:
         try:
-            await self.attempt(attempt)
+            async with self._limit:  # 200 pages at once must not take every Redis connection
+                await self.attempt(attempt)
         except DependencyError as exc:
             log.warning("page attempt %s deferred: %s", attempt, exc)
             return  # its lease lapses and it is claimed again
@@ -130,10 +158,24 @@ class Pager(RedisBacked):
             if await self.redis.hexists(keys.paging_attempts(number), field):
                 return  # made already (a replica died before completing its claim)
         outcome = await self._make(incident, person, method, attempt)
-        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
-            pipe.hsetnx(keys.paging_attempts(number), field, outcome)
-            pipe.expire(keys.paging_attempts(number), KEPT)
-            await pipe.execute()
+        await self._recorded(number, field, outcome)
+
+    async def _recorded(self, number: int, field: str, outcome: str) -> None:
+        """Record an attempt that went out. The SMS cannot be taken back: while the state store is away, keep
+        trying for as long as the claim lasts (only then may the attempt be made again)."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + LEASE.total_seconds()
+        while True:
+            try:
+                async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+                    pipe.hsetnx(keys.paging_attempts(number), field, outcome)
+                    pipe.expire(keys.paging_attempts(number), KEPT)
+                    await pipe.execute()
+                return
+            except DependencyError:
+                if loop.time() >= give_up:
+                    raise
+                await asyncio.sleep(RECORD_RETRY)
 
     async def _make(self, incident: Incident, person: str, method: Step, attempt: str) -> str:
         """Send it; what happened, in words (on the timeline)."""

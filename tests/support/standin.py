@@ -49,6 +49,13 @@ class Fault:
     body: Any = field(default_factory=dict)
 
 
+class _Server(ThreadingHTTPServer):
+    """As a real API takes them: hundreds of connections at once (socketserver's default backlog is 5, and a burst
+    past it waits out TCP's retransmits)."""
+
+    request_queue_size = 1024
+
+
 class StandIn:
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -79,7 +86,7 @@ class StandIn:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.server.handle_error = lambda *_: None  # type: ignore[method-assign]  # a client that hung up: fine
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
