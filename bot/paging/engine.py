@@ -111,17 +111,17 @@ class Pager(RedisBacked):
             return f"{user(person)}: called already ({why})"
         phone = await self.contacts.verified(person)
         if phone is None:
-            return await self._note(incident, f"{user(person)}: no call ({why}), no verified number")
+            return await self._note(incident, person, f"no call ({why}), no verified number")
         gather = f"{self.public_url}/paging/twilio/voice" if self.public_url else None
         try:
             sent = await self.providers.call(phone, self._call_text(incident), gather)
         except ProviderDown as exc:
             log.error("%s: the %s call to %s for %s not made: %s", incident.ref, why, mask(phone), person, exc)
-            return await self._note(incident, f"{user(person)}: {why} call not placed ({exc})")
+            return await self._note(incident, person, f"{why}: {exc}")
         if sent.sid:
             async with self.io():
                 await self.redis.set(keys.paging_sid(sent.sid), member(incident.number, 0, person, 0), ex=LAST_KEPT)
-        return await self._note(incident, f"{user(person)}: {why} call placed to {mask(phone)} ({sent.provider})")
+        return await self._note(incident, person, f"{why} call placed to {mask(phone)} ({sent.provider})")
 
     # On each tick of the poller -------------------------------------------------------------------------------------
     async def tick(self, now: datetime) -> int:
@@ -183,10 +183,10 @@ class Pager(RedisBacked):
         if incident.severity.value in QUIET and self.settings.quiet_hours is not None:
             local = self.clock().astimezone(await self._zone(person)).time()
             if self.settings.quiet_hours.inside(local):
-                return await self._note(incident, f"{user(person)}: no {what} in quiet hours (P3/P4 wait)")
+                return await self._note(incident, person, f"no {what} in quiet hours (P3/P4 wait)")
         phone = await self.contacts.verified(person)
         if phone is None:
-            return await self._note(incident, f"{user(person)}: no {what}, no verified number (`/oncall phone`)")
+            return await self._note(incident, person, f"no {what}, no verified number (`/oncall phone`)")
         try:
             if method.method == "sms":
                 sent = await self.providers.sms(phone, self._sms_text(incident))
@@ -196,14 +196,17 @@ class Pager(RedisBacked):
         except ProviderDown as exc:
             log.error("%s: %s to %s for %s not sent: %s", incident.ref, what, mask(phone), person, exc)
             await self._next_now(attempt)
-            return await self._note(incident, f"{user(person)}: {what} not sent ({exc})")
+            text = str(exc)  # "SMS not sent: Twilio answered HTTP 500…": never the number
+            async with self.io():  # said once per incident in its thread, however many attempts it stops
+                first = await self.redis.hsetnx(keys.paging_attempts(incident.number), f"down:{what}", text)
+            return await self._note(incident, person, text) if first else text
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:
             if sent.sid:
                 pipe.set(keys.paging_sid(sent.sid), attempt, ex=LAST_KEPT)
             pipe.set(keys.paging_last(person), str(incident.number), ex=LAST_KEPT)
             await pipe.execute()
         verb = "sent" if method.method == "sms" else "placed"
-        return await self._note(incident, f"{user(person)}: {what} {verb} to {mask(phone)} ({sent.provider})")
+        return await self._note(incident, person, f"{what} {verb} to {mask(phone)} ({sent.provider})")
 
     def _sms_text(self, incident: Incident) -> str:
         how = "reply 1 to acknowledge" if self.public_url else "acknowledge in Slack"
@@ -214,9 +217,10 @@ class Pager(RedisBacked):
         sev = incident.severity.value
         return f"Chat ops page. Incident {incident.number}, severity {sev}: {incident.title[:120]}. {how}"
 
-    async def _note(self, incident: Incident, text: str) -> str:
+    async def _note(self, incident: Incident, person: str, text: str) -> str:
+        """On the timeline (and the thread), as the paged person's: "@bob paging — SMS sent to •••• 0142"."""
         try:
-            updated, entry = await self.incidents.note(incident.number, "paging", text, ACTOR)
+            updated, entry = await self.incidents.note(incident.number, "paging", text, person)
         except DependencyError as exc:
             log.warning("%s: paging note not kept: %s", incident.ref, exc)
             return text

@@ -168,3 +168,22 @@ def test_two_replicas_send_each_attempt_once(
         assert len(twilio.messages()) == 1 and len(twilio.calls()) == 1
     finally:
         other.terminate()
+
+
+def test_twilio_down_moves_on_at_once_and_is_said_once_per_incident(
+    rig: Rig, recorder: SlackRecorder, twilio: TwilioStandIn
+) -> None:
+    twilio.fail_next(500, times=20)
+    number = open_p1(rig, recorder)
+    moved(rig, timedelta(minutes=1, seconds=1))  # the SMS fails (no SNS here): the call is tried at once, and fails
+    wait_for(lambda: "call not made" in rig.timeline(number), what="the call tried at once")
+    moved(rig, timedelta(minutes=5))
+    lines = rig.timeline(number)
+    assert lines.count("SMS not sent") == 1 and lines.count("call not made") == 1
+    assert "twilio" in lines.lower() and ALICE_PHONE not in lines
+    rig.bot.settled()
+
+    def said() -> int:
+        return len([c for c in recorder.of("chat.postMessage") if "Twilio answered" in str(c.params.get("text"))])
+
+    assert said() == 2  # once each in the thread
