@@ -1,4 +1,4 @@
-"""``/incident``: open, lifecycle steps, status, list, severity, timeline; the open-incident form and the
+"""``/incident``: open, lifecycle steps, status, list, severity, timeline, escalate; the open-incident form and the
 announcement's lifecycle buttons. Update, assign and post-mortem are in ``handlers.collab``."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ from collections.abc import Awaitable, Callable
 
 from bot.core.errors import UserError
 from bot.core.severity import Severity
-from bot.core.text import escape
+from bot.core.text import escape, user
 from bot.core.timeline import TimelineEntry
 from bot.incidents import parse as p
 from bot.incidents.machine import SeverityUnchanged, TransitionRefused
-from bot.incidents.model import DESCRIPTION_MAX, TITLE_MAX, Action, Incident, parse_ref
+from bot.incidents.model import DESCRIPTION_MAX, TITLE_MAX, Action, Incident, State, parse_ref
 from bot.incidents.permissions import require_commander, require_readable
 from bot.incidents.render import (
     BUTTONS,
@@ -24,13 +24,14 @@ from bot.incidents.render import (
     status_blocks,
     timeline_blocks,
 )
+from bot.paging.emergency import LAST_STEP, Emergency, contacts_of
 from handlers import collab
 from handlers.kit import Answer, Click, Command, Kit, Replies, Submission, Submitted, Who
 from handlers.needs import Needs
 
 STATUS_TIMELINE_ENTRIES = 5
 KNOWN_VERBS = ("help", "open", "status", "list", "severity", "timeline", "update", "assign", "postmortem",
-               *p.LIFECYCLE_VERBS)  # fmt: skip
+               "escalate", *p.LIFECYCLE_VERBS)  # fmt: skip
 
 
 def _who(parsed: p.Command) -> tuple[Who, str]:
@@ -121,7 +122,43 @@ async def incident_command(needs: Needs, cmd: Command) -> Answer:
             return Answer(f"Timeline of {incident.ref}", timeline_blocks(incident, entries, total, page))
         case p.Update() | p.Assign() | p.Postmortem():
             return await collab.answer(needs, parsed, actor, cmd.trigger_id)
+        case p.Escalate(number=number):
+            return await _escalate(needs, number, actor.user)
     raise AssertionError("every /incident command is handled")
+
+
+async def _escalate(needs: Needs, number: int, actor: str) -> Answer:
+    """``/incident escalate INC-n emergency``: the commander or an operator calls and DMs the severity's emergency
+    contacts now (once per incident, whichever of this and the chain's last step comes first)."""
+    incident = await needs.store.get(number)
+    if actor != incident.commander and not await needs.access.is_operator(actor):
+        commander = f" ({user(incident.commander)})" if incident.commander else ""
+        raise UserError(f"Only the commander{commander} or an operator may escalate {incident.ref} to its emergency "
+                        "contacts.")  # fmt: skip
+    if incident.state in (State.RESOLVED, State.CLOSED):
+        raise UserError(f"{incident.ref} is {incident.state.value}; there is nothing to escalate.")
+    sev = incident.severity.value
+    pager = needs.pager
+    if pager is None:
+        raise UserError("Calling emergency contacts needs paging set up (`paging.twilio` or `paging.sns`).")
+    emergency = Emergency(pager)
+    people = contacts_of(pager, incident)
+    if not people:
+        raise UserError(f"`escalation.emergency_contacts` names nobody for {sev}; nobody was called.")
+    before = await emergency.claim(incident, actor)
+    if before is not None:
+        by = "when the chain's last step was paged" if before == LAST_STEP else f"by {user(before)}"
+        raise UserError(f"The emergency contacts of {incident.ref} were called already ({by}).")
+    names = ", ".join(user(person) for person in people)
+
+    async def reach(replies: Replies) -> None:
+        updated, entry = await needs.incidents.note(number, "escalated", f"to the emergency contacts: {names}", actor)
+        await needs.flows.changed(updated, entry)
+        said = await emergency.reach(updated, f"escalated by {user(actor)}")
+        await replies.private("\n".join(said))
+
+    return Answer(f"Calling the emergency contacts of {incident.ref} ({sev}) now: {names}.", later=reach,
+                  name="incident-escalate", task=f"escalate-{incident.ref}")  # fmt: skip
 
 
 def _opened_text(needs: Needs, incident: Incident) -> str:

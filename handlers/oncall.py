@@ -12,7 +12,8 @@ from bot.core.text import user
 from bot.oncall.overrides import MAX_OVERRIDE
 from bot.oncall.render import oncall_blocks
 from bot.paging.providers import ProviderDown
-from handlers.kit import Answer, Command, Kit, Replies, Who
+from bot.paging.testpages import CONFIRM_ACTION
+from handlers.kit import Answer, Click, Command, Kit, Replies, Who
 from handlers.needs import Needs
 from runbooks.kube.names import shown
 
@@ -22,7 +23,9 @@ USAGE = """*`/oncall` commands*
 • `/oncall override @user 4h` — make someone primary for a while (operators)
 • `/oncall override clear` — end the override (operators)
 • `/oncall phone` — your number for SMS and calls (masked); `/oncall phone +14155550101` adds it and texts you a
-  code, `/oncall phone verify 123456` confirms it, `/oncall phone remove` forgets it"""
+  code, `/oncall phone verify 123456` confirms it, `/oncall phone remove` forgets it
+• `/oncall test` — a test page of yourself by every method (Slack, SMS, call), each to confirm;
+  `/oncall test @user` tests someone else (operators)"""
 
 OVERRIDE_FORM = "`/oncall override @user 4h` (or `/oncall override clear`)"
 
@@ -44,6 +47,8 @@ async def oncall(needs: Needs, cmd: Command) -> Answer:
         return Answer(await override(needs, cmd.actor, cmd.words[1:]))
     if cmd.verb == "phone":
         return await phone(needs, cmd.actor.user, cmd.words[1:])
+    if cmd.verb == "test":
+        return await test(needs, cmd.actor, cmd.words[1:])
     return Answer(USAGE if cmd.verb == "help" else f"`{shown(cmd.verb)}` is not an /oncall command.\n{USAGE}")
 
 
@@ -97,11 +102,43 @@ async def phone(needs: Needs, person: str, args: list[str]) -> Answer:
     return Answer(f"Sending a code to {mask(number)}…", later=send, name="/oncall phone")
 
 
+async def test(needs: Needs, actor: Actor, args: list[str]) -> Answer:
+    """A test page by every method: of yourself, or (operators) of someone named."""
+    tests = needs.pager.tests if needs.pager is not None else None
+    if tests is None:
+        raise UserError("Paging by SMS and calls is not set up (`paging.twilio` or `paging.sns` in the config).")
+    person = actor.user
+    if args:
+        named = mentioned_user(args[0]) if len(args) == 1 else None
+        if named is None:
+            raise UserError("Write it as `/oncall test` (yourself) or `/oncall test @user` (operators).")
+        if named != actor.user and not await needs.access.is_operator(actor.user):
+            raise UserError("Only operators (`permissions.operators`) test someone else; `/oncall test` tests you.")
+        person = named
+
+    async def send(replies: Replies) -> None:
+        await replies.private(await tests.start(person, f"<@{actor.user}>"))
+
+    return Answer(f"Sending a test page to {user(person)}…", later=send, name="/oncall test")
+
+
+async def confirm_test(needs: Needs, click: Click, replies: Replies) -> None:
+    """The test page's Confirm button, in the person's own DM."""
+    tests = needs.pager.tests if needs.pager is not None else None
+    if tests is None or click.value != click.actor.user:
+        raise UserError("This test page is someone else's: only they confirm it.")
+    if await tests.confirm(click.actor.user, "slack"):
+        await replies.private("✅ Test page confirmed: Slack reaches you.")
+    else:
+        await replies.private("No test page of yours is waiting (it was confirmed, or a newer one was sent).")
+
+
 def register(kit: Kit) -> None:
     kit.command(
         "/oncall",
         oncall,
         verbs={"override": (Who.OPERATORS, "override the rotation")},
-        known=("", "handoff", "override", "phone", "help"),
+        known=("", "handoff", "override", "phone", "test", "help"),
         blank="",  # the bare command (who is on call now) is counted as "/oncall "
     )
+    kit.button(CONFIRM_ACTION, confirm_test, who=Who.ANYONE, doing="confirm a test page")

@@ -151,6 +151,14 @@ def paging_sid(sid: str) -> str:
     return f"paging:sid:{{{sid}}}"
 
 
+def paging_test(user: str) -> str:
+    return f"paging:test:{{{user}}}"
+
+
+def paging_tests_tick(tick: str) -> str:
+    return f"paging:tests:{tick}"
+
+
 def paging_last(user: str) -> str:
     return f"paging:last:{{{user}}}"
 
@@ -348,8 +356,15 @@ TABLE: tuple[KeyDoc, ...] = (
     ),
     KeyDoc(
         "`inc:{n}:paging`",
-        "hash: `<step>:<person>:<method index>` → what happened (30 d TTL)",
-        "the attempts made for INC-n: HSETNX after each, never made twice",
+        "hash: `<step>:<person>:<method index>` → what happened; `down:<method>`, `now:<person>:<why>`, "
+        "`emergency:escalated`, `dm:<person>:<why>` (30 d TTL)",
+        "the attempts made for INC-n: HSETNX after each, never made twice; a provider down said once; the "
+        "emergency contacts reached once",
+    ),
+    KeyDoc(
+        "`paging:test:{id}`, `paging:tests:<tick>`",
+        "hash: started, by, due, each method's outcome, told (8 d TTL); the hand-off tick's claim",
+        "test pages: who confirmed which method when, and the lead told once of what was not; one test per hand-off",
     ),
     KeyDoc(
         "`paging:sid:{id}`, `paging:last:{id}`",

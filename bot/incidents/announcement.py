@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import slack
 from bot.core.board import Board
 from bot.core.redis import StoreUnavailable
+from bot.core.settings.incident_response import VendorLine
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import renewing
 from bot.core.timeline import TimelineEntry
@@ -58,6 +59,7 @@ class Announcer:
         *,
         board: Board,
         lock_ttl: int = ANNOUNCING_TTL,
+        vendor: VendorLine | None = None,
     ) -> None:
         self.client = client
         self.store = store
@@ -65,13 +67,14 @@ class Announcer:
         self.clock = clock
         self.board = board
         self.lock_ttl = lock_ttl
+        self.vendor = vendor  # escalation.vendor_line, on a P1's announcement
         self._editing: dict[int, _Editing] = {}
         self._edited: dict[int, float] = {}  # when this replica last edited an announcement (the last second's)
 
     def blocks(self, incident: Incident) -> list[Block]:
         """The announcement as the incident stands, with every other domain's buttons on it."""
         extra = [button for c in self.board.of(AnnouncementButtons) for button in c.buttons(incident)]
-        return announcement_blocks(incident, self.clock(), extra=extra)
+        return announcement_blocks(incident, self.clock(), extra=extra, vendor=self.vendor)
 
     async def announce(self, incident: Incident) -> tuple[str, str] | None:
         """Post the announcement once (one poster across replicas); return where it is."""

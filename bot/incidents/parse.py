@@ -26,6 +26,7 @@ USAGE = """*`/incident` commands*
 • `/incident update INC-n [--public] <text>` — a status update for responders, stakeholders (and the status page)
 • `/incident severity INC-n P2`, `/incident assign INC-n @user` — re-assess; set the commander
 • `/incident timeline INC-n [page]`, `/incident postmortem INC-n` — every step; a post-mortem draft
+• `/incident escalate INC-n emergency` — call and DM the severity's emergency contacts now (commander or operators)
 Inside an incident's own channel the INC-n may be left out.
 Severities: P1 (critical), P2 (high), P3 (medium), P4 (low).
 Also: `/oncall` (who is on call), `/health` (the cluster digest now), `/runbook list` (diagnose; roll back,
@@ -116,8 +117,26 @@ class Postmortem:
     number: int
 
 
+@dataclass(frozen=True)
+class Escalate:
+    """``/incident escalate INC-n emergency``: the severity's emergency contacts, now."""
+
+    number: int
+
+
 Command = (
-    Help | OpenModal | Open | Lifecycle | Status | ListOpen | ChangeSeverity | Timeline | Update | Assign | Postmortem
+    Help
+    | OpenModal
+    | Open
+    | Lifecycle
+    | Status
+    | ListOpen
+    | ChangeSeverity
+    | Timeline
+    | Update
+    | Assign
+    | Postmortem
+    | Escalate
 )
 
 
@@ -209,6 +228,14 @@ def parse(text: str) -> Command:
         if commander is None:
             raise ParseError(f"Name one person: `/incident assign INC-{number} @user`.")
         return Assign(number, commander)
+    if verb == "escalate":
+        parts = rest.split()
+        number = _number(parts[0] if parts else None, verb, " emergency")
+        if len(parts) != 2 or parts[1].lower() != "emergency":
+            raise ParseError(
+                f"Write `/incident escalate INC-{number} emergency` to call the emergency contacts of its severity."
+            )
+        return Escalate(number)
     if verb in ("postmortem", "post-mortem", "pm"):
         return Postmortem(_number(rest.split()[0] if rest else None, verb, ""))
     if verb in ("severity", "sev"):

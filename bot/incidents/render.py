@@ -29,6 +29,7 @@ from slack_sdk.models.views import View
 
 from bot.core.blocks import chunked_sections
 from bot.core.durations import format_duration
+from bot.core.settings.incident_response import VendorLine
 from bot.core.severity import SEVERITY_LABELS, Severity
 from bot.core.text import SECTION_LIMIT, clip, escape, user, when
 from bot.core.timeline import TimelineEntry
@@ -142,9 +143,11 @@ def _deadline_text(incident: Incident, now: datetime) -> str:
     return when(incident.respond_by)
 
 
-def announcement_blocks(incident: Incident, now: datetime, *, extra: Sequence[ButtonElement] = ()) -> list[Block]:
+def announcement_blocks(
+    incident: Incident, now: datetime, *, extra: Sequence[ButtonElement] = (), vendor: VendorLine | None = None
+) -> list[Block]:
     """The incident announcement: edited in place on every change. ``extra``: other domains' buttons, after the
-    lifecycle's (``bot.incidents.steps.AnnouncementButtons``)."""
+    lifecycle's (``bot.incidents.steps.AnnouncementButtons``); ``vendor``: the guide's vendor line, on a P1."""
     sev = incident.severity
     blocks: list[Block] = [
         HeaderBlock(text=clip(f"{STATE_EMOJI[incident.state]} {incident.ref}: {incident.title}", TITLE_MAX)),
@@ -165,11 +168,24 @@ def announcement_blocks(incident: Incident, now: datetime, *, extra: Sequence[Bu
     if incident.held is not None:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=held_line(incident.held))]))
     blocks.extend(_alert_blocks(incident))
+    if vendor is not None and sev is Severity.P1 and (vendor.text or vendor.links):
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=vendor_line(vendor))]))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_context_line(incident))]))
     buttons = _buttons(incident, extra)
     if buttons is not None:
         blocks.append(buttons)
     return blocks
+
+
+def vendor_line(vendor: VendorLine) -> str:
+    """``escalation.vendor_line``: its text, then each link by name (names and links from the config, escaped)."""
+    links = [f"<{_link_target(url)}|{escape(name)}>" for name, url in vendor.links.items()]
+    line = " · ".join([f"🆘 Vendor support: {escape(vendor.text)}", *links]) if vendor.text else " · ".join(links)
+    return clip(line, SECTION_LIMIT)
+
+
+def _link_target(url: str) -> str:
+    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C").replace(" ", "%20")
 
 
 def held_line(held: Hold) -> str:

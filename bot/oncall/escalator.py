@@ -51,11 +51,12 @@ UNREACHABLE = frozenset(
 @dataclass(frozen=True)
 class AfterPage:
     """Declared on the board by a domain that reaches a paged person further (SMS, calls: ``bot.paging``):
-    ``paged(incident, user, step, at)`` once the Slack page of ``step`` went out and is recorded. A failure is
-    logged; the page stands."""
+    ``paged(incident, user, step, at, last)`` once the Slack page of ``step`` went out and is recorded; ``last``:
+    ``step`` is the chain's last step, paged for the first time (not a repeat, not a page outside the chain). A
+    failure is logged; the page stands."""
 
     key: str
-    paged: Callable[[Incident, str, int, datetime], Awaitable[None]]
+    paged: Callable[[Incident, str, int, datetime, bool], Awaitable[None]]
 
 
 class Escalator:
@@ -130,7 +131,7 @@ class Escalator:
                 note = f"{incident.held.ref}: paged while the on-call's paging is held ({incident.held.text})"
                 entry = TimelineEntry(at=self.clock(), actor=person, kind="was paged", text=note)
                 await self.store.record_held_page(incident.number, person, entry)
-                await self._after_paged(incident, person, 0, entry.at)  # step 0: outside the chain (SMS, calls)
+                await self._after_paged(incident, person, 0, entry.at, False)  # step 0: outside the chain
             except SLACK_ERRORS as exc:
                 telemetry.PAGES_FAILED.labels(error=slack.error_code(exc)).inc()
                 slack.failed("chat.postMessage", f"the page of {person} for {incident.ref} (paging held)", exc)
@@ -203,17 +204,17 @@ class Escalator:
             await self._record(number, step, entry)
             await self.store.paged_as(number, incident.severity.value)
             await self.store.complete(number, self._next_due(incident, step, len(targets), now))
-            await self._after_paged(incident, target.user, step, now)
+            await self._after_paged(incident, target.user, step, now, step == len(targets))
             mention = asyncio.create_task(self._after_page(incident, target, page_text(incident, target, step, waited)))
             self._mentions.add(mention)  # off the paging path: it may wait for the announcement
             mention.add_done_callback(self._mentions.discard)
             return
         await self.store.complete(number, self._next_due(incident, step, len(targets), now))
 
-    async def _after_paged(self, incident: Incident, user: str, step: int, at: datetime) -> None:
+    async def _after_paged(self, incident: Incident, user: str, step: int, at: datetime, last: bool) -> None:
         for after in self.board.of(AfterPage) if self.board is not None else ():
             try:
-                await after.paged(incident, user, step, at)
+                await after.paged(incident, user, step, at, last)
             except Exception:
                 log.exception("%s: what follows the page of %s (%s) failed; the page stands", incident.ref, user,
                               after.key)  # fmt: skip

@@ -86,6 +86,9 @@ def oncall_blocks(now: OnCallNow) -> list[Block]:
     return [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
 
 
+TEST_PAGING = "Test paging/alerting"
+
+
 def handoff_blocks(
     now: OnCallNow,
     open_incidents: Sequence[Incident],
@@ -111,9 +114,10 @@ def handoff_blocks(
     blocks += [
         SectionBlock(text=MarkdownTextObject(text=clip(f"☐ {title}\n{body}", SECTION_LIMIT))) for title, body in lines
     ]
-    blocks.append(
-        SectionBlock(text=MarkdownTextObject(text="☐ *Ensure access to all systems*\n☐ *Test paging/alerting*"))
-    )
+    # "Test paging/alerting" stays a bare box unless a domain (paging) declares it with what it found.
+    tested = any(TEST_PAGING in title for title, _ in lines)
+    closing = "☐ *Ensure access to all systems*" + ("" if tested else f"\n☐ *{TEST_PAGING}*")
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=closing)))
     return blocks
 
 

@@ -36,6 +36,7 @@ from bot.incidents.service import IncidentService
 from bot.incidents.store import IncidentNotFound, IncidentStore
 from bot.paging.contacts import Contacts
 from bot.paging.providers import ProviderDown, Providers
+from bot.paging.testpages import TestPages
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,10 @@ class Pager(RedisBacked):
         tasks: BackgroundTasks,
         clock: Callable[[], datetime],
         public_url: str | None,
+        tests: TestPages | None = None,
     ) -> None:
         super().__init__(redis, description)
+        self.tests = tests
         self.config = config
         self.settings = config.paging
         self.contacts = contacts
@@ -255,6 +258,17 @@ class Pager(RedisBacked):
             attempt = await self.redis.get(keys.paging_sid(sid))
         if attempt:
             await self._next_now(as_text(attempt))
+
+    async def open_page(self, person: str) -> bool:
+        """The person's last page is of an incident still unacknowledged (a reply "1" acknowledges it)."""
+        async with self.io():
+            last = await self.redis.get(keys.paging_last(person))
+        if not last:
+            return False
+        try:
+            return (await self.store.get(int(as_text(last)))).state is State.OPEN
+        except IncidentNotFound:
+            return False
 
     async def acknowledge(self, person: str, how: str, number: int | None = None) -> Incident | None:
         """A reply by SMS or a key press: the person's last paged incident (or ``number``) acknowledged as them."""

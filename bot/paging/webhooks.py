@@ -46,6 +46,9 @@ def routes(pager: Pager, public_url: str, token: str) -> list[Route]:
             return twiml_empty()
         if form.get("Body", "").strip() != "1":
             return twiml_sms("Reply 1 to acknowledge the incident you were paged for.")
+        tests = pager.tests
+        if tests is not None and not await pager.open_page(person) and await tests.confirm(person, "sms"):
+            return twiml_sms("Test page confirmed: SMS reaches you.")
         incident = await pager.acknowledge(person, "SMS")
         if incident is None:
             return twiml_sms("Nothing to acknowledge: no page of yours in the last day.")
@@ -58,6 +61,12 @@ def routes(pager: Pager, public_url: str, token: str) -> list[Route]:
             attempt = await pager.redis.get(keys.paging_sid(form.get("CallSid", "")))
         if not attempt:
             return twiml_say("This call is not a page of chatops-bot.")
+        if as_text(attempt).startswith("test:"):  # a test page's call
+            person = as_text(attempt).removeprefix("test:")
+            confirmed = form.get("Digits", "") == "1" and pager.tests is not None
+            if confirmed and await pager.tests.confirm(person, "call"):  # type: ignore[union-attr]
+                return twiml_say("Test page confirmed. Thank you.")
+            return twiml_say("The test page is not confirmed.")
         number, _, person, _ = parse_member(as_text(attempt))
         if form.get("Digits", "") != "1":
             return twiml_say("No 1 was pressed: the page is not acknowledged.")

@@ -61,6 +61,7 @@ from bot.paging import contributions as paging_contributions
 from bot.paging.contacts import Contacts
 from bot.paging.engine import Pager
 from bot.paging.providers import Providers
+from bot.paging.testpages import TestPages
 from bot.reports import contributions as report_contributions
 from bot.reports.store import ReportStore
 from bot.reports.weekly import WeeklyReports
@@ -130,7 +131,8 @@ def build(
     oncall = OnCallStore(redis, where)
     roster = Roster(config.oncall, oncall)
     incidents = IncidentService(store, config, clock, board)
-    announcer = Announcer(client, store, config.channels.incidents, clock, board=board)
+    announcer = Announcer(client, store, config.channels.incidents, clock, board=board,
+                          vendor=config.escalation.vendor_line)  # fmt: skip
     rooms = IncidentRooms(client, incidents, announcer, config.incident_channels)
     updates = StatusUpdates(client, store, config)
 
@@ -256,10 +258,16 @@ def build(
 
     pager = None
     if config.paging.can_text:  # SMS and calls beside the Slack page
+        contacts = Contacts(redis, where, config.paging, clock)
+        providers = Providers(config.paging, twilio_token, public_url, None)
+        tests = TestPages(
+            redis, where, config=config, contacts=contacts, providers=providers, client=client, roster=roster,
+            clock=clock, public_url=public_url,
+        )  # fmt: skip
         pager = Pager(
-            redis=redis, description=where, config=config, contacts=Contacts(redis, where, config.paging, clock),
-            providers=Providers(config.paging, twilio_token, public_url, None), incidents=incidents, store=store,
-            flows=flows, client=client, tasks=tasks, clock=clock, public_url=public_url,
+            redis=redis, description=where, config=config, contacts=contacts, providers=providers,
+            incidents=incidents, store=store, flows=flows, client=client, tasks=tasks, clock=clock,
+            public_url=public_url, tests=tests,
         )  # fmt: skip
 
     # What each domain adds to the shared surfaces
@@ -268,7 +276,7 @@ def build(
     backup_contributions.declare(board, config, aws)
     maintenance_contributions.declare(board, maintenance)
     alert_contributions.declare(board, firing, statuspage, heartbeats)
-    paging_contributions.declare(board, pager)
+    paging_contributions.declare(board, pager, handoff)
     digest_contributions.declare(board, digest)
     security_contributions.declare(board, security)
     report_contributions.declare(board, weekly)

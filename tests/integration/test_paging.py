@@ -1,4 +1,4 @@
-"""Paging that wakes people, over the wire: a P1 nobody acknowledges goes SMS then call at the rule's times; a signed
+"""Paging that wakes people, over the wire (and test pages, at the end): a P1 nobody acknowledges goes SMS then call at the rule's times; a signed
 reply "1" acknowledges as the number's person (and nothing more is sent); a forged signature is refused and an
 unknown number changes nothing; a failed SMS moves to the call at once; a self-added number is used only once its
 code is confirmed; numbers never reach the log; two replicas make each attempt once. Twilio is the stand-in of
@@ -17,7 +17,7 @@ from tests.support.bot_process import ack_text
 from tests.support.escalation import dms
 from tests.support.harness import Bot
 from tests.support.net import wait_for
-from tests.support.slack_recorder import SlackRecorder
+from tests.support.slack_recorder import SlackRecorder, blocks_of
 from tests.support.twilio import ACCOUNT_SID, ALICE_PHONE, AUTH_TOKEN, BOB_PHONE, FROM_NUMBER, TwilioStandIn
 
 PUBLIC = "https://chatops.example.com"
@@ -187,3 +187,57 @@ def test_twilio_down_moves_on_at_once_and_is_said_once_per_incident(
         return len([c for c in recorder.of("chat.postMessage") if "Twilio answered" in str(c.params.get("text"))])
 
     assert said() == 2  # once each in the thread
+
+
+# Test pages -------------------------------------------------------------------------------------------------------
+def test_a_test_page_goes_by_every_method_and_each_is_confirmed(
+    rig: Rig, recorder: SlackRecorder, twilio: TwilioStandIn
+) -> None:
+    said = ack_text(rig.slack.command("test", command="/oncall", user="U0ALICE"))
+    assert "Sending a test page to <@U0ALICE>" in said
+    (sms,) = wait_for(twilio.messages, what="the test SMS")  # type: ignore[misc]
+    (call,) = wait_for(twilio.calls, what="the test call")  # type: ignore[misc]
+    assert sms.fields["To"] == ALICE_PHONE and "test page" in sms.fields["Body"] and "reply 1" in sms.fields["Body"]
+    dm = wait_for(lambda: [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == "U0ALICE"
+                           and "Test page" in str(c.params.get("text"))], what="the Slack test page")  # fmt: skip
+    (button,) = [e for b in blocks_of(dm[0]) if b["type"] == "actions" for e in b["elements"]]  # type: ignore[index]
+
+    reply = post(twilio, rig, "/paging/twilio/sms", {"From": ALICE_PHONE, "To": FROM_NUMBER, "Body": "1"})
+    assert "Test page confirmed: SMS reaches you" in reply.text  # type: ignore[attr-defined]
+    pressed = post(twilio, rig, "/paging/twilio/voice", {"CallSid": call.sid or "", "Digits": "1",
+                                                         "To": ALICE_PHONE, "From": FROM_NUMBER})  # fmt: skip
+    assert "Test page confirmed" in pressed.text  # type: ignore[attr-defined]
+    before = len(recorder.of("response_url"))
+    assert rig.slack.click(button["action_id"], button["value"], user="U0BOB").status_code == 200
+    wait_for(lambda: any("someone else's" in str(c.params.get("text")) for c in recorder.of("response_url")[before:]),
+             what="a stranger refused")  # fmt: skip
+    assert rig.slack.click(button["action_id"], button["value"], user="U0ALICE").status_code == 200
+    wait_for(lambda: any("Slack reaches you" in str(c.params.get("text")) for c in recorder.of("response_url")),
+             what="the click confirmed")  # fmt: skip
+
+    ack_text(rig.slack.command("handoff", command="/oncall", user="U0ALICE"))
+    checklist = wait_for(lambda: [c for c in recorder.of("chat.postMessage")
+                                  if c.params.get("text") == "On-call hand-off checklist"], what="the checklist")  # fmt: skip
+    text = str(blocks_of(checklist[-1]))  # type: ignore[index]
+    assert "Test paging/alerting" in text and "slack ✅" in text and "sms ✅" in text and "call ✅" in text
+    assert "<@U0BOB>: not tested yet" in text
+
+
+def test_an_unconfirmed_test_is_said_to_the_lead_once_and_only_operators_test_others(
+    rig: Rig, recorder: SlackRecorder, twilio: TwilioStandIn
+) -> None:
+    refused = ack_text(rig.slack.command("test <@U0ALICE>", command="/oncall", user="U0BOB"))
+    assert "Only operators" in refused and twilio.messages() == []
+    ack_text(rig.slack.command("test <@U0ALICE>", command="/oncall", user="U0OPS"))
+    wait_for(twilio.messages, what="the test SMS")
+    moved(rig, timedelta(minutes=31))
+    moved(rig, timedelta(minutes=2))
+
+    def told() -> list[object]:
+        return [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == "U0LEAD"
+                and "did not confirm the test page" in str(c.params.get("text"))]  # fmt: skip
+
+    wait_for(told, what="the lead told")
+    moved(rig, timedelta(minutes=5))
+    assert len(told()) == 1
+    assert ALICE_PHONE not in str([c.params for c in told()])  # type: ignore[attr-defined]

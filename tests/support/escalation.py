@@ -91,6 +91,8 @@ class Rig:
     def stop(self) -> None:
         for bot in self.bots:
             bot.terminate()
+        # Its INC numbers restarted: a later test of the session-wide stand-in must not find these messages.
+        self.recorder.reset()
 
 
 def checklists(recorder: SlackRecorder) -> list[Call]:

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from bot.core.settings.types import (
     ChannelId,
     Duration,
+    HttpUrl,
     Strict,
     TimeZoneName,
     UserId,
@@ -46,11 +47,37 @@ DEFAULT_SEVERITIES: dict[Severity, SeverityPolicy] = {
 }
 
 
+VENDOR_TEXT_MAX = 300
+VENDOR_LINKS_MAX = 5
+
+
+class VendorLine(Strict):
+    """The guide's "Vendor Support" line, on a P1's announcement: ``text``, then each link by its name."""
+
+    text: str = Field(default="AWS Support: open a case in the console", max_length=VENDOR_TEXT_MAX)
+    links: dict[str, HttpUrl] = Field(
+        default_factory=lambda: {"AWS Support": "https://console.aws.amazon.com/support/home"},
+        max_length=VENDOR_LINKS_MAX,
+    )
+
+    @field_validator("links")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not name.strip() or len(name) > 80 or any(c in name for c in "<>|"):
+                raise ValueError(f"{name!r} is not a link name; 1 to 80 characters, none of < > |")
+        return value
+
+
 class Escalation(Strict):
     repeat_every: Duration = timedelta(minutes=10)
     poll_interval: Duration = timedelta(seconds=1)
     claim_lease: Duration = timedelta(seconds=60)
     retry_failed_page_after: Duration = timedelta(seconds=30)
+    # Called (and DMed) once per incident when the chain's last step is paged unacknowledged, or by
+    # `/incident escalate INC-n emergency`; numbers from paging.contacts or verified self-added ones.
+    emergency_contacts: dict[Severity, list[UserId]] = Field(default_factory=dict)
+    vendor_line: VendorLine = Field(default_factory=VendorLine)
 
 
 class OnCallConfig(Strict):
