@@ -157,9 +157,11 @@ class Announcer:
                 editing.again = False
                 where, current, ok = await self._edit(number)
                 editing.last = loop.time()
-                if not ok and editing.again and failed < MAX_REFRESH_ROUNDS:
-                    failed += 1  # the changes that came meanwhile returned on this edit: try once more for them
-                elif where is None:
+                if editing.again and ((ok and where is not None) or failed < MAX_REFRESH_ROUNDS):
+                    # Changes came in meanwhile and returned on this edit (the announcement may even have been
+                    # posted since this one found none): one more round for them.
+                    failed += 0 if ok and where is not None else 1
+                elif where is None or not ok:
                     return where
                 elif not editing.again:
                     stale = 0 if current else stale + 1
