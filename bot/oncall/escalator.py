@@ -96,6 +96,13 @@ class Escalator:
         await self.store.arm(incident.number, incident.opened_at)
         self.wake()
 
+    async def escalate_now(self, incident: Incident) -> int:
+        """The person paged asks to pass it on: the chain's next step is paged at once; which step."""
+        step = await self.store.next_at_once(incident.number)
+        await self.store.arm(incident.number, self.clock())
+        self.wake()
+        return step
+
     async def stopped(self, incident: Incident) -> None:
         await self.store.cancel(incident.number)
 

@@ -54,12 +54,21 @@ return 1
 """
 
 
+# KEYS[1] the escalation hash: the next step is due at once (someone asked to escalate).
+_EARLY = """
+local step = tonumber(redis.call('HGET', KEYS[1], 'next_step') or '1')
+redis.call('HSET', KEYS[1], 'early:' .. step, '1')
+return step
+"""
+
+
 class OnCallStore(RedisBacked):
     def __init__(self, redis: Client, description: str) -> None:
         super().__init__(redis, description)
         self.deadlines = DueSet(redis, description, keys.DUE, keys.PENDING)
         self._record = redis.register_script(_RECORD_PAGE)
         self._repage = redis.register_script(_REPAGE)
+        self._early = redis.register_script(_EARLY)
         self._record_held = redis.register_script(_RECORD_HELD_PAGE)
 
     async def arm(self, number: int, due: datetime) -> None:
@@ -129,6 +138,11 @@ class OnCallStore(RedisBacked):
         """The severity the last page went out at."""
         async with self.io():
             await self.redis.hset(keys.escalation(number), "paged_as", severity)
+
+    async def next_at_once(self, number: int) -> int:
+        """The chain's next step is due at once; which step that is."""
+        async with self.io():
+            return int(await self._early(keys=[keys.escalation(number)]))
 
     async def repage(self, number: int, severity: str) -> bool:
         """The incident became more urgent than its last page said: page that person again at once."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -76,9 +76,11 @@ class Pager(RedisBacked):
         clock: Callable[[], datetime],
         public_url: str | None,
         tests: TestPages | None = None,
+        escalate: Callable[[Incident], Awaitable[int]] | None = None,
     ) -> None:
         super().__init__(redis, description)
         self.tests = tests
+        self.escalate_now = escalate  # the escalation's: the chain's next step at once
         self.config = config
         self.settings = config.paging
         self.contacts = contacts
@@ -212,7 +214,7 @@ class Pager(RedisBacked):
         return await self._note(incident, person, f"{what} {verb} to {mask(phone)} ({sent.provider})")
 
     def _sms_text(self, incident: Incident) -> str:
-        how = "reply 1 to acknowledge" if self.public_url else "acknowledge in Slack"
+        how = "reply 1 to acknowledge, 2 to escalate" if self.public_url else "acknowledge in Slack"
         return f"{incident.ref} {incident.severity.value} {incident.title[:100]} — {how}"
 
     def _call_text(self, incident: Incident) -> str:
@@ -269,6 +271,22 @@ class Pager(RedisBacked):
             return (await self.store.get(int(as_text(last)))).state is State.OPEN
         except IncidentNotFound:
             return False
+
+    async def escalate(self, person: str, how: str) -> Incident | None:
+        """A reply "2": the person's last paged incident, still unacknowledged, goes to the chain's next person now."""
+        async with self.io():
+            last = await self.redis.get(keys.paging_last(person))
+        if not last or self.escalate_now is None:
+            return None
+        try:
+            incident = await self.store.get(int(as_text(last)))
+        except IncidentNotFound:
+            return None
+        if incident.state is not State.OPEN:
+            return incident
+        step = await self.escalate_now(incident)
+        await self._note(incident, person, f"asked by {how} to pass it on: step {step} of the escalation paged now")
+        return incident
 
     async def acknowledge(self, person: str, how: str, number: int | None = None) -> Incident | None:
         """A reply by SMS or a key press: the person's last paged incident (or ``number``) acknowledged as them."""

@@ -44,8 +44,16 @@ def routes(pager: Pager, public_url: str, token: str) -> list[Route]:
         person = await pager.contacts.who(form.get("From", ""))
         if person is None:
             return twiml_empty()
-        if form.get("Body", "").strip() != "1":
-            return twiml_sms("Reply 1 to acknowledge the incident you were paged for.")
+        body = form.get("Body", "").strip()
+        if body == "2":
+            escalated = await pager.escalate(person, "SMS")
+            if escalated is None:
+                return twiml_sms("Nothing to escalate: no page of yours in the last day.")
+            if escalated.state is not State.OPEN:
+                return twiml_sms(f"{escalated.ref} is {escalated.state.value}: nothing to escalate.")
+            return twiml_sms(f"{escalated.ref}: the next person on call is paged now.")
+        if body != "1":
+            return twiml_sms("Reply 1 to acknowledge the incident you were paged for, 2 to pass it on.")
         tests = pager.tests
         if tests is not None and not await pager.open_page(person) and await tests.confirm(person, "sms"):
             return twiml_sms("Test page confirmed: SMS reaches you.")

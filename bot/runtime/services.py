@@ -267,7 +267,7 @@ def build(
         pager = Pager(
             redis=redis, description=where, config=config, contacts=contacts, providers=providers,
             incidents=incidents, store=store, flows=flows, client=client, tasks=tasks, clock=clock,
-            public_url=public_url, tests=tests,
+            public_url=public_url, tests=tests, escalate=escalator.escalate_now,
         )  # fmt: skip
 
     # What each domain adds to the shared surfaces

@@ -241,3 +241,66 @@ def test_an_unconfirmed_test_is_said_to_the_lead_once_and_only_operators_test_ot
     moved(rig, timedelta(minutes=5))
     assert len(told()) == 1
     assert ALICE_PHONE not in str([c.params for c in told()])  # type: ignore[attr-defined]
+
+
+def test_a_replica_that_stops_after_the_sms_leaves_the_call_to_the_next_and_the_sms_is_not_repeated(
+    rig: Rig, recorder: SlackRecorder, twilio: TwilioStandIn, tmp_path: Path
+) -> None:
+    open_p1(rig, recorder)
+    moved(rig, timedelta(minutes=1, seconds=1))
+    wait_for(twilio.messages, what="the SMS")
+    rig.bot.settled()
+    rig.bot.terminate()  # the replica is gone; the call is still due in its due set
+    rig.bot = Bot(redis_url=rig.redis.url, slack_api_url=recorder.api_url, config_path=tmp_path / "chatops.yaml",
+                  log_path=tmp_path / "b.log", clock=rig.clock,
+                  extra_env={"TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_URL": PUBLIC}).start()  # fmt: skip
+    moved(rig, timedelta(minutes=2))
+    wait_for(twilio.calls, what="the call, by the next replica")
+    moved(rig, timedelta(minutes=1))
+    assert len(twilio.messages()) == 1 and len(twilio.calls()) == 1
+
+
+def test_quiet_hours_hold_sms_and_calls_for_p3_not_p1(
+    tmp_path: Path, recorder: SlackRecorder, twilio: TwilioStandIn
+) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    local = datetime.now(UTC).astimezone(ZoneInfo(recorder.user_tz))  # the person's Slack time zone
+    start, end = (local - timedelta(hours=1)).strftime("%H:%M"), (local + timedelta(hours=1)).strftime("%H:%M")
+    extra = (
+        paging_config(twilio).replace(
+            '    P1: ["slack", "sms after 1m", "call after 3m"]\n',
+            '    P1: ["slack", "sms after 1m"]\n    P3: ["slack", "sms after 1m"]\n',
+        )
+        + f'  quiet_hours: {{from: "{start}", to: "{end}"}}\n'
+    )
+    rig = Rig(tmp_path, recorder, extra=extra, env={"TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_URL": PUBLIC})
+    try:
+        text = ack_text(rig.slack.command("open P3 Disk filling on a replica", user="U0REPORTER"))
+        p3 = int(text.split("*INC-")[1].split("*")[0])
+        wait_for(lambda: dms(recorder, p3, "U0ALICE"), what="the P3's Slack page")
+        moved(rig, timedelta(minutes=1, seconds=1))
+        wait_for(lambda: "no SMS in quiet hours" in rig.timeline(p3), what="the P3 held for the morning")
+        assert twilio.messages() == []
+        open_p1(rig, recorder)
+        moved(rig, timedelta(minutes=1, seconds=1))
+        (sms,) = wait_for(twilio.messages, what="the P1's SMS, quiet hours or not")  # type: ignore[misc]
+        assert sms.fields["Body"].startswith("INC-2 P1")
+    finally:
+        rig.close()
+
+
+def test_a_reply_of_2_passes_the_page_to_the_next_person_at_once(
+    rig: Rig, recorder: SlackRecorder, twilio: TwilioStandIn
+) -> None:
+    number = open_p1(rig, recorder)
+    moved(rig, timedelta(minutes=1, seconds=1))
+    (sms,) = wait_for(twilio.messages, what="the SMS")  # type: ignore[misc]
+    assert "2 to escalate" in sms.fields["Body"]
+    assert dms(recorder, number, "U0BOB") == []
+    reply = post(twilio, rig, "/paging/twilio/sms", {"From": ALICE_PHONE, "To": FROM_NUMBER, "Body": "2"})
+    assert f"INC-{number}: the next person on call is paged now" in reply.text  # type: ignore[attr-defined]
+    rig.bot.ticked()
+    wait_for(lambda: dms(recorder, number, "U0BOB"), what="the secondary paged at once, not at the 15 min deadline")
+    assert "asked by SMS to pass it on" in rig.timeline(number) and rig.doc(number)["state"] == "open"
