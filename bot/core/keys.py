@@ -139,6 +139,9 @@ PAGING_DUE = "{paging}:due"  # an attempt (INC:step:person:method) → when it i
 PAGING_PENDING = "{paging}:pending"  # an attempt → lease expiry while a replica makes it
 
 
+PAGING_DOWN = "paging:down"  # provider → when it last failed a page and why (the morning digest says it)
+
+
 def paging_contact(user: str) -> str:
     return f"paging:contact:{{{user}}}"
 
@@ -343,6 +346,11 @@ TABLE: tuple[KeyDoc, ...] = (
         "sorted set (the last minute); string per severity, 10 min TTL",
         "storm control: incidents opened from alerts in the last minute; the storm incident of each severity "
         "gathering the rest",
+    ),
+    KeyDoc(
+        "`paging:down`",
+        "hash: provider → JSON (when, why; 2 d TTL)",
+        "the last page a provider failed: the morning digest says it for the last 24 h",
     ),
     KeyDoc(
         "`paging:contact:{id}`, `paging:phones`",

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from bot.core import keys
 from bot.core.board import Board, Periodic
 from bot.core.schedule import ScheduledPost
+from bot.digest.model import DigestPart, DigestSection
 from bot.incidents.model import Incident
 from bot.oncall.escalator import AfterPage
 from bot.oncall.handoff import HANDOFF_GRACE, HandoffChecklist, HandoffLine
@@ -26,7 +27,13 @@ def declare(board: Board, pager: Pager | None, handoff: HandoffChecklist) -> Non
     async def paged(incident: Incident, person: str, step: int, at: datetime, last: bool) -> None:
         await pager.paged(incident, person, step, at)
 
+    async def down(now: datetime) -> DigestPart | None:
+        """The digest's "Paging providers": a provider that failed a page in the last day."""
+        lines = await pager.down_lines(now)
+        return DigestPart(key="paging", title="Paging providers", lines=lines, problems=len(lines)) if lines else None
+
     board.declare(
+        DigestSection("paging", 60, "Paging providers", down),
         AfterPage("paging", paged),
         AfterPage("paging-emergency", Emergency(pager).paged),  # the chain's last step: the emergency contacts
         Periodic("paging", timedelta(0), pager.tick),  # every tick of the poller, as escalation

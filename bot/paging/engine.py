@@ -13,6 +13,7 @@ the button.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from bot.core.settings.config import BotConfig
 from bot.core.settings.paging import Step, mask
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import BackgroundTasks
-from bot.core.text import as_text, user
+from bot.core.text import as_text, escape, user, when
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.machine import TransitionRefused
 from bot.incidents.model import Action, Incident, State
@@ -45,6 +46,7 @@ MAX_CONCURRENT = 32  # attempts made at once by one replica (as escalation's pag
 RECORD_RETRY = 0.2
 KEPT = 30 * 86400
 LAST_KEPT = 86400
+DOWN_KEPT = 2 * 86400
 ACTOR = "chatops-bot (paging)"
 QUIET = ("P3", "P4")  # severities that wait for the morning inside quiet hours
 FAILED = frozenset({"failed", "undelivered", "no-answer", "busy", "canceled"})
@@ -202,8 +204,12 @@ class Pager(RedisBacked):
             log.error("%s: %s to %s for %s not sent: %s", incident.ref, what, mask(phone), person, exc)
             await self._next_now(attempt)
             text = str(exc)  # "SMS not sent: Twilio answered HTTP 500…": never the number
+            down = json.dumps({"at": self.clock().isoformat(), "why": text})
             async with self.io():  # said once per incident in its thread, however many attempts it stops
                 first = await self.redis.hsetnx(keys.paging_attempts(incident.number), f"down:{what}", text)
+                for provider in exc.providers or ("paging",):
+                    await self.redis.hset(keys.PAGING_DOWN, provider, down)
+                await self.redis.expire(keys.PAGING_DOWN, DOWN_KEPT)
             return await self._note(incident, person, text) if first else text
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:
             if sent.sid:
@@ -260,6 +266,18 @@ class Pager(RedisBacked):
             attempt = await self.redis.get(keys.paging_sid(sid))
         if attempt:
             await self._next_now(as_text(attempt))
+
+    async def down_lines(self, now: datetime) -> list[str] | None:
+        """For the morning digest: each provider that failed a page in the last 24 h (None: none did)."""
+        async with self.io():
+            found = {as_text(k): json.loads(v) for k, v in (await self.redis.hgetall(keys.PAGING_DOWN)).items()}
+        lines = [
+            f"⚠️ {provider.capitalize() if provider != 'sns' else 'Amazon SNS'}: failed a page at "
+            f"{when(datetime.fromisoformat(seen['at']))}: {escape(str(seen['why'])[:200])}"
+            for provider, seen in sorted(found.items())
+            if now - datetime.fromisoformat(seen["at"]) < timedelta(hours=24)
+        ]
+        return lines or None
 
     async def open_page(self, person: str) -> bool:
         """The person's last page is of an incident still unacknowledged (a reply "1" acknowledges it)."""

@@ -188,6 +188,17 @@ def test_twilio_down_moves_on_at_once_and_is_said_once_per_incident(
 
     assert said() == 2  # once each in the thread
 
+    before = len(recorder.of("response_url"))  # and the morning digest (here /health) says it
+    assert rig.slack.command("", command="/health", user="U0BOB").status_code == 200
+
+    def digest() -> str:
+        return " ".join(
+            str(c.params) for c in recorder.of("response_url")[before:] if "Paging providers" in str(c.params)
+        )
+
+    shown = wait_for(digest, timeout=30, what="the digest's Paging providers")
+    assert "Twilio: failed a page" in str(shown) and ALICE_PHONE not in str(shown)
+
 
 # Test pages -------------------------------------------------------------------------------------------------------
 def test_a_test_page_goes_by_every_method_and_each_is_confirmed(
