@@ -23,7 +23,7 @@ from tests.support.escalation import dms
 from tests.support.harness import Bot
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
-from tests.support.slack_recorder import SlackRecorder, blocks_of, text_of_blocks
+from tests.support.slack_recorder import SlackRecorder, blocks_of, own_recorder, text_of_blocks
 
 CONFIG = """
 channels: {incidents: C0INCIDENTS}
@@ -76,11 +76,7 @@ class Rig:
         self.redis.cleanup()
 
 
-@pytest.fixture(scope="module")
-def recorder() -> Iterator[SlackRecorder]:
-    rec = SlackRecorder().start()
-    yield rec
-    rec.stop()
+recorder = pytest.fixture(scope="module", name="recorder")(own_recorder)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from tests.integration.test_alert_hardening import Rig, crit
 from tests.integration.test_alerts import TOKEN, alert, group
 from tests.support.escalation import dms
 from tests.support.net import wait_for
-from tests.support.slack_recorder import SlackRecorder
+from tests.support.slack_recorder import SlackRecorder, own_recorder
 
 SWITCHES = """  heartbeat: {alertname: Watchdog, missing_after: 10m}
 heartbeats:
@@ -24,11 +24,7 @@ heartbeats:
 """
 
 
-@pytest.fixture(scope="module")
-def recorder() -> Iterator[SlackRecorder]:
-    rec = SlackRecorder().start()
-    yield rec
-    rec.stop()
+recorder = pytest.fixture(scope="module", name="recorder")(own_recorder)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from tests.integration.test_maintenance import OPS, message_of, posts, schedule,
 from tests.support.bot_process import ack_text
 from tests.support.escalation import dms
 from tests.support.net import wait_for
-from tests.support.slack_recorder import SlackRecorder, blocks_of, text_of_blocks
+from tests.support.slack_recorder import SlackRecorder, blocks_of, own_recorder, text_of_blocks
 
 CLUSTERS = """
 kubernetes:
@@ -26,11 +26,7 @@ kubernetes:
 """
 
 
-@pytest.fixture(scope="module")
-def recorder() -> Iterator[SlackRecorder]:
-    rec = SlackRecorder().start()
-    yield rec
-    rec.stop()
+recorder = pytest.fixture(scope="module", name="recorder")(own_recorder)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from tests.support.bot_process import ack_text
 from tests.support.escalation import dms
 from tests.support.harness import Bot
 from tests.support.net import wait_for
-from tests.support.slack_recorder import SlackRecorder, blocks_of
+from tests.support.slack_recorder import SlackRecorder, blocks_of, own_recorder
 from tests.support.twilio import ACCOUNT_SID, ALICE_PHONE, AUTH_TOKEN, BOB_PHONE, FROM_NUMBER, TwilioStandIn
 
 PUBLIC = "https://chatops.example.com"
@@ -32,11 +32,7 @@ def paging_config(twilio: TwilioStandIn) -> str:
 """
 
 
-@pytest.fixture(scope="module")
-def recorder() -> Iterator[SlackRecorder]:
-    rec = SlackRecorder().start()
-    yield rec
-    rec.stop()
+recorder = pytest.fixture(scope="module", name="recorder")(own_recorder)
 
 
 @pytest.fixture

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from bot.shell.slack import Call, Identity, SlackStandIn, _blocks
 from tests.support.net import wait_for
 
-__all__ = ["REFUSED", "Call", "RecorderProcess", "SlackRecorder", "blocks_of", "text_of_blocks"]
+__all__ = ["REFUSED", "Call", "RecorderProcess", "SlackRecorder", "blocks_of", "own_recorder", "text_of_blocks"]
 
 # Every Block Kit refusal of every stand-in in this process (tests/conftest.py fails the test that caused one).
 REFUSED: list[Call] = []
@@ -74,6 +75,15 @@ class SlackRecorder(SlackStandIn):
     def wait_for_calls(self, method: str, count: int, timeout: float = 10.0) -> list[Call]:
         wait_for(lambda: len(self.of(method)) >= count, timeout=timeout, what=f"{count} {method} call(s)")
         return self.of(method)
+
+
+def own_recorder() -> Iterator[SlackRecorder]:
+    """A module's own stand-in (``recorder = pytest.fixture(scope="module", name="recorder")(own_recorder)``), for
+    modules whose bots each have a Redis of their own: their INC numbers restart, so they must not share the
+    session's."""
+    rec = SlackRecorder().start()
+    yield rec
+    rec.stop()
 
 
 def blocks_of(call: Call) -> list[dict[str, Any]]:
