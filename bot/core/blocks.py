@@ -34,20 +34,22 @@ MESSAGE_BLOCKS = 50
 MESSAGE_TEXT = 11_000  # Slack refuses a message past about 12,000 characters of block text (msg_blocks_too_long)
 
 
+def texts(node: Any) -> Iterator[str]:
+    """Every text of Block Kit as JSON (plain_text and mrkdwn objects, at any depth)."""
+    if isinstance(node, dict):
+        if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+            yield node["text"]
+        for value in node.values():
+            if isinstance(value, dict | list):
+                yield from texts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from texts(item)
+
+
 def text_size(block: Block) -> int:
     """How many characters of text a block holds, as Slack counts them against a message."""
-
-    def texts(node: Any) -> Iterator[int]:
-        if isinstance(node, dict):
-            if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
-                yield len(node["text"])
-            for value in node.values():
-                yield from texts(value)
-        elif isinstance(node, list):
-            for item in node:
-                yield from texts(item)
-
-    return sum(texts(block.to_dict()))
+    return sum(len(t) for t in texts(block.to_dict()))
 
 
 def messages(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from bot.core.blocks import texts
+
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
 MESSAGE_TEXT = 40_000
@@ -50,7 +52,7 @@ def check_message(text: str, blocks: list[dict[str, Any]]) -> None:
     reasons = list(_blocks(blocks, MESSAGE_BLOCKS))
     if reasons:
         raise Refused("invalid_blocks", reasons)
-    total = sum(len(t) for t in _texts(blocks))
+    total = sum(len(t) for t in texts(blocks))
     if total > MESSAGE_BLOCK_TEXT:
         raise Refused("msg_blocks_too_long", [f"the blocks hold {total} characters of text, past {MESSAGE_BLOCK_TEXT}"])
 
@@ -176,15 +178,3 @@ def _text(obj: Any, at: str, most: int, *, required: bool = False) -> Iterator[s
         yield f"must be more than 0 characters [json-pointer:{at}/text]"
     elif len(text) > most:
         yield f"must be less than {most + 1} characters ({len(text)}) [json-pointer:{at}/text]"
-
-
-def _texts(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
-            yield node["text"]
-        for value in node.values():
-            if isinstance(value, dict | list):
-                yield from _texts(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _texts(item)
