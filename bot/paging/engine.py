@@ -47,7 +47,6 @@ RECORD_RETRY = 0.2
 KEPT = 30 * 86400
 LAST_KEPT = 86400
 DOWN_KEPT = 2 * 86400
-ACTOR = "chatops-bot (paging)"
 QUIET = ("P3", "P4")  # severities that wait for the morning inside quiet hours
 FAILED = frozenset({"failed", "undelivered", "no-answer", "busy", "canceled"})
 

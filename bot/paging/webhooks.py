@@ -70,9 +70,8 @@ def routes(pager: Pager, public_url: str, token: str) -> list[Route]:
         if not attempt:
             return twiml_say("This call is not a page of chatops-bot.")
         if as_text(attempt).startswith("test:"):  # a test page's call
-            person = as_text(attempt).removeprefix("test:")
-            confirmed = form.get("Digits", "") == "1" and pager.tests is not None
-            if confirmed and await pager.tests.confirm(person, "call"):  # type: ignore[union-attr]
+            person, tests = as_text(attempt).removeprefix("test:"), pager.tests
+            if form.get("Digits", "") == "1" and tests is not None and await tests.confirm(person, "call"):
                 return twiml_say("Test page confirmed. Thank you.")
             return twiml_say("The test page is not confirmed.")
         number, _, person, _ = parse_member(as_text(attempt))
