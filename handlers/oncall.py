@@ -34,7 +34,9 @@ async def oncall(needs: Needs, cmd: Command) -> Answer:
     now = needs.clock()
     if not cmd.words:
         who = await needs.roster.now(now)
-        return Answer(f"Primary on call: {user(who.primary)}", oncall_blocks(who))
+        tests = needs.pager.tests if needs.pager is not None else None
+        tested = await tests.lines_of([p for p in (who.primary, who.secondary) if p]) if tests else []
+        return Answer(f"Primary on call: {user(who.primary)}", oncall_blocks(who, tested))
     if cmd.verb == "handoff":
         try:
             await needs.handoff.post(now, trigger="command")

@@ -67,6 +67,9 @@ def handoff(at: str) -> str:
     return f"oncall:handoff:{at}"
 
 
+HANDOFF_POSTED = "oncall:handoff-post"  # where the last scheduled hand-off checklist was posted (its thread)
+
+
 # Scheduled posts ---------------------------------------------------------------------------------
 def digest_tick(fire_time: str) -> str:
     return f"digest:tick:{fire_time}"
@@ -156,6 +159,9 @@ def paging_sid(sid: str) -> str:
 
 def paging_test(user: str) -> str:
     return f"paging:test:{{{user}}}"
+
+
+PAGING_TESTING = "paging:testing"  # a person under test → when the test is due to be confirmed
 
 
 def paging_tests_tick(tick: str) -> str:
@@ -373,6 +379,12 @@ TABLE: tuple[KeyDoc, ...] = (
         "`paging:test:{id}`, `paging:tests:<tick>`",
         "hash: started, by, due, each method's outcome, told (8 d TTL); the hand-off tick's claim",
         "test pages: who confirmed which method when, and the lead told once of what was not; one test per hand-off",
+    ),
+    KeyDoc(
+        "`paging:testing`, `oncall:handoff-post`",
+        "sorted set: person → when their test is due; string: JSON (channel, ts, when; 8 d TTL)",
+        "the tests still to check (anyone tested, in the rotation or not); the thread of the last scheduled "
+        "hand-off, where an unconfirmed test of it is said to the lead",
     ),
     KeyDoc(
         "`paging:sid:{id}`, `paging:last:{id}`",

@@ -7,6 +7,8 @@ Its own lines are the incidents open and those of the past week; every other dom
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import keys, slack, telemetry
 from bot.core.board import Board
+from bot.core.redis import Client, RedisBacked, StoreUnavailable
 from bot.core.schedule import ScheduledPost
 from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
@@ -23,6 +26,8 @@ from bot.incidents.store import IncidentStore
 from bot.oncall.render import handoff_blocks
 from bot.oncall.roster import Roster
 from bot.oncall.rotation import WEEKDAYS
+
+log = logging.getLogger(__name__)
 
 HANDOFF_GRACE = timedelta(minutes=15)
 CLAIM_TTL = timedelta(days=8)
@@ -40,9 +45,10 @@ class HandoffLine:
     empty: str = "✅ none"
 
 
-class HandoffChecklist:
+class HandoffChecklist(RedisBacked):
     def __init__(
         self,
+        redis: Client,
         *,
         client: AsyncWebClient,
         incidents: IncidentStore,
@@ -51,6 +57,7 @@ class HandoffChecklist:
         board: Board,
         clock: Callable[[], datetime],
     ) -> None:
+        super().__init__(redis, "the hand-off's thread")
         self.clock = clock
         self.client = client
         self.incidents = incidents
@@ -70,7 +77,7 @@ class HandoffChecklist:
             title = f"*{line.title}*" + (f" {line.note}" if line.note else "")
             lines.append((title, "\n".join(found) or line.empty))
         try:
-            await self.client.chat_postMessage(
+            posted = await self.client.chat_postMessage(
                 channel=self.config.channels.incidents,
                 text="On-call hand-off checklist",
                 blocks=handoff_blocks(who, open_now, past_week, now, lines),
@@ -79,6 +86,24 @@ class HandoffChecklist:
             slack.failed("chat.postMessage", "the hand-off checklist", exc)
             raise
         telemetry.HANDOFFS_POSTED.labels(trigger=trigger).inc()
+        if trigger == "scheduled":  # posted: a store failure now must not post it again
+            place = {"channel": posted.get("channel"), "ts": posted.get("ts"), "at": now.isoformat()}
+            try:
+                async with self.io():
+                    await self.redis.set(keys.HANDOFF_POSTED, json.dumps(place), ex=int(CLAIM_TTL.total_seconds()))
+            except StoreUnavailable as exc:
+                log.warning("the hand-off's thread is not kept (unconfirmed test pages go to the lead by DM): %s", exc)
+
+    async def last_thread(self, since: datetime) -> tuple[str, str] | None:
+        """The channel and ts of the last scheduled hand-off checklist, when it was posted at or after ``since``."""
+        async with self.io():
+            found = await self.redis.get(keys.HANDOFF_POSTED)
+        if found is None:
+            return None
+        place = json.loads(found)
+        if not place.get("channel") or not place.get("ts") or datetime.fromisoformat(place["at"]) < since:
+            return None
+        return str(place["channel"]), str(place["ts"])
 
     def scheduled_post(self) -> ScheduledPost:
         """Each weekly hand-off, within 15 minutes of it (also by a replica that starts meanwhile); a post Slack

@@ -24,6 +24,7 @@ from bot.oncall.chain import Target
 from bot.oncall.model import OnCallNow
 
 HANDOFF_LIST_LIMIT = 15
+TEST_PAGING = "Test paging/alerting"
 
 
 def page_text(incident: Incident, target: Target, step: int, waited: timedelta) -> str:
@@ -73,7 +74,8 @@ def held_page_blocks(incident: Incident, person: str) -> list[Block]:
     return [*blocks, ContextBlock(elements=[MarkdownTextObject(text=note)])]
 
 
-def oncall_blocks(now: OnCallNow) -> list[Block]:
+def oncall_blocks(now: OnCallNow, tested: Sequence[str] = ()) -> list[Block]:
+    """Who is on call; ``tested``: the last test page of each, method by method (when paging is set up)."""
     shift = now.shift
     override = f" (override by {user(now.override_by)} until {when(now.override_until)})" if now.override_until else ""
     lines = [
@@ -83,10 +85,11 @@ def oncall_blocks(now: OnCallNow) -> list[Block]:
         f"*Until:* {when(shift.ends)} — then {user(shift.next_primary)} (primary) and {user(shift.next_secondary)}"
         " (secondary)",
     ]
-    return [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
-
-
-TEST_PAGING = "Test paging/alerting"
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
+    if tested:
+        text = clip(f"🧪 *{TEST_PAGING}:*\n" + "\n".join(tested), SECTION_LIMIT)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+    return blocks
 
 
 def handoff_blocks(

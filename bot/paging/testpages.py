@@ -2,10 +2,10 @@
 the person (a click on the Slack DM's button, a reply "1" to the SMS, a key press on the call). At each hand-off the
 incoming primary and secondary are tested; ``/oncall test`` tests yourself, ``/oncall test @user`` (operators)
 someone else. A test not confirmed within ``paging.test_confirm_within`` is said to the lead, once; the hand-off's
-checklist shows who confirmed which method when.
+checklist and ``/oncall`` show who confirmed which method when.
 
 Redis: ``paging:test:{U}`` (hash: started, by, due, one field per method: ``sent``, ``confirmed <when>``, or why it
-was not sent; ``told``), kept 8 days.
+was not sent; ``told``; ``handoff``), kept 8 days; ``paging:testing`` (person → due), the tests still to check.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bot.core.settings.config import BotConfig
 from bot.core.settings.paging import mask
 from bot.core.slack import SLACK_ERRORS
 from bot.core.text import as_text, user, when
+from bot.oncall.handoff import HANDOFF_GRACE, HandoffChecklist
 from bot.oncall.roster import Roster
 from bot.paging.contacts import Contacts
 from bot.paging.providers import ProviderDown, Providers
@@ -54,6 +55,7 @@ class TestPages(RedisBacked):
         providers: Providers,
         client: AsyncWebClient,
         roster: Roster,
+        handoff: HandoffChecklist,
         clock: Callable[[], datetime],
         public_url: str | None,
     ) -> None:
@@ -64,12 +66,14 @@ class TestPages(RedisBacked):
         self.providers = providers
         self.client = client
         self.roster = roster
+        self.handoff_post = handoff
         self.clock = clock
         self.public_url = public_url
 
-    async def start(self, person: str, by: str) -> str:
+    async def start(self, person: str, by: str, *, handoff: bool = False) -> str:
         """Test every method of ``person``; what was sent, in words. The test is kept before anything is sent, so a
-        confirmation that comes back at once finds it."""
+        confirmation that comes back at once finds it. ``handoff``: a test of the hand-off, whose thread hears of
+        it when it is not confirmed in time."""
         now = self.clock()
         due = now + self.config.paging.test_confirm_within
         key = keys.paging_test(person)
@@ -78,12 +82,14 @@ class TestPages(RedisBacked):
             "by": by,
             "due": due.isoformat(),
             "told": "0",
+            "handoff": "1" if handoff else "0",
             **dict.fromkeys(METHODS, SENDING),
         }
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:
             pipe.delete(key)
             pipe.hset(key, mapping=fresh)
             pipe.expire(key, KEPT)
+            pipe.zadd(keys.PAGING_TESTING, {person: due.timestamp()})
             await pipe.execute()
         outcome = {"slack": await self._slack(person)}
         await self._sent(key, "slack", outcome["slack"])
@@ -162,38 +168,55 @@ class TestPages(RedisBacked):
         """The incoming primary and secondary are tested."""
         who = await self.roster.now(self.clock())
         for person in dict.fromkeys(p for p in (who.primary, who.secondary) if p):
-            await self.start(person, "the hand-off")
+            await self.start(person, "the hand-off", handoff=True)
 
     async def check(self, now: datetime) -> int:
-        """Tests past their time with a method unconfirmed: said to the lead once (a DM)."""
+        """Tests past their time with a method unconfirmed, whoever was tested: said to the lead once — in the
+        hand-off's thread for a test of the hand-off, else by DM."""
+        async with self.io():
+            due = [as_text(p) for p in await self.redis.zrangebyscore(keys.PAGING_TESTING, 0, now.timestamp())]
         told = 0
-        for person in dict.fromkeys(p for p in self.config.oncall.rotation):
+        for person in due:
             state = await self.state(person)
-            if not state or state.get("told") == "1" or datetime.fromisoformat(state["due"]) > now:
-                continue
             unconfirmed = [m for m in METHODS if state.get(m) in ("sent", SENDING)]
-            if not unconfirmed:
-                continue
+            first = False
+            if state and state.get("told") != "1" and unconfirmed:
+                async with self.io():
+                    first = bool(await self.redis.hsetnx(keys.paging_test(person), "told_at", now.isoformat()))
+                    await self.redis.hset(keys.paging_test(person), "told", "1")
             async with self.io():
-                first = await self.redis.hsetnx(keys.paging_test(person), "told_at", now.isoformat())
-                await self.redis.hset(keys.paging_test(person), "told", "1")
-            if not first:
-                continue
-            lead = self.config.oncall.lead
-            sent = when(datetime.fromisoformat(state["started"]))
-            text = f"⚠️ {user(person)} did not confirm the test page by {', '.join(unconfirmed)} (sent {sent})."
-            if lead:
-                try:
-                    await self.client.chat_postMessage(channel=lead, text=text)
-                except SLACK_ERRORS as exc:
-                    slack.failed("chat.postMessage", f"the unconfirmed test page of {person}", exc)
-            told += 1
+                await self.redis.zrem(keys.PAGING_TESTING, person)
+            if first:
+                await self._tell(person, state, unconfirmed)
+                told += 1
         return told
+
+    async def _tell(self, person: str, state: dict[str, str], unconfirmed: list[str]) -> None:
+        lead = (await self.roster.now(self.clock())).lead or self.config.oncall.lead
+        started = datetime.fromisoformat(state["started"])
+        text = f"⚠️ {user(person)} did not confirm the test page by {', '.join(unconfirmed)} (sent {when(started)})."
+        thread = await self.handoff_post.last_thread(started - HANDOFF_GRACE) if state.get("handoff") == "1" else None
+        if thread is None and not lead:
+            log.warning("the unconfirmed test page of %s is told to nobody: no lead (oncall.lead)", person)
+            return
+        try:
+            if thread is not None:  # in the hand-off's thread, the lead mentioned
+                await self.client.chat_postMessage(
+                    channel=thread[0], thread_ts=thread[1], text=f"{user(lead)} {text}" if lead else text
+                )
+            else:
+                await self.client.chat_postMessage(channel=str(lead), text=text)
+        except SLACK_ERRORS as exc:
+            slack.failed("chat.postMessage", f"the unconfirmed test page of {person}", exc)
 
     async def lines(self, now: datetime) -> list[str]:
         """For the hand-off's checklist: each person's last test, method by method."""
+        return await self.lines_of(list(self.config.oncall.rotation))
+
+    async def lines_of(self, people: list[str]) -> list[str]:
+        """Each person's last test, method by method (who confirmed which method when)."""
         out = []
-        for person in dict.fromkeys(self.config.oncall.rotation):
+        for person in dict.fromkeys(people):
             state = await self.state(person)
             if not state:
                 out.append(f"{user(person)}: not tested yet (`/oncall test`)")

@@ -153,7 +153,9 @@ def build(
         client=client, incidents=store, store=oncall, roster=roster, config=config, clock=clock, rooms=rooms,
         wake=wake.set, board=board,
     )  # fmt: skip
-    handoff = HandoffChecklist(client=client, incidents=store, roster=roster, config=config, board=board, clock=clock)
+    handoff = HandoffChecklist(
+        redis, client=client, incidents=store, roster=roster, config=config, board=board, clock=clock
+    )
     overrides = Overrides(
         store=oncall, roster=roster, client=client, channel=config.channels.incidents, tasks=tasks, clock=clock
     )
@@ -262,7 +264,7 @@ def build(
         providers = Providers(config.paging, twilio_token, public_url, None)
         tests = TestPages(
             redis, where, config=config, contacts=contacts, providers=providers, client=client, roster=roster,
-            clock=clock, public_url=public_url,
+            handoff=handoff, clock=clock, public_url=public_url,
         )  # fmt: skip
         pager = Pager(
             redis=redis, description=where, config=config, contacts=contacts, providers=providers,

@@ -19,6 +19,7 @@ from tests.support.bot_process import ack_text
 from tests.support.escalation import dms
 from tests.support.net import wait_for
 from tests.support.slack_recorder import SlackRecorder, blocks_of, own_recorder, text_of_blocks
+from tests.support.twilio import ACCOUNT_SID, ALICE_PHONE, AUTH_TOKEN, BOB_PHONE, FROM_NUMBER, TwilioStandIn
 
 CLUSTERS = """
 kubernetes:
@@ -133,6 +134,35 @@ def test_a_p1_inside_the_scope_pages_the_owner_only(rig: Rig, recorder: SlackRec
     rig.bot.ticked()
     assert not dms(recorder, number, "U0ALICE") and not dms(recorder, number, "U0BOB")
     assert len(dms(recorder, number, OPS)) == 1
+
+
+def test_a_held_p1_texts_and_calls_the_owner_and_not_the_on_call(tmp_path: Path, recorder: SlackRecorder) -> None:
+    """The owner paged for a held P1 is worked through the P1 rule (SMS, then a call); the on-call's phone stays
+    quiet while the hold lasts."""
+    twilio = TwilioStandIn()
+    paging = f"""paging:
+  contacts: {{{OPS}: {{phone: "{BOB_PHONE}"}}, U0ALICE: {{phone: "{ALICE_PHONE}"}}}}
+  rules: {{P1: ["slack", "sms after 1m", "call after 3m"]}}
+  twilio: {{account_sid: {ACCOUNT_SID}, from_number: "{FROM_NUMBER}", api_url: "{twilio.url}"}}
+"""
+    rig = Rig(tmp_path, recorder, extra=CLUSTERS + paging, env={"TWILIO_AUTH_TOKEN": AUTH_TOKEN})
+    try:
+        running_window(rig, "1h Postgres minor upgrade --services=data/postgres")
+        number = fire(rig, "PostgresDown", severity="critical", namespace="data", deployment="postgres")
+        wait_for(lambda: dms(recorder, number, OPS), what="the owner paged in Slack")
+        for _ in range(2):
+            rig.bot.advance(timedelta(minutes=2))
+            rig.bot.ticked()
+        (sms,) = wait_for(twilio.messages, what="the owner's SMS")  # type: ignore[misc]
+        (call,) = wait_for(twilio.calls, what="the owner's call")  # type: ignore[misc]
+        assert sms.fields["To"] == BOB_PHONE and call.fields["To"] == BOB_PHONE
+        assert f"INC-{number}" in sms.fields["Body"]
+        rig.bot.advance(timedelta(minutes=20))  # past the P1's deadline: the chain is still held
+        rig.bot.ticked()
+        assert [m.fields["To"] for m in twilio.messages() + twilio.calls()] == [BOB_PHONE, BOB_PHONE]
+    finally:
+        rig.close()
+        twilio.stop()
 
 
 def test_no_suppress_pages_as_always(rig: Rig, recorder: SlackRecorder) -> None:

@@ -7,7 +7,7 @@ tests/support/twilio.py; the bot's PUBLIC_URL is an https address its webhooks a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -248,6 +248,60 @@ def test_an_unconfirmed_test_is_said_to_the_lead_once_and_only_operators_test_ot
     moved(rig, timedelta(minutes=5))
     assert len(told()) == 1
     assert ALICE_PHONE not in str([c.params for c in told()])  # type: ignore[attr-defined]
+
+
+def next_handoff(after: datetime) -> datetime:
+    """The rig's hand-off (the default, Monday 09:00 UTC) after ``after``."""
+    day = (after + timedelta(days=(7 - after.weekday()) % 7)).replace(hour=9, minute=0, second=0, microsecond=0)
+    return day if day > after else day + timedelta(days=7)
+
+
+def test_the_handoff_tests_the_incoming_pair_and_says_what_was_not_confirmed_in_its_thread(
+    rig: Rig, recorder: SlackRecorder, twilio: TwilioStandIn
+) -> None:
+    """At the scheduled hand-off the incoming primary and secondary are tested on every method; 30 minutes later
+    what was not confirmed is said once in the hand-off's thread, to the lead; ``/oncall`` shows who confirmed what.
+    A test of someone outside the rotation (an operator's ``/oncall test @user``) is told to the lead by DM."""
+    now = rig.clock()
+    rig.bot.advance(next_handoff(now) - now + timedelta(seconds=30))
+    rig.bot.ticked()
+    (checklist,) = wait_for(lambda: [c for c in recorder.of("chat.postMessage")
+                                     if c.params.get("text") == "On-call hand-off checklist"],
+                            what="the scheduled checklist")  # fmt: skip
+    (sms,) = wait_for(twilio.messages, what="Alice's test SMS")  # type: ignore[misc]
+    wait_for(twilio.calls, what="Alice's test call")
+    assert sms.fields["To"] == ALICE_PHONE and "test page" in sms.fields["Body"]
+    tested = wait_for(lambda: {str(c.params.get("channel")) for c in recorder.of("chat.postMessage")
+                               if "Test page" in str(c.params.get("text"))} >= {"U0ALICE", "U0BOB"} or None,
+                      what="both test pages in Slack")  # fmt: skip
+    assert tested
+    reply = post(twilio, rig, "/paging/twilio/sms", {"From": ALICE_PHONE, "To": FROM_NUMBER, "Body": "1"})
+    assert "Test page confirmed" in reply.text  # type: ignore[attr-defined]
+    shown = ack_text(rig.slack.command("", command="/oncall", user="U0BOB"))
+    assert "Test paging/alerting" in shown and "sms ✅" in shown and "call ⏳ not confirmed" in shown, shown
+    assert ALICE_PHONE not in shown
+
+    ack_text(rig.slack.command("test <@U0CAROL>", command="/oncall", user="U0OPS"))  # outside the rotation
+    moved(rig, timedelta(minutes=31))
+    moved(rig, timedelta(minutes=2))
+
+    def said(where: str) -> list[object]:
+        return [c for c in recorder.of("chat.postMessage") if "did not confirm the test page" in str(c.params.get("text"))
+                and (c.params.get("thread_ts") == checklist.reply_ts if where == "thread"
+                     else c.params.get("channel") == where and not c.params.get("thread_ts"))]  # fmt: skip
+
+    in_thread = wait_for(lambda: len(said("thread")) >= 2 or None, what="the hand-off's thread told")
+    assert in_thread
+    texts = [str(c.params["text"]) for c in said("thread")]  # type: ignore[attr-defined]
+    alice = next(t for t in texts if t.startswith("<@U0LEAD> ⚠️ <@U0ALICE>"))
+    assert "slack, call" in alice and "sms" not in alice.split("by ")[1]
+    assert any(t.startswith("<@U0LEAD> ⚠️ <@U0BOB>") for t in texts)
+    wait_for(lambda: said("U0LEAD"), what="the lead told of Carol by DM")
+    assert "<@U0CAROL>" in str(said("U0LEAD")[0].params["text"])  # type: ignore[attr-defined]
+    assert not [c for c in said("U0LEAD") if "U0ALICE" in str(c.params.get("text"))]  # type: ignore[attr-defined]
+    moved(rig, timedelta(minutes=5))
+    assert len(said("thread")) == 2 and len(said("U0LEAD")) == 1
+    assert ALICE_PHONE not in str([c.params for c in said("thread")])  # type: ignore[attr-defined]
 
 
 def test_a_replica_that_stops_after_the_sms_leaves_the_call_to_the_next_and_the_sms_is_not_repeated(
