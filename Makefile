@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.escalation
 	$(BIN)/python -m bench.digest
 	$(BIN)/python -m bench.health
+	$(BIN)/python -m bench.changes
 	$(BIN)/python -m bench.security
 	$(BIN)/python -m bench.alerts
 	$(BIN)/python -m bench.paging

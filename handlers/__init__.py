@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from handlers import (
     alerts,
     backups,
+    changes,
     events,
     health,
     home,
@@ -20,7 +21,7 @@ from handlers import (
 from handlers.kit import Kit
 from handlers.needs import Needs
 
-LISTENERS = (incident, alerts, runbooks, backups, maintenance, security, oncall, health, home, events)
+LISTENERS = (incident, alerts, runbooks, changes, backups, maintenance, security, oncall, health, home, events)
 
 
 def register_all(app: AsyncApp, needs: Needs) -> None:

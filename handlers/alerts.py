@@ -1,5 +1,6 @@
-"""``/alerts`` (what is firing now) and the status page: the announcement's "Post to status page" (a form a person
-fills in) and "Resolve on status page" buttons. Responders only; the status page calls run after Slack is answered."""
+"""``/alerts`` (what is firing now), the status page: the announcement's "Post to status page" (a form a person
+fills in) and "Resolve on status page" buttons, and an enrichment's "Show logs". Responders only; the status page
+calls and the logs run after Slack is answered."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from typing import Any
 
 from bot.alerts.render import (
+    LOGS_ACTION,
     PUBLIC_ACTION,
     PUBLIC_BODY_MAX,
     PUBLIC_MODAL,
@@ -91,9 +93,24 @@ async def resolve_button(needs: Needs, click: Click, replies: Replies) -> None:
     await _status_page(needs).resolve(_number(click), click.actor.user)
 
 
+async def show_logs(needs: Needs, click: Click, replies: Replies) -> None:
+    """An enrichment's "Show logs": its runbook run again now, for the responder who clicked only (the button's value
+    is an opaque id: what runs is read from what the bot kept)."""
+    enricher = needs.alerts.enricher
+    if enricher is None:
+        raise UserError("Alert enrichment is not set up (`alerts.enrich`).")
+    request = await enricher.logs(click.value)
+
+    async def publish(blocks: list[Any], summary: str, in_channel: bool) -> None:
+        await replies.private(summary, blocks)  # pod logs: only the person who asked, whatever share_logs says
+
+    await needs.runbooks.run(request, channel=click.channel or "", user=click.actor.user, publish=publish)
+
+
 def register(kit: Kit) -> None:
     kit.command("/alerts", alerts, who=Who.RESPONDERS, doing="read the alerts")
     kit.button(PUBLIC_ACTION, post_button, doing="post to the status page")
     kit.form(PUBLIC_MODAL, post_form, who=Who.RESPONDERS, doing="post to the status page", field="body")
     kit.button(PUBLIC_RESOLVE_ACTION, resolve_button, doing="resolve on the status page")
+    kit.button(LOGS_ACTION, show_logs, who=Who.RESPONDERS, doing="see pod logs")
     kit.link(re.compile(f"^{URL_ACTION}_"))

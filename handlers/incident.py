@@ -81,8 +81,8 @@ async def incident_command(needs: Needs, cmd: Command) -> Answer:
             return Answer.form(
                 open_modal(cmd.channel), cmd.trigger_id, instead="Use `/incident open P1 <title>`.", name="open-modal"
             )
-        case p.Open(severity=severity, title=title):
-            incident = await needs.incidents.open(title=title, severity=severity, actor=actor.user)
+        case p.Open(severity=severity, title=title, service=service):
+            incident = await needs.incidents.open(title=title, severity=severity, actor=actor.user, service=service)
 
             async def announce(replies: Replies) -> None:
                 await needs.flows.opened(incident)

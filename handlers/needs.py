@@ -13,6 +13,7 @@ from bot.alerts.firing import FiringAlerts
 from bot.alerts.service import AlertService
 from bot.alerts.statuspage import PublicStatus
 from bot.backups.service import BackupService
+from bot.changes.feed import ChangeFeed
 from bot.core.permissions import Access
 from bot.core.settings.config import BotConfig
 from bot.core.tasks import BackgroundTasks
@@ -64,6 +65,8 @@ class Needs(Protocol):
     def digest(self) -> DigestService: ...
     @property
     def runbooks(self) -> RunbookRunner: ...
+    @property
+    def changes(self) -> ChangeFeed: ...
     @property
     def executor(self) -> ChangeExecutor: ...
     @property

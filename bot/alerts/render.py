@@ -1,10 +1,12 @@
-"""Block Kit for alerts and the status page (pure): what is firing now, and the form that writes the public post."""
+"""Block Kit for alerts and the status page (pure): what is firing now, the form that writes the public post, and
+what an enrichment adds to the report it posts in an incident's thread."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
     ButtonElement,
     ConfirmObject,
@@ -18,7 +20,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.core.blocks import chunked_sections, md
-from bot.core.text import clip
+from bot.core.text import clip, escape
 from bot.incidents.model import Incident, State
 
 PUBLIC_ACTION = "incident_public"  # "Post to status page": a modal with the public text
@@ -28,6 +30,7 @@ PUBLIC_NAME_MAX = 255
 PUBLIC_BODY_MAX = 2000
 PUBLIC_BODY_DEFAULT = "We are investigating reports of degraded service and will post an update shortly."
 OPTION_TEXT_MAX, OPTIONS_MAX = 75, 100  # Slack's limits of a select's option text and options
+LOGS_ACTION = "enrich_logs"  # "Show logs": an enrichment's pod logs, read again for the responder who clicks
 
 
 def public_buttons(incident: Incident) -> list[ButtonElement]:
@@ -122,3 +125,17 @@ def public_modal(incident: Incident, components: Mapping[str, str], body: str = 
         close="Cancel",
         blocks=blocks,
     )
+
+
+def enriched_context(alertname: str) -> ContextBlock:
+    """Below an enrichment report's header: why it is there."""
+    text = f"🔎 Run automatically for the alert *{escape(clip(alertname, 100))}* (`alerts.enrich`)"
+    return ContextBlock(elements=[md(text)])
+
+
+def logs_blocks(logs_id: str) -> list[Block]:
+    """In place of the log lines left out of a shared report: why, and "Show logs" for the responder who clicks (the
+    button's value only an opaque id)."""
+    why = "Log lines are not posted in the channel (`kubernetes.share_logs`): *Show logs* shows them only to you."
+    button = ButtonElement(text="Show logs", action_id=LOGS_ACTION, value=logs_id)
+    return [ContextBlock(elements=[md(why)]), ActionsBlock(elements=[button])]

@@ -24,6 +24,7 @@ from datetime import datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import routing
+from bot.alerts.enrich import Enricher
 from bot.alerts.heartbeat import WATCHDOG, Heartbeats
 from bot.alerts.payload import Alert, Payload
 from bot.alerts.store import GROUP_TTL, OPENING, OPENING_TTL, STORM_TTL, AlertStore
@@ -69,9 +70,11 @@ class AlertService:
         tasks: BackgroundTasks,
         clock: Callable[[], datetime],
         heartbeats: Heartbeats | None = None,
+        enricher: Enricher | None = None,  # alerts.enrich: the diagnoses an alert runs once it is on an incident
     ) -> None:
         self.config = config
         self.heartbeats = heartbeats
+        self.enricher = enricher
         self.settings = config.alerts
         self.client = client
         self.store = store
@@ -233,7 +236,9 @@ class AlertService:
         """Open the group's incident, or add the group to the storm's when too many opened in the last minute."""
         now_ms = self._now_ms()
         if not await self.store.admit(now_ms, self.settings.max_new_per_minute, f"{payload.group}:{now_ms}"):
-            return await self._storm(payload, route), "storm"
+            number = await self._storm(payload, route)
+            self._enrich(number, payload)
+            return number, "storm"
         origin = self._origin(payload, route, previous)
         description = routing.description(payload) or routing.firing_text(payload, listed=True)
         incident = await self.incidents.open(
@@ -245,6 +250,7 @@ class AlertService:
         )
         log.info("%s opened from alert group %s (%s)", incident.ref, payload.group, payload.source)
         self.tasks.spawn(self.flows.opened(incident), name=f"announce-{incident.ref}")
+        self._enrich(incident.number, payload)
         if previous is not None:  # once opened, the group settles to it whatever follows: a note is not worth two
             text = f"INC-{previous} had this alert group; it was resolved"
             await self._note(incident.number, "follows", text, origin, best_effort=True)
@@ -298,6 +304,7 @@ class AlertService:
         origin = incident.alert or self._origin(payload, routing.route(payload, self.settings), None)
         group, number = payload.group, incident.number
         await self.store.extend(keys.alert_group(group), GROUP_TTL)  # a long-lived group keeps its incident
+        self._enrich(number, payload)  # each enrichment once per incident: a re-send's are claimed already
         ended = await self.store.ended(group, number, [a.key for a in payload.resolved])
         await self.store.mark_ended(group, [a.instance for a in payload.resolved if a.instance], self._now_ms())
         old = await self._old(payload, payload.firing)
@@ -325,6 +332,11 @@ class AlertService:
             await self._raise(number, severity, origin, routing.names(new))
             changed = True
         return Outcome("updated" if changed else "unchanged", number)
+
+    def _enrich(self, number: int, payload: Payload) -> None:
+        """The diagnoses the firing alerts ask for, in the background (delaying neither answer nor announcement)."""
+        if self.enricher is not None:
+            self.enricher.firing(number, payload.firing)
 
     async def _record_fresh(self, payload: Payload, number: int, fresh: list[Alert]) -> list[str]:
         instances = [a.instance for a in fresh if a.instance]

@@ -10,7 +10,10 @@ mitigated only when its last group resolves."""
 
 from __future__ import annotations
 
+import json
+import secrets
 from collections.abc import Sequence
+from typing import Any
 
 from bot.core import keys
 from bot.core.redis import Client, RedisBacked
@@ -23,6 +26,8 @@ OPENING = "opening:"
 OPENING_TTL = 60  # a token left by a request that died while opening expires
 OPENING_MARK_TTL = 86400
 SEEN_KEPT = 5000
+ENRICHED_TTL = 30 * 86400  # an enrichment's claim: once per incident, however long the group keeps firing
+LOGS_TTL = 7 * 86400  # what a "Show logs" button reads
 
 # KEYS[1] the group's key; ARGV: the value expected ('' = none), the new value, the TTL. 1 when set, else 0.
 CLAIM = """
@@ -164,3 +169,17 @@ class AlertStore(RedisBacked):
     async def extend(self, key: str, ttl: int) -> None:
         async with self.io():
             await self.redis.expire(key, ttl)
+
+    async def keep_logs(self, what: dict[str, Any]) -> str:
+        """Keep what a "Show logs" button reads; its opaque id (the button's value)."""
+        logs_id = secrets.token_urlsafe(12)
+        async with self.io():
+            await self.redis.set(keys.enrich_logs(logs_id), json.dumps(what), ex=LOGS_TTL)
+        return logs_id
+
+    async def kept_logs(self, logs_id: str) -> dict[str, Any] | None:
+        if not logs_id or len(logs_id) > 64:
+            return None
+        async with self.io():
+            raw = await self.redis.get(keys.enrich_logs(logs_id))
+        return dict(json.loads(raw)) if raw else None

@@ -59,6 +59,18 @@ ONCALL_OVERRIDE = "oncall:override"
 ONCALL_TIMELINE = "oncall:timeline"
 
 
+def incident_changes(number: int) -> str:
+    return f"inc:{{{number}}}:changes"
+
+
+def changes_post(number: int) -> str:
+    return f"inc:{{{number}}}:changes-post"
+
+
+def changes_claim(number: int) -> str:
+    return f"inc:{{{number}}}:changes-claim"
+
+
 def escalation(number: int) -> str:
     return f"inc:{{{number}}}:esc"
 
@@ -134,6 +146,16 @@ def alert_seen(group: str) -> str:
 
 def alert_groups(number: int) -> str:
     return f"inc:{{{number}}}:alert-groups"
+
+
+def enriched(number: int, what: str) -> str:
+    """One enrichment of INC-n (``what``: a digest of its rule and target), claimed by the one request running it."""
+    return f"inc:{{{number}}}:enriched:{what}"
+
+
+def enrich_logs(logs_id: str) -> str:
+    """What a "Show logs" button reads at click time (its value is only this opaque id)."""
+    return f"alerts:logs:{{{logs_id}}}"
 
 
 # Paging by SMS and calls -----------------------------------------------------------------------------------------
@@ -348,6 +370,18 @@ TABLE: tuple[KeyDoc, ...] = (
         "the alert groups firing on INC-n: a storm incident is mitigated only when the last of them resolves",
     ),
     KeyDoc(
+        "`inc:{n}:enriched:<digest>`",
+        "string: the rule and target (30 d TTL)",
+        "an enrichment of INC-n (`alerts.enrich`), SET NX: run once per rule and target however often the group "
+        "is re-sent, by one replica",
+    ),
+    KeyDoc(
+        "`alerts:logs:{id}`",
+        "string: JSON (runbook, cluster, namespace, workload, options, incident; 7 d TTL)",
+        'an enrichment whose report quotes pod logs: its "Show logs" button (value: the opaque id) reads them again '
+        "at click time for the responder who clicks",
+    ),
+    KeyDoc(
         "`alerts:opened`, `alerts:storm:<P>`",
         "sorted set (the last minute); string per severity, 10 min TTL",
         "storm control: incidents opened from alerts in the last minute; the storm incident of each severity "
@@ -396,6 +430,12 @@ TABLE: tuple[KeyDoc, ...] = (
         "string: JSON (when, from whom; 40 d TTL); string: INC number, or `opening:<token>` (40 d TTL)",
         "the dead man's switches (`watchdog`: Alertmanager's; `job:<name>`: a job's check-ins): the last beat, "
         "and the one incident a silence opened (until a beat returns)",
+    ),
+    KeyDoc(
+        "`inc:{n}:changes`, `inc:{n}:changes-post`, `inc:{n}:changes-claim`",
+        "string: JSON timeline entries (90 d TTL); hash: `channel`, `ts` (30 d TTL); string, 60 s TTL",
+        'what changed in the clusters before INC-n (its post-mortem\'s timeline); its one "What changed" message, '
+        "posted once across replicas, edited when more arrives",
     ),
     KeyDoc("`inc:{n}:statuspage`", "string, 5 min TTL", "the one request creating INC-n's status page incident"),
     KeyDoc(

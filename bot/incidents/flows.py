@@ -23,7 +23,7 @@ from bot.incidents.announcement import Announcer
 from bot.incidents.model import Incident, State
 from bot.incidents.rooms import IncidentRooms
 from bot.incidents.service import IncidentService
-from bot.incidents.steps import AfterIncidentChange, PagingHold
+from bot.incidents.steps import AfterIncidentChange, AfterOpened, PagingHold
 from bot.incidents.store import IncidentStore
 from bot.incidents.updates import StatusUpdates
 
@@ -42,8 +42,10 @@ async def draft(
     """The incident and its post-mortem Markdown, times in ``tz`` (default: the on-call time zone)."""
     incident = await store.get(number)
     entries, _ = await store.timeline(number)
+    before = await store.changes_before(number)
     zone = tz or ZoneInfo(config.oncall.timezone)
-    text = postmortem.build(incident, entries, config.severities[incident.severity].ack_within, zone, datetime.now(UTC))
+    target = config.severities[incident.severity].ack_within
+    text = postmortem.build(incident, entries, target, zone, generated_at=datetime.now(UTC), changes=before)
     return incident, text
 
 
@@ -81,6 +83,11 @@ class IncidentFlows:
             except StoreUnavailable:
                 primary = None
             await self.rooms.open_room(incident, [incident.opened_by, incident.commander, primary])
+        for after in self.board.of(AfterOpened):
+            try:
+                await after.opened(incident)
+            except Exception:
+                log.exception("%s after %s opened", after.key, incident.ref)
 
     async def _held(self, incident: Incident) -> None:
         for source in self.board.of(PagingHold):

@@ -127,6 +127,7 @@ class Incident(BaseModel):
     during: list[During] = Field(default_factory=list, description="what was going on when it opened")
     alert: AlertOrigin | None = Field(default=None, description="opened from an alert group")
     held: Hold | None = Field(default=None, description="paging held when it opened (a maintenance window)")
+    service: str | None = Field(default=None, description="what it is about: `namespace` or `namespace/workload`")
     statuspage_id: str | None = Field(default=None, description="its incident on the public status page")
     statuspage_status: str | None = Field(default=None, description="that incident's status there (resolved, …)")
     statuspage_components: list[str] = Field(default_factory=list, description="the components it marked down")

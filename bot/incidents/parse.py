@@ -12,6 +12,8 @@ from bot.core.errors import UserError
 from bot.core.ids import mentioned_user
 from bot.core.severity import Severity
 from bot.incidents.model import TITLE_MAX, Action, parse_ref
+from runbooks.errors import BadRequest
+from runbooks.kube import names
 
 __all__ = ["check_text", "parse_ref"]
 
@@ -19,7 +21,8 @@ MAX_TEXT = 4000
 NOTE_MAX = 500
 
 USAGE = """*`/incident` commands*
-• `/incident open P1 <title>` — open an incident (no arguments opens a form)
+• `/incident open P1 <title> [--service=namespace/deployment]` — open an incident (no arguments opens a form);
+  the service is where its recent changes are read
 • `/incident ack|mitigate|resolve INC-n [note]` — lifecycle steps
 • `/incident reopen INC-n [note]`, `/incident close INC-n` — after resolve
 • `/incident status INC-n`, `/incident list [--recent]` — one incident; all not closed; the last 30 days
@@ -67,6 +70,7 @@ class OpenModal:
 class Open:
     severity: Severity
     title: str
+    service: str | None = None  # ``--service=namespace[/workload]``: what it is about (its changes are read there)
 
 
 @dataclass(frozen=True)
@@ -264,7 +268,28 @@ def _parse_open(rest: str) -> Command:
         if head.upper().startswith("P") and head[1:].isdigit():
             raise ParseError(f"`{clip_token(head)}` is not a severity; use P1, P2, P3 or P4: `{form}`.")
         raise ParseError(f"Start with the severity: `{form}` (or `/incident open` alone for a form).")
+    service = None
+    words = title.split(" ")
+    given = [w for w in words if w.startswith("--service=")]
+    if len(given) > 1:
+        raise ParseError(f"Name one service: `{form} --service=namespace/deployment`.")
+    if given:
+        service = parse_service(given[0].removeprefix("--service="), "Name it as `--service=namespace/deployment`.")
+        title = " ".join(w for w in words if not w.startswith("--service="))
     title = check_text(title, "title", TITLE_MAX)
     if not title:
         raise ParseError(f"Give the incident a title: `{form}`.")
-    return Open(severity, title)
+    return Open(severity, title, service)
+
+
+def parse_service(value: str, form: str) -> str:
+    """``namespace`` or ``namespace/workload`` (``production/api-gateway``), each a valid Kubernetes name; a
+    refusal ends with ``form``."""
+    namespace, _, workload = value.partition("/")
+    try:
+        names.label(namespace, "namespace")
+        if workload:
+            names.subdomain(workload, "workload")
+    except BadRequest as exc:
+        raise ParseError(f"{exc} {form}") from None
+    return f"{namespace}/{workload}" if workload else namespace

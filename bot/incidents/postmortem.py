@@ -17,7 +17,7 @@ from bot.core.severity import SEVERITY_LABELS
 from bot.core.timeline import TimelineEntry
 from bot.incidents.model import Incident
 
-NOT_ACTIONS = {"opened", "was paged", "could not be paged"}
+NOT_ACTIONS = {"opened", "was paged", "could not be paged", "changed"}
 
 
 def _who(actor: str | None) -> str:
@@ -54,8 +54,11 @@ def build(
     timeline: Sequence[TimelineEntry],
     target: timedelta | Literal["next_business_day"],
     tz: ZoneInfo,
+    *,
     generated_at: datetime,
+    changes: Sequence[TimelineEntry] = (),
 ) -> str:
+    """The draft; ``changes``: what changed in the clusters before it (the change feed's), on the timeline too."""
     sev = incident.severity
     opened = incident.opened_at
     lines = [
@@ -101,7 +104,8 @@ def build(
         f"| time ({tz.key}) | who | what | note |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {_at(e.at, tz)} | {_who(e.actor)} | {e.kind} | {_md(e.text)} |" for e in timeline]
+    rows = sorted([*timeline, *changes], key=lambda e: e.at)
+    lines += [f"| {_at(e.at, tz)} | {_who(e.actor)} | {e.kind} | {_md(e.text)} |" for e in rows]
     actions = [e for e in timeline if e.kind not in NOT_ACTIONS]
     lines += ["", "## Actions taken", ""]
     lines += [f"- {_at(e.at, tz)} — {_who(e.actor)} {e.kind}" + (f": {_md(e.text)}" if e.text else "") for e in actions]

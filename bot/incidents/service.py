@@ -80,7 +80,14 @@ class IncidentService:
         return respond_by(opened_at, self.config.severities[severity].ack_within, self.tz)
 
     async def open(
-        self, *, title: str, severity: Severity, actor: str, description: str = "", alert: AlertOrigin | None = None
+        self,
+        *,
+        title: str,
+        severity: Severity,
+        actor: str,
+        description: str = "",
+        alert: AlertOrigin | None = None,
+        service: str | None = None,
     ) -> Incident:
         now = self.clock()
         incident = await self.store.open(
@@ -93,6 +100,7 @@ class IncidentService:
             during=await self._during(now),
             alert=alert,
             held=await self._hold(now, severity, alert),
+            service=service,
         )
         telemetry.TRANSITIONS.labels(action="open", severity=severity.value).inc()
         await self._tell("opened", incident)

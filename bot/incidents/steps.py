@@ -4,6 +4,7 @@
   (acknowledged, mitigated, resolved, closed) or changes severity (escalation arms, cancels and moves its pages);
 - :class:`AfterIncidentChange`: what follows a change once Slack has been answered and the announcement shows it
   (the status page asks whether to resolve publicly too);
+- :class:`AfterOpened`: what follows a new incident's announcement (the change feed's "What changed");
 - :class:`OpenedDuring`: something going on when an incident opens, kept on it and named on its announcement
   (a maintenance window);
 - :class:`AnnouncementButtons`: buttons of another domain on the announcement (the status page's);
@@ -45,6 +46,16 @@ class AfterIncidentChange:
 
     key: str
     changed: Callable[[Incident, TimelineEntry], Awaitable[None]]
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class AfterOpened:
+    """Called once a new incident's announcement (and its room) is posted, in the background; failures are logged
+    (the change feed posts what changed before it in its thread)."""
+
+    key: str
+    opened: Step
     order: int = 0
 
 

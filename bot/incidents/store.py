@@ -10,6 +10,7 @@ serialise: the loser re-reads and is refused by the state machine.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -38,6 +39,7 @@ return current
 MAX_OPEN_ATTEMPTS = 5
 ANNOUNCING_TTL = 30
 SCAN_BATCH = 100
+CHANGES_KEPT = 90 * 86400  # an incident's changes, for a post-mortem written weeks later
 
 
 class IncidentNotFound(UserError):
@@ -74,6 +76,7 @@ class IncidentStore(RedisBacked):
         during: list[During] | None = None,
         alert: AlertOrigin | None = None,
         held: Hold | None = None,
+        service: str | None = None,
     ) -> Incident:
         """Allocate INC-n and store the new incident with its first timeline entry.
 
@@ -95,6 +98,7 @@ class IncidentStore(RedisBacked):
                     during=during or [],
                     alert=alert,
                     held=held,
+                    service=service,
                 )
                 first = [now.isoformat(), opened_by, "opened", f"{severity.value}: {title}"]
                 created = await self._create(
@@ -226,6 +230,18 @@ class IncidentStore(RedisBacked):
         async with self.io():
             rows: list[Any] = list(await self.redis.xrevrange(keys.timeline(number), count=count) or [])
         return [from_stream(entry_id, fields) for entry_id, fields in reversed(rows)]
+
+    async def keep_changes(self, number: int, entries: list[TimelineEntry]) -> None:
+        """What changed in the clusters before the incident (the change feed's most suspicious), for its
+        post-mortem's timeline; replaces what was kept."""
+        data = json.dumps([e.model_dump(mode="json", exclude={"entry_id"}) for e in entries])
+        async with self.io():
+            await self.redis.set(keys.incident_changes(number), data, ex=CHANGES_KEPT)
+
+    async def changes_before(self, number: int) -> list[TimelineEntry]:
+        async with self.io():
+            raw = await self.redis.get(keys.incident_changes(number))
+        return [TimelineEntry.model_validate(e) for e in json.loads(raw)] if raw else []
 
     async def snapshot(self, number: int) -> tuple[Incident, tuple[str, str] | None]:
         """The incident and where its announcement is (channel, ts), in one round trip."""

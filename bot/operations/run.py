@@ -116,7 +116,9 @@ class RunbookRunner:
         except API_ERRORS as exc:
             raise DependencyError(f"*{book.name}* stopped: {explain(exc, f'workload {request.target}')}.") from exc
         incident = await self.incidents.store.room_of(channel)
-        blocks, summary = await self._render(book, report, request.cluster, {"incident": incident, "offered_to": user})
+        blocks, summary = await self.render_offers(
+            book, report, request.cluster, {"incident": incident, "offered_to": user}
+        )
         if request.cluster and self.clusters.several:
             blocks = [blocks[0], cluster_context(request.cluster), *blocks[1:]]
         # Pod logs can hold anything (customer data, tokens printed by mistake): a report quoting them goes to
@@ -126,7 +128,7 @@ class RunbookRunner:
             await self.incidents.note(incident, f"ran runbook {book.name}", summary, user)
         await self.audit.record({"kind": "runbook", "runbook": book.name, "actor": user, "summary": summary})
 
-    async def _render(
+    async def render_offers(
         self, book: Runbook, report: BaseModel, cluster: str | None, origin: dict[str, object]
     ) -> Rendered:
         """Store each proposed change as an offer (with the incident and user it was offered to); render."""

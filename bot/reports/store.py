@@ -9,11 +9,11 @@ from datetime import datetime
 from bot.core import keys
 from bot.core.redis import RedisBacked
 from bot.core.text import as_text as _text
+from bot.operations.audit import AuditLog
 
 COST_TTL = 86400
 COST_CLAIM_TTL = 120  # longer than Cost Explorer takes to answer (boto3's timeouts and retries included)
 COST_FAILED_TTL = 30  # a refusal is told to everyone asking meanwhile, then asked again
-STREAM_BATCH = 1000
 
 
 class ReportStore(RedisBacked):
@@ -46,17 +46,5 @@ class ReportStore(RedisBacked):
         await self.release(keys.report_cost_claim(day))
 
     async def audit_entries(self, since: datetime, until: datetime) -> list[dict[str, str]]:
-        """The ``audit`` stream's entries between two instants (stream ids are their times), oldest first."""
-        start, end = int(since.timestamp() * 1000), int(until.timestamp() * 1000)
-        found: list[dict[str, str]] = []
-        cursor = f"{start}-0"
-        while True:
-            async with self.io():
-                batch = await self.redis.xrange(keys.AUDIT, min=cursor, max=f"{end}-18446744073709551615",
-                                                count=STREAM_BATCH)  # fmt: skip
-            batch = batch or []
-            for entry_id, fields in batch:
-                found.append({_text(k): _text(v) for k, v in (fields or {}).items()} | {"id": _text(entry_id)})
-            if len(batch) < STREAM_BATCH:
-                return found
-            cursor = "(" + _text(batch[-1][0])
+        """The ``audit`` stream's entries between two instants, oldest first."""
+        return await AuditLog(self.redis, self.description).entries(since, until)

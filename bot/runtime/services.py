@@ -16,6 +16,7 @@ from datetime import datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import contributions as alert_contributions
+from bot.alerts.enrich import Enricher
 from bot.alerts.firing import FiringAlerts
 from bot.alerts.heartbeat import Heartbeats
 from bot.alerts.service import AlertService
@@ -23,6 +24,9 @@ from bot.alerts.statuspage import PublicStatus, StatuspageApi
 from bot.alerts.store import AlertStore
 from bot.backups import contributions as backup_contributions
 from bot.backups.service import BackupService
+from bot.changes import contributions as change_contributions
+from bot.changes.feed import ChangeFeed
+from bot.changes.incident import IncidentChanges
 from bot.core.board import Board
 from bot.core.clock import utcnow
 from bot.core.outbox import Outbox
@@ -92,6 +96,7 @@ class Services:
     handoff: HandoffChecklist
     digest: DigestService
     runbooks: RunbookRunner
+    changes: ChangeFeed
     executor: ChangeExecutor
     follower: Follower
     backups: BackupService
@@ -232,6 +237,8 @@ def build(
         heartbeats = Heartbeats(
             config=config, store=alert_store, incidents=incidents, flows=flows, tasks=tasks, clock=clock
         )
+    changes = ChangeFeed(clusters=clusters, audit=audit, offers=offers, clock=clock, secrets=config.changes.secrets)
+    incident_changes = IncidentChanges(feed=changes, store=store, client=client, config=config, clock=clock)
     alerts = AlertService(
         config=config,
         client=client,
@@ -241,6 +248,15 @@ def build(
         tasks=tasks,
         clock=clock,
         heartbeats=heartbeats,
+        enricher=Enricher(
+            settings=config.alerts,
+            runner=runner,
+            store=alert_store,
+            incidents=incidents,
+            client=client,
+            tasks=tasks,
+            changes=incident_changes.post,
+        ),
     )
     url = config.alerts.alertmanager_url
     firing = FiringAlerts(url, alertmanager_authorization) if url else None
@@ -279,6 +295,7 @@ def build(
     maintenance_contributions.declare(board, maintenance)
     alert_contributions.declare(board, firing, statuspage, heartbeats)
     paging_contributions.declare(board, pager, handoff)
+    change_contributions.declare(board, changes, incident_changes, roster)
     digest_contributions.declare(board, digest)
     security_contributions.declare(board, security)
     report_contributions.declare(board, weekly)
@@ -307,6 +324,7 @@ def build(
         handoff=handoff,
         digest=digest,
         runbooks=runner,
+        changes=changes,
         executor=executor,
         follower=follower,
         backups=backups,

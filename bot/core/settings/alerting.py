@@ -1,5 +1,5 @@
 """Config sections of alerts and the public status page (pure): routes with Alertmanager's matchers, storm control,
-Statuspage."""
+enrichment (the diagnoses an alert runs), Statuspage."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from bot.core.settings.types import ChannelId, Duration, HttpUrl, Strict, http_url
 from bot.core.severity import Severity
@@ -91,6 +91,60 @@ def heartbeat_names(value: dict[str, Heartbeat]) -> dict[str, Heartbeat]:
     return value
 
 
+# What an enrichment may run, with the options (``args``) each takes besides the target: the runbooks that diagnose
+# (their params, ``runbooks/books/``; a unit test keeps this in step with the registry) and the change feed.
+ENRICH_RUNS: dict[str, tuple[str, ...]] = {"crashloop": (), "high-error-rate": ("pattern", "deps"), "changes": ()}
+_OPTION = re.compile(r"^--([a-z_]+)=(.*)$")
+
+
+class EnrichRule(Strict):
+    """Alerts whose labels match every ``match`` entry (a plain value equals, ``~regex`` matches it anchored) run
+    ``run`` on the target their labels name (``namespace`` with ``pod``, ``deployment``, ``statefulset`` or
+    ``daemonset``; ``cluster``)."""
+
+    match: dict[str, str] = Field(min_length=1)
+    run: str
+    args: str = Field(default="", max_length=300)  # options of the runbook, e.g. "--pattern=ERROR"
+
+    @property
+    def matchers(self) -> list[str]:
+        """The match entries as Alertmanager matchers (``k=v``, ``k=~regex``)."""
+        return [f"{k}=~{v[1:]}" if v.startswith("~") else f'{k}="{v}"' for k, v in self.match.items()]
+
+    @property
+    def options(self) -> list[str]:
+        return self.args.split()
+
+    @field_validator("match")
+    @classmethod
+    def _match(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, wanted in value.items():
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+                raise ValueError(f"{name!r} is not a label name")
+            parse_matcher(f"{name}=~{wanted[1:]}" if wanted.startswith("~") else f"{name}=x")
+        return value
+
+    @model_validator(mode="after")
+    def _run(self) -> EnrichRule:
+        if self.run not in ENRICH_RUNS:
+            raise ValueError(f"run {self.run!r} is not one of {', '.join(ENRICH_RUNS)}")
+        for word in self.options:
+            found = _OPTION.match(word)
+            if found is None or found.group(1) not in ENRICH_RUNS[self.run]:
+                takes = ", ".join(f"--{o}=…" for o in ENRICH_RUNS[self.run]) or "no options"
+                raise ValueError(f"args {word[:40]!r}: {self.run} takes {takes}")
+        return self
+
+
+# kube-prometheus-stack's alert names (``alerts.enrich_defaults``), after the rules of ``alerts.enrich``.
+DEFAULT_ENRICH = (
+    EnrichRule(match={"alertname": "KubePodCrashLooping"}, run="crashloop"),
+    EnrichRule(match={"alertname": "KubeContainerWaiting"}, run="crashloop"),
+    EnrichRule(match={"alertname": "KubePodNotReady"}, run="crashloop"),
+    EnrichRule(match={"alertname": "KubeDeploymentReplicasMismatch"}, run="changes"),
+)
+
+
 class Alerts(Strict):
     routes: list[AlertRoute] = Field(default_factory=list)
     default: AlertDefault = AlertDefault()
@@ -102,6 +156,20 @@ class Alerts(Strict):
     sender_key: Literal["external_url", "receiver", "none"] = "external_url"
     alertmanager_url: str | None = None  # /alerts, the hand-off and the digest read what is firing here
     heartbeat: AlertHeartbeat | None = None  # Alertmanager's Watchdog: a dead man's switch on alerting
+    enrich: list[EnrichRule] = Field(default_factory=list, max_length=100)  # first match wins
+    enrich_defaults: bool = False  # kube-prometheus-stack's alerts (DEFAULT_ENRICH) after the rules of ``enrich``
+    enrich_timeout: Duration = timedelta(seconds=20)  # one enrichment's answer; past it, one line says so
+
+    @property
+    def enrichments(self) -> list[EnrichRule]:
+        return [*self.enrich, *(DEFAULT_ENRICH if self.enrich_defaults else ())]
+
+    @field_validator("enrich_timeout")
+    @classmethod
+    def _enrich_timeout(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(minutes=5):
+            raise ValueError("between 1s and 5m")
+        return value
 
     @field_validator("alertmanager_url")
     @classmethod

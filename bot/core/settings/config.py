@@ -35,6 +35,7 @@ from bot.core.settings.paging import Paging
 from bot.core.settings.platform import (
     DEFAULT_PROMQL,
     AwsConfig,
+    Changes,
     ClusterRef,
     DigestSchedule,
     Eks,
@@ -60,6 +61,7 @@ __all__ = [
     "AuditCheck",
     "AwsConfig",
     "BotConfig",
+    "Changes",
     "Channels",
     "ClusterRef",
     "DigestSchedule",
@@ -99,6 +101,7 @@ class BotConfig(Strict):
     permissions: Permissions = Permissions()
     digest: DigestSchedule = DigestSchedule()
     kubernetes: Kubernetes = Kubernetes()
+    changes: Changes = Changes()
     prometheus: PrometheusConfig | None = None
     velero: Velero = Velero()
     aws: AwsConfig | None = None  # absent: nothing in AWS is read or offered

@@ -63,6 +63,25 @@ class Kubernetes(Strict):
         return [c.name for c in self.clusters]
 
 
+class Changes(Strict):
+    """The change feed (``/changes``, an incident's "What changed", the hand-off's review)."""
+
+    lookback: Duration = Field(default=timedelta(hours=2), description="an incident's changes: this long before it")
+    shown: int = Field(default=10, ge=1, le=40, description="lines of an incident's changes (the rest counted)")
+    secrets: bool = Field(
+        default=False,
+        description="Secret changes (by name) and Helm releases: needs list on secrets "
+        "(deploy/rbac-changes-secrets.yaml), which the bot is otherwise never given",
+    )
+
+    @field_validator("lookback")
+    @classmethod
+    def _lookback(cls, value: timedelta) -> timedelta:
+        if not timedelta(minutes=5) <= value <= timedelta(days=7):
+            raise ValueError("between 5m and 7d")
+        return value
+
+
 class Velero(Strict):
     namespace: names.Namespace = "velero"
 

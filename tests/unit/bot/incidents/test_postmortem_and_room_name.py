@@ -52,7 +52,7 @@ def test_postmortem_sections_and_durations() -> None:
         TimelineEntry(at=at(22), actor="U0BOB", kind="mitigated", text="rolled back"),
         TimelineEntry(at=at(95), actor="U0BOB", kind="resolved"),
     ]
-    md = build(incident, timeline, timedelta(minutes=15), ZoneInfo("Europe/Berlin"), at(100))
+    md = build(incident, timeline, timedelta(minutes=15), ZoneInfo("Europe/Berlin"), generated_at=at(100))
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings == [
         "## Summary",
@@ -83,5 +83,19 @@ def test_missed_target() -> None:
         acknowledged_by="U2",
         acknowledged_at=at(20),
     )
-    md = build(incident, [], timedelta(minutes=15), ZoneInfo("UTC"), at(30))
+    md = build(incident, [], timedelta(minutes=15), ZoneInfo("UTC"), generated_at=at(30))
     assert "20m against a 15m target — missed by 5m" in md and "- none recorded" in md
+
+
+def test_the_changes_before_it_are_on_the_timeline_in_order_and_not_actions() -> None:
+    incident = Incident(number=9, title="t", severity=Severity.P1, opened_by="U1", opened_at=T0, respond_by=at(15))
+    timeline = [TimelineEntry(at=T0, actor="U1", kind="opened", text="P1: t")]
+    changes = [
+        TimelineEntry(at=at(-12), actor="argocd", kind="changed", text="production/api-gateway rollout 2.4.1 → 2.4.2"),
+        TimelineEntry(at=at(-50), actor="kubectl", kind="changed", text="production/payments-config ConfigMap changed"),
+    ]
+    md = build(incident, timeline, timedelta(minutes=15), ZoneInfo("UTC"), generated_at=at(30), changes=changes)
+    rows = md.split("## Timeline")[1].split("## Actions taken")[0]
+    assert rows.index("payments-config") < rows.index("api-gateway") < rows.index("P1: t")
+    assert "@argocd" in rows
+    assert "api-gateway" not in md.split("## Actions taken")[1]
