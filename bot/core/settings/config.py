@@ -21,6 +21,8 @@ from bot.core.settings.alerting import (
     heartbeat_names,
     parse_matcher,
 )
+from bot.core.settings.capacity import Capacity
+from bot.core.settings.dr import Dr
 from bot.core.settings.incident_response import (
     DEFAULT_SEVERITIES,
     Channels,
@@ -102,6 +104,8 @@ class BotConfig(Strict):
     digest: DigestSchedule = DigestSchedule()
     kubernetes: Kubernetes = Kubernetes()
     changes: Changes = Changes()
+    dr: Dr = Dr()
+    capacity: Capacity = Capacity()
     prometheus: PrometheusConfig | None = None
     velero: Velero = Velero()
     aws: AwsConfig | None = None  # absent: nothing in AWS is read or offered
