@@ -77,6 +77,7 @@ class Click:
     trigger_id: str
     channel: str | None = None  # None on the App Home
     message_ts: str | None = None
+    thread_ts: str | None = None  # the thread the clicked message is a reply in, if it is one
     selected_user: str | None = None
     on_home: bool = False
 
@@ -93,6 +94,7 @@ class Click:
             trigger_id=str(body.get("trigger_id") or ""),
             channel=str((body.get("channel") or {}).get("id") or "") or None,
             message_ts=str(container.get("message_ts") or "") or None,
+            thread_ts=str(container.get("thread_ts") or (body.get("message") or {}).get("thread_ts") or "") or None,
             selected_user=str(clicked.get("selected_user") or "") or None,
             on_home=container.get("type") == "view" or not body.get("response_url"),
         )

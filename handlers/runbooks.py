@@ -59,7 +59,8 @@ async def carry_out(needs: Needs, click: Click, replies: Replies) -> None:
     await replies.public(done.text)
     if not done.change.followed:
         return
-    sink = ThreadSink(needs.client, click.channel or "", click.message_ts or "", replies.public)
+    # followed in the clicked message's thread (the thread it is a reply in, for a report posted in an incident's)
+    sink = ThreadSink(needs.client, click.channel or "", click.thread_ts or click.message_ts or "", replies.public)
     outcome = await needs.follower.follow_change(done.change, done.site, sink)
     following = await needs.executor.follow_ups(done, outcome)
     if following:

@@ -6,8 +6,9 @@ declared ``order``. A domain declares its contributions in one module of its own
 composition root hands the board to every surface and calls each domain's declarations before the bot serves.
 Adding a digest section or a hand-off line is then one file in the domain that knows the answer.
 
-Two contribution types live here because their surfaces sit beside the domains that feed them: ``Periodic`` (a job
-the one poller runs) and ``HomeSection`` (a part of the App Home). The others live with their surface:
+Three contribution types live here because their surfaces sit beside the domains that feed them: ``Periodic`` (a
+job the one poller runs), ``HomeSection`` (a part of the App Home) and ``WeeklySection`` (a part of the weekly
+report). The others live with their surface:
 ``bot.digest.model.DigestSection``, ``bot.oncall.handoff.HandoffLine``, ``bot.incidents.steps`` (what happens when
 an incident opens or changes, announcement buttons, what an incident opened during), ``bot.operations.execute``'s
 ``AfterChange`` and ``bot.core.schedule.ScheduledPost``.
@@ -74,6 +75,17 @@ class Periodic:
     key: str
     every: timedelta
     run: Callable[[datetime], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class WeeklySection:
+    """A section of the weekly report, after its own (cost, access audit, reliability): ``*title*`` and
+    ``lines(start, end)`` for the week; a source that fails says so in a line, naming itself (never raises)."""
+
+    key: str
+    order: int
+    title: str
+    lines: Callable[[datetime, datetime], Awaitable[list[str]]]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import keys, slack
 from bot.core.blocks import chunked_sections, md, messages
+from bot.core.board import Board, WeeklySection
 from bot.core.errors import DependencyError
 from bot.core.schedule import ScheduledPost
 from bot.core.settings.config import BotConfig
@@ -80,6 +81,7 @@ class Weekly:
     cost_note: str | None
     access: Access
     reliability: Reliability
+    more: list[tuple[str, list[str]]] = field(default_factory=list)  # the declared sections: (title, lines)
 
 
 def access_of(entries: Sequence[dict[str, str]]) -> Access:
@@ -113,7 +115,9 @@ class WeeklyReports:
         oncall: OnCallStore,
         aws: AwsSession | None,
         clock: Callable[[], datetime],
+        board: Board | None = None,
     ) -> None:
+        self.board = board
         self.config = config
         self.client = client
         self.store = store
@@ -137,7 +141,20 @@ class WeeklyReports:
             reliability.backups = Counter(
                 e["kind"] for e in audit if e.get("kind") in BACKUP_KINDS and e.get("result") == "done"
             )
-        return Weekly(start, end, summary, note, access, reliability)
+        return Weekly(start, end, summary, note, access, reliability, await self._more(start, end))
+
+    async def _more(self, start: datetime, end: datetime) -> list[tuple[str, list[str]]]:
+        """The sections other domains declared (``WeeklySection``), each read at once; one that fails says so."""
+        sections = self.board.of(WeeklySection) if self.board is not None else []
+        found = await asyncio.gather(*(s.lines(start, end) for s in sections), return_exceptions=True)
+        out = []
+        for section, read in zip(sections, found, strict=True):
+            if isinstance(read, BaseException):
+                log.warning("the weekly report's %s failed: %r", section.key, read)
+                out.append((section.title, [f"⚠️ not read: {type(read).__name__} (the bot's log has the details)"]))
+            else:
+                out.append((section.title, read))
+        return out
 
     async def _cost(self, end: datetime) -> tuple[ce.CostSummary | None, str | None]:
         if self.aws is None:
@@ -335,6 +352,7 @@ def blocks(report: Weekly) -> list[Block]:
         ("Cost (AWS Cost Explorer, unblended)", cost_lines(report)),
         ("Access audit (changes through the bot)", access_lines(report)),
         ("Reliability", reliability_lines(report)),
+        *report.more,
     ):
         out.append(DividerBlock())
         out.extend(chunked_sections([f"*{title}*", *lines]))

@@ -229,7 +229,7 @@ def build(
     )  # fmt: skip
     weekly = WeeklyReports(
         config=config, client=client, store=ReportStore(redis, where), incidents=store, oncall=oncall, aws=aws,
-        clock=clock,
+        clock=clock, board=board,
     )  # fmt: skip
     alert_store = AlertStore(redis, where)
     heartbeats = None

@@ -314,6 +314,7 @@ class Shell:
             user_name=self.names.users.get(self.user, self.user),
             channel_name=self.names.channels.get(message.channel, message.channel),
             app="A0SHELL",
+            thread_ts=message.thread_ts,
         )
         self.modal = None
         status, _ = await self.post(body, wire.FORM)

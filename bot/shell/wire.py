@@ -80,14 +80,17 @@ def click(
     user_name: str | None = None,
     channel_name: str = "",
     app: str = "A111",
+    thread_ts: str | None = None,
 ) -> str:
     """A ``block_actions`` payload of one clicked element (``action``: action_id, block_id, type, value, …), in a
-    message; with ``response_url`` None, a click on the App Home (which has none)."""
+    message (``thread_ts``: a reply in that thread); with ``response_url`` None, a click on the App Home (which has
+    none)."""
     container: dict[str, Any] = {
         "type": "message",
         "message_ts": message_ts,
         "channel_id": channel,
         "is_ephemeral": ephemeral,
+        **({"thread_ts": thread_ts} if thread_ts else {}),
     }
     payload: dict[str, Any] = {
         "type": "block_actions",

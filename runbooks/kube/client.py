@@ -24,6 +24,8 @@ from runbooks.kube.objects import Obj
 PAGE_SIZE = 500
 REQUEST_TIMEOUT = 10.0
 MERGE_PATCH = "application/merge-patch+json"
+# The API server's metadata-only lists: no spec, no data (a Secret's values never leave the server).
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json"
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +104,11 @@ class Cluster:
             _request_timeout=timeout,
         )
 
-    def get(self, resource: str, *, timeout: float = REQUEST_TIMEOUT, **query: Any) -> Obj:
+    def get(
+        self, resource: str, *, timeout: float = REQUEST_TIMEOUT, accept: str = "application/json", **query: Any
+    ) -> Obj:
         """One object (or any JSON answer) as a plain dict."""
-        data: Obj = json.loads(self.call(resource, query=query, timeout=timeout).data)
+        data: Obj = json.loads(self.call(resource, query=query, timeout=timeout, accept=accept).data)
         return data
 
     def text(self, resource: str, *, timeout: float = REQUEST_TIMEOUT, **query: Any) -> str:
@@ -121,13 +125,17 @@ class Cluster:
         )
         return created
 
-    def list_all(self, resource: str, *, timeout: float = REQUEST_TIMEOUT, **query: Any) -> Iterator[Obj]:
-        """Yield every item of a list, page by page, as plain dicts (only one page is held at a time)."""
+    def list_all(
+        self, resource: str, *, timeout: float = REQUEST_TIMEOUT, metadata_only: bool = False, **query: Any
+    ) -> Iterator[Obj]:
+        """Yield every item of a list, page by page, as plain dicts (only one page is held at a time).
+        ``metadata_only``: the items' metadata alone (``PartialObjectMetadataList``; a server that cannot answer so
+        sends whole objects, which the caller reads the metadata of all the same)."""
         token: str | None = None
+        accept = METADATA_ONLY if metadata_only else "application/json"
         while True:
-            page = self.get(
-                resource, timeout=timeout, limit=PAGE_SIZE, **query, **({"continue": token} if token else {})
-            )
+            more = {"continue": token} if token else {}
+            page = self.get(resource, timeout=timeout, accept=accept, limit=PAGE_SIZE, **query, **more)
             yield from page.get("items") or []
             token = (page.get("metadata") or {}).get("continue")
             if not token:

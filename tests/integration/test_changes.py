@@ -121,6 +121,14 @@ def test_an_alert_in_the_rollouts_namespace_gets_it_as_its_first_suspect_once(
     assert "node ip-10-0-3-7" in lines[-1] or "ledger-settings" in lines[-1]
     (button,) = buttons_of(posted)
     assert button["text"]["text"].startswith("Roll back production/api-gateway")
+    thread = str(posted.params["thread_ts"])
+    clicked = rig.slack.click(button["action_id"], button["value"], user="U0OPS", message_ts=posted.reply_ts,
+                              thread_ts=thread)  # fmt: skip
+    assert clicked.status_code == 200
+    followed = wait_for(lambda: [c for c in recorder.of("chat.postMessage")
+                                 if "Rollout of `production/api-gateway`" in str(c.params.get("text"))],
+                        what="the roll-back followed")  # fmt: skip
+    assert followed[0].params.get("thread_ts") == thread  # in the incident's thread, not under the reply
     for _ in range(3):  # Alertmanager re-sends the group: nothing more is posted
         rig.send(payload)
     rig.bot.settled()

@@ -149,6 +149,7 @@ class SignedSlack:
         user: str = "U0ALICE",
         message_ts: str = "1700000000.000001",
         home: bool = False,
+        thread_ts: str | None = None,
     ) -> str:
         """A click on a button of a message in #incidents, or (``home``) of the App Home, which has no response URL."""
         action = {
@@ -165,8 +166,10 @@ class SignedSlack:
             channel="C0INCIDENTS",
             channel_name="incidents",
             message_ts=message_ts,
-            message={"type": "message", "ts": message_ts, "text": "incident", "blocks": []},
+            message={"type": "message", "ts": message_ts, "text": "incident", "blocks": []}
+            | ({"thread_ts": thread_ts} if thread_ts else {}),
             response_url=None if home else self.response_url(uuid.uuid4().hex),
+            thread_ts=thread_ts,
         )
 
     def click(self, action_id: str, value: str, **kwargs: Any) -> httpx.Response:

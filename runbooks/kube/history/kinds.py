@@ -46,7 +46,7 @@ def rescale_summary(message: str) -> str:
 # ConfigMaps, Secrets, Helm releases ----------------------------------------------------------------------------------
 def read_configmaps(reads: Reads, scope: Scope) -> list[Change]:
     out = []
-    for cm in reads.each("ConfigMaps", "configmaps", scope.ns(CORE, "configmaps")):
+    for cm in reads.each("ConfigMaps", "configmaps", scope.ns(CORE, "configmaps"), metadata_only=True):
         metadata = meta(cm)
         when = created_or_changed(metadata)
         if when is None or not scope.within(when[0]):
@@ -70,7 +70,8 @@ def read_secrets(reads: Reads, scope: Scope) -> list[Change]:
     """Secrets by name, when and by whom only: nothing else of a Secret is read into the feed."""
     out = []
     selector = f"type!={helm.RELEASE_TYPE},type!={SA_SECRET_TYPE}"
-    for secret in reads.each("Secrets", "secrets", scope.ns(CORE, "secrets"), fieldSelector=selector):
+    secrets = reads.each("Secrets", "secrets", scope.ns(CORE, "secrets"), metadata_only=True, fieldSelector=selector)
+    for secret in secrets:
         metadata = meta(secret)
         if secret.get("type") in (helm.RELEASE_TYPE, SA_SECRET_TYPE):
             continue

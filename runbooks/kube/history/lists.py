@@ -56,10 +56,11 @@ class Reads:
         self.answered = False
         self.unreached: list[BaseException] = []
 
-    def each(self, title: str, what: str, resource: str, **query: Any) -> Iterator[Obj]:
-        """Every item of a list; on a failure, one problem line and the items read so far. 404: none."""
+    def each(self, title: str, what: str, resource: str, *, metadata_only: bool = False, **query: Any) -> Iterator[Obj]:
+        """Every item of a list; on a failure, one problem line and the items read so far. 404: none.
+        ``metadata_only``: the items' metadata alone, where nothing else is read (ConfigMaps, Secrets)."""
         try:
-            for item in self.cluster.list_all(resource, **query):
+            for item in self.cluster.list_all(resource, metadata_only=metadata_only, **query):
                 if isinstance(item, dict):
                     yield item
         except ApiException as exc:

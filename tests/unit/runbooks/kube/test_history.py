@@ -733,3 +733,19 @@ def test_a_stuck_deployment_marks_only_its_newest_revision_and_a_restart_is_name
         ("restart 1.0 (rev 2)", True),
         ("rollout 1.0 (rev 1)", False),
     ]
+
+
+def test_configmaps_and_secrets_are_asked_for_as_metadata_only(cluster: Cluster, emulator: KubeEmulator) -> None:
+    """A Secret's values need never leave the API server: its list is asked for as PartialObjectMetadataList (a
+    server that cannot answer so sends whole objects, whose data is dropped here); Helm's release secrets are read
+    whole, as their decoding needs."""
+    feed(cluster, SINCE, UNTIL)
+    asked = emulator.call(
+        lambda: [(str(r.url.path), str(r.url.query), r.headers.get("Accept", "")) for r in emulator.emulator]
+    )
+    accept = {
+        (path.rsplit("/", 1)[-1], "owner=helm" in query or "owner%3Dhelm" in query): how for path, query, how in asked
+    }
+    assert "as=PartialObjectMetadataList" in accept["configmaps", False]
+    assert "as=PartialObjectMetadataList" in accept["secrets", False]
+    assert "PartialObjectMetadata" not in accept["secrets", True]
