@@ -1,6 +1,9 @@
 """A static Kubernetes API for the scale benchmarks (its own process): 10,000 pods, 500 nodes, 2,000 warning events,
 PVCs and HPAs, pages cut by ``limit``/``continue`` as the API server does, and enough discovery (``/api``, ``/apis``,
-resource lists) for kubectl, so the operations guide's own kubectl+jq script runs against the same data.
+resource lists) for kubectl, so the operations guide's own kubectl+jq script runs against the same data. Label and
+field selectors are applied to any list, a namespace's list is cut from the cluster-wide one, one object is read by
+name, and ``/bench/served`` counts the requests answered. ``StaticApi(changes=True)`` serves instead the cluster of
+``bench/changes_cluster.py`` (its history of rollouts, ConfigMaps, Secrets, Helm releases, nodes, HPAs, CronJobs).
 
 kmock does not paginate and slows down past a few hundred objects; this serves pre-built JSON.
 """
@@ -9,6 +12,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -207,41 +212,139 @@ def owned(pods: list[dict[str, Any]], replicas: int = 20) -> None:
         meta["ownerReferences"] = [{"kind": "ReplicaSet", "name": f"{deployment}-5d8f7c9b4", "controller": True}]
 
 
-def serve(port_queue: Any, velero: bool = False, security: bool = False, unowned: bool = False) -> None:
+ROUTE = re.compile(
+    r"^(?P<base>/api/v1|/apis/[^/]+/[^/]+)(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?$"
+)
+NOT_FOUND = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404, "reason": "NotFound"}
+
+
+def value_at(obj: dict[str, Any], dotted: str) -> Any:
+    for key in dotted.split("."):
+        obj = obj.get(key) if isinstance(obj, dict) else None  # type: ignore[assignment]
+    return obj
+
+
+def selected(obj: dict[str, Any], labels: str, fields: str) -> bool:
+    """``app=x,team=y`` of the labels, ``type!=a,involvedObject.kind=Node`` of the fields, as the API server reads
+    them (equality and inequality: what the bot sends)."""
+    own = obj["metadata"].get("labels") or {}
+    for term in filter(None, labels.split(",")):
+        key, _, wanted = term.partition("=")
+        if own.get(key) != wanted:
+            return False
+    for term in filter(None, fields.split(",")):
+        negated = "!=" in term
+        key, wanted = re.split(r"!?==?", term, maxsplit=1)
+        if (str(value_at(obj, key) or "") == wanted) == negated:
+            return False
+    return True
+
+
+def collection(path: str) -> str:
+    """The cluster-wide list path of a list or object path (``/api/v1/namespaces/a/pods`` → ``/api/v1/pods``)."""
+    route = ROUTE.match(path)
+    return f"{route['base']}/{route['plural']}" if route else path
+
+
+class Static:
+    """The objects as the API server answers for them: each list by its path, or of one namespace from the
+    cluster-wide list, selectors applied, paged by ``limit``/``continue`` (each page serialised once); one object by
+    name."""
+
+    def __init__(self, data: dict[str, list[dict[str, Any]]]) -> None:
+        self.data = data
+        self.named: dict[tuple[str, str | None, str], dict[str, Any]] = {}
+        self.filtered: dict[tuple[str, str | None, str, str], list[dict[str, Any]]] = {}
+        self.pages: dict[tuple[Any, ...], bytes] = {}
+
+    def listing(self, path: str, ns: str | None, query: Any) -> bytes:
+        labels, fields = query.get("labelSelector", ""), query.get("fieldSelector", "")
+        key = (path, ns, labels, fields)
+        if key not in self.filtered:
+            self.filtered[key] = [
+                o
+                for o in self.data[path]
+                if (ns is None or o["metadata"].get("namespace") == ns) and selected(o, labels, fields)
+            ]
+        items = self.filtered[key]
+        limit, start = int(query.get("limit") or len(items) or 1), int(query.get("continue") or 0)
+        page = (*key, start, limit)
+        if page not in self.pages:
+            more = {"continue": str(start + limit)} if start + limit < len(items) else {}
+            body = {
+                "kind": "List",
+                "apiVersion": "v1",
+                "metadata": {"resourceVersion": "1", **more},
+                "items": items[start : start + limit],
+            }
+            self.pages[page] = json.dumps(body).encode()
+        return self.pages[page]
+
+    def one(self, path: str, ns: str | None, name: str) -> dict[str, Any] | None:
+        if not self.named:
+            self.named = {
+                (collection(p), o["metadata"].get("namespace"), o["metadata"]["name"]): o
+                for p, items in self.data.items()
+                for o in items
+            }
+        return self.named.get((path, ns, name))
+
+    def answer(self, path: str, query: Any) -> tuple[int, bytes]:
+        if path in self.data:
+            return 200, self.listing(path, None, query)
+        route = ROUTE.match(path)
+        if route is not None:
+            whole = f"{route['base']}/{route['plural']}"
+            if route["name"] is None and whole in self.data:
+                return 200, self.listing(whole, route["ns"], query)
+            found = self.one(whole, route["ns"], route["name"]) if route["name"] else None
+            if found is not None:
+                return 200, json.dumps(found).encode()
+        return 404, json.dumps(NOT_FOUND).encode()
+
+
+def serve(
+    port_queue: Any,
+    *,
+    velero: bool = False,
+    security: bool = False,
+    unowned: bool = False,
+    changes: bool = False,
+    now_iso: str = "",
+) -> None:
+    """The API in its own process, with discovery and /version; ``/bench/served`` says the requests answered (lists,
+    objects, not found) and the seconds spent answering them."""
     from aiohttp import web
 
     from tests.support.cluster_seed import version_info
 
-    data = objects(datetime.now(UTC)) | (velero_objects(datetime.now(UTC)) if velero else {})
+    now = datetime.fromisoformat(now_iso) if now_iso else datetime.now(UTC)
+    if changes:
+        from bench.changes_cluster import cluster
+
+        data = cluster(now)
+    else:
+        data = objects(now)
+    data |= velero_objects(now) if velero else {}
     data |= security_objects() if security else {}
     if security and not unowned:
         owned(data["/api/v1/pods"])
     static = {path: json.dumps(doc).encode() for path, doc in discovery().items()}
     static["/version"] = json.dumps(version_info()).encode()
-    cache: dict[tuple[str, str, int, int], bytes] = {}
+    api = Static(data)
+    served = {"requests": 0, "seconds": 0.0}
 
     async def handle(request: web.Request) -> web.Response:
         path = request.path.rstrip("/")
         if path in static:
             return web.Response(body=static[path], content_type="application/json")
-        if path not in data:
-            status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404, "reason": "NotFound"}
-            return web.json_response(status, status=404)
-        items = data[path]
-        selector = request.query.get("fieldSelector", "")
-        if path.endswith("/events") and selector == "type=Warning":
-            items = [e for e in items if e.get("type") == "Warning"]
-        limit = int(request.query.get("limit") or len(items) or 1)
-        start = int(request.query.get("continue") or 0)
-        key = (path, selector, start, limit)
-        if key not in cache:
-            end = start + limit
-            meta = {"resourceVersion": "1"} | ({"continue": str(end)} if end < len(items) else {})
-            kind = "List"
-            cache[key] = json.dumps(
-                {"kind": kind, "apiVersion": "v1", "metadata": meta, "items": items[start:end]}
-            ).encode()
-        return web.Response(body=cache[key], content_type="application/json")
+        if path == "/bench/served":
+            return web.json_response(served)
+        started = time.perf_counter()
+        status, body = api.answer(path, request.query)
+        served["requests"] += 1
+        served["seconds"] += time.perf_counter() - started
+        return web.Response(body=body, status=status, content_type="application/json")
 
     serve_forever(handle, port_queue, method="GET")
 
@@ -249,18 +352,36 @@ def serve(port_queue: Any, velero: bool = False, security: bool = False, unowned
 class StaticApi:
     """The server in its own process, and a kubeconfig naming it. ``velero``: Velero installed (its CRDs answer);
     ``security``: what the security audit reads besides pods (Services, ServiceAccounts, bindings), the pods owned
-    by Deployments of 20 replicas unless ``unowned`` (every pod its own workload: the audit's worst case)."""
+    by Deployments of 20 replicas unless ``unowned`` (every pod its own workload: the audit's worst case);
+    ``changes``: instead of the health checklist's objects, the cluster with three days of history of
+    ``bench/changes_cluster.py`` as it is at ``now`` (default: when the server starts)."""
 
-    def __init__(self, *, velero: bool = False, security: bool = False, unowned: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        velero: bool = False,
+        security: bool = False,
+        unowned: bool = False,
+        changes: bool = False,
+        now: datetime | None = None,
+    ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._ports = ctx.Queue()
-        self._proc = ctx.Process(target=serve, args=(self._ports, velero, security, unowned), daemon=True)
+        options: dict[str, Any] = {"velero": velero, "security": security, "unowned": unowned, "changes": changes}
+        options["now_iso"] = now.isoformat() if now else ""
+        self._proc = ctx.Process(target=serve, args=(self._ports,), kwargs=options, daemon=True)
         self.url = ""
 
     def start(self) -> StaticApi:
         self._proc.start()
         self.url = f"http://127.0.0.1:{self._ports.get(timeout=120)}"
         return self
+
+    def served(self) -> dict[str, float]:
+        """The requests answered so far, and the seconds spent answering them."""
+        import httpx
+
+        return dict(httpx.get(f"{self.url}/bench/served", timeout=10).json())
 
     def kubeconfig(self, path: Path, context: str = "bench") -> Path:
         path.write_text(

@@ -44,10 +44,15 @@ def rescale_summary(message: str) -> str:
 
 
 # ConfigMaps, Secrets, Helm releases ----------------------------------------------------------------------------------
-def read_configmaps(reads: Reads, scope: Scope) -> list[Change]:
+def _by_name(reads: Reads, scope: Scope, kind: Kind, title: str, **query: str) -> list[Change]:
+    """ConfigMaps or Secrets changed in the range: by name, when and which manager, from a metadata-only list (no
+    content is asked for, none is read)."""
+    plural, word = title.lower(), title.removesuffix("s")
     out = []
-    for cm in reads.each("ConfigMaps", "configmaps", scope.ns(CORE, "configmaps"), metadata_only=True):
-        metadata = meta(cm)
+    for item in reads.each(title, plural, scope.ns(CORE, plural), metadata_only=True, **query):
+        if item.get("type") in (helm.RELEASE_TYPE, SA_SECRET_TYPE):  # a server that did not apply the selector
+            continue
+        metadata = meta(item)
         when = created_or_changed(metadata)
         if when is None or not scope.within(when[0]):
             continue
@@ -56,41 +61,26 @@ def read_configmaps(reads: Reads, scope: Scope) -> list[Change]:
             Change(
                 at=at,
                 cluster=scope.cluster,
-                kind=Kind.CONFIG,
+                kind=kind,
                 namespace=metadata.get("namespace"),
                 name=str(metadata.get("name")),
-                summary="ConfigMap changed" if changed else "ConfigMap created",
+                summary=f"{word} changed" if changed else f"{word} created",
                 by=by,
             )
         )
     return out
+
+
+def read_configmaps(reads: Reads, scope: Scope) -> list[Change]:
+    return _by_name(reads, scope, Kind.CONFIG, "ConfigMaps")
 
 
 def read_secrets(reads: Reads, scope: Scope) -> list[Change]:
-    """Secrets by name, when and by whom only: nothing else of a Secret is read into the feed."""
-    out = []
-    selector = f"type!={helm.RELEASE_TYPE},type!={SA_SECRET_TYPE}"
-    secrets = reads.each("Secrets", "secrets", scope.ns(CORE, "secrets"), metadata_only=True, fieldSelector=selector)
-    for secret in secrets:
-        metadata = meta(secret)
-        if secret.get("type") in (helm.RELEASE_TYPE, SA_SECRET_TYPE):
-            continue
-        when = created_or_changed(metadata)
-        if when is None or not scope.within(when[0]):
-            continue
-        at, changed, by = when
-        out.append(
-            Change(
-                at=at,
-                cluster=scope.cluster,
-                kind=Kind.SECRET,
-                namespace=metadata.get("namespace"),
-                name=str(metadata.get("name")),
-                summary="Secret changed" if changed else "Secret created",
-                by=by,
-            )
-        )
-    return out
+    """Secrets by name, when and by whom only: nothing else of a Secret is read into the feed (nor Helm's release
+    secrets, nor service-account tokens)."""
+    return _by_name(
+        reads, scope, Kind.SECRET, "Secrets", fieldSelector=f"type!={helm.RELEASE_TYPE},type!={SA_SECRET_TYPE}"
+    )
 
 
 def read_helm(reads: Reads, scope: Scope) -> list[Change]:
