@@ -654,9 +654,10 @@ def test_helm_release_decodes_from_its_real_encoding_and_keeps_only_the_header()
         "not base64!",
         base64.b64encode(b"not base64 either!").decode(),
         base64.b64encode(base64.b64encode(b"\x1f\x8b\x08 truncated gzip")).decode(),
-        base64.b64encode(base64.b64encode(gzip.compress(b"[1, 2]"))).decode(),
-        base64.b64encode(base64.b64encode(gzip.compress(b"{not json"))).decode(),
+        base64.b64encode(base64.b64encode(gzip.compress(b"[1, 2]", mtime=0))).decode(),
+        base64.b64encode(base64.b64encode(gzip.compress(b"{not json", mtime=0))).decode(),
     ],
+    ids=["not-base64", "not-base64-twice", "truncated-gzip", "not-an-object", "not-json"],
 )
 def test_helm_refuses_what_is_not_a_release(data: str) -> None:
     with pytest.raises(helm.UndecodableRelease):
