@@ -3,7 +3,8 @@ PVCs and HPAs, pages cut by ``limit``/``continue`` as the API server does, and e
 resource lists) for kubectl, so the operations guide's own kubectl+jq script runs against the same data. Label and
 field selectors are applied to any list, a namespace's list is cut from the cluster-wide one, one object is read by
 name, and ``/bench/served`` counts the requests answered. ``StaticApi(changes=True)`` serves instead the cluster of
-``bench/changes_cluster.py`` (its history of rollouts, ConfigMaps, Secrets, Helm releases, nodes, HPAs, CronJobs).
+``bench/changes_cluster.py`` (its history of rollouts, ConfigMaps, Secrets, Helm releases, nodes, HPAs, CronJobs);
+``StaticApi(capacity=True)`` the cluster of ``bench/capacity.py`` (node groups, requests, metrics.k8s.io).
 
 kmock does not paginate and slows down past a few hundred objects; this serves pre-built JSON.
 """
@@ -310,6 +311,7 @@ def serve(
     security: bool = False,
     unowned: bool = False,
     changes: bool = False,
+    capacity: bool = False,
     now_iso: str = "",
 ) -> None:
     """The API in its own process, with discovery and /version; ``/bench/served`` says the requests answered (lists,
@@ -323,6 +325,10 @@ def serve(
         from bench.changes_cluster import cluster
 
         data = cluster(now)
+    elif capacity:
+        from bench.capacity import cluster as capacity_cluster
+
+        data = capacity_cluster(now)
     else:
         data = objects(now)
     data |= velero_objects(now) if velero else {}
@@ -354,7 +360,8 @@ class StaticApi:
     ``security``: what the security audit reads besides pods (Services, ServiceAccounts, bindings), the pods owned
     by Deployments of 20 replicas unless ``unowned`` (every pod its own workload: the audit's worst case);
     ``changes``: instead of the health checklist's objects, the cluster with three days of history of
-    ``bench/changes_cluster.py`` as it is at ``now`` (default: when the server starts)."""
+    ``bench/changes_cluster.py`` as it is at ``now`` (default: when the server starts); ``capacity``: instead, the
+    capacity review's cluster of ``bench/capacity.py``."""
 
     def __init__(
         self,
@@ -363,11 +370,13 @@ class StaticApi:
         security: bool = False,
         unowned: bool = False,
         changes: bool = False,
+        capacity: bool = False,
         now: datetime | None = None,
     ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._ports = ctx.Queue()
         options: dict[str, Any] = {"velero": velero, "security": security, "unowned": unowned, "changes": changes}
+        options["capacity"] = capacity
         options["now_iso"] = now.isoformat() if now else ""
         self._proc = ctx.Process(target=serve, args=(self._ports,), kwargs=options, daemon=True)
         self.url = ""

@@ -8,7 +8,9 @@ from slack_bolt.async_app import AsyncApp
 from handlers import (
     alerts,
     backups,
+    capacity,
     changes,
+    dr,
     events,
     health,
     home,
@@ -21,7 +23,9 @@ from handlers import (
 from handlers.kit import Kit
 from handlers.needs import Needs
 
-LISTENERS = (incident, alerts, runbooks, changes, backups, maintenance, security, oncall, health, home, events)
+LISTENERS = (
+    incident, alerts, runbooks, changes, backups, dr, maintenance, security, capacity, oncall, health, home, events,
+)  # fmt: skip
 
 
 def register_all(app: AsyncApp, needs: Needs) -> None:

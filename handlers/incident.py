@@ -25,13 +25,13 @@ from bot.incidents.render import (
     timeline_blocks,
 )
 from bot.paging.emergency import LAST_STEP, Emergency, contacts_of
-from handlers import collab
+from handlers import collab, tickets
 from handlers.kit import Answer, Click, Command, Kit, Replies, Submission, Submitted, Who
 from handlers.needs import Needs
 
 STATUS_TIMELINE_ENTRIES = 5
 KNOWN_VERBS = ("help", "open", "status", "list", "severity", "timeline", "update", "assign", "postmortem",
-               "escalate", *p.LIFECYCLE_VERBS)  # fmt: skip
+               "escalate", *tickets.VERBS, *p.LIFECYCLE_VERBS)  # fmt: skip
 
 
 def _who(parsed: p.Command) -> tuple[Who, str]:
@@ -70,6 +70,8 @@ def _changed(needs: Needs, incident: Incident, entry: TimelineEntry, text: str) 
 
 
 async def incident_command(needs: Needs, cmd: Command) -> Answer:
+    if cmd.verb in tickets.VERBS:
+        return await tickets.command(needs, cmd)
     parsed = await _parse(needs, cmd)
     actor = cmd.actor
     who, doing = _who(parsed)
@@ -211,3 +213,4 @@ def register(kit: Kit) -> None:
     for action in BUTTONS:
         kit.button(action_id(action), lifecycle_button(action), doing=f"{action.value} incidents", metric=action.value)
     collab.register(kit)
+    tickets.register(kit)

@@ -120,6 +120,8 @@ async def eks(needs: Needs, cmd: Command) -> Answer:
     if isinstance(found, parse.Help):
         return Answer(found.text)
     await needs.access.require(Who.RESPONDERS, cmd.actor, "check EKS upgrades")
+    if isinstance(found, parse.EksPatches):
+        return await eks_patches(needs, cmd, found.cluster)
     if isinstance(found, parse.EksCheck):
         check = found
         return Answer.report(f"Checking whether `{check.cluster}` is ready to upgrade…", lambda: needs.eks.check(check),
@@ -130,6 +132,16 @@ async def eks(needs: Needs, cmd: Command) -> Answer:
         lambda: needs.eks.offer_upgrade(upgrade, cmd.actor.user, cmd.channel),
         name="/eks",
         public=True,
+    )
+
+
+async def eks_patches(needs: Needs, cmd: Command, cluster: str | None) -> Answer:
+    needs.patches.targets(cluster)  # a cluster without EKS in the config is refused before any AWS call
+    operator = await needs.access.is_operator(cmd.actor.user)
+    return Answer.report(
+        f"Reading the security patches of {f'`{cluster}`' if cluster else 'every EKS cluster'}…",
+        lambda: needs.patches.report(cluster, cmd.actor.user, cmd.channel, operator=operator),
+        name="/eks patches",
     )
 
 

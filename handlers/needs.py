@@ -13,16 +13,19 @@ from bot.alerts.firing import FiringAlerts
 from bot.alerts.service import AlertService
 from bot.alerts.statuspage import PublicStatus
 from bot.backups.service import BackupService
+from bot.capacity.service import CapacityService
 from bot.changes.feed import ChangeFeed
 from bot.core.permissions import Access
 from bot.core.settings.config import BotConfig
 from bot.core.tasks import BackgroundTasks
 from bot.digest.service import DigestService
+from bot.dr.service import DrService
 from bot.home.service import HomeService
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.service import IncidentService
 from bot.incidents.store import IncidentStore
 from bot.maintenance.eks import EksService
+from bot.maintenance.patches import PatchService
 from bot.maintenance.service import MaintenanceService
 from bot.oncall.handoff import HandoffChecklist
 from bot.oncall.overrides import Overrides
@@ -34,6 +37,8 @@ from bot.operations.run import RunbookRunner
 from bot.paging.engine import Pager
 from bot.reports.weekly import WeeklyReports
 from bot.security.service import SecurityService
+from bot.tickets.actions import ActionItems
+from bot.tickets.service import IncidentTickets
 
 
 class Needs(Protocol):
@@ -74,11 +79,17 @@ class Needs(Protocol):
     @property
     def backups(self) -> BackupService: ...
     @property
+    def dr(self) -> DrService: ...
+    @property
     def maintenance(self) -> MaintenanceService: ...
     @property
     def eks(self) -> EksService: ...
     @property
+    def patches(self) -> PatchService: ...
+    @property
     def security(self) -> SecurityService: ...
+    @property
+    def capacity(self) -> CapacityService: ...
     @property
     def weekly(self) -> WeeklyReports: ...
     @property
@@ -91,3 +102,7 @@ class Needs(Protocol):
     def home(self) -> HomeService: ...
     @property
     def pager(self) -> Pager | None: ...
+    @property
+    def tickets(self) -> IncidentTickets | None: ...
+    @property
+    def actions(self) -> ActionItems | None: ...

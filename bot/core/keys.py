@@ -111,6 +111,28 @@ def report_cost_claim(day: str) -> str:
     return f"report:cost:{day}:claim"
 
 
+# Disaster-recovery drills -------------------------------------------------------------------------------------------
+DR_LOCK = "dr:lock"  # the one drill running: who started it, when (JSON, with a TTL)
+DR_REPORTS = "dr:reports"  # the last 12 drills' reports, newest first
+
+
+def dr_tick(fire_time: str) -> str:
+    return f"dr:tick:{fire_time}"
+
+
+# Capacity review -------------------------------------------------------------------------------------------------
+def capacity_tick(fire_time: str) -> str:
+    return f"capacity:tick:{fire_time}"
+
+
+def capacity_samples(cluster: str, group: str) -> str:
+    return f"capacity:samples:{cluster}:{group}"
+
+
+def capacity_sampled(cluster: str, day: str) -> str:
+    return f"capacity:sampled:{cluster}:{day}"
+
+
 # Alerts ------------------------------------------------------------------------------------------------------------
 ALERTS_OPENED = "alerts:opened"  # the last minute's incidents opened from alerts (storm control)
 
@@ -204,6 +226,26 @@ def heartbeat_incident(name: str) -> str:
 
 def statuspage_claim(number: int) -> str:
     return f"inc:{{{number}}}:statuspage"
+
+
+# Tickets (the incident's ticket in the issue tracker, its action items) -----------------------------
+def ticket(number: int) -> str:
+    return f"inc:{{{number}}}:ticket"
+
+
+def ticket_claim(number: int) -> str:
+    return f"inc:{{{number}}}:ticket-claim"
+
+
+def actions(number: int) -> str:
+    return f"inc:{{{number}}}:actions"
+
+
+def action_claim(number: int, index: int) -> str:
+    return f"inc:{{{number}}}:action-claim:{index}"
+
+
+ACTIONS_INDEX = "actions:index"
 
 
 # Operations (offers of mutating actions, the audit stream) ---------------------------------------
@@ -335,6 +377,33 @@ TABLE: tuple[KeyDoc, ...] = (
     ),
     KeyDoc("`report:cost:<day>`", "string: JSON, 1 d TTL", "the weekly report: Cost Explorer's answer, once a day"),
     KeyDoc(
+        "`dr:tick:<fire time>`",
+        "string: the tick's claim (as `report:tick:<fire time>`), 2 d TTL",
+        "the one replica that runs and posts a scheduled DR drill; any replica retries (the kept report posted again)",
+    ),
+    KeyDoc(
+        "`dr:lock`",
+        "string: JSON (drill, by whom, started, token), 2 min TTL renewed every 30 s while the drill runs",
+        "one drill at a time: SET NX by `/dr drill` or the schedule, deleted by its holder (Lua compare-and-delete); "
+        "the sweep deletes scratch copies of any other drill",
+    ),
+    KeyDoc(
+        "`dr:reports`",
+        "list of JSON reports, newest first (the last 12, 400 d TTL)",
+        "every drill: `/dr last`, the weekly report's verdict and RTO trend",
+    ),
+    KeyDoc(
+        "`capacity:tick:<fire time>`",
+        "string: the tick's claim (as `oncall:handoff:<time>`), 2 d TTL",
+        "the one replica that posts a scheduled capacity review, retried by any replica",
+    ),
+    KeyDoc(
+        "`capacity:samples:<cluster>:<group>`, `capacity:sampled:<cluster>:<day>`",
+        "hash: day number → `cpu_req,mem_req,cpu_alloc,mem_alloc` (m, MiB; 90 days kept, 91 d TTL); string, 2 d TTL",
+        "the capacity trend: one sample a day per node group, written once a day per cluster (SET NX on the day) "
+        "by the review, the digest's sampling job or any replica's",
+    ),
+    KeyDoc(
         "`report:cost:<day>:claim`",
         "string: `run:<token>` (2 min TTL), or `failed:<why>` (30 s TTL)",
         "the one request (of any replica) asking Cost Explorer for the day; the others wait for its answer",
@@ -438,6 +507,23 @@ TABLE: tuple[KeyDoc, ...] = (
         "posted once across replicas, edited when more arrives",
     ),
     KeyDoc("`inc:{n}:statuspage`", "string, 5 min TTL", "the one request creating INC-n's status page incident"),
+    KeyDoc(
+        "`inc:{n}:ticket`, `inc:{n}:ticket-claim`",
+        "hash: `tracker`, `key`, `id`, `url`, `tried`, `said:<what>` (90 d TTL); string: the creating replica's token, "
+        "TTL past its calls",
+        "INC-n's ticket: the one replica creating it (SET NX), `tried` before each create (the next attempt looks it "
+        "up by its marker first), each trouble said once in the thread (HSETNX)",
+    ),
+    KeyDoc(
+        "`inc:{n}:actions`, `inc:{n}:action-claim:<k>`",
+        "hash: `seq`, `<k>` → JSON action item, `tried:<k>` (400 d TTL); string, TTL past its calls",
+        "`/incident action`: INC-n's action items (HINCRBY numbers them); the one replica making item k's ticket",
+    ),
+    KeyDoc(
+        "`actions:index`",
+        "sorted set: `<n>:<k>` → when recorded",
+        "`/incident action` (ZADD): `/incident actions --mine \\| --open`, the weekly report's open and overdue items",
+    ),
     KeyDoc(
         "`mw:{n}:sent`",
         "hash: reminder → when posted; `<reminder>:<destination>` → when posted there, or `refused: <error>`",

@@ -37,6 +37,8 @@ _PATTERNS = [
     # AWS access keys, and session tokens in botocore's request headers.
     re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
     re.compile(r"((?:X-Amz-Security-Token|aws_session_token)[\"']?\s*[:=]\s*b?[\"']?)[A-Za-z0-9/+=%]+", re.IGNORECASE),
+    # People's emails in Slack's answers (users.info's profile, printed by slack_sdk's debug line).
+    re.compile(r"([\"']email[\"']\s*:\s*[\"'])[^\"']+", re.IGNORECASE),
 ]
 
 

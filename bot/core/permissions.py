@@ -18,7 +18,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.errors import UserError
+from bot.core.errors import DependencyError, UserError
 from bot.core.ids import GROUP_ID
 from bot.core.settings.config import Permissions
 from bot.core.slack import SLACK_ERRORS
@@ -117,6 +117,12 @@ class Access:
             cached = self._channels[channel] = (time.monotonic() + CHANNEL_MEMBERS_TTL, frozenset(members))
         return user_id in cached[1]
 
+    async def in_group(self, user_id: str, group_id: str, *, fresh: bool = False) -> bool:
+        """Whether the person is a member of the Slack user group (cached as the permissions' groups are).
+        ``fresh``: never the members of an expired cache when Slack does not answer, DependencyError instead (what
+        grants a Kubernetes identity is neither widened nor narrowed by a guess)."""
+        return user_id in await self._group(group_id, fresh=fresh)
+
     async def _member(self, user_id: str, allowed: Sequence[str]) -> bool:
         if user_id in allowed:
             return True
@@ -125,7 +131,7 @@ class Access:
                 return True
         return False
 
-    async def _group(self, group_id: str) -> frozenset[str]:
+    async def _group(self, group_id: str, *, fresh: bool = False) -> frozenset[str]:
         cached = self._groups.get(group_id)
         if cached and cached[0] > time.monotonic():
             return cached[1]
@@ -134,6 +140,10 @@ class Access:
             members = frozenset(resp.get("users") or [])
         except SLACK_ERRORS as exc:
             log.warning("could not read members of user group %s: %s", group_id, type(exc).__name__)
+            if fresh:
+                raise DependencyError(
+                    f"could not read user group {group_id} from Slack ({type(exc).__name__})"
+                ) from None
             return cached[1] if cached else frozenset()
         self._groups[group_id] = (time.monotonic() + self.ttl, members)
         return members

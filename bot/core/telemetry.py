@@ -64,6 +64,11 @@ ALERT_WEBHOOKS = Counter(
 STATUSPAGE_CALLS = Counter(
     "chatops_statuspage_calls_total", "Status page API calls by outcome (ok, retried, failed)", ["outcome"]
 )
+TICKET_CALLS = Counter(
+    "chatops_ticket_calls_total",
+    "Issue tracker API calls by tracker and outcome (ok, down, refused)",
+    ["tracker", "outcome"],
+)
 PAGE_ATTEMPTS = Counter(
     "chatops_page_attempts_total",
     "SMS and call attempts by provider (twilio, sns), method (sms, call) and outcome (sent; failed; fallback: Twilio "

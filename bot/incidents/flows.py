@@ -23,7 +23,7 @@ from bot.incidents.announcement import Announcer
 from bot.incidents.model import Incident, State
 from bot.incidents.rooms import IncidentRooms
 from bot.incidents.service import IncidentService
-from bot.incidents.steps import AfterIncidentChange, AfterOpened, PagingHold
+from bot.incidents.steps import AfterIncidentChange, AfterOpened, PagingHold, PostmortemActions
 from bot.incidents.store import IncidentStore
 from bot.incidents.updates import StatusUpdates
 
@@ -37,7 +37,11 @@ def filename(incident: Incident) -> str:
 
 
 async def draft(
-    store: IncidentStore, config: BotConfig, number: int, tz: ZoneInfo | None = None
+    store: IncidentStore,
+    config: BotConfig,
+    number: int,
+    tz: ZoneInfo | None = None,
+    board: Board | None = None,
 ) -> tuple[Incident, str]:
     """The incident and its post-mortem Markdown, times in ``tz`` (default: the on-call time zone)."""
     incident = await store.get(number)
@@ -45,7 +49,10 @@ async def draft(
     before = await store.changes_before(number)
     zone = tz or ZoneInfo(config.oncall.timezone)
     target = config.severities[incident.severity].ack_within
-    text = postmortem.build(incident, entries, target, zone, generated_at=datetime.now(UTC), changes=before)
+    items = [row for source in (board.of(PostmortemActions) if board else []) for row in await source.rows(incident)]
+    text = postmortem.build(
+        incident, entries, target, zone, generated_at=datetime.now(UTC), changes=before, action_items=items
+    )
     return incident, text
 
 
@@ -101,6 +108,9 @@ class IncidentFlows:
         await self.announcer.changed(incident, entry)
         if incident.state is State.CLOSED:
             await self.rooms.archive(incident)
+        await self._after(incident, entry)
+
+    async def _after(self, incident: Incident, entry: TimelineEntry) -> None:
         for after in self.board.of(AfterIncidentChange):
             try:
                 await after.changed(incident, entry)
@@ -115,13 +125,14 @@ class IncidentFlows:
     async def published(self, incident: Incident, entry: TimelineEntry) -> None:
         await self.updates.publish(incident, entry)
         await self.announcer.refresh(incident.number)
+        await self._after(incident, entry)
 
     async def postmortem(self, number: int, actor: str, tz: ZoneInfo) -> tuple[Incident, str]:
         """Build the draft in ``tz``, upload it to the incident (files upload v2), record it on the timeline.
 
         Returns the incident and the channel it went to; raises StoreUnavailable or a Slack error.
         """
-        incident, markdown = await draft(self.store, self.config, number, tz)
+        incident, markdown = await draft(self.store, self.config, number, tz, self.board)
         channel, thread = await self.store.where_to_reply(incident) or (self.config.channels.incidents, None)
         await self.client.files_upload_v2(
             channel=channel,
@@ -132,5 +143,6 @@ class IncidentFlows:
             initial_comment=f"📝 Post-mortem draft for {incident.ref}, built from its timeline. Fill in root cause "
             "and action items.",
         )
-        await self.incidents.postmortem_drafted(number, actor)
+        updated, entry = await self.incidents.postmortem_drafted(number, actor)
+        await self._after(updated, entry)  # tickets: the Action items button under the draft
         return incident, channel

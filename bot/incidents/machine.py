@@ -192,6 +192,14 @@ def record(incident: Incident, kind: str, text: str, actor: str, now: datetime) 
     )
 
 
+def ticket_linked(
+    incident: Incident, key: str, url: str, text: str, *, actor: str, now: datetime
+) -> tuple[Incident, TimelineEntry]:
+    """Its ticket in the issue tracker made or linked (any state): the key and page kept, the link on the timeline."""
+    updated = incident.model_copy(update={"ticket_key": key, "ticket_url": url, "version": incident.version + 1})
+    return updated, TimelineEntry(at=now, actor=actor, kind="ticket", text=text)
+
+
 def public_post(
     incident: Incident,
     page_id: str,

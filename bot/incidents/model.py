@@ -131,6 +131,8 @@ class Incident(BaseModel):
     statuspage_id: str | None = Field(default=None, description="its incident on the public status page")
     statuspage_status: str | None = Field(default=None, description="that incident's status there (resolved, …)")
     statuspage_components: list[str] = Field(default_factory=list, description="the components it marked down")
+    ticket_key: str | None = Field(default=None, description="its ticket in the issue tracker (OPS-1234, org/repo#5)")
+    ticket_url: str | None = Field(default=None, description="that ticket's page")
     version: int = 1
 
     @model_validator(mode="before")

@@ -57,8 +57,10 @@ def build(
     *,
     generated_at: datetime,
     changes: Sequence[TimelineEntry] = (),
+    action_items: Sequence[tuple[str, str, str]] = (),
 ) -> str:
-    """The draft; ``changes``: what changed in the clusters before it (the change feed's), on the timeline too."""
+    """The draft; ``changes``: what changed in the clusters before it (the change feed's), on the timeline too;
+    ``action_items``: (what, owner, due) recorded with ``/incident action``."""
     sev = incident.severity
     opened = incident.opened_at
     lines = [
@@ -75,6 +77,9 @@ def build(
     ]
     if incident.description:
         lines.append(f"- **Description:** {_md(incident.description)}")
+    if incident.ticket_key:
+        ticket = f"[{_md(incident.ticket_key)}]({incident.ticket_url})" if incident.ticket_url else incident.ticket_key
+        lines.append(f"- **Ticket:** {_md(ticket)}")
     lines += [
         "",
         "## Impact window",
@@ -121,7 +126,8 @@ def build(
         "",
         "| action | owner | due |",
         "|---|---|---|",
-        "|  |  |  |",
+        *[f"| {_md(what)} | {_md(owner)} | {_md(due)} |" for what, owner, due in action_items],
+        *(["|  |  |  |"] if not action_items else []),
         "",
     ]
     return "\n".join(lines)

@@ -211,6 +211,9 @@ def _context_line(incident: Incident) -> str:
         parts.append(f"channel <#{incident.room}>")
     if incident.statuspage_id:
         parts.append(f"on the status page ({incident.statuspage_status or 'posted'})")
+    if incident.ticket_key:
+        key, url = escape(incident.ticket_key), _url(incident.ticket_url)
+        parts.append(f"ticket <{_link_target(url)}|{key}>" if url else f"ticket {key}")
     return " · ".join(parts)
 
 

@@ -181,6 +181,14 @@ class IncidentService:
     async def note(self, number: int, kind: str, text: str, actor: str) -> tuple[Incident, TimelineEntry]:
         return await self.store.change(number, lambda cur: machine.record(cur, kind, text, actor, self.clock()))
 
+    async def ticketed(
+        self, number: int, key: str, url: str, text: str, *, actor: str
+    ) -> tuple[Incident, TimelineEntry]:
+        """Its ticket in the issue tracker: key and page kept, ``text`` on the timeline."""
+        return await self.store.change(
+            number, lambda cur: machine.ticket_linked(cur, key, url, text, actor=actor, now=self.clock())
+        )
+
     async def published(
         self, number: int, page_id: str, status: str, text: str, *, actor: str, components: list[str] | None = None
     ) -> tuple[Incident, TimelineEntry]:

@@ -5,6 +5,7 @@
 - :class:`AfterIncidentChange`: what follows a change once Slack has been answered and the announcement shows it
   (the status page asks whether to resolve publicly too);
 - :class:`AfterOpened`: what follows a new incident's announcement (the change feed's "What changed");
+- :class:`PostmortemActions`: the action items the post-mortem draft lists (tickets');
 - :class:`OpenedDuring`: something going on when an incident opens, kept on it and named on its announcement
   (a maintenance window);
 - :class:`AnnouncementButtons`: buttons of another domain on the announcement (the status page's);
@@ -56,6 +57,16 @@ class AfterOpened:
 
     key: str
     opened: Step
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class PostmortemActions:
+    """``rows(incident)``: the post-mortem draft's action items (what, owner, due), from the domain that keeps them
+    (tickets)."""
+
+    key: str
+    rows: Callable[[Incident], Awaitable[list[tuple[str, str, str]]]]
     order: int = 0
 
 

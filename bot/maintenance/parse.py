@@ -32,7 +32,8 @@ USAGE = """*`/maintenance` commands*
 EKS_USAGE = """*`/eks` commands*
 • `/eks check <cluster> [<version>]` — pre-checks for an upgrade by one minor version (default: the next)
 • `/eks upgrade <cluster> <version> [--force]` — offer the control-plane upgrade
-  (operators; refused unless the checks pass)"""
+  (operators; refused unless the checks pass)
+• `/eks patches [<cluster>]` — security-patch currency: node groups' AMI releases, nodes, add-ons, support dates"""
 
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$", re.IGNORECASE)
@@ -85,6 +86,11 @@ class EksUpgrade:
     cluster: str
     version: str
     force: bool = False
+
+
+@dataclass(frozen=True)
+class EksPatches:
+    cluster: str | None = None  # None: every EKS cluster of the config
 
 
 def _error(exc: BadRequest | ValueError) -> UserError:
@@ -257,7 +263,7 @@ def version(text: str) -> str:
     return f"{match[1]}.{int(match[2])}"
 
 
-def parse_eks(text: str, clusters: Sequence[str]) -> EksCheck | EksUpgrade | Help:
+def parse_eks(text: str, clusters: Sequence[str]) -> EksCheck | EksUpgrade | EksPatches | Help:
     words = text.split()
     verb = words[0].lower() if words else "help"
     if verb in ("help", "--help", "-h"):
@@ -274,6 +280,10 @@ def parse_eks(text: str, clusters: Sequence[str]) -> EksCheck | EksUpgrade | Hel
         if len(positional) != 2:
             raise UserError(f"Write `/eks upgrade <cluster> <version> [--force]`.\n{EKS_USAGE}")
         return EksUpgrade(cluster_name(positional[0], clusters), version(positional[1]), force)
+    if verb == "patches":
+        if len(positional) > 1 or force:
+            raise UserError(f"Write `/eks patches [<cluster>]`.\n{EKS_USAGE}")
+        return EksPatches(cluster_name(positional[0], clusters) if positional else None)
     raise UserError(f"`{names.shown(verb)}` is not an /eks command.\n{EKS_USAGE}")
 
 

@@ -254,6 +254,7 @@ class Providers:
         return boto3.session.Session().client("sns", region_name=self.settings.sns.region, config=config)
 
     def _sns_publish(self, to: str, body: str) -> str | None:
+        """One SMS through Amazon SNS (sns:Publish to the phone number, no topic)."""
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
         try:

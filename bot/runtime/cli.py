@@ -94,6 +94,13 @@ def check_config(file_only: bool) -> int:
             env, config = settings.env, settings.config
     except SettingsError as exc:
         return _fail(exc.problems)
+    tracker = config.tickets.tracker
+    if tracker is not None and not file_only:  # the tracker itself: the project, repository or team, and the token
+        from bot.tickets.probe import probe  # noqa: PLC0415 - only a config with tickets needs the HTTP client
+
+        problems = asyncio.run(probe(config.tickets, env.ticket_token(tracker)))
+        if problems:
+            return _fail(problems)
     print(f"{env.chatops_config}: OK")
     print(f"  incidents channel: {config.channels.incidents}")
     for severity, policy in config.severities.items():
@@ -101,6 +108,9 @@ def check_config(file_only: bool) -> int:
         shown = format_duration(within) if isinstance(within, timedelta) else "the next business day, 09:00"
         print(f"  {severity.value}: acknowledge within {shown}")
     print(f"  responders: {', '.join(config.permissions.responders) or 'everyone'}")
+    if tracker is not None:
+        answered = "" if file_only else " (the tracker answered)"
+        print(f"  tickets: {tracker}, made on {config.tickets.create_on}{answered}")
     return 0
 
 
@@ -160,6 +170,7 @@ async def _with_optional_store(settings: Settings, build: Callable[[Any], Awaita
 def digest_print() -> int:
     from bot.alerts import contributions as alerts  # noqa: PLC0415
     from bot.backups import contributions as backups  # noqa: PLC0415 - only this command needs Kubernetes
+    from bot.capacity.log_errors import section as log_errors  # noqa: PLC0415
     from bot.core.board import Board  # noqa: PLC0415
     from bot.digest import text  # noqa: PLC0415
     from bot.digest.build import DigestBuilder  # noqa: PLC0415
@@ -182,6 +193,10 @@ def digest_print() -> int:
         aws = AwsSession(settings.config.aws.region) if settings.config.aws else None
         board = Board()
         backups.declare(board, settings.config, aws)
+        errors = log_errors.LogErrorsSection(
+            config=settings.config, clusters=clusters, loki_authorization=settings.env.loki_authorization()
+        )
+        log_errors.declare(board, errors)  # "Errors in logs", as /health shows it
         if url := settings.config.alerts.alertmanager_url:  # "Alerts firing", as /health shows it
             from bot.alerts.firing import FiringAlerts  # noqa: PLC0415 - aiohttp only when Alertmanager is set
 

@@ -75,8 +75,10 @@ def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[
         home_team=lambda: identity.team_id,
         prometheus_authorization=env.prometheus_authorization(),
         alertmanager_authorization=env.alertmanager_authorization(),
+        loki_authorization=env.loki_authorization(),
         statuspage_key=env.statuspage_api_key.get_secret_value() if env.statuspage_api_key else None,
         twilio_token=env.twilio_auth_token.get_secret_value() if env.twilio_auth_token else None,
+        ticket_token=env.ticket_token(settings.config.tickets.tracker),
         public_url=env.public_url,
     )
     secret = env.slack_signing_secret.get_secret_value() if env.slack_signing_secret else None

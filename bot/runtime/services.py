@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -24,6 +25,10 @@ from bot.alerts.statuspage import PublicStatus, StatuspageApi
 from bot.alerts.store import AlertStore
 from bot.backups import contributions as backup_contributions
 from bot.backups.service import BackupService
+from bot.capacity import contributions as capacity_contributions
+from bot.capacity.log_errors.section import LogErrorsSection
+from bot.capacity.service import CapacityService
+from bot.capacity.store import CapacityStore
 from bot.changes import contributions as change_contributions
 from bot.changes.feed import ChangeFeed
 from bot.changes.incident import IncidentChanges
@@ -37,6 +42,9 @@ from bot.core.tasks import BackgroundTasks
 from bot.digest import contributions as digest_contributions
 from bot.digest.build import DigestBuilder
 from bot.digest.service import DigestService
+from bot.dr import contributions as dr_contributions
+from bot.dr.service import DrService
+from bot.dr.store import DrStore
 from bot.home.service import HomeService
 from bot.incidents import contributions as incident_contributions
 from bot.incidents.announcement import Announcer
@@ -48,6 +56,7 @@ from bot.incidents.store import IncidentStore
 from bot.incidents.updates import StatusUpdates
 from bot.maintenance import contributions as maintenance_contributions
 from bot.maintenance.eks import EksService
+from bot.maintenance.patches import PatchService
 from bot.maintenance.service import MaintenanceService
 from bot.maintenance.store import MaintenanceStore
 from bot.oncall import contributions as oncall_contributions
@@ -73,8 +82,16 @@ from bot.runtime.poller import Poller
 from bot.security import contributions as security_contributions
 from bot.security.service import SecurityService
 from bot.security.store import SecurityStore
+from bot.tickets import contributions as ticket_contributions
+from bot.tickets import trackers
+from bot.tickets.action_store import ActionStore
+from bot.tickets.actions import ActionItems
+from bot.tickets.service import IncidentTickets
+from bot.tickets.store import TicketStore
 from runbooks.aws.session import AwsSession
 from runbooks.kube.client import ClusterSet
+
+TICKET_RETRY_FOR = 6 * 3600.0  # a tracker down for longer: `/incident ticket INC-n` asks again
 
 
 @dataclass
@@ -100,9 +117,12 @@ class Services:
     executor: ChangeExecutor
     follower: Follower
     backups: BackupService
+    dr: DrService
     maintenance: MaintenanceService
     eks: EksService
+    patches: PatchService
     security: SecurityService
+    capacity: CapacityService
     weekly: WeeklyReports
     alerts: AlertService
     heartbeats: Heartbeats | None
@@ -112,6 +132,8 @@ class Services:
     pager: Pager | None
     board: Board
     poller: Poller
+    tickets: IncidentTickets | None = None
+    actions: ActionItems | None = None
 
 
 def build(
@@ -123,9 +145,11 @@ def build(
     home_team: Callable[[], str | None] = lambda: None,
     prometheus_authorization: str | None = None,
     alertmanager_authorization: str | None = None,
+    loki_authorization: str | None = None,
     statuspage_key: str | None = None,
     twilio_token: str | None = None,
     public_url: str | None = None,
+    ticket_token: str | None = None,
 ) -> Services:
     board = Board()
     tasks = BackgroundTasks()
@@ -191,6 +215,7 @@ def build(
         clock=clock,
         aws=aws,
         board=board,
+        impersonate=config.kubernetes.impersonate,
     )
     backups = BackupService(
         clusters=clusters,
@@ -288,17 +313,39 @@ def build(
             public_url=public_url, tests=tests, escalate=escalator.escalate_now,
         )  # fmt: skip
 
+    dr = DrService(config=config, client=client, store=DrStore(redis, where), clusters=clusters, aws=aws, clock=clock)
+
     # What each domain adds to the shared surfaces
     oncall_contributions.declare(board, escalator, handoff)
     incident_contributions.declare(board, config, updates, holds)
     backup_contributions.declare(board, config, aws)
-    maintenance_contributions.declare(board, maintenance)
+    dr_contributions.declare(board, dr, tasks)
+    patches = PatchService(config=config, clusters=clusters, aws=aws, offers=offers, incidents=incidents, clock=clock)
+    maintenance_contributions.declare(board, maintenance, patches)
     alert_contributions.declare(board, firing, statuspage, heartbeats)
     paging_contributions.declare(board, pager, handoff)
     change_contributions.declare(board, changes, incident_changes, roster)
     digest_contributions.declare(board, digest)
     security_contributions.declare(board, security)
+    capacity = CapacityService(
+        config=config, client=client, clusters=clusters, store=CapacityStore(redis, where), clock=clock, tasks=tasks,
+        prometheus_authorization=prometheus_authorization,
+    )  # fmt: skip
+    log_errors = LogErrorsSection(config=config, clusters=clusters, loki_authorization=loki_authorization)
+    capacity_contributions.declare(board, capacity, log_errors)
     report_contributions.declare(board, weekly)
+    tracker = trackers.build(config.tickets, ticket_token)
+    tickets = None
+    if tracker is not None:
+        tickets = IncidentTickets(
+            settings=config.tickets, tracker=tracker, incidents=incidents, flows=flows, client=client,
+            store=TicketStore(redis, where), outbox=Outbox(tasks, retry_for=TICKET_RETRY_FOR),
+        )  # fmt: skip
+    actions = ActionItems(
+        store=ActionStore(redis, where), incidents=incidents, tickets=tickets, tz=ZoneInfo(config.oncall.timezone),
+        clock=clock,
+    )  # fmt: skip
+    ticket_contributions.declare(board, tickets, actions)
     board.freeze()
     poller = Poller(
         board=board,
@@ -328,9 +375,12 @@ def build(
         executor=executor,
         follower=follower,
         backups=backups,
+        dr=dr,
         maintenance=maintenance,
         eks=EksService(config=config, clusters=clusters, aws=aws, offers=offers, incidents=incidents, clock=clock),
+        patches=patches,
         security=security,
+        capacity=capacity,
         weekly=weekly,
         alerts=alerts,
         heartbeats=heartbeats,
@@ -340,4 +390,6 @@ def build(
         pager=pager,
         board=board,
         poller=poller,
+        tickets=tickets,
+        actions=actions,
     )

@@ -28,6 +28,7 @@ class NodeGroup(BaseModel):
     version: str
     status: str
     release: str = ""
+    ami_type: str = ""  # AL2_x86_64, AL2023_ARM_64_STANDARD, BOTTLEROCKET_x86_64, CUSTOM, …
 
 
 class Addon(BaseModel):
@@ -81,6 +82,7 @@ def node_groups(eks: EKSClient, name: str) -> list[NodeGroup]:
                     version=str(found.get("version", "?")),
                     status=str(found.get("status", "?")),
                     release=str(found.get("releaseVersion", "")),
+                    ami_type=str(found.get("amiType", "")),
                 )
             )
     return out
@@ -141,6 +143,14 @@ def upgrade_control_plane(eks: EKSClient, name: str, version: str, token: str) -
 def upgrade_node_group(eks: EKSClient, name: str, group: str, version: str, token: str) -> EksUpdate:
     made = eks.update_nodegroup_version(
         clusterName=name, nodegroupName=group, version=version, clientRequestToken=token
+    )
+    return update_of(made["update"])
+
+
+def update_node_group_release(eks: EKSClient, name: str, group: str, release: str, token: str) -> EksUpdate:
+    """The node group's AMI to ``release`` at its own Kubernetes version (the security patches of that release)."""
+    made = eks.update_nodegroup_version(
+        clusterName=name, nodegroupName=group, releaseVersion=release, clientRequestToken=token
     )
     return update_of(made["update"])
 

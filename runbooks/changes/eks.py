@@ -5,7 +5,7 @@ client request token, so a retried call is one update; progress is read with ``d
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import PrivateAttr
 
@@ -133,14 +133,38 @@ class EksUpgrade(_EksChange):
         return follow
 
 
-class NodeGroupUpgrade(_EksChange):
-    kind: Literal["eks-nodegroup-upgrade"] = "eks-nodegroup-upgrade"
+class _NodeGroupChange(_EksChange):
+    """A managed node group rolled to a new version or AMI release: its nodes replaced one by one."""
+
     group: str
+
+    follow_for: ClassVar[float | None] = FOLLOW_NODE_GROUP
+
+    def explain(self, exc: BaseException) -> str:
+        return explain_aws(exc, "eks:UpdateNodegroupVersion and eks:DescribeUpdate", self.target)
+
+    def _current(self, client: Any) -> eks.NodeGroup:
+        current = next((g for g in eks.node_groups(client, self.eks_name) if g.name == self.group), None)
+        if current is None:
+            raise Refused(f"node group {self.group} is gone")
+        return current
+
+    def _rolls(self, to: str) -> str:
+        return (
+            f"Rolls node group {self.group} of {self.eks_name} to {to}: nodes are replaced one by one, their pods "
+            "evicted (PodDisruptionBudgets respected)."
+        )
+
+    def progress(self, site: Site) -> tuple[str, bool]:
+        return self._progress(site, group=self.group)
+
+
+class NodeGroupUpgrade(_NodeGroupChange):
+    kind: Literal["eks-nodegroup-upgrade"] = "eks-nodegroup-upgrade"
 
     label: ClassVar[str] = "node group upgrade"
     verb: ClassVar[str] = "upgrade"
     done: ClassVar[str] = "started the upgrade of"
-    follow_for: ClassVar[float | None] = FOLLOW_NODE_GROUP
 
     @property
     def target(self) -> str:
@@ -148,27 +172,16 @@ class NodeGroupUpgrade(_EksChange):
 
     @property
     def states(self) -> str:
-        return (
-            f"Rolls node group {self.group} of {self.eks_name} to Kubernetes {self.version}: nodes are replaced one "
-            "by one, their pods evicted (PodDisruptionBudgets respected)."
-        )
-
-    def explain(self, exc: BaseException) -> str:
-        return explain_aws(exc, "eks:UpdateNodegroupVersion and eks:DescribeUpdate", self.target)
+        return self._rolls(f"Kubernetes {self.version}")
 
     def carry_out(self, site: Site, now: datetime) -> str:
         client = site.require_aws().eks(self.region)
-        current = next((g for g in eks.node_groups(client, self.eks_name) if g.name == self.group), None)
-        if current is None:
-            raise Refused(f"node group {self.group} is gone")
+        current = self._current(client)
         if minor(current.version) == minor(self.version):
             raise Refused(f"node group {self.group} is at {current.version} already")
         made = eks.upgrade_node_group(client, self.eks_name, self.group, self.version, self.token)
         self._update = made.id
         return f"(update {made.id}, {made.status})"
-
-    def progress(self, site: Site) -> tuple[str, bool]:
-        return self._progress(site, group=self.group)
 
 
 class AddonUpdate(_EksChange):
@@ -200,3 +213,36 @@ class AddonUpdate(_EksChange):
 
     def progress(self, site: Site) -> tuple[str, bool]:
         return self._progress(site, addon=self.addon)
+
+
+class NodeGroupRelease(_NodeGroupChange):
+    """A node group's AMI to the latest recommended release of its own Kubernetes version (``version`` is the
+    group's, unchanged): the security patches of ``/eks patches``."""
+
+    kind: Literal["eks-nodegroup-release"] = "eks-nodegroup-release"
+    release: str
+
+    label: ClassVar[str] = "node group update"
+    verb: ClassVar[str] = "update"
+    done: ClassVar[str] = "started the update of"
+
+    @property
+    def target(self) -> str:
+        return f"node group {self.group} of {self.eks_name} to release {self.release}"
+
+    @property
+    def states(self) -> str:
+        return self._rolls(f"AMI release {self.release} (Kubernetes {self.version} unchanged)")
+
+    def carry_out(self, site: Site, now: datetime) -> str:
+        client = site.require_aws().eks(self.region)
+        current = self._current(client)
+        if current.release == self.release:
+            raise Refused(f"node group {self.group} is at release {self.release} already")
+        if minor(current.version) != minor(self.version):
+            raise Refused(f"node group {self.group} is at Kubernetes {current.version} now, not {self.version}")
+        if current.status != "ACTIVE":
+            raise Refused(f"node group {self.group} is {current.status}, not ACTIVE")
+        made = eks.update_node_group_release(client, self.eks_name, self.group, self.release, self.token)
+        self._update = made.id
+        return f"(update {made.id}, {made.status})"

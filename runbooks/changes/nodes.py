@@ -95,12 +95,17 @@ class Drain(Change):
         return explain_kube(exc, self.target, "change", GRANT)
 
     def carry_out(self, site: Site, now: datetime) -> str:
+        """Every read the drain needs first (the node, its pods, their budgets), then the cordon and the evictions:
+        one whom the cluster lets cordon but not read the pods or budgets (or the bot lacking a grant) changes
+        nothing. The pods are listed again once the node is cordoned, so none that landed meanwhile is left."""
         cluster = site.cluster()
         try:
-            if not nodes.unschedulable(cluster, self.node):
-                nodes.set_unschedulable(cluster, self.node, True)
+            cordoned = nodes.unschedulable(cluster, self.node)
         except ApiException as exc:
             if exc.status == 404:
                 raise Refused(f"node {self.node} does not exist (any more)") from None
             raise
-        return f": {nodes.drain(cluster, self.node).summary()}"
+        budgets = nodes.budgets_in(cluster, nodes.pods_on(cluster, self.node))
+        if not cordoned:
+            nodes.set_unschedulable(cluster, self.node, True)
+        return f": {nodes.drain(cluster, self.node, budgets).summary()}"

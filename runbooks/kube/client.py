@@ -8,6 +8,7 @@ page can be reduced to findings before the next is read. Resources are named by 
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -15,6 +16,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
+
+from urllib3 import HTTPHeaderDict
 
 from runbooks.errors import BadRequest, NotConfigured
 from runbooks.kube import names
@@ -75,6 +78,17 @@ class Cluster:
     @property
     def requests(self) -> int:
         return self._requests
+
+    def as_user(self, user: str, groups: Sequence[str] = ()) -> Cluster:
+        """This cluster, every request made as ``user`` (in ``groups``) through Kubernetes impersonation: the
+        ``Impersonate-User`` and one ``Impersonate-Group`` header per group on each call of the returned client,
+        so the cluster's RBAC decides and its audit log names the person. The connection and its credentials are
+        this cluster's; this cluster's own calls never carry the headers."""
+        headers = [("Impersonate-User", user), *(("Impersonate-Group", g) for g in groups)]
+        for name, value in headers:
+            if not value or not value.isascii() or not value.isprintable():  # what an HTTP header carries as is
+                raise BadRequest(f"not a Kubernetes identity for {name}: {value!r}")
+        return Cluster(self.name, _impersonating(self.api, headers))
 
     def call(
         self,
@@ -179,6 +193,24 @@ class Cluster:
 
     def cluster_role_bindings(self) -> Iterator[Obj]:
         return self.list_all("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings")
+
+
+def _impersonating(api: ApiClient, headers: Sequence[tuple[str, str]]) -> ApiClient:
+    """A shallow copy of ``api`` (the same configuration, token refresh and connection pool) whose every request
+    carries ``headers`` too. ``ApiClient.__call_api`` sends through ``self.request``, found on the instance first;
+    the headers go in a urllib3 map that sends a repeated name once per value (each group a header of its own).
+    Nothing here is mutated once built: the original and its copies serve any number of threads at once."""
+    copied = copy.copy(api)
+    send, extra = api.request, tuple(headers)
+
+    def request(method: str, url: str, *args: Any, headers: Any = None, **kwargs: Any) -> Any:
+        merged = HTTPHeaderDict(headers or {})
+        for name, value in extra:
+            merged.add(name, value)
+        return send(method, url, *args, headers=merged, **kwargs)
+
+    copied.request = request
+    return copied
 
 
 class NoClusterConfig(NotConfigured):

@@ -100,10 +100,18 @@ class Drained:
         return ", ".join(parts)
 
 
-def drain(cluster: Cluster, node: str) -> Drained:
-    """Evict every pod of a cordoned node that may be evicted; nothing is forced."""
+def budgets_in(cluster: Cluster, pods: Sequence[Obj]) -> dict[str, list[Obj]]:
+    """The PodDisruptionBudgets of each namespace a drain would evict pods from: read before the drain's first write,
+    so one who may not read them changes nothing."""
+    namespaces = {str((p.get("metadata") or {}).get("namespace")) for p in pods if skipped(p) is None}
+    return {ns: list(cluster.list_all(path(POLICY, ns, "poddisruptionbudgets"))) for ns in sorted(namespaces)}
+
+
+def drain(cluster: Cluster, node: str, budgets: dict[str, list[Obj]] | None = None) -> Drained:
+    """Evict every pod of a cordoned node that may be evicted; nothing is forced. ``budgets``: the budgets read before
+    (see ``budgets_in``); a namespace not among them (a pod that landed meanwhile) is read when one blocks."""
     result = Drained()
-    budgets: dict[str, list[Obj]] = {}
+    budgets = dict(budgets or {})
     for pod in pods_on(cluster, node):
         meta = pod.get("metadata") or {}
         namespace, name = str(meta.get("namespace")), str(meta.get("name"))

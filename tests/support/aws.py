@@ -3,6 +3,7 @@ every call with AccessDenied, as an identity without the permission is answered.
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -35,6 +36,9 @@ class Moto:
         self.server.start()
         host, port = self.server.get_host_and_port()
         self.url = f"http://{host}:{port}"
+        # moto's backends are the process's, not the server's: a module before this one in the same worker left
+        # its clusters and instances there. Each module starts from an empty AWS.
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10).close()
         self.front.moto_url = self.url
         self.front.start()
         return self

@@ -26,11 +26,14 @@ class Update:
     token: str
     nodegroup: str | None = None
     addon: str | None = None
+    release: str | None = None  # a node group's AMI release (releaseVersion), its Kubernetes version kept
     status: str = "InProgress"
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
         params = [{"type": "Version", "value": self.version}]
+        if self.release is not None:
+            params.append({"type": "ReleaseVersion", "value": self.release})
         return {
             "id": self.id,
             "status": self.status,
@@ -58,6 +61,9 @@ class EksStandIn(StandIn):
         self.insights: dict[str, list[dict[str, Any]]] = {}
         self.cluster_versions: dict[str, str] = {}  # after a successful upgrade
         self.nodegroup_versions: dict[tuple[str, str], str] = {}
+        self.nodegroup_releases: dict[tuple[str, str], str] = {}
+        # Kubernetes version → describe_cluster_versions' entry (endOfStandardSupportDate, … as epoch seconds)
+        self.support: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, str]] = []  # (operation, path)
         self.start()
 
@@ -69,6 +75,8 @@ class EksStandIn(StandIn):
             if status == "Successful":
                 if update.type == "VersionUpdate" and update.nodegroup is None:
                     self.cluster_versions[update.cluster] = update.version
+                elif update.nodegroup is not None and update.release is not None:
+                    self.nodegroup_releases[(update.cluster, update.nodegroup)] = update.release
                 elif update.nodegroup is not None:
                     self.nodegroup_versions[(update.cluster, update.nodegroup)] = update.version
                 elif update.addon is not None:
@@ -107,6 +115,7 @@ class EksStandIn(StandIn):
             (r"/addons/supported-versions", "GET", self.describe_addon_versions),
             (r"/clusters/([^/]+)/insights", "POST", self.list_insights),
             (r"/clusters/([^/]+)/node-groups/([^/]+)/update-version", "POST", self.update_nodegroup_version),
+            (r"/cluster-versions", "GET", self.describe_cluster_versions),
         ]
 
     def _start(self, cluster: str, kind: str, version: str, token: str, **which: str | None) -> tuple[int, Any]:
@@ -124,6 +133,11 @@ class EksStandIn(StandIn):
         self, cluster: str, group: str, *, body: dict[str, Any], query: dict[str, str]
     ) -> tuple[int, Any]:
         token = body.get("clientRequestToken", "")
+        if "releaseVersion" in body:  # the AMI release at the group's own version (EKS keeps it when none is sent)
+            version = body.get("version", "")
+            return self._start(
+                cluster, "VersionUpdate", version, token, nodegroup=group, release=body["releaseVersion"]
+            )
         return self._start(cluster, "VersionUpdate", body["version"], token, nodegroup=group)
 
     def update_addon(self, cluster: str, addon: str, *, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any]:
@@ -167,6 +181,15 @@ class EksStandIn(StandIn):
         ]
         return 200, {"addons": [{"addonName": name, "type": "networking", "addonVersions": versions}]}
 
+    def describe_cluster_versions(self, *, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any]:
+        """As EKS answers: the entries of the versions asked for (``clusterVersions``), or of every version."""
+        asked = query.get("clusterVersions")
+        wanted = {v for v in asked.split(",") if v} if asked else set(self.support)
+        found = [
+            {"clusterVersion": v, "clusterType": "eks", **self.support[v]} for v in sorted(wanted & set(self.support))
+        ]
+        return 200, {"clusterVersions": found}
+
     def list_insights(self, cluster: str, *, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any]:
         return 200, {"insights": self.insights.get(cluster, [])}
 
@@ -184,6 +207,8 @@ class EksStandIn(StandIn):
             group = document.get("nodegroup") if isinstance(document, dict) else None
             if group and (group.get("clusterName"), group.get("nodegroupName")) in self.nodegroup_versions:
                 group["version"] = self.nodegroup_versions[(group["clusterName"], group["nodegroupName"])]
+            if group and (group.get("clusterName"), group.get("nodegroupName")) in self.nodegroup_releases:
+                group["releaseVersion"] = self.nodegroup_releases[(group["clusterName"], group["nodegroupName"])]
         return document
 
 

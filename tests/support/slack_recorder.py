@@ -47,6 +47,7 @@ class SlackRecorder(SlackStandIn):
     def __init__(self) -> None:
         super().__init__(identity=TEST_IDENTITY, strict=False)
         self.user_tz = "Europe/Berlin"
+        self.emails: dict[str, str] = {}  # user → the email users.info shows (Slack's profile.email, users:read.email)
         self.issued_tokens: set[str] = set()
         self._loop: Loop | None = None
 
@@ -65,6 +66,13 @@ class SlackRecorder(SlackStandIn):
         """A response_url that leads here; its token is remembered so logs can be scanned for it."""
         self.issued_tokens.add(token)
         return super().response_url(token, user, channel, message_ts)
+
+    def answer(self, call: Call) -> dict[str, Any]:
+        answered = super().answer(call)
+        email = self.emails.get(str(call.params.get("user"))) if call.method == "users.info" else None
+        if email is not None and answered.get("ok"):
+            answered["user"] = {**answered["user"], "profile": {"email": email}}
+        return answered
 
     def _refused(self, call: Call) -> dict[str, Any] | None:
         answer = super()._refused(call)

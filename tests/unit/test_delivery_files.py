@@ -34,6 +34,7 @@ def test_manifest_declares_every_command_on_one_endpoint() -> None:
         "pins:write",
         "files:write",
         "users:read",
+        "users:read.email",
     }
     assert "socket_mode_enabled" in manifest["settings"]
 
@@ -99,7 +100,7 @@ def test_iam_policy_grants_exactly_the_actions_the_code_names() -> None:
     granted = {a for s in policy["Statement"] for a in s["Action"] if s["Effect"] == "Allow"}
     named = set()
     for source in [*REPO.glob("bot/**/*.py"), *REPO.glob("runbooks/**/*.py")]:
-        named |= set(re.findall(r"\b(rds|eks|ce|sts):([A-Z][A-Za-z]+)", source.read_text()))
+        named |= set(re.findall(r"\b(rds|eks|ce|sts|ssm|sns|logs):([A-Z][A-Za-z]+)", source.read_text()))
     assert {f"{service}:{action}" for service, action in named} == granted
     assert not any(a.endswith("*") or a.startswith(("rds:Delete", "rds:Modify")) for a in granted)
 
@@ -125,3 +126,16 @@ def test_certs_role_patches_only_the_certificate_status() -> None:
     read = next(d for d in _docs("rbac-read.yaml") if d["kind"] == "ClusterRole")
     readable = {res for rule in read["rules"] for res in rule["resources"]}
     assert {"services", "serviceaccounts", "rolebindings", "clusterrolebindings", "certificaterequests"} <= readable
+
+
+def test_impersonate_role_is_opt_in_and_names_each_subject() -> None:
+    assert "rbac-impersonate.yaml" not in _docs("kustomization.yaml")[0]["resources"]
+    role = next(d for d in _docs("rbac-impersonate.yaml") if d["kind"] == "ClusterRole")
+    assert {(res, verb) for rule in role["rules"] for res in rule["resources"] for verb in rule["verbs"]} == {
+        ("users", "impersonate"),
+        ("groups", "impersonate"),
+    }
+    assert all(rule["apiGroups"] == [""] and rule["resourceNames"] for rule in role["rules"])  # never any subject
+    binding = next(d for d in _docs("rbac-impersonate.yaml") if d["kind"] == "ClusterRoleBinding")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "chatops-bot", "namespace": "chatops"}]

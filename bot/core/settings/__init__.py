@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from bot.core.errors import UserError
 from bot.core.settings.config import BotConfig
 from bot.core.settings.environment import Environment
+from bot.core.settings.tickets import TOKENS
 
 __all__ = [
     "BotConfig",
@@ -113,6 +114,11 @@ def load_settings(*, require_slack: bool = True) -> Settings:
         problems.extend(exc.problems)
     if env is not None and config is not None and config.statuspage is not None and env.statuspage_api_key is None:
         problems.append("STATUSPAGE_API_KEY: is required when the config has a statuspage section")
+    if env is not None and config is not None and config.tickets.tracker is not None:
+        name = config.tickets.tracker
+        token = TOKENS[name]
+        if getattr(env, token.lower()) is None:
+            problems.append(f"{token}: is required when the config has tickets.{name}")
     if problems or env is None or config is None:
         raise SettingsError(problems)
     return Settings(env=env, config=config)

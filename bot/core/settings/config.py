@@ -21,7 +21,7 @@ from bot.core.settings.alerting import (
     heartbeat_names,
     parse_matcher,
 )
-from bot.core.settings.capacity import Capacity
+from bot.core.settings.capacity import Capacity, LokiConfig
 from bot.core.settings.dr import Dr
 from bot.core.settings.incident_response import (
     DEFAULT_SEVERITIES,
@@ -50,6 +50,7 @@ from bot.core.settings.platform import (
     Velero,
 )
 from bot.core.settings.reporting import AuditCheck, Reports, Security, SecurityException
+from bot.core.settings.tickets import Tickets
 from bot.core.settings.types import Strict
 from bot.core.severity import Severity
 
@@ -73,6 +74,7 @@ __all__ = [
     "Heartbeat",
     "IncidentChannels",
     "Kubernetes",
+    "LokiConfig",
     "Maintenance",
     "OnCallConfig",
     "Paging",
@@ -85,6 +87,7 @@ __all__ = [
     "SeverityPolicy",
     "SmokeTest",
     "Statuspage",
+    "Tickets",
     "Updates",
     "Velero",
     "parse_matcher",
@@ -107,6 +110,7 @@ class BotConfig(Strict):
     dr: Dr = Dr()
     capacity: Capacity = Capacity()
     prometheus: PrometheusConfig | None = None
+    loki: LokiConfig | None = None  # absent: the digest's errors in logs are read from pod logs
     velero: Velero = Velero()
     aws: AwsConfig | None = None  # absent: nothing in AWS is read or offered
     maintenance: Maintenance = Maintenance()
@@ -116,6 +120,7 @@ class BotConfig(Strict):
     statuspage: Statuspage | None = None
     heartbeats: Annotated[dict[str, Heartbeat], AfterValidator(heartbeat_names)] = Field(default_factory=dict)
     paging: Paging = Paging()
+    tickets: Tickets = Tickets()  # an issue tracker: each incident's ticket, kept in sync
 
     @model_validator(mode="after")
     def _fill_severities(self) -> BotConfig:

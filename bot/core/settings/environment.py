@@ -32,8 +32,12 @@ class Environment(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     prometheus_auth: SecretStr | None = None  # "Bearer <token>" or "Basic <user>:<password>"
     alertmanager_auth: SecretStr | None = None  # the same forms, for alerts.alertmanager_url
+    loki_auth: SecretStr | None = None  # the same forms, for loki.url
     alerts_token: SecretStr | None = None  # POST /alerts/alertmanager is served only when set
     statuspage_api_key: SecretStr | None = None
+    jira_api_token: SecretStr | None = None  # tickets.jira: an API token (with tickets.jira.email) or a PAT
+    github_token: SecretStr | None = None  # tickets.github
+    linear_api_key: SecretStr | None = None  # tickets.linear
     twilio_auth_token: SecretStr | None = None  # paging.twilio: SMS and calls, and the signature of its webhooks
     public_url: str | None = None  # the bot's HTTPS address: Twilio's webhooks (SMS replies, calls) reach it there
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -90,7 +94,7 @@ class Environment(BaseSettings):
             raise ValueError("must be an app-level token starting with xapp- (Basic Information page)")
         return value
 
-    @field_validator("prometheus_auth", "alertmanager_auth")
+    @field_validator("prometheus_auth", "alertmanager_auth", "loki_auth")
     @classmethod
     def _auth(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
@@ -110,6 +114,16 @@ class Environment(BaseSettings):
         """The ``Authorization`` header for every call to Alertmanager's API (as :meth:`prometheus_authorization`)."""
         return _authorization(self.alertmanager_auth)
 
+    def loki_authorization(self) -> str | None:
+        """The ``Authorization`` header for Loki's query API (as :meth:`prometheus_authorization`)."""
+        return _authorization(self.loki_auth)
+
+    def ticket_token(self, tracker: str | None) -> str | None:
+        """The token of ``tickets.<tracker>`` (JIRA_API_TOKEN, GITHUB_TOKEN, LINEAR_API_KEY), if set."""
+        names = {"jira": self.jira_api_token, "github": self.github_token, "linear": self.linear_api_key}
+        token = names.get(tracker or "")
+        return token.get_secret_value() if token is not None and token.get_secret_value() else None
+
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
@@ -122,12 +136,17 @@ class Environment(BaseSettings):
             self.slack_app_token,
             self.prometheus_auth,
             self.alertmanager_auth,
+            self.loki_auth,
             self.alerts_token,
             self.statuspage_api_key,
             self.twilio_auth_token,
+            self.jira_api_token,
+            self.github_token,
+            self.linear_api_key,
         ]
         out = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
-        for authorization in (self.prometheus_authorization(), self.alertmanager_authorization()):
+        authorizations = (self.prometheus_authorization(), self.alertmanager_authorization(), self.loki_authorization())
+        for authorization in authorizations:
             if authorization:
                 out += [authorization, authorization.partition(" ")[2]]
         if self.redis_url and "@" in self.redis_url:

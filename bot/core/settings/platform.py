@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from bot.core.settings.capacity import LogErrors, Utilization
+from bot.core.settings.impersonate import Impersonate
 from bot.core.settings.types import Cron, Duration, HttpUrl, Strict, TimeZoneName, http_url
 from runbooks.aws import names as rds_names
 from runbooks.kube import names
@@ -29,6 +31,8 @@ class DigestSchedule(Strict):
     cron: Cron = "0 8 * * 1-5"
     timezone: TimeZoneName = "UTC"
     check_timeout: Duration = timedelta(seconds=20)
+    utilization: Utilization = Utilization()
+    log_errors: LogErrors = LogErrors()
 
 
 class ClusterRef(Strict):
@@ -52,6 +56,9 @@ class Kubernetes(Strict):
     share_logs: bool = Field(
         default=False,
         description="post runbook reports that quote pod logs in the channel (default: only to the person who ran it)",
+    )
+    impersonate: Impersonate | None = Field(
+        default=None, description="make changes from chat as the clicker's Kubernetes user/groups (opt-in)"
     )
 
     def refs(self) -> list[tuple[str, str | None]]:

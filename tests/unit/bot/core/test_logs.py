@@ -19,6 +19,8 @@ def test_redactor_patterns() -> None:
         "key AKIAABCDEFGHIJKLMNOP": "AKIA",
         "{'X-Amz-Security-Token': b'IQoJb3JpZ2luX2VjEJr//wEaCXVz'}": "IQoJb3JpZ2lu",
         "X-Amz-Security-Token: IQoJb3JpZ2luX2VjEJr%2F%2FwEa": "IQoJb3JpZ2lu",
+        "{'ok': True, 'user': {'profile': {'email': 'alice@acme.io', 'real_name': 'Alice'}}}": "alice@acme",
+        '{"profile": {"email": "bob@acme.io"}}': "bob@acme",
     }
     for text, needle in samples.items():
         assert needle not in r(text), text

@@ -1,0 +1,1 @@
+"""Tickets: each incident\x27s ticket in an issue tracker (Jira, GitHub Issues or Linear), kept in sync."""
