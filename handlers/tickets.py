@@ -9,18 +9,22 @@ from typing import Any
 from bot.core.errors import UserError
 from bot.core.ids import is_user
 from bot.core.text import escape
-from bot.incidents.model import parse_ref
+from bot.incidents.model import Incident, parse_ref
 from bot.incidents.permissions import require_readable
 from bot.tickets.actions import ActionItems
-from bot.tickets.model import FORMS, TRACKER_NAMES, parse_key
+from bot.tickets.model import FORMS, TRACKER_NAMES
 from bot.tickets.parse import parse_action, parse_actions, parse_form
 from bot.tickets.render import ACTIONS_BUTTON, ACTIONS_FORM, FORM_ROWS, action_items_modal, actions_blocks
 from bot.tickets.service import IncidentTickets
+from bot.tickets.text import ticket_link
 from handlers.kit import Answer, Click, Command, Kit, Replies, Submission, Submitted, Who, open_form
 from handlers.needs import Needs
 
 VERBS = ("ticket", "action", "actions")
-USAGE = "Write `/incident ticket INC-n` (make its ticket now) or `/incident ticket INC-n link {form}`."
+USAGE = (
+    "Write `/incident ticket INC-n` (make its ticket now), `/incident ticket INC-n link {form}`, or `relink {form}` "
+    "to replace the ticket it has."
+)
 NO_TRACKER = (
     "No issue tracker is set up (`tickets.jira`, `tickets.github` or `tickets.linear` in the config, with its token); "
     "nothing was made."
@@ -53,9 +57,9 @@ def _read(args: list[str], form: str) -> tuple[str | None, str | None]:
             return None, None
         case [ref]:
             return ref, None
-        case [verb, key] if verb.lower() == "link":
+        case [verb, key] if verb.lower() in ("link", "relink"):
             return None, key
-        case [ref, verb, key] if verb.lower() == "link":
+        case [ref, verb, key] if verb.lower() in ("link", "relink"):
             return ref, key
     raise UserError(USAGE.format(form=form))
 
@@ -84,6 +88,7 @@ async def action_command(needs: Needs, cmd: Command) -> Answer:
     if len(args) == 3 and args[1].lower() == "done" and args[2].isdigit() and parse_ref(args[0]):
         number = parse_ref(args[0])
         assert number is not None
+        await require_readable(needs.access, needs.config.incident_channels, await needs.store.get(number), cmd.actor)
         item = await actions.done(number, int(args[2]), cmd.actor.user)
         return Answer(f"Action item {item.ref} is done.")
     new = parse_action(args, actions.today(), room)
@@ -110,8 +115,15 @@ async def actions_command(needs: Needs, cmd: Command) -> Answer:
     title = (f"Action items of INC-{query.number}" if query.number is not None
              else "Your open action items" if query.mine else "Open action items")  # fmt: skip
 
+    async def readable(incident: Incident) -> bool:
+        try:
+            await require_readable(needs.access, needs.config.incident_channels, incident, cmd.actor)
+        except UserError:
+            return False
+        return True
+
     async def produce() -> tuple[list[Any], str]:
-        items = await actions.listed(query, cmd.actor.user)
+        items = await actions.listed(query, cmd.actor.user, readable)
         return actions_blocks(title, items, actions.today()), f"{title}: {len(items)}"
 
     return Answer.report(f"{title}: looking up their tickets…", produce, name="action-items")
@@ -126,7 +138,7 @@ async def ticket_command(needs: Needs, cmd: Command) -> Answer:
     if ref is not None and parse_ref(ref) is None:
         raise UserError(f"`{escape(ref[:30])}` is not an incident id. " + USAGE.format(form=form))
     number = await _number(needs, cmd, ref)
-    key = parse_key(tickets.tracker.name, typed) if typed is not None else None
+    key = tickets.linkable(typed) if typed is not None else None
     incident = await needs.store.get(number)
     await require_readable(needs.access, needs.config.incident_channels, incident, cmd.actor)
     name = TRACKER_NAMES[tickets.tracker.name]
@@ -135,12 +147,12 @@ async def ticket_command(needs: Needs, cmd: Command) -> Answer:
             return Answer(f"{incident.ref}'s ticket is {escape(key)} already.")
 
         async def link(replies: Replies) -> None:
-            await tickets.link(number, key, cmd.actor.user)
+            await tickets.link(number, key, cmd.actor.user, replace="relink" in map(str.lower, cmd.words))
 
         return Answer(f"Linking {escape(key)} to {incident.ref}; the thread says when it is done.", later=link,
                       name="ticket-link", task=f"ticket-{incident.ref}")  # fmt: skip
     if incident.ticket_key:
-        return Answer(f"{incident.ref}'s ticket is {escape(incident.ticket_key)}: {incident.ticket_url or ''}".strip())
+        return Answer(f"{incident.ref}'s ticket is {ticket_link(incident.ticket_key, incident.ticket_url)}.")
 
     async def make(replies: Replies) -> None:
         await tickets.retry_on_demand(number, cmd.actor.user)

@@ -516,7 +516,7 @@ TABLE: tuple[KeyDoc, ...] = (
     ),
     KeyDoc(
         "`inc:{n}:actions`, `inc:{n}:action-claim:<k>`",
-        "hash: `seq`, `<k>` → JSON action item, `tried:<k>` (400 d TTL); string, TTL past its calls",
+        "hash: `seq`, `<k>` → JSON action item, `tried:<k>`, `linked:<k>` (400 d TTL); string, TTL past its calls",
         "`/incident action`: INC-n's action items (HINCRBY numbers them); the one replica making item k's ticket",
     ),
     KeyDoc(

@@ -30,7 +30,7 @@ USAGE = """*`/incident` commands*
 • `/incident severity INC-n P2`, `/incident assign INC-n @user` — re-assess; set the commander
 • `/incident timeline INC-n [page]`, `/incident postmortem INC-n` — every step; a post-mortem draft
 • `/incident escalate INC-n emergency` — call and DM the severity's emergency contacts now (commander or operators)
-• `/incident ticket INC-n [link OPS-1234]` — its ticket in the tracker now, or link an existing one
+• `/incident ticket INC-n [link|relink OPS-1234]` — its ticket in the tracker now, or link an existing one
 • `/incident action INC-n <text> [@owner] [--due=YYYY-MM-DD]`, `/incident actions [INC-n | --mine | --open]`
 Inside an incident's own channel the INC-n may be left out.
 Severities: P1 (critical), P2 (high), P3 (medium), P4 (low).

@@ -72,3 +72,12 @@ class ActionStore(RedisBacked):
     async def trying(self, number: int, index: int) -> None:
         async with self.io():
             await self.redis.hset(keys.actions(number), f"tried:{index}", "1")
+
+    async def linked(self, number: int, index: int) -> bool:
+        """Whether item k's "relates to" link was sent (or refused, and said): not sent again."""
+        async with self.io():
+            return bool(await self.redis.hexists(keys.actions(number), f"linked:{index}"))
+
+    async def link_done(self, number: int, index: int) -> None:
+        async with self.io():
+            await self.redis.hset(keys.actions(number), f"linked:{index}", "1")

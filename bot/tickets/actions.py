@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -33,6 +34,14 @@ LIVE_MOST = 20  # tickets asked for their status in one listing
 LIVE_WAIT = 8.0  # seconds for all of them together
 QUIET = logging.getLogger("bot.tickets.owner_email")
 QUIET.setLevel(logging.INFO)  # slack_sdk's debug lines show users.info's answer, the owner's email in it
+Readable = Callable[[Incident], Awaitable[bool]]  # whether the viewer may read that incident
+
+
+@runtime_checkable
+class Links(Protocol):
+    """A tracker with links between issues (Jira, Linear); GitHub's follow-up is the reference in its body."""
+
+    async def link(self, ticket: Ticket, other: Ticket) -> None: ...
 
 
 def quiet(client: AsyncWebClient) -> AsyncWebClient:
@@ -78,7 +87,8 @@ class ActionItems:
             await self.tickets.later(f"the ticket of {item.ref}", lambda: self.ticket(number, index))
 
     async def ticket(self, number: int, index: int) -> ActionItem | None:
-        """Item k's ticket, made once (across replicas and lost answers), linked to the incident's ticket."""
+        """Item k's ticket, made once (across replicas and lost answers) and kept as soon as it exists; then linked to
+        the incident's ticket, a step of its own (a refused link is said once and leaves the ticket as it is)."""
         tickets = self.tickets
         assert tickets is not None
         token = await self.store.claim_ticket(number, index, tickets.claim_ttl)
@@ -86,28 +96,60 @@ class ActionItems:
             raise Busy(f"another replica is making the ticket of INC-{number}-A{index}")
         try:
             item = await self.store.get(number, index)
-            if item is None or item.ticket_key:
-                return item
+            if item is None:
+                return None
             incident = await self.incidents.store.get(number)
             relates = await tickets.ticket_of(incident) if incident.ticket_key else None
-            tracker = tickets.tracker
-            try:
-                found = await tracker.find(item.ref) if await self.store.tried(number, index) else None
-                if found is None:
-                    await self.store.trying(number, index)
-                    found = await self._create(item, incident, relates)
-            except TrackerDown as exc:
-                await tickets.trouble(incident, "down", text.down(tickets.name, incident, str(exc)))
-                raise
-            except TrackerRefused as exc:
-                await tickets.trouble(incident, f"refused:{item.ref}", text.action_refused(item, str(exc)))
-                return item
-            made = item.model_copy(update={"ticket_key": found.key, "ticket_url": found.url, "ticket_id": found.id})
-            await self.store.put(made)
-            await tickets.say(incident, text.action_ticketed(tickets.name, made))
-            return made
+            if not item.ticket_key:
+                made = await self._made(item, incident, relates)
+                if made is None:
+                    return item
+                item = made
+            if relates is not None:
+                await self._link(item, incident, relates)
+            return item
         finally:
             await self.store.release_claim(number, index, token)
+
+    async def _made(self, item: ActionItem, incident: Incident, relates: Ticket | None) -> ActionItem | None:
+        """Found by its marker (a create tried before) or made; kept and said at once. None: refused (said)."""
+        tickets = self.tickets
+        assert tickets is not None
+        number, index = item.number, item.index
+        try:
+            found = await tickets.tracker.find(item.ref) if await self.store.tried(number, index) else None
+            if found is None:
+                await self.store.trying(number, index)
+                found = await self._create(item, incident, relates)
+        except TrackerDown as exc:
+            await tickets.trouble(incident, "down", text.down(tickets.name, incident, str(exc)))
+            raise
+        except TrackerRefused as exc:
+            await tickets.trouble(incident, f"refused:{item.ref}", text.action_refused(item, str(exc)))
+            return None
+        made = item.model_copy(update={"ticket_key": found.key, "ticket_url": found.url, "ticket_id": found.id})
+        await self.store.put(made)
+        await tickets.say(incident, text.action_ticketed(tickets.name, made))
+        return made
+
+    async def _link(self, item: ActionItem, incident: Incident, relates: Ticket) -> None:
+        """The "relates to" link (Jira's issue link, Linear's relation; GitHub's is the reference in the body), once:
+        a tracker down is tried again (the ticket is not made again), a refusal said once and not tried again."""
+        tickets = self.tickets
+        tracker = tickets.tracker if tickets is not None else None
+        ticket = item.ticket
+        if tickets is None or not isinstance(tracker, Links) or ticket is None:
+            return
+        if await self.store.linked(item.number, item.index):
+            return
+        try:
+            await tracker.link(ticket, relates)
+        except TrackerDown as exc:
+            await tickets.trouble(incident, "down", text.down(tickets.name, incident, str(exc)))
+            raise
+        except TrackerRefused as exc:
+            await tickets.trouble(incident, f"unlinked:{item.ref}", text.action_unlinked(item, relates, str(exc)))
+        await self.store.link_done(item.number, item.index)
 
     async def _create(self, item: ActionItem, incident: Incident, relates: Ticket | None) -> Ticket:
         """Assigned to the owner's user in the tracker where their Slack email finds one; otherwise (or when the
@@ -164,17 +206,23 @@ class ActionItems:
         await self.incidents.note(number, "action item done", text.action_line(closed), by)
         return closed
 
-    async def listed(self, query: ListActions, viewer: str) -> list[ActionItem]:
-        """The items asked for, with their tickets' live status (as last known where the tracker does not answer)."""
+    async def listed(self, query: ListActions, viewer: str, readable: Readable) -> list[ActionItem]:
+        """The items asked for, with their tickets' live status (as last known where the tracker does not answer);
+        across incidents, only those of incidents the viewer may read (``readable``: a private one's members)."""
         if query.number is not None:
             await self.incidents.store.get(query.number)
-            items = await self.store.of(query.number)
-        else:
-            items = [i for i in await self.store.newest() if i.done_at is None]
-            if query.mine:
-                items = [i for i in items if i.owner == viewer or (i.owner is None and i.by == viewer)]
-            return [i for i in await self.live(items) if i.done_at is None]  # as the tracker says now
-        return await self.live(items)
+            return await self.live(await self.store.of(query.number))
+        items = [i for i in await self.store.newest() if i.done_at is None]
+        if query.mine:
+            items = [i for i in items if i.owner == viewer or (i.owner is None and i.by == viewer)]
+        shown: dict[int, bool] = {}
+        for number in {i.number for i in items}:
+            try:
+                shown[number] = await readable(await self.incidents.store.get(number))
+            except IncidentNotFound:  # gone from the store: whether it was private is not known
+                shown[number] = False
+        items = [i for i in items if shown[i.number]]
+        return [i for i in await self.live(items) if i.done_at is None]  # as the tracker says now
 
     async def live(self, items: list[ActionItem]) -> list[ActionItem]:
         tickets = self.tickets
@@ -216,11 +264,16 @@ class ActionItems:
         if not items:
             return ["no open action items"]
         teams: dict[str, list[ActionItem]] = {}
+        private: set[int] = set()  # incidents whose items are counted, their text not shown
+        rooms = self.incidents.config.incident_channels
         for item in items:
             try:
-                service = (await self.incidents.store.get(item.number)).service
-            except IncidentNotFound:  # an incident gone from the store: its items still count
-                service = None
+                incident = await self.incidents.store.get(item.number)
+            except IncidentNotFound:  # an incident gone from the store: its items still count, unnamed
+                incident = None
+            if incident is None or (rooms.private and incident.room):
+                private.add(item.number)
+            service = incident.service if incident is not None else None
             teams.setdefault((service or "no service").split("/", 1)[0], []).append(item)
         today = self.today()
-        return [text.weekly_line(team, found, today) for team, found in sorted(teams.items())]
+        return [text.weekly_line(team, found, today, private) for team, found in sorted(teams.items())]

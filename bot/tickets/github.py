@@ -4,6 +4,7 @@ issue at once), closed on resolve and open again on reopen, a ``status:<stage>``
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.core.settings.tickets import GithubTickets, Stage
@@ -14,6 +15,15 @@ from bot.tickets.model import COMMENT_MAX, TITLE_MAX, NewTicket, Ticket, Tracker
 TOKEN = "GITHUB_TOKEN"  # noqa: S105 - the variable's name, said in a refusal
 CLOSED: set[Stage] = {"resolved", "closed"}
 LISTED = "100"  # the newest issues looked through for a marker
+BOT_LABEL = "chatops"  # on every issue the bot makes or marks: the list its markers are looked for in
+MENTION = re.compile(r"(?<![A-Za-z0-9_.+-])@(?=[A-Za-z0-9])")  # @someone, @org/team
+REFERENCE = re.compile(r"(#|\bGH-)(?=[0-9])", re.IGNORECASE)  # #123, org/repo#123, GH-123
+
+
+def quiet(text: str) -> str:
+    """Text from chat as GitHub Markdown that pings nobody and links no issue: a word joiner after ``@`` and before
+    an issue number (``@\u2060alice``, ``#\u206012``), shown as written."""
+    return REFERENCE.sub("\\1\u2060", MENTION.sub("@\u2060", text))
 
 
 class GithubTracker:
@@ -44,10 +54,10 @@ class GithubTracker:
         return f"/repos/{repo}/issues/{number}"
 
     async def create(self, new: NewTicket) -> Ticket:
-        body = new.body
+        body = quiet(new.body)
         if new.relates_to is not None:
-            body += f"\n\nFollow-up of {new.relates_to.key}"
-        labels = [*self.settings.labels, *new.labels] if not new.action else list(new.labels)
+            body += f"\n\nFollow-up of {new.relates_to.key}"  # the bot's own reference: linked by GitHub
+        labels = [*([] if new.action else self.settings.labels), *new.labels, BOT_LABEL]
         made = await self.call(
             "POST", f"/repos/{self.settings.repo}/issues",
             {"title": clip(new.title, TITLE_MAX), "body": body, "labels": labels},
@@ -62,9 +72,7 @@ class GithubTracker:
         return None
 
     async def find(self, ref: str) -> Ticket | None:
-        params = {"state": "all", "sort": "created", "direction": "desc", "per_page": LISTED}
-        if self.settings.labels:
-            params["labels"] = ",".join(self.settings.labels)
+        params = {"state": "all", "sort": "created", "direction": "desc", "per_page": LISTED, "labels": BOT_LABEL}
         listed = await self.call("GET", f"/repos/{self.settings.repo}/issues", params=params)
         line = marker_line(ref)
         for issue in listed if isinstance(listed, list) else []:
@@ -89,9 +97,12 @@ class GithubTracker:
         return self._ticket(repo, found)
 
     async def mark(self, ticket: Ticket, ref: str) -> None:
-        body = str((await self._issue(ticket)).get("body") or "")
-        if marker_line(ref) not in body:
-            await self.call("PATCH", self._where(ticket), {"body": f"{body}\n\n{marker_line(ref)}".strip()})
+        issue = await self._issue(ticket)
+        body = str(issue.get("body") or "")
+        labels = [str(lb.get("name")) for lb in issue.get("labels", []) if isinstance(lb, dict)]
+        if marker_line(ref) not in body or BOT_LABEL not in labels:
+            marked = body if marker_line(ref) in body else f"{body}\n\n{marker_line(ref)}".strip()
+            await self.call("PATCH", self._where(ticket), {"body": marked, "labels": sorted({*labels, BOT_LABEL})})
 
     async def _relabel(self, ticket: Ticket, prefix: str, label: str, extra: dict[str, Any] | None = None) -> None:
         issue = await self._issue(ticket)
@@ -111,7 +122,7 @@ class GithubTracker:
         await self._relabel(ticket, "severity-", f"severity-{severity.value}")
 
     async def comment(self, ticket: Ticket, text: str) -> None:
-        await self.call("POST", f"{self._where(ticket)}/comments", {"body": clip(text, COMMENT_MAX)})
+        await self.call("POST", f"{self._where(ticket)}/comments", {"body": clip(quiet(text), COMMENT_MAX)})
 
     async def status(self, ticket: Ticket) -> str:
         return str((await self._issue(ticket)).get("state", "unknown"))

@@ -52,6 +52,15 @@ def _said(text: str) -> str:
     return text[:SAID_MAX].replace("\n", " ")
 
 
+def _limited(status: int, text: str, exhausted: bool, retry_after: bool) -> bool:
+    """A rate limit, though not a 429: GitHub's primary (403, ``X-RateLimit-Remaining: 0``) and secondary one (403
+    with a Retry-After, or its message "secondary rate limit", the remaining count not spent), Linear's
+    ``RATELIMITED`` (400)."""
+    if status == 403:
+        return exhausted or retry_after or "SECONDARY RATE LIMIT" in text.upper()
+    return status == 400 and "RATELIMITED" in text.upper()
+
+
 async def call(
     tracker: str,
     method: str,
@@ -89,7 +98,7 @@ async def call(
             return json.loads(text) if text.strip() else None
         except ValueError:
             raise Down(f"{name} answered {status} with something that is not JSON", unsure=True) from None
-    limited = (status == 403 and exhausted) or (status == 400 and "RATELIMITED" in text.upper())  # GitHub's, Linear's
+    limited = _limited(status, text, exhausted, bool(retry_after))
     if status == 429 or status >= 500 or limited:
         telemetry.TICKET_CALLS.labels(tracker=tracker, outcome="down").inc()
         after = float(retry_after) if retry_after.isdigit() else None

@@ -37,6 +37,7 @@ class JiraTracker:
             "Accept": "application/json",
         }
         self.timeout = settings.timeout.total_seconds()
+        self._sent: dict[tuple[str, Stage], str] = {}  # (key, stage) → the status of a transition left unanswered
 
     async def call(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None) -> Any:
         return await http.call(
@@ -68,10 +69,7 @@ class JiraTracker:
         made = await self.call("POST", "/issue", {"fields": fields})
         if not isinstance(made, dict) or not made.get("key"):
             raise TrackerRefused("Jira answered a create without an issue key")
-        ticket = self._ticket(str(made["key"]), str(made.get("id", "")))
-        if new.relates_to is not None:
-            await self.link(ticket, new.relates_to)
-        return ticket
+        return self._ticket(str(made["key"]), str(made.get("id", "")))  # the "relates to" link is the caller's step
 
     async def user_of(self, email: str) -> str | None:
         """Cloud: ``accountId`` (``query``); Data Center: ``name`` (``username``). The one user of that email (Cloud
@@ -126,11 +124,19 @@ class JiraTracker:
         for transition in transitions:
             to = (transition.get("to") or {}).get("name", "")
             if wanted.casefold() in (str(transition.get("name", "")).casefold(), str(to).casefold()):
-                await self.call("POST", f"/issue/{ticket.key}/transitions", {"transition": {"id": transition["id"]}})
+                self._sent[(ticket.key, stage)] = str(to or wanted)  # an answer lost may have moved it there
+                body = {"transition": {"id": transition["id"]}}
+                try:
+                    await self.call("POST", f"/issue/{ticket.key}/transitions", body)
+                except TrackerRefused:
+                    self._sent.pop((ticket.key, stage), None)
+                    raise
+                self._sent.pop((ticket.key, stage), None)
                 return str(to or wanted)
         now = await self.status(ticket)
-        if now.casefold() == wanted.casefold():
-            return now  # there already
+        target = self._sent.pop((ticket.key, stage), wanted)  # the transition's status, when one was sent unanswered
+        if now.casefold() in (wanted.casefold(), target.casefold()):
+            return now  # there already (a transition sent before landed though its answer was lost)
         names = ", ".join(str(t.get("name")) for t in transitions) or "none"
         raise TrackerRefused(
             f"Jira offers no transition {wanted!r} for {ticket.key} from {now!r} (offered: {names}; "

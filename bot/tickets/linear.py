@@ -9,6 +9,7 @@ from typing import Any
 from bot.core.settings.tickets import LinearTickets, Stage
 from bot.core.severity import Severity
 from bot.tickets import http
+from bot.tickets.http import Down
 from bot.tickets.model import COMMENT_MAX, TITLE_MAX, NewTicket, Ticket, TrackerRefused, clip, marker_line
 
 TOKEN = "LINEAR_API_KEY"  # noqa: S105 - the variable's name, said in a refusal
@@ -25,6 +26,14 @@ GET = f"query($id: String!) {{ issue(id: $id) {{ {ISSUE} }} }}"
 COMMENT = "mutation($input: CommentCreateInput!) { commentCreate(input: $input) { success } }"
 USERS = "query($email: String!) { users(filter: {email: {eq: $email}}) { nodes { id } } }"
 RELATE = "mutation($input: IssueRelationCreateInput!) { issueRelationCreate(input: $input) { success } }"
+
+
+DOWN_CODES = {"RATELIMITED", "INTERNAL_SERVER_ERROR"}  # GraphQL errors' extensions.code that are tried again
+
+
+def _code(error: object) -> str:
+    extensions = error.get("extensions") if isinstance(error, dict) else None
+    return str(extensions.get("code", "")).upper() if isinstance(extensions, dict) else ""
 
 
 class LinearTracker:
@@ -46,6 +55,10 @@ class LinearTracker:
         errors = answer.get("errors")
         if errors:
             said = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)[:160]
+            codes = {_code(e) for e in errors}
+            if codes & DOWN_CODES:  # answered 200 all the same: Linear is busy or failing, not refusing
+                raise Down(f"Linear answered {', '.join(sorted(codes & DOWN_CODES))}: {said}",
+                           unsure="INTERNAL_SERVER_ERROR" in codes)  # fmt: skip
             raise TrackerRefused(f"Linear refused it: {said}", 404 if "not found" in said.lower() else 400)
         return answer.get("data") or {}
 
@@ -73,11 +86,12 @@ class LinearTracker:
         issue = (data.get("issueCreate") or {}).get("issue")
         if not issue:
             raise TrackerRefused("Linear answered a create without an issue")
-        ticket = self._ticket(issue)
-        if new.relates_to is not None:
-            relation = {"issueId": ticket.id, "relatedIssueId": new.relates_to.id, "type": "related"}
-            await self._query(RELATE, {"input": relation})
-        return ticket
+        return self._ticket(issue)  # the relation to the incident's issue is the caller's step (``link``)
+
+    async def link(self, ticket: Ticket, other: Ticket) -> None:
+        """``ticket`` related to ``other`` (an action item's issue to the incident's)."""
+        relation = {"issueId": ticket.id or ticket.key, "relatedIssueId": other.id or other.key, "type": "related"}
+        await self._query(RELATE, {"input": relation})
 
     async def user_of(self, email: str) -> str | None:
         nodes = ((await self._query(USERS, {"email": email})).get("users") or {}).get("nodes") or []

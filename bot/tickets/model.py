@@ -116,25 +116,34 @@ def parse_key(tracker: str, text: str) -> str:
 
 
 def stage_of(kind: str) -> Stage | None:
-    """The ticket's stage for a timeline entry's kind (acknowledged, mitigated, …), or None."""
+    """The ticket's stage for a timeline entry's kind (acknowledged, mitigated, …), or None. An incident whose alerts
+    fire again after a machine's mitigation is back at work: its ticket is reopened."""
+    if kind == "firing again":
+        return "reopened"
     return next((stage for stage in STAGES if stage == kind), None)
+
+
+def home_of(tracker: str, key: str) -> str:
+    """Where a key (checked by :func:`parse_key`) lives: its Jira project, GitHub repository or Linear team."""
+    return key.rsplit("#", 1)[0] if tracker == "github" else key.rsplit("-", 1)[0]
 
 
 FORWARD: tuple[Stage, ...] = ("acknowledged", "mitigated", "resolved", "closed")
 MADE = "open"  # the stage recorded for a ticket as it was made
+PLACE: dict[str, int] = {MADE: 0, "reopened": 1} | {stage: i for i, stage in enumerate(FORWARD, 1)}
 
 
 def stages_to(synced: str | None, now: Stage | None) -> list[Stage]:
-    """The moves that bring a ticket last sent to ``synced`` where the incident is (``now``; None: open): a ticket
-    as made walks every stage up to it, in order (a workflow moves one step at a time); one moved before goes
-    straight there, as a live change would have moved it (a reopened incident is acknowledged again)."""
-    if now is None:
-        return []
-    if synced == MADE:
-        return list(FORWARD[: FORWARD.index(now) + 1])
-    if now == "acknowledged":
-        return ["reopened"] if synced in ("resolved", "closed") else []
-    return [] if synced == now else [now]
+    """The moves that bring a ticket last sent to ``synced`` where the incident is (``now``; None: open), every stage
+    between in order (a workflow moves one step at a time, and a stage skipped may be the one mapped, as resolved to
+    Done on the way to closed). Back from mitigated or later (reopened, firing again): ``reopened`` first, then the
+    stages forward from there (a reopened ticket is at work again, as an acknowledged one)."""
+    was, goal = PLACE.get(synced or MADE, 0), PLACE[now or MADE]
+    if goal > was:
+        return list(FORWARD[was:goal])
+    if goal < was and was > PLACE["acknowledged"]:
+        return ["reopened", *FORWARD[PLACE["acknowledged"] : goal]]
+    return []
 
 
 def clip(text: str, limit: int) -> str:

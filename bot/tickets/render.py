@@ -20,13 +20,15 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.core.blocks import chunked_sections
+from bot.core.blocks import MESSAGE_TEXT, chunked_sections, messages
+from bot.core.text import SECTION_LIMIT, clip
 from bot.incidents.model import Incident, State
 from bot.tickets.model import ActionItem
 from bot.tickets.parse import ACTION_MAX
 from bot.tickets.text import action_status
 
 SHOWN = 40
+MORE_ROOM = 200  # block text kept for the "…and N more" line
 ACTIONS_BUTTON = "ticket_action_items"
 ACTIONS_FORM = "ticket_action_items_modal"
 FORM_ROWS = 3
@@ -65,12 +67,22 @@ def action_items_modal(incident: Incident) -> View:
 
 
 def actions_blocks(title: str, items: Sequence[ActionItem], today: date) -> list[Block]:
-    blocks: list[Block] = [HeaderBlock(text=title[:150])]
+    """One message Slack takes (50 blocks, about 12,000 characters of block text): the first lines that fit (at most
+    ``SHOWN``), then how many more there are and how to see them."""
+    header = HeaderBlock(text=title[:150])
     if not items:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="No action items.")]))
-        return blocks
-    lines = [action_status(i, today) for i in items[:SHOWN]]
-    if len(items) > SHOWN:
-        lines.append(f"…and {len(items) - SHOWN} more")
-    blocks.extend(chunked_sections(lines))
-    return blocks
+        return [header, ContextBlock(elements=[MarkdownTextObject(text="No action items.")])]
+    budget = MESSAGE_TEXT - len(title) - MORE_ROOM
+    lines: list[str] = []
+    for item in items[:SHOWN]:
+        line = clip(action_status(item, today), SECTION_LIMIT)
+        if lines and sum(len(x) + 1 for x in lines) + len(line) > budget:
+            break
+        lines.append(line)
+    blocks: list[Block] = [header, *chunked_sections(lines)]
+    left = len(items) - len(lines)
+    if left:
+        more = f"…and {left} more: `/incident actions INC-n` lists one incident's, `--mine` yours."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+    (kept,) = messages(blocks, most=1, cut="…more left out")  # within Slack's limits whatever the lines held
+    return kept

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -22,7 +23,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import slack
-from bot.core.errors import DependencyError
+from bot.core.errors import DependencyError, UserError
 from bot.core.outbox import Outbox
 from bot.core.settings.tickets import Stage, Tickets
 from bot.core.severity import SEVERITY_LABELS
@@ -41,6 +42,8 @@ from bot.tickets.model import (
     Tracker,
     TrackerDown,
     TrackerRefused,
+    home_of,
+    parse_key,
     stage_of,
     stages_to,
 )
@@ -104,7 +107,7 @@ class IncidentTickets:
         self.tickets = store
         self.outbox = outbox
         self.claim_ttl = int(4 * max(1.0, self._timeout()) + 60)
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()  # while held
         self._making: dict[int, float] = {}  # incident → until when a make of it is retrying here
         self._converging: dict[int, float] = {}  # incident → until when the poller's move of it is retrying here
 
@@ -142,7 +145,9 @@ class IncidentTickets:
         return when == "opened" or (when == "acknowledged" and incident.acknowledged_at is not None)
 
     async def make(self, number: int, actor: str = BOT) -> None:
-        """INC-n's ticket, in the background with the outbox's retries (one retrying make per incident here)."""
+        """INC-n's ticket, in the background with the outbox's retries (one retrying make per incident here). Even
+        its first attempt is spawned: the caller (the poller's tick, the post-mortem's steps) never waits on the
+        tracker (a find, the announcement, a create: 10 s each when it hangs)."""
         loop = asyncio.get_running_loop()
         if loop.time() < self._making.get(number, 0.0):
             return
@@ -152,12 +157,13 @@ class IncidentTickets:
             await self.ensure(number, actor)
             self._making.pop(number, None)  # made, or refused and said
 
-        await self.later(f"the ticket of INC-{number}", ensure)
+        self.outbox.tasks.spawn(self.later(f"the ticket of INC-{number}", ensure), name=f"ticket-INC-{number}-make")
 
     async def reconcile(self, now: datetime) -> None:
         """The poller's: an incident that should have a ticket and has none (its retries lost with a restart, or a
         tracker back after they gave up) is made one, and a ticket behind its incident (a move or priority lost the
-        same way) is moved; the claim keeps each to one replica."""
+        same way) is moved; the claim keeps each to one replica. It reads Redis only: every tracker call is spawned,
+        so the tick (escalation, pages) never waits on the tracker."""
         for incident in await self.store.active():
             if incident.ticket_key is not None:
                 await self._behind(incident)
@@ -267,9 +273,46 @@ class IncidentTickets:
         ticket_id = await self.tickets.ticket_id(incident.number)
         return Ticket(self.tracker.name, incident.ticket_key, incident.ticket_url or "", ticket_id)
 
-    async def link(self, number: int, key: str, actor: str) -> Ticket | None:
-        """``/incident ticket INC-n link KEY``: an existing ticket becomes the incident's (marked, then kept)."""
+    def home(self) -> str:
+        """Where the incidents' tickets live: the configured Jira project, GitHub repository or Linear team."""
+        s = self.settings
+        return s.jira.project if s.jira else s.github.repo if s.github else s.linear.team if s.linear else ""
+
+    def linkable(self, typed: str) -> str:
+        """A key typed to link, checked for its form and its home: only a ticket of the configured project (repo,
+        team) is linked, so a responder cannot have the bot move or close issues anywhere else its token writes."""
+        key = parse_key(self.tracker.name, typed)
+        if home_of(self.tracker.name, key).casefold() != self.home().casefold():
+            raise UserError(f"Only a {self.name} ticket of `{self.home()}` can be linked; `{key}` is not one.")
+        return key
+
+    async def link(self, number: int, key: str, actor: str, replace: bool = False) -> Ticket | None:
+        """``/incident ticket INC-n link KEY``: an existing ticket becomes the incident's (marked, then kept), under
+        the create's claim; an incident with a ticket keeps it unless ``replace`` (``relink``) is said."""
         incident = await self.store.get(number)
+        try:
+            key = self.linkable(key)
+        except UserError as exc:
+            await self.say(incident, f"⚠️ {exc}")
+            return None
+        token = await self.tickets.claim_create(number, self.claim_ttl)
+        if token is None:
+            await self.say(incident, f"⚠️ {incident.ref}'s ticket is being made or moved right now; link {key} "
+                                     "again in a moment.")  # fmt: skip
+            return None
+        try:
+            return await self._link(number, key, actor, replace)
+        finally:
+            await self.tickets.release_create(number, token)
+
+    async def _link(self, number: int, key: str, actor: str, replace: bool) -> Ticket | None:
+        incident = await self.store.get(number)  # under the claim: a create or another link may have kept one
+        if incident.ticket_key == key:
+            return await self.ticket_of(incident)
+        if incident.ticket_key and not replace:
+            await self.say(incident, f"⚠️ {incident.ref}'s ticket is {incident.ticket_key} already; to replace it, "
+                                     f"write `/incident ticket {incident.ref} relink {key}`.")  # fmt: skip
+            return None
         try:
             found = await self.tracker.get(key)
             if found is None:
@@ -282,6 +325,7 @@ class IncidentTickets:
         except TrackerRefused as exc:
             await self.say(incident, text.refused(incident, str(exc)))
             return None
+        await self.tickets.forget_said(number, "down")
         await self.tickets.keep(number, found)
         here = STAGE_OF_STATE.get(incident.state) or MADE  # taken where it is: moved with the incident from now on
         await self.tickets.mark_synced(number, stage=here, severity=incident.severity.value)
@@ -323,6 +367,7 @@ class IncidentTickets:
         ticket = await self.ticket_of(incident)
         try:
             await call(ticket)
+            await self.tickets.forget_said(incident.number, "down")  # it answers: a later outage is said again
         except TrackerDown as exc:
             await self.trouble(incident, "down", text.down(self.name, incident, str(exc)))
             raise

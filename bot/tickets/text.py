@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from bot.core.text import escape
@@ -9,12 +10,24 @@ from bot.core.timeline import TimelineEntry
 from bot.incidents.model import Incident
 from bot.tickets.model import TRACKER_NAMES, ActionItem, Ticket, marker_line
 
+COMMENT_OPEN = re.compile(r"<!--")
+
+
+def defused(user_text: str) -> str:
+    """People's text as it goes into a ticket's body: an HTML comment opener (``<!-- chatops-INC-9 -->``, the marker
+    the bot finds its tickets by) is broken by a zero-width space, so nobody's text can pass for a marker or hide."""
+    return COMMENT_OPEN.sub("<\u200b!--", user_text)
+
+
+def ticket_link(key: str, url: str | None) -> str:
+    """A ticket as a Slack link (mrkdwn): the key escaped, the page only when it is http(s), its delimiters encoded."""
+    url = url or ""
+    safe = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C").replace(" ", "%20")
+    return f"<{safe}|{escape(key)}>" if safe.startswith(("https://", "http://")) else escape(key)
+
 
 def _link(ticket: Ticket) -> str:
-    key = escape(ticket.key)
-    url = ticket.url if ticket.url.startswith(("https://", "http://")) else ""
-    safe = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C").replace(" ", "%20")
-    return f"<{safe}|{key}>" if safe else key
+    return ticket_link(ticket.key, ticket.url)
 
 
 def slack_link(channel: str, ts: str | None) -> str:
@@ -27,7 +40,7 @@ def description(incident: Incident, label: str, where: tuple[str, str | None] | 
     """The ticket's body: severity, who responded, where the incident is in Slack, and the marker (a hidden line in
     Markdown bodies, which is how GitHub and Linear tickets are found again)."""
     lines = [
-        f"{incident.ref}: {incident.title}",
+        f"{incident.ref}: {defused(incident.title)}",
         f"Severity: {incident.severity.value} ({label})",
         f"Opened by Slack user {incident.opened_by}",
     ]
@@ -41,7 +54,7 @@ def description(incident: Incident, label: str, where: tuple[str, str | None] | 
     if incident.room:
         lines.append(f"Incident channel: {slack_link(incident.room, None)}")
     if incident.description:
-        lines += ["", incident.description]
+        lines += ["", defused(incident.description)]
     lines += ["", "Kept in sync by chatops-bot."]
     if markdown:
         lines.append(marker_line(incident.ref))
@@ -62,7 +75,7 @@ def linked(name: str, ticket: Ticket) -> str:
 
 
 def update_comment(entry: TimelineEntry) -> str:
-    return f"Status update from Slack user {entry.actor}: {entry.text}"
+    return f"Status update from Slack user {entry.actor}: {defused(entry.text)}"
 
 
 def down(name: str, incident: Incident, why: str) -> str:
@@ -106,7 +119,7 @@ def action_line(item: ActionItem) -> str:
 def action_body(item: ActionItem, incident: Incident, assigned: bool = False) -> str:
     """An action item's ticket: its owner named as the Slack user (and said unassigned when the tracker has no user
     of their Slack email)."""
-    lines = [item.text, "", f"Action item {item.ref} of {incident.ref}: {incident.title}"]
+    lines = [defused(item.text), "", f"Action item {item.ref} of {incident.ref}: {defused(incident.title)}"]
     if incident.ticket_key:
         lines.append(f"Follow-up of the incident's ticket {incident.ticket_key}")
     if item.owner:
@@ -129,6 +142,13 @@ def action_refused(item: ActionItem, why: str) -> str:
     return f"⚠️ No ticket for action item {item.ref}: {escape(why)}. It is kept here all the same."
 
 
+def action_unlinked(item: ActionItem, relates: Ticket, why: str) -> str:
+    ticket = item.ticket
+    assert ticket is not None
+    return (f"⚠️ Action item {item.ref}'s ticket {_link(ticket)} is not linked to the incident's {_link(relates)}: "
+            f"{escape(why)}. The ticket is kept; link them in the tracker.")  # fmt: skip
+
+
 def action_status(item: ActionItem, today: date) -> str:
     """One line of ``/incident actions``."""
     ticket = item.ticket
@@ -143,10 +163,15 @@ def action_row(item: ActionItem) -> tuple[str, str, str]:
     return what, f"@{item.owner}" if item.owner else "—", item.due.isoformat() if item.due else "—"
 
 
-def weekly_line(team: str, items: list[ActionItem], today: date) -> str:
+def weekly_line(
+    team: str, items: list[ActionItem], today: date, private: frozenset[int] | set[int] = frozenset()
+) -> str:
+    """Open and overdue per team, the oldest named; an item of a private incident (in ``private``) is counted and
+    dated, its text not shown (the report is read by everyone in its channel)."""
     overdue = [i for i in items if i.overdue(today)]
     oldest = min(items, key=lambda i: i.at)
+    what = "an item of a private incident" if oldest.number in private else escape(oldest.text[:80])
     return (
-        f"• *{escape(team)}*: {len(items)} open, {len(overdue)} overdue; the oldest {oldest.ref} "
-        f"({oldest.at.date().isoformat()}): {escape(oldest.text[:80])}"
+        f"• *{escape(team)}*: {len(items)} open, {len(overdue)} overdue; the oldest "
+        f"{'' if oldest.number in private else oldest.ref + ' '}({oldest.at.date().isoformat()}): {what}"
     )

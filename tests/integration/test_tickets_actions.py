@@ -26,12 +26,14 @@ from tests.integration.test_tickets import (
 )
 from tests.support import jira as jira_support
 from tests.support.bot_process import SignedSlack, ack_text, run_cli
+from tests.support.collab import collab_config, number_of, start
 from tests.support.harness import Bot
 from tests.support.jira import JiraStandIn
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
 from tests.support.replies import reply_text, wait_reply
 from tests.support.slack_recorder import SlackRecorder, blocks_of
+from tests.support.standin import Fault
 
 __all__ = ["bot", "directory", "jira", "jira_up", "recorder", "redis_server", "slack"]  # test_tickets' fixtures
 
@@ -241,3 +243,84 @@ def test_the_postmortem_draft_is_followed_by_the_action_items_button_opening_the
         else opened[0].params["view"]
     )
     assert view["callback_id"] == "ticket_action_items_modal" and view["private_metadata"] == str(number)
+
+
+def test_forty_long_action_items_are_listed_within_slacks_limits(
+    bot: Bot, slack: SignedSlack, recorder: SlackRecorder, jira: JiraStandIn
+) -> None:
+    number = open_incident(slack, "P3", "Queue backlog")
+    ack_text(slack.command(f"ack INC-{number}", user=BOB))
+    issue_of(jira, number)
+    for k in range(1, 41):  # 300 characters each (& shown as &amp;) and their links: past 12,000 in one message
+        ack_text(slack.command(f"action INC-{number} {f'Drain {k:02d} & requeue '.ljust(300, 'x')}", user=BOB))
+    wait_for(lambda: jira.labelled(f"chatops-INC-{number}-A40"), timeout=40, what="the 40th item's issue")
+    bot.settled(timeout=30)
+    since = len(recorder.of("response_url"))
+    ack_text(slack.command(f"actions INC-{number}", user=BOB))
+    reply = wait_reply(recorder, since, f"Action items of INC-{number}", timeout=40)
+    listed = reply_text(reply)  # the stand-in refuses a message past Slack's limits (msg_blocks_too_long): not here
+    assert f"INC-{number}-A1*" in listed and "more: `/incident actions INC-n`" in listed
+    shown = sum(f"INC-{number}-A{k}*" in listed for k in range(1, 41))
+    assert 20 < shown < 40 and f"…and {40 - shown} more" in listed
+    assert sum(len(t) for t in listed.split("\n")) < 12_000
+
+
+def test_a_refused_link_keeps_the_action_items_ticket_said_once_and_made_once(
+    bot: Bot, slack: SignedSlack, recorder: SlackRecorder, jira: JiraStandIn
+) -> None:
+    number = open_incident(slack, "P3", "Disk full on builders")
+    ack_text(slack.command(f"ack INC-{number}", user=BOB))
+    incident_issue = issue_of(jira, number)
+    announced(recorder, number, incident_issue.key)  # kept on the incident
+    said = ack_text(slack.command(f"ticket INC-{number}", user=BOB))
+    assert f"<{jira.url}/browse/{incident_issue.key}|{incident_issue.key}>" in said  # a link, as everywhere else
+    bot.settled()
+    jira.slow_next(3.0)  # the item's issue is made at once, answered after the bot's 2 s: it is looked up, not made
+    ack_text(slack.command(f"action INC-{number} Alert on builder disk usage", user=BOB))
+    found = wait_for(lambda: jira.labelled(f"chatops-INC-{number}-A1"), what="the action item's issue")
+    assert isinstance(found, list)
+    gone = {"errorMessages": ["Issue does not exist or you do not have permission to see it."]}
+    jira.fail(Fault(0), Fault(404, body=gone))  # the retry's look-up answered; its "relates to" link refused
+    line = wait_for(lambda: thread_lines(recorder, f"INC-{number}-A1's ticket"), what="the link's refusal, said")
+    assert "is not linked" in line[0] and "404" in line[0] and found[0].key in line[0]  # type: ignore[index]
+    bot.settled()
+    assert len(jira.labelled(f"chatops-INC-{number}-A1")) == 1 and found[0].links == []  # made once, kept unlinked
+    assert len(thread_lines(recorder, f"INC-{number}-A1's ticket")) == 1
+    assert thread_lines(recorder, f"No ticket for action item INC-{number}-A1") == []
+    listed = ask(slack, recorder, f"actions INC-{number}", f"Action items of INC-{number}")
+    assert found[0].key in listed  # the item keeps its ticket
+
+
+def test_a_private_incidents_action_items_are_listed_only_to_its_members_and_unnamed_in_the_weekly_report(
+    tmp_path: Path,
+) -> None:
+    server, rec = RedisServer().start(), SlackRecorder().start()  # INC numbers of their own
+    own = start(tmp_path, rec, server, collab_config(tmp_path / "private.yaml", private=True))
+    client = SignedSlack(own.base_url, rec.response_url)
+
+    def listing(text: str, user: str, phrase: str, command: str = "/incident") -> str:
+        since = len(rec.of("response_url"))
+        ack_text(client.command(text, command=command, user=user))
+        return reply_text(wait_reply(rec, since, phrase, timeout=40))
+
+    try:
+        secret = number_of(ack_text(client.command("open P1 Card data exposure suspected", user="U0REPORTER")))
+        rec.wait_for_calls("conversations.invite", 1)  # its private channel, the reporter in it
+        public = number_of(ack_text(client.command("open P4 Slow status page", user="U0REPORTER")))
+        for number, what in ((secret, "Rotate the card vault keys"), (public, "Cache the status page")):
+            assert "recorded" in ack_text(client.command(f"action INC-{number} {what}", user="U0REPORTER"))
+        for flag, phrase in (("--open", "Open action items"), ("--mine", "Your open action items")):
+            outsider = listing(f"actions {flag}", "U0OUTSIDER", phrase)
+            assert (flag == "--mine" or "Cache the status page" in outsider) and "card vault" not in outsider
+        assert "Rotate the card vault keys" in listing("actions --open", "U0REPORTER", "Open action items")
+        assert "Rotate the card vault keys" in listing("actions --open", "U0OPS", "Open action items")  # an operator
+        done = ack_text(client.command(f"action INC-{secret} done 1", user="U0OUTSIDER"))
+        assert "is private" in done and "card vault" not in done
+        weekly = listing("weekly", "U0OUTSIDER", "Weekly report", command="/report")
+        assert "2 open, 0 overdue" in weekly and "an item of a private incident" in weekly  # counted, not named
+        assert "card vault" not in weekly and "Card data" not in weekly
+    finally:
+        client.close()
+        own.terminate()
+        rec.stop()
+        server.cleanup()

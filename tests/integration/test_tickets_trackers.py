@@ -230,3 +230,47 @@ def test_a_linear_action_item_is_assigned_to_the_user_of_its_owners_slack_email(
         slack.close()
         recorder.emails.clear()
         linear_api.users.clear()
+
+
+def test_a_github_action_item_answered_late_is_made_once_and_pings_nobody(
+    github_bot: Bot, recorder: SlackRecorder, github: GithubIssuesStandIn
+) -> None:
+    slack = signed(github_bot, recorder)
+    number = open_incident(slack, "P2", "Search index stale")
+    ack_text(slack.command(f"ack INC-{number}", user=BOB))
+    incident = wait_for(lambda: github.marked(f"INC-{number}"), what="the incident's issue")
+    assert isinstance(incident, list) and "chatops" in labels(incident[0])
+    github_bot.settled(timeout=30)
+    github.slow_next(3.0)  # made at once, answered after the bot's 2 s
+    ack_text(slack.command(f"action INC-{number} Ask @alice about #12 and reindex nightly", user=BOB))
+    found = wait_for(lambda: github.marked(f"INC-{number}-A1"), timeout=30, what="the action item's issue")
+    assert isinstance(found, list)
+    wait_for(lambda: thread_lines(recorder, f"Action item INC-{number}-A1 is GitHub ticket"), timeout=30,
+             what="its ticket, said")  # fmt: skip
+    github_bot.settled(timeout=30)
+    assert len(github.marked(f"INC-{number}-A1")) == 1  # looked up by its marker among the bot's issues, not made again
+    item = found[0]
+    assert labels(item) == {"chatops"} and f"Follow-up of acme/ops#{incident[0]['number']}" in item["body"]
+    assert "@alice" not in item["body"] and "#12" not in item["body"] and "@\u2060alice" in item["body"]
+    slack.close()
+
+
+def test_a_linear_error_answered_with_200_is_tried_again_and_an_action_item_is_related(
+    linear_bot: Bot, recorder: SlackRecorder, linear_api: LinearStandIn
+) -> None:
+    slack = signed(linear_bot, recorder)
+    number = open_incident(slack, "P3", "Exports time out")
+    announced(recorder, number, "Exports time out")
+    linear_bot.settled()
+    failing = {"errors": [{"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
+    linear_api.fail(Fault(200, body=failing))  # Linear's GraphQL: HTTP 200 with an error that is its own
+    ack_text(slack.command(f"ack INC-{number}", user=BOB))
+    found = wait_for(lambda: linear_api.marked(f"INC-{number}"), timeout=30, what="the issue, made on a retry")
+    assert isinstance(found, list) and len(found) == 1
+    assert thread_lines(recorder, f"No ticket for INC-{number}") == []  # not taken for a refusal
+    linear_bot.settled(timeout=30)
+    ack_text(slack.command(f"action INC-{number} Stream exports", user=BOB))
+    item = wait_for(lambda: linear_api.marked(f"INC-{number}-A1"), what="the action item's issue")
+    assert isinstance(item, list)
+    wait_for(lambda: (item[0]["id"], found[0]["id"]) in linear_api.relations, what="related to the incident's")
+    slack.close()
