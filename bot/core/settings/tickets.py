@@ -47,7 +47,18 @@ def _labels(value: list[str]) -> list[str]:
     return value
 
 
-class JiraTickets(Strict):
+class _Tracker(Strict):
+    """What every tracker's settings have: each call's timeout (10 s, at most a minute)."""
+
+    timeout: Duration = timedelta(seconds=10)
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: timedelta) -> timedelta:
+        return _within_a_minute(value)
+
+
+class JiraTickets(_Tracker):
     """Jira Cloud (``email`` + ``JIRA_API_TOKEN``, REST v3) or Data Center (no email: ``JIRA_API_TOKEN`` is a
     personal access token, REST v2)."""
 
@@ -63,12 +74,6 @@ class JiraTickets(Strict):
     transitions: dict[Stage, str] = Field(default_factory=lambda: _stages(resolved="Done"))
     custom_fields: dict[str, str | int | float | bool] = Field(default_factory=dict)  # customfield_10010: value
     api_version: Literal[2, 3] | None = None  # default: 3 with an email (Cloud), else 2 (Data Center)
-    timeout: Duration = timedelta(seconds=10)
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, value: timedelta) -> timedelta:
-        return _within_a_minute(value)
 
     @field_validator("url")
     @classmethod
@@ -105,18 +110,12 @@ class JiraTickets(Strict):
         return self.api_version or (3 if self.email else 2)
 
 
-class GithubTickets(Strict):
+class GithubTickets(_Tracker):
     """GitHub Issues (``GITHUB_TOKEN``): open/closed, and a label for the severity and the stage."""
 
     repo: str
     api_url: HttpUrl = "https://api.github.com"
     labels: list[str] = Field(default_factory=lambda: ["incident"])
-    timeout: Duration = timedelta(seconds=10)
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, value: timedelta) -> timedelta:
-        return _within_a_minute(value)
 
     @field_validator("repo")
     @classmethod
@@ -136,7 +135,7 @@ class GithubTickets(Strict):
         return _labels(value)
 
 
-class LinearTickets(Strict):
+class LinearTickets(_Tracker):
     """Linear (``LINEAR_API_KEY``, GraphQL): the team by its key, the incident's stages as workflow states."""
 
     team: str
@@ -146,12 +145,6 @@ class LinearTickets(Strict):
             acknowledged="In Progress", resolved="Done", closed="Done", reopened="In Progress"
         )
     )
-    timeout: Duration = timedelta(seconds=10)
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, value: timedelta) -> timedelta:
-        return _within_a_minute(value)
 
     @field_validator("team")
     @classmethod
