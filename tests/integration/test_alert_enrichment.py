@@ -223,7 +223,8 @@ def test_high_error_rate_with_share_logs_posts_its_lines_and_roll_backs_and_a_ch
         assert not buttons_of(blocks_and(report), "enrich_logs")
         rollbacks = [b["accessory"] for b in blocks_of(report) if (b.get("accessory") or {}).get("action_id")]
         assert {b["text"]["text"] for b in rollbacks} == {"Roll back to revision 1", "Roll back to revision 2"}
-        assert "*enriched* — high-error-rate on production/api-gateway: 6/10 recent log lines" in rig.timeline(number)
+        entry = "*enriched* — high-error-rate on production/api-gateway: 6/10 recent log lines"
+        wait_for(lambda: entry in rig.timeline(number), what="the enrichment on the timeline (recorded after its post)")
 
         # A namespace's alert matches the changes rule (first match wins): the incident's "What changed", posted once
         # it is announced for the group's common labels (no namespace: the whole cluster), is narrowed to the alert's
