@@ -8,6 +8,7 @@ from datetime import timedelta
 from bot.changes.feed import listing
 from bot.core.durations import parse_duration
 from bot.core.errors import UserError
+from bot.core.settings.teams import owners
 from bot.core.words import cluster_name, split_options
 from bot.incidents.parse import parse_service
 from handlers.kit import Answer, Command, Kit, Replies, Who
@@ -46,7 +47,13 @@ async def changes(needs: Needs, cmd: Command) -> Answer:
         now = needs.clock()
         origin = {"incident": incident, "offered_to": cmd.actor.user}
         text, parts = await listing(
-            needs.changes, now - since, cluster=cluster, namespace=namespace, workload=workload, origin=origin
+            needs.changes,
+            now - since,
+            cluster=cluster,
+            namespace=namespace,
+            workload=workload,
+            origin=origin,
+            owners=owners(needs.config.teams, needs.config.default_team),
         )
         for blocks in parts:
             await replies.public(text, blocks)

@@ -15,7 +15,17 @@ TAKE_OVER_FOR = timedelta(hours=4)
 
 
 async def take_over(needs: Needs, click: Click, replies: Replies) -> None:
-    await replies.private(await needs.overrides.set(click.actor.user, click.actor.user, TAKE_OVER_FOR))
+    """One click for operators; with ``teams``, anyone else asks the team's primary (a request they may let)."""
+    operator = await needs.access.is_operator(click.actor.user)
+    if not click.value.startswith("team:"):  # the one rotation of the oncall section: operators only, as ever
+        await needs.access.require(Who.OPERATORS, click.actor, "override the rotation")
+        await replies.private(await needs.overrides.set(click.actor.user, click.actor.user, TAKE_OVER_FOR))
+    elif operator:
+        team = click.value.removeprefix("team:")
+        await replies.private(await needs.covers.take_over(team, click.actor.user, TAKE_OVER_FOR))
+    else:
+        team = click.value.removeprefix("team:")
+        await replies.private(await needs.covers.ask_take_over(team, click.actor.user, TAKE_OVER_FOR))
     await needs.home.publish(click.actor.user)
 
 
@@ -27,5 +37,5 @@ async def run_health(needs: Needs, click: Click, replies: Replies) -> None:
 
 
 def register(kit: Kit) -> None:
-    kit.button(TAKE_OVER_ACTION, take_over, who=Who.OPERATORS, doing="override the rotation")
+    kit.button(TAKE_OVER_ACTION, take_over, who=Who.RESPONDERS, doing="take over on call")
     kit.button(RUN_HEALTH_ACTION, run_health, who=Who.RESPONDERS, doing="run the health digest")

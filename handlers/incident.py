@@ -31,7 +31,7 @@ from handlers.needs import Needs
 
 STATUS_TIMELINE_ENTRIES = 5
 KNOWN_VERBS = ("help", "open", "status", "list", "severity", "timeline", "update", "assign", "postmortem",
-               "escalate", *tickets.VERBS, *p.LIFECYCLE_VERBS)  # fmt: skip
+               "escalate", "team", *tickets.VERBS, *p.LIFECYCLE_VERBS)  # fmt: skip
 
 
 def _who(parsed: p.Command) -> tuple[Who, str]:
@@ -83,8 +83,12 @@ async def incident_command(needs: Needs, cmd: Command) -> Answer:
             return Answer.form(
                 open_modal(cmd.channel), cmd.trigger_id, instead="Use `/incident open P1 <title>`.", name="open-modal"
             )
-        case p.Open(severity=severity, title=title, service=service):
-            incident = await needs.incidents.open(title=title, severity=severity, actor=actor.user, service=service)
+        case p.Open(severity=severity, title=title, service=service, team=team):
+            if team is not None:
+                team, _ = needs.roster.team(team)  # an unknown team is refused, naming the teams
+            incident = await needs.incidents.open(
+                title=title, severity=severity, actor=actor.user, service=service, team=team
+            )
 
             async def announce(replies: Replies) -> None:
                 await needs.flows.opened(incident)
@@ -126,6 +130,14 @@ async def incident_command(needs: Needs, cmd: Command) -> Answer:
             return await collab.answer(needs, parsed, actor, cmd.trigger_id)
         case p.Escalate(number=number):
             return await _escalate(needs, number, actor.user)
+        case p.HandOver(number=number, team=team):
+            name, _ = needs.roster.team(team)
+            await require_commander(needs.access, await needs.store.get(number), actor, "hand over")
+            try:
+                incident, entry = await needs.incidents.hand_over(number, name, actor.user)
+            except TransitionRefused as exc:
+                raise UserError(f"{exc.incident.ref} is closed; it stays with its team.") from None
+            return _changed(needs, incident, entry, f"{incident.ref} is team *{name}*'s now; its on-call is paged.")
     raise AssertionError("every /incident command is handled")
 
 
@@ -166,7 +178,8 @@ async def _escalate(needs: Needs, number: int, actor: str) -> Answer:
 def _opened_text(needs: Needs, incident: Incident) -> str:
     return (
         f"Opened *{incident.ref}* [{incident.severity.value}] {escape(incident.title)} — "
-        f"announced in <#{needs.config.channels.incidents}>."
+        + (f"team *{incident.team}*, " if incident.team else "")
+        + f"announced in <#{needs.config.channels.incidents}>."
     )
 
 

@@ -27,6 +27,7 @@ from bot.incidents.store import IncidentStore
 from bot.maintenance.eks import EksService
 from bot.maintenance.patches import PatchService
 from bot.maintenance.service import MaintenanceService
+from bot.oncall.covers import Covers
 from bot.oncall.handoff import HandoffChecklist
 from bot.oncall.overrides import Overrides
 from bot.oncall.roster import Roster
@@ -66,6 +67,8 @@ class Needs(Protocol):
     def overrides(self) -> Overrides: ...
     @property
     def handoff(self) -> HandoffChecklist: ...
+    @property
+    def covers(self) -> Covers: ...
     @property
     def digest(self) -> DigestService: ...
     @property

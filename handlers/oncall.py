@@ -9,8 +9,15 @@ from bot.core.permissions import Actor
 from bot.core.settings.paging import mask
 from bot.core.slack import SLACK_ERRORS
 from bot.core.text import user
+from bot.oncall import parse as oncall_parse
 from bot.oncall.overrides import MAX_OVERRIDE
-from bot.oncall.render import oncall_blocks
+from bot.oncall.render import (
+    COVER_TAKE_ACTION,
+    REQUEST_ACCEPT_ACTION,
+    REQUEST_DECLINE_ACTION,
+    oncall_blocks,
+    teams_blocks,
+)
 from bot.paging.providers import ProviderDown
 from bot.paging.testpages import CONFIRM_ACTION
 from handlers.kit import Answer, Click, Command, Kit, Replies, Who
@@ -18,8 +25,11 @@ from handlers.needs import Needs
 from runbooks.kube.names import shown
 
 USAGE = """*`/oncall` commands*
-• `/oncall` — who is primary, secondary and lead now, and until when
-• `/oncall handoff` — post the hand-off checklist in the incidents channel
+• `/oncall` — who is primary, secondary and lead now, and until when (every team); `/oncall <team>` — one team
+• `/oncall handoff [team]` — post the hand-off checklist in the incidents channel (the team's channel)
+• `/oncall cover [@user] [4h | until 18:00]` — ask for cover of your current or next shift (in your team's channel,
+  or of the person named); the first of the team to take it is on call for exactly that span
+• `/oncall swap @user <YYYY-MM-DD>` — propose swapping your shift of that day for their next one
 • `/oncall override @user 4h` — make someone primary for a while (operators)
 • `/oncall override clear` — end the override (operators)
 • `/oncall phone` — your number for SMS and calls (masked); `/oncall phone +14155550101` adds it and texts you a
@@ -32,21 +42,34 @@ OVERRIDE_FORM = "`/oncall override @user 4h` (or `/oncall override clear`)"
 
 async def oncall(needs: Needs, cmd: Command) -> Answer:
     now = needs.clock()
-    if not cmd.words:
-        who = await needs.roster.now(now)
+    roster = needs.roster
+    if not cmd.words and len(roster.teams) > 1:
+        every = await roster.every(now)
+        return Answer(f"On call in {len(every)} teams", teams_blocks(every))
+    if not cmd.words or (cmd.verb in roster.teams and len(cmd.words) == 1):
+        who = await roster.now(now, cmd.verb or None)
         tests = needs.pager.tests if needs.pager is not None else None
         tested = await tests.lines_of([p for p in (who.primary, who.secondary) if p]) if tests else []
-        return Answer(f"Primary on call: {user(who.primary)}", oncall_blocks(who, tested))
+        blocks = oncall_blocks(who, tested)
+        if len(roster.teams) > 1:
+            blocks = [*teams_blocks([who]), *blocks[1:]]
+        return Answer(f"Primary on call: {user(who.primary)}", blocks)
     if cmd.verb == "handoff":
+        team, _ = roster.team(cmd.words[1] if len(cmd.words) > 1 else None)
         try:
-            await needs.handoff.post(now, trigger="command")
+            await needs.handoff.post(now, trigger="command", team=team)
         except SLACK_ERRORS:
             raise DependencyError(
                 "Slack did not accept the hand-off checklist; it is logged. Try again shortly."
             ) from None
-        return Answer(f"Posted the hand-off checklist in <#{needs.config.channels.incidents}>.")
+        channel = needs.config.team_channel(team) if len(roster.teams) > 1 else needs.config.channels.incidents
+        return Answer(f"Posted the hand-off checklist in <#{channel}>.")
     if cmd.verb == "override":
         return Answer(await override(needs, cmd.actor, cmd.words[1:]))
+    if cmd.verb == "cover":
+        return Answer(await needs.covers.ask(cmd.actor.user, oncall_parse.cover(cmd.words[1:])))
+    if cmd.verb == "swap":
+        return Answer(await needs.covers.propose_swap(cmd.actor.user, oncall_parse.swap(cmd.words[1:])))
     if cmd.verb == "phone":
         return await phone(needs, cmd.actor.user, cmd.words[1:])
     if cmd.verb == "test":
@@ -135,12 +158,28 @@ async def confirm_test(needs: Needs, click: Click, replies: Replies) -> None:
         await replies.private("No test page of yours is waiting (it was confirmed, or a newer one was sent).")
 
 
+async def take_cover(needs: Needs, click: Click, replies: Replies) -> None:
+    """A cover request's Take: the first of the team wins; the others are told who took it."""
+    await replies.private(await needs.covers.take(click.value, click.actor.user))
+
+
+async def accept_request(needs: Needs, click: Click, replies: Replies) -> None:
+    await replies.private(await needs.covers.answer(click.value, click.actor.user, True))
+
+
+async def decline_request(needs: Needs, click: Click, replies: Replies) -> None:
+    await replies.private(await needs.covers.answer(click.value, click.actor.user, False))
+
+
 def register(kit: Kit) -> None:
     kit.command(
         "/oncall",
         oncall,
         verbs={"override": (Who.OPERATORS, "override the rotation")},
-        known=("", "handoff", "override", "phone", "test", "help"),
+        known=("", "handoff", "override", "phone", "test", "help", "cover", "swap"),
         blank="",  # the bare command (who is on call now) is counted as "/oncall "
     )
     kit.button(CONFIRM_ACTION, confirm_test, who=Who.ANYONE, doing="confirm a test page")
+    kit.button(COVER_TAKE_ACTION, take_cover, who=Who.RESPONDERS, doing="take cover")
+    kit.button(REQUEST_ACCEPT_ACTION, accept_request, who=Who.ANYONE, doing="answer a request")
+    kit.button(REQUEST_DECLINE_ACTION, decline_request, who=Who.ANYONE, doing="answer a request")

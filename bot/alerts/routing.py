@@ -11,7 +11,7 @@ from functools import cache
 import re2
 
 from bot.alerts.payload import Alert, Payload
-from bot.core.settings.config import AlertRoute, Alerts, parse_matcher
+from bot.core.settings.config import AlertRoute, Alerts, Team, parse_matcher
 from bot.core.severity import Severity
 
 SEVERITY_LABEL = {
@@ -79,6 +79,30 @@ def route(payload: Payload, config: Alerts) -> Route:
     if chosen is not None:
         return Route(chosen.severity or by_label(labels), chosen.channel)
     return Route(config.default.severity or by_label(labels), config.default.channel)
+
+
+NAMESPACE_LABELS = ("namespace", "exported_namespace")
+RDS_LABELS = ("dbinstance_identifier", "db_instance_identifier", "rds_instance", "dbinstance")
+
+
+def team_for(labels: Mapping[str, str], config: Alerts, teams: Mapping[str, Team]) -> str | None:
+    """The team an alert group belongs to: its route's ``team``, else the first team owning one of its labels, else
+    the first owning its namespace, else its RDS instance; None: the default team's."""
+    chosen = next((r for r in config.routes if all(matches(m, labels) for m in r.match)), None)
+    if chosen is not None and chosen.team is not None:
+        return chosen.team
+    for name, team in teams.items():
+        if any(labels.get(key) == value for key, value in team.owns.labels.items()):
+            return name
+    namespaces = {labels[k] for k in NAMESPACE_LABELS if labels.get(k)}
+    for name, team in teams.items():
+        if namespaces & set(team.owns.namespaces):
+            return name
+    instances = {labels[k] for k in RDS_LABELS if labels.get(k)}
+    for name, team in teams.items():
+        if instances & set(team.owns.rds):
+            return name
+    return None
 
 
 def title(payload: Payload) -> str:

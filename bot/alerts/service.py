@@ -247,6 +247,7 @@ class AlertService:
             actor=origin.actor,
             description=description,
             alert=origin,
+            team=routing.team_for(routing.group_labels(payload), self.settings, self.config.teams),
         )
         log.info("%s opened from alert group %s (%s)", incident.ref, payload.group, payload.source)
         self.tasks.spawn(self.flows.opened(incident), name=f"announce-{incident.ref}")

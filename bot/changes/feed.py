@@ -16,6 +16,7 @@ from bot.changes import render
 from bot.core.blocks import messages
 from bot.core.durations import format_duration
 from bot.core.redis import StoreUnavailable
+from bot.core.settings.teams import Owners
 from bot.core.text import escape
 from bot.operations.audit import AuditLog
 from bot.operations.offered import change_button
@@ -182,6 +183,7 @@ async def listing(
     namespace: str | None,
     workload: str | None,
     origin: dict[str, Any],
+    owners: Owners | None = None,
 ) -> tuple[str, list[list[Block]]]:
     """``/changes``: newest first, one line each, the Roll back buttons of rollouts still running; in messages
     Slack takes (at most 3; the rest counted with how to narrow it)."""
@@ -197,5 +199,5 @@ async def listing(
     rest = len(changes) - len(shown)
     more = f"…and {rest} more: name a namespace or a shorter `--since`" if rest else ""
     title = f"🔎 *Changes* in {escape(where)}, last {format_duration(until - since)}, newest first"
-    blocks = render.feed_blocks(title, shown, feeds, buttons=list(buttons.values()), more=more)
+    blocks = render.feed_blocks(title, shown, feeds, buttons=list(buttons.values()), more=more, owners=owners)
     return head, messages(blocks, most=3, cut="…more left out: name a namespace or a shorter `--since`")

@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 from bot.core.blocks import chunked_sections, md
 from bot.core.durations import format_duration
 from bot.core.ids import is_user
+from bot.core.settings.teams import Owners
 from bot.core.text import clip, escape, user, when
 from runbooks.kube.history.model import Change, Feed, Kind
 
@@ -66,11 +67,19 @@ def feed_blocks(
     more: str = "",
     start: datetime | None = None,
     ref: str = "",
+    owners: Owners | None = None,
 ) -> list[Block]:
     """A title, the lines (Slack's limits kept: sections of at most 3,000 characters), what could not be read,
-    and the Roll back buttons."""
+    and the Roll back buttons; with teams configured (``owners``), the lines under a heading per team owning the
+    change's namespace."""
     several = len({f.cluster for f in feeds}) > 1
-    lines = [line(c, cluster=several, start=start, ref=ref) for c in changes] or ["Nothing changed in that time."]
+    if owners is not None and changes:
+        lines = []
+        for team, owned in owners.group(changes, lambda c: owners.of_namespace(c.namespace)):
+            lines.append(f"*{escape(owners.heading(team))}* ({len(owned)})")
+            lines += [line(c, cluster=several, start=start, ref=ref) for c in owned]
+    else:
+        lines = [line(c, cluster=several, start=start, ref=ref) for c in changes] or ["Nothing changed in that time."]
     blocks: list[Block] = [SectionBlock(text=md(title)), *chunked_sections(lines)]
     notes = problems(feeds) + ([more] if more else [])
     if notes:

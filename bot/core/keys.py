@@ -59,6 +59,22 @@ ONCALL_OVERRIDE = "oncall:override"
 ONCALL_TIMELINE = "oncall:timeline"
 
 
+def oncall_anchor(team: str) -> str:
+    return f"oncall:anchor:{team}"
+
+
+def oncall_covers(team: str) -> str:
+    return f"oncall:covers:{team}"
+
+
+def cover_request(request_id: str) -> str:
+    return f"oncall:cover:{{{request_id}}}"
+
+
+def team_handoff(team: str, at: str) -> str:
+    return f"oncall:handoff:{team}:{at}"
+
+
 def incident_changes(number: int) -> str:
     return f"inc:{{{number}}}:changes"
 
@@ -323,6 +339,23 @@ TABLE: tuple[KeyDoc, ...] = (
         "`oncall:anchor`, `oncall:override`, `oncall:timeline`",
         "string, string (TTL), stream",
         "roster; `/oncall override`",
+    ),
+    KeyDoc(
+        "`oncall:anchor:<team>`, `oncall:covers:<team>`",
+        "string; hash: cover id → JSON (person, start, until, whom it replaces, by, kind)",
+        "a team's rotation anchor (SET NX on first use); its covers and swaps taken or accepted (`/oncall cover`, "
+        "`/oncall swap`, a take-over request let), dropped once over",
+    ),
+    KeyDoc(
+        "`oncall:cover:{id}`",
+        "hash: `team`, `kind`, `by`, `start`, `until`, `for`, `taker`, `answer`, `channel`, `ts` (TTL: the span's end)",
+        "a cover, swap or take-over request: Lua HSETNX of `taker` (the first of any number of clicks wins; the "
+        "rest are told who took it)",
+    ),
+    KeyDoc(
+        "`oncall:handoff:<team>:<time>`",
+        "string: the tick's claim (as `oncall:handoff:<time>`), 8 d TTL",
+        "a team's hand-off checklist at its own hand-off time (with `teams` configured)",
     ),
     KeyDoc(
         "`oncall:handoff:<time>`",

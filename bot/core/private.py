@@ -20,7 +20,7 @@ FILE_MODE = 0o600
 
 
 # What the bot keeps there: the embedded Redis' snapshot, settings and temporary files, the shell's log and history.
-OURS = ("redis.db", "temp-", "appendonly", "shell.log", "shell_history")
+OURS = ("redis.db", "temp-", "appendonly", "shell.log", "shell_history", "demo")
 
 
 def private_dir(path: Path) -> Path:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bot.core.board import Board
 from bot.core.errors import DependencyError
 from bot.core.settings.config import BotConfig
+from bot.core.settings.teams import owners
 from bot.digest.model import Digest, DigestPart, DigestSection
 from bot.digest.text import metric_lines
 from runbooks.checklist.collect import collect_all
@@ -65,6 +66,7 @@ class DigestBuilder:
             incidents=incidents,
             incidents_note=note,
             parts=[p for p in parts if isinstance(p, DigestPart)],
+            owners=owners(self.config.teams, self.config.default_team),
         )
 
     async def _clusters(self, now: datetime) -> list[ClusterHealth]:

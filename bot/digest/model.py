@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.core.settings.teams import Owners
 from bot.incidents.model import Incident
 from runbooks.checklist.model import ClusterHealth, Section
 
@@ -45,6 +46,7 @@ class Digest(BaseModel):
     incidents: list[Incident] | None = None  # None: the state store was not consulted
     incidents_note: str | None = None
     parts: list[DigestPart] = []
+    owners: Owners | None = None  # with ``teams`` configured: the open incidents grouped by team
 
     def part(self, key: str) -> DigestPart | None:
         return next((p for p in self.parts if p.key == key), None)

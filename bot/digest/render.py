@@ -23,7 +23,7 @@ from bot.digest.text import (
     FULL_LAYOUT_CLUSTERS,
     SECTION_LIMIT,
     cluster_title,
-    incident_lines,
+    open_incident_lines,
     section_text,
     verdict,
 )
@@ -80,9 +80,7 @@ def blocks(digest: Digest) -> list[Block]:
             body = "\n".join(part.lines)
             out.append(SectionBlock(text=MarkdownTextObject(text=clip(f"*{part.title}*\n{body}", SECTION_LIMIT))))
     out.append(DividerBlock())
-    incidents = (
-        incident_lines(digest.incidents, digest.at) if digest.incidents is not None else [f"⚠️ {digest.incidents_note}"]
-    )
+    incidents = open_incident_lines(digest)
     out.append(
         SectionBlock(text=MarkdownTextObject(text=clip("*Open incidents*\n" + "\n".join(incidents), SECTION_LIMIT)))
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from bot.core.settings.teams import Owners
 from bot.core.text import clip, escape
 from bot.digest.model import Digest
 from bot.incidents.model import Incident
@@ -45,10 +46,24 @@ def section_text(section: Section) -> str:
     return f"*{section.title}*{count}\n{body}"
 
 
-def incident_lines(incidents: Sequence[Incident], now: datetime) -> list[str]:
+def incident_lines(incidents: Sequence[Incident], now: datetime, owners: Owners | None = None) -> list[str]:
+    """The open incidents' lines; with teams configured, under a heading per team (``*team*``)."""
     if not incidents:
         return ["✅ none open"]
-    return summary_lines(incidents, now, MAX_LINES, bullet="• ")
+    if owners is None:
+        return summary_lines(incidents, now, MAX_LINES, bullet="• ")
+    lines = []
+    for team, owned in owners.group(incidents, lambda i: i.team):
+        lines.append(f"*{escape(owners.heading(team))}* ({len(owned)})")
+        lines += summary_lines(owned, now, MAX_LINES, bullet="• ")
+    return lines
+
+
+def open_incident_lines(digest: Digest) -> list[str]:
+    """The digest's "Open incidents" lines, or why they were not read."""
+    if digest.incidents is None:
+        return [f"⚠️ {digest.incidents_note}"]
+    return incident_lines(digest.incidents, digest.at, digest.owners)
 
 
 def _plain(value: float) -> str:
@@ -126,8 +141,5 @@ def text(digest: Digest) -> str:
         lines += [f"  {line.replace('*', '')}" for line in part.lines or []]
         lines.append("")
     lines.append("Open incidents")
-    incidents = (
-        incident_lines(digest.incidents, digest.at) if digest.incidents is not None else [f"⚠️ {digest.incidents_note}"]
-    )
-    lines += [f"  {line}" for line in incidents]
+    lines += [f"  {line.replace('*', '') if digest.owners else line}" for line in open_incident_lines(digest)]
     return "\n".join(line.replace("`", "") for line in lines) + "\n"

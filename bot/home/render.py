@@ -24,10 +24,12 @@ from bot.incidents.model import Incident
 from bot.incidents.render import lifecycle_buttons
 from bot.incidents.text import summary_line
 from bot.oncall.model import OnCallNow
+from bot.oncall.render import team_line
 
 TAKE_OVER_ACTION = "home_take_over"
 RUN_HEALTH_ACTION = "home_run_health"
 OPEN_SHOWN = 12  # each with its buttons: two blocks; a view holds 100
+TEAMS_SHOWN = 20
 
 
 def home_view(
@@ -40,7 +42,9 @@ def home_view(
     sections: Sequence[Block],
     health: tuple[datetime, str] | None,
     now: datetime,
+    teams: Sequence[OnCallNow] = (),
 ) -> View:
+    """``teams``: each team's on-call (the viewer's first), in place of the one rotation's."""
     blocks: list[Block] = [HeaderBlock(text="Incidents and on-call")]
     blocks.append(SectionBlock(text=md("*What needs you*")))
     if mine:
@@ -60,7 +64,7 @@ def home_view(
     elif len(open_now) > OPEN_SHOWN:
         blocks.append(ContextBlock(elements=[md(f"…and {len(open_now) - OPEN_SHOWN} more: `/incident list`")]))
     blocks.append(DividerBlock())
-    blocks += _oncall(oncall, operator)
+    blocks += _teams(teams) if teams else _oncall(oncall, operator)
     if sections:
         blocks.append(DividerBlock())
         blocks += sections
@@ -74,6 +78,15 @@ def home_view(
     )
     blocks.append(ContextBlock(elements=[md(f"Updated {when(now)} · it refreshes each time you open this tab")]))
     return View(type="home", blocks=blocks)
+
+
+def _teams(teams: Sequence[OnCallNow]) -> list[Block]:
+    """Each team now and next, with its "Take over for 4h" (operators at once, anyone else asks the primary)."""
+    blocks: list[Block] = [SectionBlock(text=md("*On call*"))]
+    for who in teams[:TEAMS_SHOWN]:
+        take = ButtonElement(text="Take over for 4h", action_id=TAKE_OVER_ACTION, value=f"team:{who.team}")
+        blocks.append(SectionBlock(text=md(team_line(who)), accessory=take))
+    return blocks
 
 
 def _oncall(who: OnCallNow | None, operator: bool) -> list[Block]:

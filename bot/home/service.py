@@ -20,6 +20,7 @@ from bot.digest.service import DigestService
 from bot.home.render import home_view
 from bot.incidents.model import Incident, State
 from bot.incidents.store import IncidentStore
+from bot.oncall.model import OnCallNow
 from bot.oncall.roster import Roster
 
 log = logging.getLogger(__name__)
@@ -58,12 +59,19 @@ class HomeService:
                 paged.add(incident.number)
         return paged
 
+    async def _teams(self, viewer: str, now: datetime) -> list[OnCallNow]:
+        """Every team's on-call, the viewer's own teams first."""
+        mine = self.roster.teams_of(viewer)
+        every = await self.roster.every(now)
+        return sorted(every, key=lambda t: t.team not in mine)
+
     async def publish(self, viewer: str) -> None:
         now = self.clock()
         try:
             active = sorted(await self.store.active(), key=lambda i: (i.severity.value, i.number))
             paged = await self._paged(active, viewer)
             who = await self.roster.now(now) if self.config.oncall.rotation else None
+            teams = await self._teams(viewer, now) if self.config.teams else []
             sections: list[Block] = []
             for section in self.board.of(HomeSection):
                 sections += await section.blocks(viewer, now)
@@ -81,6 +89,7 @@ class HomeService:
             sections=sections,
             health=await self.digest.last(),
             now=now,
+            teams=teams,
         )
         try:
             await self.client.views_publish(user_id=viewer, view=view)

@@ -29,7 +29,7 @@ from bot.incidents.updates import StatusUpdates
 
 log = logging.getLogger(__name__)
 
-PrimaryOnCall = Callable[[], Awaitable[str | None]]
+PrimaryOnCall = Callable[[str | None], Awaitable[str | None]]  # the primary on call of a team (None: default)
 
 
 def filename(incident: Incident) -> str:
@@ -86,7 +86,7 @@ class IncidentFlows:
             await self._held(incident)
         if self.config.incident_channels.wanted(incident.severity):
             try:
-                primary = None if incident.paging_held else await self.primary_on_call()
+                primary = None if incident.paging_held else await self.primary_on_call(incident.team)
             except StoreUnavailable:
                 primary = None
             await self.rooms.open_room(incident, [incident.opened_by, incident.commander, primary])

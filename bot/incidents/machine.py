@@ -217,3 +217,21 @@ def public_post(
         changes["statuspage_components"] = components
     updated = incident.model_copy(update=changes)
     return updated, TimelineEntry(at=now, actor=actor, kind="status page", text=text)
+
+
+def hand_over(
+    incident: Incident, team: str, respond_by: datetime, *, actor: str, now: datetime, default: str
+) -> tuple[Incident, TimelineEntry]:
+    """The incident belongs to ``team`` from now (any state but closed); an open one's response deadline starts
+    again (the new team's on-call is paged from step 1)."""
+    if incident.state is State.CLOSED:
+        raise TransitionRefused(incident, None)
+    before = incident.team or default
+    if before == team:
+        raise NoChange(incident, f"{incident.ref} is team {team}'s already")
+    changes: dict[str, object] = {"team": team, "version": incident.version + 1}
+    if incident.state is State.OPEN:
+        changes["respond_by"] = respond_by
+    return incident.model_copy(update=changes), TimelineEntry(
+        at=now, actor=actor, kind="handed over", text=f"team {before} → team {team}"
+    )

@@ -133,6 +133,7 @@ class Incident(BaseModel):
     statuspage_components: list[str] = Field(default_factory=list, description="the components it marked down")
     ticket_key: str | None = Field(default=None, description="its ticket in the issue tracker (OPS-1234, org/repo#5)")
     ticket_url: str | None = Field(default=None, description="that ticket's page")
+    team: str | None = Field(default=None, description="the team it belongs to (None: the default team)")
     version: int = 1
 
     @model_validator(mode="before")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from bot.core import words as chat_words
 from bot.core.errors import UserError
 from bot.core.ids import mentioned_user
+from bot.core.settings.teams import TEAM_NAME
 from bot.core.severity import Severity
 from bot.incidents.model import TITLE_MAX, Action, parse_ref
 from runbooks.errors import BadRequest
@@ -21,8 +22,8 @@ MAX_TEXT = 4000
 NOTE_MAX = 500
 
 USAGE = """*`/incident` commands*
-• `/incident open P1 <title> [--service=namespace/deployment]` — open an incident (no arguments opens a form);
-  the service is where its recent changes are read
+• `/incident open P1 <title> [--service=ns/deployment] [--team=data]` — open one (no arguments: a form)
+• `/incident team INC-n <team>` — hand it over, paging that team's on-call
 • `/incident ack|mitigate|resolve INC-n [note]` — lifecycle steps
 • `/incident reopen INC-n [note]`, `/incident close INC-n` — after resolve
 • `/incident status INC-n`, `/incident list [--recent]` — one incident; all not closed; the last 30 days
@@ -73,6 +74,15 @@ class Open:
     severity: Severity
     title: str
     service: str | None = None  # ``--service=namespace[/workload]``: what it is about (its changes are read there)
+    team: str | None = None  # ``--team=data``: whose it is (else the default team)
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """``/incident team INC-n data``: the incident is the named team's from now."""
+
+    number: int
+    team: str
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,7 @@ Command = (
     | Assign
     | Postmortem
     | Escalate
+    | HandOver
 )
 
 
@@ -242,6 +253,12 @@ def parse(text: str) -> Command:
                 f"Write `/incident escalate INC-{number} emergency` to call the emergency contacts of its severity."
             )
         return Escalate(number)
+    if verb == "team":
+        parts = rest.split()
+        number = _number(parts[0] if parts else None, verb, " <team>")
+        if len(parts) != 2 or not TEAM_NAME.match(parts[1].lower()):
+            raise ParseError(f"Name one team: `/incident team INC-{number} data`.")
+        return HandOver(number, parts[1].lower())
     if verb in ("postmortem", "post-mortem", "pm"):
         return Postmortem(_number(rest.split()[0] if rest else None, verb, ""))
     if verb in ("severity", "sev"):
@@ -270,18 +287,22 @@ def _parse_open(rest: str) -> Command:
         if head.upper().startswith("P") and head[1:].isdigit():
             raise ParseError(f"`{clip_token(head)}` is not a severity; use P1, P2, P3 or P4: `{form}`.")
         raise ParseError(f"Start with the severity: `{form}` (or `/incident open` alone for a form).")
-    service = None
+    service = team = None
     words = title.split(" ")
     given = [w for w in words if w.startswith("--service=")]
     if len(given) > 1:
         raise ParseError(f"Name one service: `{form} --service=namespace/deployment`.")
     if given:
         service = parse_service(given[0].removeprefix("--service="), "Name it as `--service=namespace/deployment`.")
-        title = " ".join(w for w in words if not w.startswith("--service="))
+    teams = [w.removeprefix("--team=").lower() for w in words if w.startswith("--team=")]
+    if len(teams) > 1 or (teams and not TEAM_NAME.match(teams[0])):
+        raise ParseError(f"Name one team: `{form} --team=data`.")
+    team = teams[0] if teams else None
+    title = " ".join(w for w in words if not w.startswith(("--service=", "--team=")))
     title = check_text(title, "title", TITLE_MAX)
     if not title:
         raise ParseError(f"Give the incident a title: `{form}`.")
-    return Open(severity, title, service)
+    return Open(severity, title, service, team)
 
 
 def parse_service(value: str, form: str) -> str:

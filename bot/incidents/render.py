@@ -157,6 +157,7 @@ def announcement_blocks(
                 MarkdownTextObject(text=f"*Status*\n{incident.state.value.capitalize()}"),
                 MarkdownTextObject(text=f"*Commander*\n{user(incident.commander)}"),
                 MarkdownTextObject(text=f"*Respond by*\n{_deadline_text(incident, now)}"),
+                *([MarkdownTextObject(text=f"*Team*\n{escape(incident.team)}")] if incident.team else []),
             ]
         ),
     ]

@@ -88,7 +88,9 @@ class IncidentService:
         description: str = "",
         alert: AlertOrigin | None = None,
         service: str | None = None,
+        team: str | None = None,
     ) -> Incident:
+        """``team``: whose it is (None: the default team, named on the incident when ``teams`` are configured)."""
         now = self.clock()
         incident = await self.store.open(
             title=title,
@@ -101,6 +103,7 @@ class IncidentService:
             alert=alert,
             held=await self._hold(now, severity, alert),
             service=service,
+            team=team or (self.config.home_team if self.config.teams else None),
         )
         telemetry.TRANSITIONS.labels(action="open", severity=severity.value).inc()
         await self._tell("opened", incident)
@@ -168,6 +171,20 @@ class IncidentService:
         return await self.store.change(
             number, lambda cur: machine.assign(cur, commander, actor, self.clock(), operator=operator)
         )
+
+    async def hand_over(self, number: int, team: str, actor: str) -> tuple[Incident, TimelineEntry]:
+        """Hand the incident to ``team`` (a known team: the caller checked); an open one's response deadline starts
+        again, and the new team's on-call is paged (``IncidentSteps.team_changed``)."""
+
+        def mutation(current: Incident) -> tuple[Incident, TimelineEntry]:
+            deadline = self.deadline(current.severity, self.clock())
+            return machine.hand_over(
+                current, team, deadline, actor=actor, now=self.clock(), default=self.config.home_team
+            )
+
+        incident, entry = await self.store.change(number, mutation)
+        await self._tell("team_changed", incident)
+        return incident, entry
 
     async def update(self, number: int, text: str, actor: str) -> tuple[Incident, TimelineEntry]:
         return await self.store.change(number, lambda cur: machine.status_update(cur, text, actor, self.clock()))

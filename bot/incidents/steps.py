@@ -39,6 +39,7 @@ class IncidentSteps:
     stopped: Step | None = None
     severity_changed: Step | None = None
     order: int = 0
+    team_changed: Step | None = None  # handed over to another team (``/incident team INC-n data``)
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ class IncidentStore(RedisBacked):
         alert: AlertOrigin | None = None,
         held: Hold | None = None,
         service: str | None = None,
+        team: str | None = None,
     ) -> Incident:
         """Allocate INC-n and store the new incident with its first timeline entry.
 
@@ -99,6 +100,7 @@ class IncidentStore(RedisBacked):
                     alert=alert,
                     held=held,
                     service=service,
+                    team=team,
                 )
                 first = [now.isoformat(), opened_by, "opened", f"{severity.value}: {title}"]
                 created = await self._create(

@@ -18,8 +18,9 @@ def declare(board: Board, escalator: Escalator, handoff: HandoffChecklist) -> No
             opened=escalator.opened,
             stopped=escalator.stopped,
             severity_changed=escalator.severity_changed,
+            team_changed=escalator.team_changed,
         ),
         Periodic("escalation", timedelta(0), escalator.tick),  # every tick of the poller
         Periodic("escalation-reconcile", RECONCILE_EVERY, lambda now: escalator.reconcile()),
-        handoff.scheduled_post(),
+        *handoff.scheduled_posts(),
     )

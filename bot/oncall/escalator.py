@@ -103,6 +103,30 @@ class Escalator:
         self.wake()
         return step
 
+    async def team_changed(self, incident: Incident) -> None:
+        """Handed over to another team: an open incident's chain starts again with that team's on-call (paged at
+        once); one someone already responded to pages the new team's primary once, so they know it is theirs."""
+        if incident.paging_held:
+            return
+        if incident.state is State.OPEN:
+            await self.store.restart(incident.number)
+            await self.store.arm(incident.number, self.clock())
+            self.wake()
+            return
+        if incident.state in (State.ACKNOWLEDGED, State.MITIGATED):
+            self._off_path(self._tell_new_team(incident))
+
+    async def _tell_new_team(self, incident: Incident) -> None:
+        now = self.clock()
+        who = await self.roster.now(now, incident.team)
+        if who.primary is None:
+            return
+        target = chain.Target("primary", who.primary)
+        if await self._page(incident, target, 1, chain.waited(incident, now)) is None:
+            note = f"handed over to team {incident.team}: its primary, told"
+            entry = TimelineEntry(at=now, actor=who.primary, kind="was paged", text=note)
+            await self.store.record_held_page(incident.number, f"team:{incident.team}:{who.primary}", entry)
+
     async def stopped(self, incident: Incident) -> None:
         await self.store.cancel(incident.number)
 
@@ -113,7 +137,7 @@ class Escalator:
                 await self.store.move(incident.number, self.clock())
             else:
                 _, step, _, _ = await self.store.state(incident.number)
-                await self.store.move(incident.number, self._due(incident, step, await self._chain_length()))
+                await self.store.move(incident.number, self._due(incident, step, await self._chain_length(incident)))
             self.wake()
 
     # Paging held (bot.incidents.steps.PagingHold): only whom the hold names, once each, by DM -------------------
@@ -189,7 +213,7 @@ class Escalator:
             await self.store.complete(number, None)
             return
         now = self.clock()
-        who = await self.roster.now(now)
+        who = await self.roster.now(now, incident.team)
         targets = chain.targets(who.primary, who.secondary, who.lead)
         due = now if at_once and not sent else self._due(incident, step, len(targets))
         if due > now + timedelta(seconds=0.5):
@@ -319,20 +343,19 @@ class Escalator:
             return now + self.policy.repeat_every
         return due
 
-    async def _chain_length(self) -> int:
-        who = await self.roster.now(self.clock())
+    async def _chain_length(self, incident: Incident) -> int:
+        who = await self.roster.now(self.clock(), incident.team)
         return len(chain.targets(who.primary, who.secondary, who.lead))
 
     async def reconcile(self) -> None:
         """Re-arm open incidents that have nothing scheduled (a crash between open and arm)."""
         open_incidents = [i for i in await self.incidents.active() if i.state is State.OPEN and not i.paging_held]
         scheduled = await self.store.is_scheduled([i.number for i in open_incidents])
-        length = await self._chain_length()
         for incident in open_incidents:
             if incident.number not in scheduled:
                 _, step, _, _ = await self.store.state(incident.number)
                 log.warning("%s had no escalation scheduled; re-arming step %d", incident.ref, step)
-                await self.store.arm(incident.number, self._due(incident, step, length))
+                await self.store.arm(incident.number, self._due(incident, step, await self._chain_length(incident)))
 
 
 def _page_note(step: int, target: chain.Target, waited: timedelta) -> str:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from slack_sdk.web.async_client import AsyncWebClient
@@ -25,7 +26,7 @@ from bot.core.slack import SLACK_ERRORS
 from bot.incidents.store import IncidentStore
 from bot.oncall.render import handoff_blocks
 from bot.oncall.roster import Roster
-from bot.oncall.rotation import WEEKDAYS
+from bot.oncall.rotation import WEEKDAYS, Handoff
 
 log = logging.getLogger(__name__)
 
@@ -65,28 +66,36 @@ class HandoffChecklist(RedisBacked):
         self.config = config
         self.board = board
 
-    async def post(self, now: datetime, trigger: str) -> None:
-        """Post the checklist as it stands at ``now``; a Slack failure is raised (the poller tries again)."""
-        who = await self.roster.now(now)
+    async def post(self, now: datetime, trigger: str, team: str | None = None) -> None:
+        """Post the checklist as it stands at ``now`` (of ``team``: in its channel, its incidents; None: the default
+        team's, or everyone's without ``teams``); a Slack failure is raised (the poller tries again)."""
+        name, _ = self.roster.team(team)
+        who = await self.roster.now(now, name)
+        several = len(self.roster.teams) > 1
         active = await self.incidents.active()
-        open_now = sorted(active, key=lambda i: (i.severity.value, i.number))
         past_week = await self.incidents.recent(now - timedelta(days=7))
+        if several:  # each team reviews its own incidents
+            active = [i for i in active if (i.team or self.config.home_team) == name]
+            past_week = [i for i in past_week if (i.team or self.config.home_team) == name]
+        open_now = sorted(active, key=lambda i: (i.severity.value, i.number))
+        covers = [c for c in await self.roster.covers(name) if c.until > now]
         lines = []
         for line in self.board.of(HandoffLine):
             found = await line.lines(now)
             title = f"*{line.title}*" + (f" {line.note}" if line.note else "")
             lines.append((title, "\n".join(found) or line.empty))
+        blocks = handoff_blocks(who, open_now, past_week, now, lines, team=name if several else None, covers=covers)
         try:
             posted = await self.client.chat_postMessage(
-                channel=self.config.channels.incidents,
-                text="On-call hand-off checklist",
-                blocks=handoff_blocks(who, open_now, past_week, now, lines),
+                channel=self.config.team_channel(name) if several else self.config.channels.incidents,
+                text="On-call hand-off checklist" + (f": {name}" if several else ""),
+                blocks=blocks,
             )
         except SLACK_ERRORS as exc:
             slack.failed("chat.postMessage", "the hand-off checklist", exc)
             raise
         telemetry.HANDOFFS_POSTED.labels(trigger=trigger).inc()
-        if trigger == "scheduled":  # posted: a store failure now must not post it again
+        if trigger == "scheduled" and name == self.roster.default:  # posted: a store failure must not post it again
             place = {"channel": posted.get("channel"), "ts": posted.get("ts"), "at": now.isoformat()}
             try:
                 async with self.io():
@@ -105,26 +114,40 @@ class HandoffChecklist(RedisBacked):
             return None
         return str(place["channel"]), str(place["ts"])
 
+    def scheduled_posts(self) -> list[ScheduledPost]:
+        """Each team's checklist at its own weekly hand-off, within 15 minutes of it (also by a replica that starts
+        meanwhile); a post Slack refused is tried again every ``escalation.retry_failed_page_after`` by any replica,
+        within that time. Without ``teams``, the one checklist of the ``oncall`` rotation (its claim keys as ever)."""
+        if len(self.roster.teams) == 1:
+            return [self._scheduled(None, "oncall-handoff", keys.handoff)]
+        return [
+            self._scheduled(name, f"oncall-handoff-{name}", lambda at, name=name: keys.team_handoff(name, at))  # type: ignore[misc]
+            for name in self.roster.teams
+        ]
+
     def scheduled_post(self) -> ScheduledPost:
-        """Each weekly hand-off, within 15 minutes of it (also by a replica that starts meanwhile); a post Slack
-        refused is tried again every ``escalation.retry_failed_page_after`` by any replica, within that time."""
-        handoff = self.roster.handoff
+        """The default team's checklist (its trigger: the paging tests follow that hand-off)."""
+        return self._scheduled(None, "oncall-handoff", keys.handoff)
+
+    def _scheduled(self, team: str | None, key: str, claim: Callable[[str], str]) -> ScheduledPost:
+        _, found = self.roster.team(team)
+        handoff = Handoff.parse(found.handoff)
         trigger = CronTrigger(
             day_of_week=WEEKDAYS[handoff.weekday],
             hour=handoff.at.hour,
             minute=handoff.at.minute,
-            timezone=self.roster.tz,
+            timezone=ZoneInfo(found.timezone),
         )
         retry = self.config.escalation.retry_failed_page_after
         tries = max(1, int(HANDOFF_GRACE / retry))
 
         async def run(tick: datetime) -> None:
-            await self.post(self.clock(), trigger="scheduled")
+            await self.post(self.clock(), trigger="scheduled", team=team)
 
         return ScheduledPost(
-            "oncall-handoff",
+            key,
             trigger,
-            lambda tick: keys.handoff(tick.astimezone(UTC).isoformat()),
+            lambda tick: claim(tick.astimezone(UTC).isoformat()),
             run,
             grace=HANDOFF_GRACE,
             catch_up=True,

@@ -1,11 +1,13 @@
-"""Who is on call right now (pure data): the rotation's shift, with any override applied."""
+"""Who is on call right now (pure data): the schedule's shift, with any cover and override applied."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core.settings.teams import IMPLICIT
 from bot.oncall.rotation import Shift
+from bot.oncall.schedule import Cover
 
 
 @dataclass(frozen=True)
@@ -16,3 +18,6 @@ class OnCallNow:
     lead: str | None
     override_until: datetime | None
     override_by: str | None
+    team: str = IMPLICIT
+    source: str = ""  # which schedule or layer names the primary ("weekly", "follow-the-sun 00:00-08:00", "cover")
+    covered: tuple[Cover, ...] = ()  # the covers that apply now

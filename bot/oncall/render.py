@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.core.blocks import chunked_sections
 from bot.core.durations import format_duration
 from bot.core.text import SECTION_LIMIT, clip, escape, user, when
 from bot.incidents.model import Action, Incident
@@ -22,6 +23,7 @@ from bot.incidents.render import action_id
 from bot.incidents.text import SEVERITY_EMOJI, summary_lines
 from bot.oncall.chain import Target
 from bot.oncall.model import OnCallNow
+from bot.oncall.schedule import Cover, TeamShift
 
 HANDOFF_LIST_LIMIT = 15
 TEST_PAGING = "Test paging/alerting"
@@ -92,18 +94,45 @@ def oncall_blocks(now: OnCallNow, tested: Sequence[str] = ()) -> list[Block]:
     return blocks
 
 
+def team_line(now: OnCallNow) -> str:
+    """One team's on-call now and next, as ``/oncall`` lists every team."""
+    shift = now.shift
+    primary = user(now.primary) if now.primary else f"nobody scheduled (lead {user(now.lead)} is paged)"
+    why = f" ({escape(now.source)})" if now.source and now.source not in ("weekly", "lead") else ""
+    covered = "".join(f"\n  ↪ {cover_line(c)}" for c in now.covered)
+    return (
+        f"*{escape(now.team)}* — primary {primary}{why}, secondary {user(now.secondary)}, lead {user(now.lead)}; "
+        f"until {when(shift.ends)}, then {user(shift.next_primary)} (primary), {user(shift.next_secondary)}"
+        f" (secondary){covered}"
+    )
+
+
+def cover_line(cover: Cover) -> str:
+    whom = f" for {user(cover.replaces)}" if cover.replaces else " as primary"
+    return f"{user(cover.user)}{whom} from {when(cover.start)} until {when(cover.until)} ({escape(cover.kind)})"
+
+
+def teams_blocks(teams: Sequence[OnCallNow]) -> list[Block]:
+    """``/oncall`` with several teams: each team now and next."""
+    return chunked_sections([team_line(t) for t in teams])
+
+
 def handoff_blocks(
     now: OnCallNow,
     open_incidents: Sequence[Incident],
     past_week: Sequence[Incident],
     at: datetime,
     lines: Sequence[tuple[str, str]] = (),
+    *,
+    team: str | None = None,
+    covers: Sequence[Cover] = (),
 ) -> list[Block]:
     """The operations guide's on-call hand-off checklist, filled in; ``lines``: (title, body) of each line other
-    domains declared (``bot.oncall.handoff.HandoffLine``), in their order."""
+    domains declared (``bot.oncall.handoff.HandoffLine``), in their order; ``team``: the team's own checklist, with
+    its ``covers`` (taken or to come)."""
     shift = now.shift
     blocks: list[Block] = [
-        HeaderBlock(text="📋 On-call hand-off"),
+        HeaderBlock(text=f"📋 On-call hand-off: {clip(team, 40)}" if team else "📋 On-call hand-off"),
         SectionBlock(
             text=MarkdownTextObject(
                 text=f"On call now: {user(now.primary)} (primary), {user(now.secondary)} (secondary), "
@@ -111,6 +140,7 @@ def handoff_blocks(
                 f"Next: {user(shift.next_primary)} (primary), {user(shift.next_secondary)} (secondary)."
             )
         ),
+        *_covers_block(covers),
         SectionBlock(text=MarkdownTextObject(text=_incident_lines("☐ *Review open incidents*", open_incidents, at))),
         SectionBlock(text=MarkdownTextObject(text=_incident_lines("☐ *Incidents of the past week*", past_week, at))),
     ]
@@ -124,8 +154,58 @@ def handoff_blocks(
     return blocks
 
 
+def _covers_block(covers: Sequence[Cover]) -> list[Block]:
+    if not covers:
+        return []
+    text = "🔁 *Covers and swaps*\n" + "\n".join(f"• {cover_line(c)}" for c in covers[:HANDOFF_LIST_LIMIT])
+    return [SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT)))]
+
+
 def _incident_lines(title: str, incidents: Sequence[Incident], at: datetime) -> str:
     if not incidents:
         return f"{title}\n✅ none"
     lines = summary_lines(incidents, at, HANDOFF_LIST_LIMIT, bullet="• ")
     return clip(f"{title}\n" + "\n".join(lines), SECTION_LIMIT)
+
+
+COVER_TAKE_ACTION = "oncall_cover_take"
+REQUEST_ACCEPT_ACTION = "oncall_request_accept"
+REQUEST_DECLINE_ACTION = "oncall_request_decline"
+
+
+def cover_request_blocks(
+    request: str, requester: str, team: str, span: tuple[datetime, datetime], person: str | None
+) -> list[Block]:
+    """A cover request with its Take button (the first of the team to click takes it)."""
+    start, until = span
+    whom = f"{user(person)}, could you" if person else "Who can"
+    text = (
+        f"🔁 {whom} cover {user(requester)} (team *{escape(team)}*) from {when(start)} until {when(until)}? "
+        "The first to click *Take* is on call instead for exactly that time."
+    )
+    take = ButtonElement(text="Take", action_id=COVER_TAKE_ACTION, value=request, style="primary")
+    return [SectionBlock(text=MarkdownTextObject(text=text)), ActionsBlock(block_id=f"cover_{request}",
+                                                                          elements=[take])]  # fmt: skip
+
+
+def _answer_buttons(request: str, yes: str) -> ActionsBlock:
+    return ActionsBlock(
+        block_id=f"request_{request}",
+        elements=[
+            ButtonElement(text=yes, action_id=REQUEST_ACCEPT_ACTION, value=request, style="primary"),
+            ButtonElement(text="Decline", action_id=REQUEST_DECLINE_ACTION, value=request),
+        ],
+    )
+
+
+def swap_request_blocks(request: str, requester: str, team: str, mine: TeamShift, theirs: TeamShift) -> list[Block]:
+    text = (
+        f"🔁 {user(requester)} proposes a swap in team *{escape(team)}*: you take their shift "
+        f"({when(mine.started)} – {when(mine.ends)}), they take yours ({when(theirs.started)} – {when(theirs.ends)})."
+    )
+    return [SectionBlock(text=MarkdownTextObject(text=text)), _answer_buttons(request, "Accept")]
+
+
+def takeover_request_blocks(request: str, person: str, team: str, until: datetime) -> list[Block]:
+    text = f"🙋 {user(person)} asks to take over as primary of team *{escape(team)}* until {when(until)}."
+    return [SectionBlock(text=MarkdownTextObject(text=text)), _answer_buttons(request, "Let them")]

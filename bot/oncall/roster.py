@@ -1,4 +1,5 @@
-"""Who is on call right now: the rotation from the config, the shared anchor, and any override."""
+"""Who is on call for each team at any instant: its schedules (``bot.oncall.schedule``), its rotation anchor, its
+covers, and (for the default team) the ``/oncall override``."""
 
 from __future__ import annotations
 
@@ -7,41 +8,92 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.core.errors import UserError
 from bot.core.settings.config import OnCallConfig
+from bot.core.settings.teams import IMPLICIT, Team, implicit_team
+from bot.oncall import schedule
 from bot.oncall.model import OnCallNow
-from bot.oncall.rotation import Handoff, anchor_for, shift_at
+from bot.oncall.rotation import Handoff, Shift, anchor_for
+from bot.oncall.schedule import Cover
 from bot.oncall.store import OnCallStore
 
 OVERRIDE_CACHE_SECONDS = 1.0
 
 
-class Roster:
-    """Reads are cheap enough for every page: the anchor never changes once set, and the
-    override is re-read at most once a second (a burst of pages shares one read)."""
+class UnknownTeam(UserError):
+    """A team name that is not in the config."""
 
-    def __init__(self, config: OnCallConfig, store: OnCallStore) -> None:
+
+class Roster:
+    """Reads are cheap enough for every page: the anchors never change once set, and the override and covers are
+    re-read at most once a second (a burst of pages shares one read)."""
+
+    def __init__(
+        self,
+        config: OnCallConfig,
+        store: OnCallStore,
+        *,
+        teams: dict[str, Team] | None = None,
+        default_team: str | None = None,
+    ) -> None:
         self.config = config
         self.store = store
-        self.tz = ZoneInfo(config.timezone)
-        self.handoff = Handoff.parse(config.handoff)
-        self._anchor: date | None = config.rotation_start
+        self.teams = teams or {IMPLICIT: implicit_team(config)}
+        self.default = default_team or next(iter(self.teams))
+        home = self.teams[self.default]
+        self.tz = ZoneInfo(home.timezone)
+        self.handoff = Handoff.parse(home.handoff)
+        self._anchors: dict[str, date] = {n: t.rotation_start for n, t in self.teams.items() if t.rotation_start}
         self._override: tuple[float, dict[str, Any] | None] | None = None
+        self._covers: dict[str, tuple[float, list[Cover]]] = {}
 
-    async def now(self, instant: datetime) -> OnCallNow:
-        if self._anchor is None:
-            self._anchor = await self.store.anchor(anchor_for(instant, self.handoff, self.tz))
-        shift = shift_at(instant, list(self.config.rotation), self.handoff, self.tz, self._anchor)
-        override = await self._current_override(instant)
+    def team(self, name: str | None) -> tuple[str, Team]:
+        """The team called ``name`` (None: the default); an unknown name is refused naming the teams."""
+        key = name or self.default
+        found = self.teams.get(key)
+        if found is None:
+            raise UnknownTeam(f"`{str(name)[:30]}` is not a team; the teams are: {', '.join(self.teams)}.")
+        return key, found
+
+    def teams_of(self, person: str) -> list[str]:
+        """The teams ``person`` is in (rotations, layers, lead), in the config's order."""
+        return [name for name, team in self.teams.items() if person in team.members]
+
+    async def anchor(self, name: str, instant: datetime) -> date:
+        if name not in self._anchors:
+            team = self.teams[name]
+            default = anchor_for(instant, Handoff.parse(team.handoff), ZoneInfo(team.timezone))
+            self._anchors[name] = await self.store.anchor(default, None if name == IMPLICIT else name)
+        return self._anchors[name]
+
+    async def now(self, instant: datetime, team: str | None = None) -> OnCallNow:
+        name, found = self.team(team)
+        anchor = await self.anchor(name, instant)
+        shift = schedule.at(found, name, instant, anchor, await self.covers(name))
+        override = await self._current_override(instant) if name == self.default else None
         primary = override["user"] if override else shift.primary
         secondary = shift.secondary if shift.secondary != primary else shift.primary
+        started, ends = shift.started, shift.ends
         return OnCallNow(
-            shift=shift,
+            shift=Shift(shift.primary, shift.secondary, started, ends, shift.next_primary, shift.next_secondary),
             primary=primary,
             secondary=secondary,
-            lead=self.config.lead,
+            lead=found.lead,
             override_until=datetime.fromisoformat(override["until"]) if override else None,
             override_by=override["by"] if override else None,
+            team=name,
+            source="override" if override else shift.source,
+            covered=shift.covered,
         )
+
+    async def every(self, instant: datetime) -> list[OnCallNow]:
+        return [await self.now(instant, name) for name in self.teams]
+
+    async def covers(self, team: str) -> list[Cover]:
+        cached = self._covers.get(team)
+        if cached is None or time.monotonic() - cached[0] > OVERRIDE_CACHE_SECONDS:
+            cached = self._covers[team] = (time.monotonic(), await self.store.covers(team))
+        return cached[1]
 
     async def _current_override(self, instant: datetime) -> dict[str, Any] | None:
         cached = self._override
@@ -51,5 +103,6 @@ class Roster:
         return override if override and datetime.fromisoformat(override["until"]) > instant else None
 
     def forget_override(self) -> None:
-        """After this replica changed the override: read it afresh next time."""
+        """After this replica changed the override or a cover: read them afresh next time."""
         self._override = None
+        self._covers.clear()

@@ -24,6 +24,7 @@ from bot.core.text import as_text
 from bot.core.timeline import TimelineEntry
 from bot.core.versioned import TIMELINE_MAXLEN
 from bot.incidents.model import Incident
+from bot.oncall.schedule import Cover
 
 _RECORD_PAGE = """
 if redis.call('HSETNX', KEYS[1], 'sent:' .. ARGV[1], ARGV[2]) == 0 then return 0 end
@@ -134,6 +135,11 @@ class OnCallStore(RedisBacked):
             )
         return bool(done)
 
+    async def restart(self, number: int) -> None:
+        """The chain starts again from step 1 (handed over to another team): what was paged is forgotten."""
+        async with self.io():
+            await self.redis.delete(keys.escalation(number))
+
     async def paged_as(self, number: int, severity: str) -> None:
         """The severity the last page went out at."""
         async with self.io():
@@ -149,12 +155,48 @@ class OnCallStore(RedisBacked):
         async with self.io():
             return bool(await self._repage(keys=[keys.escalation(number)], args=[severity]))
 
-    async def anchor(self, default: date) -> date:
-        """The rotation's week-0 hand-off day: fixed in Redis on first use, shared by every replica."""
+    async def anchor(self, default: date, team: str | None = None) -> date:
+        """The rotation's week-0 hand-off day: fixed in Redis on first use, shared by every replica (per team; the
+        implicit team of the ``oncall`` section, ``team`` None, keeps the key it always had)."""
+        key = keys.ONCALL_ANCHOR if team is None else keys.oncall_anchor(team)
         async with self.io():
-            await self.redis.set(keys.ONCALL_ANCHOR, default.isoformat(), nx=True)
-            value = await self.redis.get(keys.ONCALL_ANCHOR)
+            await self.redis.set(key, default.isoformat(), nx=True)
+            value = await self.redis.get(key)
         return date.fromisoformat(str(value)) if value else default
+
+    async def covers(self, team: str) -> list[Cover]:
+        """The team's covers and swaps (overrides with a span) not yet over, oldest first."""
+        async with self.io():
+            found = await self.redis.hgetall(keys.oncall_covers(team))
+        covers = [json.loads(raw) for raw in found.values()]
+        covers.sort(key=lambda c: (c["at"], c["id"]))
+        return [
+            Cover(
+                user=c["user"], start=datetime.fromisoformat(c["start"]), until=datetime.fromisoformat(c["until"]),
+                replaces=c.get("replaces"), by=c.get("by", ""), kind=c.get("kind", "cover"),
+            )
+            for c in covers
+        ]  # fmt: skip
+
+    async def add_cover(self, team: str, cover_id: str, cover: Cover, now: datetime) -> None:
+        """Keep ``cover`` (its span ended, it is dropped by the next ``prune``) and note it on the on-call timeline."""
+        payload = json.dumps({
+            "id": cover_id, "user": cover.user, "start": cover.start.isoformat(), "until": cover.until.isoformat(),
+            "replaces": cover.replaces, "by": cover.by, "kind": cover.kind, "at": now.isoformat(),
+        })  # fmt: skip
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(keys.oncall_covers(team), cover_id, payload)
+            pipe.xadd(keys.ONCALL_TIMELINE, {"at": now.isoformat(), "actor": cover.by, "kind": cover.kind,
+                                             "text": payload}, maxlen=10_000, approximate=True)  # fmt: skip
+            await pipe.execute()
+
+    async def prune_covers(self, team: str, now: datetime) -> None:
+        """Forget the covers whose span is over."""
+        async with self.io():
+            found = await self.redis.hgetall(keys.oncall_covers(team))
+            over = [k for k, raw in found.items() if datetime.fromisoformat(json.loads(raw)["until"]) <= now]
+            if over:
+                await self.redis.hdel(keys.oncall_covers(team), *over)
 
     async def override(self, now: datetime) -> dict[str, Any] | None:
         async with self.io():

@@ -26,6 +26,7 @@ from bot.core.board import Board, WeeklySection
 from bot.core.errors import DependencyError
 from bot.core.schedule import ScheduledPost
 from bot.core.settings.config import BotConfig
+from bot.core.settings.teams import Owners, owners
 from bot.core.slack import SLACK_ERRORS
 from bot.core.text import escape, user, when
 from bot.incidents.model import Incident
@@ -71,6 +72,7 @@ class Reliability:
     escalated: list[int] = field(default_factory=list)  # incidents paged past step 1
     backups: Counter[str] = field(default_factory=Counter)
     note: str | None = None
+    owners: Owners | None = None  # with ``teams`` configured: the incidents grouped by team
 
 
 @dataclass
@@ -243,6 +245,7 @@ class WeeklyReports:
             incidents=week,
             pages=sum(len(s) for s in steps.values()),
             escalated=sorted(n for n, s in steps.items() if any(step > 1 for step in s)),
+            owners=owners(self.config.teams, self.config.default_team),
         )
 
     def scheduled_post(self) -> ScheduledPost | None:
@@ -338,7 +341,13 @@ def reliability_lines(report: Weekly) -> list[str]:
     week = report.reliability
     if week.note:
         return [f"⚠️ Not available: {escape(week.note)}"]
-    lines = severity_lines(week.incidents) or ["✅ No incidents this week."]
+    if week.owners is not None and week.incidents:
+        lines = []
+        for team, owned in week.owners.group(week.incidents, lambda i: i.team):
+            lines.append(f"_{escape(week.owners.heading(team))}_: {len(owned)} incident(s)")
+            lines += [f"    {line}" for line in severity_lines(owned)]
+    else:
+        lines = severity_lines(week.incidents) or ["✅ No incidents this week."]
     escalated = ", ".join(f"INC-{n}" for n in week.escalated) or "none"
     lines.append(f"Pages sent: {week.pages}; escalated past the primary: {escalated}")
     taken = ", ".join(f"{label} {week.backups[k]}" for k, label in BACKUP_KINDS.items() if week.backups[k])

@@ -49,12 +49,17 @@ def _parser() -> argparse.ArgumentParser:
         "and print it; open incidents are included when REDIS_URL is set.",
     )
     dig.add_argument("--print", dest="print_", action="store_true", required=True, help="print it as text")
-    sub.add_parser(
+    sh = sub.add_parser(
         "shell",
         help="try the bot with no Slack workspace: Slack is played in the terminal",
         description="The real bot with Slack played in the terminal: type slash commands, click buttons, switch "
         "people (as @alice) and move the clock (wait 15m). Reads lines from stdin when it is not a terminal.",
     )
+    demo = sh.add_mutually_exclusive_group()
+    demo.add_argument("--demo", dest="demo", action="store_true", default=None,
+                      help="against the demo platform (a small cluster, AWS, Alertmanager and status page on "
+                      "loopback); the default when there is no kubeconfig and no config file")  # fmt: skip
+    demo.add_argument("--no-demo", dest="demo", action="store_false", help="never the demo platform")
     sub.add_parser(
         "run",
         help="serve when Slack credentials are set, else start the local shell (make run)",
@@ -111,7 +116,18 @@ def check_config(file_only: bool) -> int:
     if tracker is not None:
         answered = "" if file_only else " (the tracker answered)"
         print(f"  tickets: {tracker}, made on {config.tickets.create_on}{answered}")
+    _schedule_warnings(config)
     return 0
+
+
+def _schedule_warnings(config: Any) -> None:
+    """The teams' schedules: gaps and people primary twice at once, each a warning (the config stands)."""
+    from bot.oncall.coverage import warnings  # noqa: PLC0415 - only check-config reads the schedules this way
+
+    teams = config.team_map()
+    print(f"  teams: {', '.join(teams)} (default {config.home_team})")
+    for line in warnings(teams, utcnow(), explicit=bool(config.teams)):
+        print(f"  warning: {line}")
 
 
 def postmortem(ref: str, output: str | None) -> int:
@@ -239,10 +255,10 @@ def audit_print() -> int:
     return 0
 
 
-def shell(why: str | None = None) -> int:
+def shell(why: str | None = None, demo: bool | None = None) -> int:
     from bot.shell.run import main as shell_main  # noqa: PLC0415 - rich and prompt_toolkit only for the shell
 
-    return shell_main(why)
+    return shell_main(why, demo=demo)
 
 
 def serve() -> int:
@@ -278,7 +294,7 @@ def run() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "shell":
-        return shell()
+        return shell(demo=args.demo)
     if args.command == "run":
         return run()
     if args.command == "digest":

@@ -60,6 +60,7 @@ from bot.maintenance.patches import PatchService
 from bot.maintenance.service import MaintenanceService
 from bot.maintenance.store import MaintenanceStore
 from bot.oncall import contributions as oncall_contributions
+from bot.oncall.covers import Covers
 from bot.oncall.escalator import Escalator
 from bot.oncall.handoff import HandoffChecklist
 from bot.oncall.overrides import Overrides
@@ -132,6 +133,7 @@ class Services:
     pager: Pager | None
     board: Board
     poller: Poller
+    covers: Covers
     tickets: IncidentTickets | None = None
     actions: ActionItems | None = None
 
@@ -158,15 +160,15 @@ def build(
 
     # Incidents and on-call
     oncall = OnCallStore(redis, where)
-    roster = Roster(config.oncall, oncall)
+    roster = Roster(config.oncall, oncall, teams=config.team_map(), default_team=config.home_team)
     incidents = IncidentService(store, config, clock, board)
     announcer = Announcer(client, store, config.channels.incidents, clock, board=board,
                           vendor=config.escalation.vendor_line)  # fmt: skip
     rooms = IncidentRooms(client, incidents, announcer, config.incident_channels)
     updates = StatusUpdates(client, store, config)
 
-    async def primary_on_call() -> str | None:
-        return (await roster.now(clock())).primary
+    async def primary_on_call(team: str | None) -> str | None:
+        return (await roster.now(clock(), team)).primary
 
     flows = IncidentFlows(
         client=client,
@@ -191,6 +193,8 @@ def build(
 
     # Operations: runbooks, offers and the one path that carries them out
     access = Access(client, config.permissions, home_team=home_team)
+    covers = Covers(redis, where, roster=roster, store=oncall, client=client, access=access, config=config,
+                    tasks=tasks, clock=clock)  # fmt: skip
     clusters = ClusterSet(config.kubernetes.refs())
     aws = AwsSession(config.aws.region) if config.aws else None
     offers = Offers(redis, where)
@@ -390,6 +394,7 @@ def build(
         pager=pager,
         board=board,
         poller=poller,
+        covers=covers,
         tickets=tickets,
         actions=actions,
     )

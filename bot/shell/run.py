@@ -12,6 +12,8 @@ import contextlib
 import os
 import secrets
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -23,6 +25,7 @@ from bot.core.logs import setup_logging
 from bot.core.private import open_private, private_dir, touch_private
 from bot.core.settings import SettingsError, load_config_file, load_environment
 from bot.core.settings.config import BotConfig
+from bot.shell import platform
 from bot.shell.render import Names
 
 if TYPE_CHECKING:
@@ -38,9 +41,10 @@ DEMO_PEOPLE = {"U0YOU": "you", "U0ALICE": "alice", "U0BOB": "bob", "U0LEAD": "le
 DEMO_CHANNELS = {"C0INCIDENTS": "incidents", "C0HEALTH": "health", "C0STATUS": "status"}
 
 
-def _config(env_path: Path, explicit: bool) -> tuple[BotConfig, str]:
-    """The user's config when there is one (CHATOPS_CONFIG, or ./chatops.yaml), else the demo config."""
-    if explicit or env_path.exists():
+def _config(env_path: Path, explicit: bool, demo: bool = False) -> tuple[BotConfig, str]:
+    """The user's config when there is one (CHATOPS_CONFIG, or ./chatops.yaml), else (or for the demo platform)
+    the demo config."""
+    if not demo and (explicit or env_path.exists()):
         return load_config_file(env_path), f"config {env_path}"
     return BotConfig.model_validate(yaml.safe_load(DEMO_CONFIG)), "the built-in demo config (no chatops.yaml)"
 
@@ -63,13 +67,34 @@ def _names(config: BotConfig) -> Names:
     return Names(people, channels)
 
 
-def main(why: str | None = None, stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
+def main(
+    why: str | None = None, stdin: IO[str] | None = None, stdout: IO[str] | None = None, demo: bool | None = None
+) -> int:
+    """``demo``: True (``--demo``) runs the bot against the demo platform, False never; None: when there is nothing
+    of the user's to read (no kubeconfig, no config file)."""
     try:
         env = load_environment()
-        config, source = _config(env.chatops_config, "CHATOPS_CONFIG" in os.environ)
+        explicit = "CHATOPS_CONFIG" in os.environ
+        asked = demo
+        demo = platform.wanted(demo, env.chatops_config, explicit)
+        absent = platform.missing() if demo else []
+        if absent and asked:
+            print(f"chatops-bot shell: the demo platform needs {', '.join(absent)}: pip install 'chatops-bot[demo]' "
+                  "(make run installs it)", file=sys.stderr)  # fmt: skip
+            return 2
+        if absent:  # chosen for want of a cluster, but not installed: the shell as it was, with a hint
+            why = (why + "\n" if why else "") + "(no kubeconfig: pip install 'chatops-bot[demo]' for the demo platform)"
+            demo = False
+        if demo:  # the demo's own config, whatever file is here (the bot gets the demo's, with its platform)
+            config, source = _config(env.chatops_config, explicit=False, demo=True)
+            source = f"the demo platform ({platform.NAMES}); try: fire 1"
+        else:
+            config, source = _config(env.chatops_config, explicit)
     except SettingsError as exc:
         print("chatops-bot shell: the settings have problems:", *exc.problems, sep="\n  - ", file=sys.stderr)
         return 2
+    if demo and not env.redis_url:  # a demo platform seeded afresh, so a fresh state beside it
+        env = env.model_copy(update={"chatops_data_dir": platform.fresh(private_dir(env.chatops_data_dir) / "demo")})
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     interactive = stdin.isatty() and stdout.isatty()
@@ -83,17 +108,29 @@ def main(why: str | None = None, stdin: IO[str] | None = None, stdout: IO[str] |
                        f"{names.channel(config.channels.incidents)}. Type help, or try:", style="dim"))  # fmt: skip
     console.print(Text("  /incident open P1 Checkout API returns 500s", style="cyan"))
     log = open_private(private_dir(env.chatops_data_dir) / "shell.log")  # 0700 and 0600: incident state
-    secret = secrets.token_hex(16)
-    token = f"xoxb-shell-{secrets.token_hex(12)}"
-    setup_logging(env.log_level, env.log_format, [secret, token], stream=log)
+    keys = Keys(secret=secrets.token_hex(16), token=f"xoxb-shell-{secrets.token_hex(12)}", alerts=secrets.token_hex(16))
+    setup_logging(env.log_level, env.log_format, [keys.secret, keys.token, keys.alerts], stream=log)
+    demo_platform = platform.DemoPlatform(private_dir(env.chatops_data_dir) / "platform", log) if demo else None
     try:
-        return asyncio.run(_run(env, config, names, console, secret=secret, token=token, stdin=stdin))
+        return asyncio.run(_run(env, config, names, console, keys=keys, stdin=stdin, demo=demo_platform))
     finally:
         log.close()
 
 
-async def _start_bot(env: Any, config: BotConfig, slack: SlackStandIn, clock: Any, *, secret: str, token: str) -> Any:
-    """The bot, served on loopback as ``serve`` does: its modules load and the embedded Redis starts meanwhile."""
+@dataclass(frozen=True)
+class Keys:
+    """The shell's own secrets for this run: Slack's signing secret and bot token, and the alerts webhook's."""
+
+    secret: str
+    token: str
+    alerts: str
+
+
+async def _start_bot(
+    env: Any, config: BotConfig, slack: SlackStandIn, clock: Any, *, keys: Keys, demo: platform.DemoPlatform | None
+) -> Any:
+    """The bot, served on loopback as ``serve`` does: its modules load and the embedded Redis starts meanwhile (and
+    the demo platform, in its own process)."""
     import uvicorn  # noqa: PLC0415
     from pydantic import SecretStr  # noqa: PLC0415
 
@@ -101,22 +138,29 @@ async def _start_bot(env: Any, config: BotConfig, slack: SlackStandIn, clock: An
     from bot.core.settings import Settings  # noqa: PLC0415
 
     port = _free_port()
+    connecting = asyncio.create_task(asyncio.to_thread(connect, env.redis_url, env.chatops_data_dir))
+    server_module = await asyncio.to_thread(__import__, "bot.runtime.server", fromlist=["create_web_app"])
+    update: dict[str, Any] = {}
+    if demo is not None:  # pointed at the demo platform as the environment and a config file would point it
+        listening = await demo.listening()
+        platform.point_at(listening["env"])
+        config = BotConfig.model_validate(listening["config"])
+        update["statuspage_api_key"] = SecretStr(listening["env"]["STATUSPAGE_API_KEY"])
     settings = Settings(
         env=env.model_copy(
             update={
-                "slack_bot_token": SecretStr(token),
-                "slack_signing_secret": SecretStr(secret),
+                "slack_bot_token": SecretStr(keys.token),
+                "slack_signing_secret": SecretStr(keys.secret),
                 "slack_app_token": None,
                 "slack_api_url": f"{slack.url}/api/",
                 "host": "127.0.0.1",
                 "port": port,
-                "alerts_token": None,
+                "alerts_token": SecretStr(keys.alerts),
+                **update,
             }
         ),
         config=config,
     )
-    connecting = asyncio.create_task(asyncio.to_thread(connect, env.redis_url, env.chatops_data_dir))
-    server_module = await asyncio.to_thread(__import__, "bot.runtime.server", fromlist=["create_web_app"])
     redis = await connecting
     app = server_module.create_web_app(settings, redis, clock)
     server = uvicorn.Server(
@@ -131,19 +175,23 @@ async def _start_bot(env: Any, config: BotConfig, slack: SlackStandIn, clock: An
 
 
 async def _run(
-    env: Any, config: BotConfig, names: Names, console: Console, *, secret: str, token: str, stdin: IO[str]
-) -> int:
+    env: Any, config: BotConfig, names: Names, console: Console, *, keys: Keys, stdin: IO[str],
+    demo: platform.DemoPlatform | None,
+) -> int:  # fmt: skip
     import aiohttp  # noqa: PLC0415
 
     from bot.core.clock import MovableClock  # noqa: PLC0415
-    from bot.shell.session import Running, Shell  # noqa: PLC0415
+    from bot.shell.running import Running  # noqa: PLC0415
+    from bot.shell.session import Shell  # noqa: PLC0415
     from bot.shell.slack import SlackStandIn  # noqa: PLC0415
 
+    if demo is not None:
+        await demo.start()  # first: its own process, on the other core, while this one loads the bot
     interactive = stdin.isatty() and console.is_terminal
     clock = MovableClock()
     holder: dict[str, Shell] = {}
     slack = await SlackStandIn(lambda event: holder["shell"].on_event(event) if "shell" in holder else None).start()
-    starting = asyncio.create_task(_start_bot(env, config, slack, clock, secret=secret, token=token))
+    starting = asyncio.create_task(_start_bot(env, config, slack, clock, keys=keys, demo=demo))
     ask = _asker(stdin, interactive, env.chatops_data_dir, console)
     server: Any = None
     serving: asyncio.Task[Any] | None = None
@@ -158,13 +206,14 @@ async def _run(
             slack=slack,
             bot=bot,
             http=http,
-            secret=secret,
+            secret=keys.secret,
             names=names,
             me="U0YOU",
             channel=config.channels.incidents,
             clock=clock,
             console=console,
             ask=ask,
+            extra={"fire": _firing(demo, keys.alerts)} if demo is not None else None,
         )
         holder["shell"] = shell
         try:
@@ -188,8 +237,30 @@ async def _run(
                 with contextlib.suppress(Exception):
                     await serving
             await slack.stop()
+            if demo is not None:
+                await demo.stop()
     console.print(Text("bye", style="dim"))
     return 0
+
+
+def _firing(demo: platform.DemoPlatform, token: str) -> Any:
+    """``fire 1``: the demo's Alertmanager sends the bot its first firing group, as Alertmanager's webhook does."""
+
+    async def fire(shell: Shell, text: str) -> None:
+        group = int(text) if text.isdigit() else 0
+        body = await demo.webhook(shell.http, group) if group else None
+        if body is None:
+            shell.say("Write it like: fire 1 (the demo's Alertmanager has groups 1 and 2; /alerts lists them)")
+            return
+        await shell._up()
+        headers = {"Authorization": f"Bearer {token}"}
+        async with shell.http.post(f"{shell.bot_url}/alerts/alertmanager", json=body, headers=headers) as resp:
+            if resp.status >= 300:
+                shell.say(f"the bot refused the alert ({resp.status})")
+        shell.heard = time.monotonic()
+        await shell.settle()
+
+    return fire
 
 
 def _asker(stdin: IO[str], interactive: bool, data_dir: Path, console: Console) -> Any:

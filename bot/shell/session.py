@@ -12,10 +12,10 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from rich.console import Console
@@ -25,10 +25,8 @@ from bot.core.clock import MovableClock
 from bot.core.durations import parse_duration
 from bot.shell import render, wire
 from bot.shell.asking import Ask, Questions
+from bot.shell.running import SETTLE_MAX, Running
 from bot.shell.slack import TEAM, Event, Message, SlackStandIn
-
-if TYPE_CHECKING:
-    from bot.runtime.services import Services
 
 HELP = """Type what you would type in Slack, one line at a time:
   /incident open P1 Checkout API returns 500s   a slash command (any of the bot's: /incident, /oncall, /health, …)
@@ -38,32 +36,10 @@ HELP = """Type what you would type in Slack, one line at a time:
   dms                                           the current person's direct messages (pages)
   home                                          the app's Home tab, as the current person sees it
   wait 15m                                      move the bot's clock on (escalation, reminders)
+  fire 1                                        (shell --demo) the demo's Alertmanager sends firing group 1
   help, quit (or Ctrl-D)"""
 
 QUIET = 0.05  # the bot is done answering when it has no work left and Slack has heard nothing for this long
-SETTLE_MAX = 6.0
-
-
-class Running:
-    """The bot behind the shell, as far as the shell needs to know it: whether it is still at work after answering,
-    and its poller (which ``wait`` wakes, and waits for)."""
-
-    def __init__(self, services: Services) -> None:
-        self.services = services
-
-    def busy(self) -> bool:
-        return self.services.tasks.pending > 0 or self.services.escalator.busy or self.services.poller.busy
-
-    async def ticked(self, ticks: int = 2, timeout: float = SETTLE_MAX) -> None:
-        """Until the poller has completed ``ticks`` more ticks (one whole tick looked at the clock as it is now) and
-        no scheduled post it started is still being made."""
-        poller = self.services.poller
-        target = poller.ticks + ticks
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while (poller.ticks < target or poller.busy) and loop.time() < deadline:
-            poller.wake()
-            await asyncio.sleep(0.01)
 
 
 @dataclass
@@ -86,8 +62,10 @@ class Shell:
         clock: MovableClock,
         console: Console,
         ask: Ask,
+        extra: Mapping[str, Callable[[Shell, str], Awaitable[None]]] | None = None,
     ) -> None:
         self.slack = slack
+        self.extra = dict(extra or {})  # more words, such as the demo platform's ``fire``
         self._bot = bot  # the bot starts behind the prompt: its URL and itself, once it is up
         self.bot_url = ""
         self.running: Running | None = None
@@ -169,6 +147,8 @@ class Shell:
                 await self.home()
             elif word == "wait":
                 await self.wait(rest.strip())
+            elif word in self.extra:
+                await self.extra[word](self, rest.strip())
             elif word in ("quit", "exit"):
                 return False
             elif word in ("help", "?"):
@@ -231,10 +211,8 @@ class Shell:
             self.say("Wait between 1s and 30d.")
             return
         running = await self._up()
-        self.clock.advance(step)
-        self.say(f"⏩ The bot's clock is now {self.clock():%a %H:%M UTC} ({text} later).")
-        await running.ticked()  # what fell due meanwhile goes out, and is waited for
-        await self.settle()
+        await running.wait(self.clock, step, self.settle)  # what falls due meanwhile goes out, as it would have
+        self.say(f"⏩ The bot's clock is now {self.clock():%a %d %b %H:%M UTC} ({text} later).")
 
     # Requests as Slack sends them --------------------------------------------------------------------------------
     async def post(self, body: str, content_type: str) -> tuple[int, str]:

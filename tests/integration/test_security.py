@@ -17,6 +17,7 @@ import redis
 
 from bot.core import keys
 from bot.core.clock import MovableClock
+from demo.aws import cost_results as demo_costs
 from tests.support.aws import Moto
 from tests.support.bot_process import SignedSlack, ack_text, run_cli
 from tests.support.cluster_seed import iso
@@ -68,16 +69,7 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KubeEmulato
 
 
 def cost_results(end: date) -> dict[str, Any]:
-    days = []
-    for i in range(14, 0, -1):
-        day = end - timedelta(days=i)
-        groups = [
-            {"Keys": [service], "Metrics": {"UnblendedCost": {"Amount": str(v[0] if i > 7 else v[1]), "Unit": "USD"}}}
-            for service, v in DAILY.items()
-        ]
-        period = {"Start": day.isoformat(), "End": (day + timedelta(days=1)).isoformat()}
-        days.append({"TimePeriod": period, "Total": {}, "Groups": groups, "Estimated": False})
-    return {"results": [{"ResultsByTime": days, "DimensionValueAttributes": [], "GroupDefinitions": []}]}
+    return demo_costs(end, DAILY)
 
 
 @pytest.fixture(scope="module")

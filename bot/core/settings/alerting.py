@@ -41,6 +41,7 @@ class AlertRoute(Strict):
     match: list[str] = Field(min_length=1)
     severity: Severity | None = None
     channel: ChannelId | None = None  # where its incidents are announced (default channels.incidents)
+    team: str | None = None  # whose incidents they are (a name of ``teams``), before what the teams own
 
     @field_validator("match")
     @classmethod

@@ -50,6 +50,7 @@ from bot.core.settings.platform import (
     Velero,
 )
 from bot.core.settings.reporting import AuditCheck, Reports, Security, SecurityException
+from bot.core.settings.teams import IMPLICIT, Team, check_teams, implicit_team
 from bot.core.settings.tickets import Tickets
 from bot.core.settings.types import Strict
 from bot.core.severity import Severity
@@ -87,6 +88,7 @@ __all__ = [
     "SeverityPolicy",
     "SmokeTest",
     "Statuspage",
+    "Team",
     "Tickets",
     "Updates",
     "Velero",
@@ -121,6 +123,29 @@ class BotConfig(Strict):
     heartbeats: Annotated[dict[str, Heartbeat], AfterValidator(heartbeat_names)] = Field(default_factory=dict)
     paging: Paging = Paging()
     tickets: Tickets = Tickets()  # an issue tracker: each incident's ticket, kept in sync
+    teams: dict[str, Team] = Field(default_factory=dict)  # none: the oncall section is the one team
+    default_team: str | None = None  # takes what no team owns (default: the first team)
+
+    @model_validator(mode="after")
+    def _teams(self) -> BotConfig:
+        check_teams(self.teams, self.default_team, self.oncall)
+        for route in self.alerts.routes:
+            if route.team is not None and route.team not in self.teams:
+                raise ValueError(f"alerts.routes: team {route.team!r} is not one of teams ({', '.join(self.teams)})")
+        return self
+
+    def team_map(self) -> dict[str, Team]:
+        """Every team by name, in the config's order; without ``teams``, the ``oncall`` section as one."""
+        return dict(self.teams) if self.teams else {IMPLICIT: implicit_team(self.oncall)}
+
+    @property
+    def home_team(self) -> str:
+        """The team that takes what nobody owns."""
+        return self.default_team or next(iter(self.teams), IMPLICIT)
+
+    def team_channel(self, team: str) -> str:
+        found = self.team_map().get(team)
+        return (found.channel if found else None) or self.channels.incidents
 
     @model_validator(mode="after")
     def _fill_severities(self) -> BotConfig:
@@ -147,7 +172,7 @@ class BotConfig(Strict):
         responders = self.permissions.responders
         if not responders or any(GROUP_ID.match(r) for r in responders):
             return self
-        paged = [*self.oncall.rotation, *([self.oncall.lead] if self.oncall.lead else [])]
+        paged = [p for team in self.team_map().values() for p in team.members]
         missing = sorted({u for u in paged if u not in responders})
         if missing:
             raise ValueError(

@@ -24,6 +24,13 @@ from bot.core.severity import Severity
 _HANDOFF = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01][0-9]|2[0-3]):([0-5][0-9])$", re.IGNORECASE)
 
 
+def handoff_text(value: str) -> str:
+    """A weekly hand-off time, ``mon 09:00``, as stored (lower case)."""
+    if not _HANDOFF.match(value.strip()):
+        raise ValueError(f"{value!r} is not a weekly hand-off time; write a weekday and 24h time, e.g. 'mon 09:00'")
+    return value.strip().lower()
+
+
 class Channels(Strict):
     incidents: ChannelId
     digest: ChannelId | None = None
@@ -92,9 +99,7 @@ class OnCallConfig(Strict):
     @field_validator("handoff")
     @classmethod
     def _handoff(cls, value: str) -> str:
-        if not _HANDOFF.match(value.strip()):
-            raise ValueError(f"{value!r} is not a weekly hand-off time; write a weekday and 24h time, e.g. 'mon 09:00'")
-        return value.strip().lower()
+        return handoff_text(value)
 
 
 class Permissions(Strict):

@@ -1,0 +1,85 @@
+"""``chatops-bot shell --demo`` as a newcomer meets it: the README's "Try it now" walk through the guide, run as a
+whole process against the demo platform (its own process: kmock, moto, Alertmanager and Statuspage on loopback)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PROMPT = re.compile(r"^(?:[a-z]+@#[a-z-]+|y/n|choose|.*\])> ?(?P<answer>.*)$")
+DAYS = re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b")
+DURATION = re.compile(r"\b\d+[dhms](?: \d+[dhms])?\b")
+MONTHS = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b")
+
+
+def transcript() -> list[str]:
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("<!-- try-it-now -->", 1)[1].split("<!-- /try-it-now -->", 1)[0]
+    return [line.rstrip() for line in block.strip().strip("`").strip().splitlines()]
+
+
+def normal(line: str) -> str:
+    """What stays the same from run to run: digits, day and month names vary with the clock."""
+    line = DURATION.sub("a while", line.rstrip())  # "25m 2s" on one run, "26m" on a slower one
+    return MONTHS.sub("Mon", DAYS.sub("Day", re.sub(r"\d+", "0", line)))
+
+
+def shell(lines: list[str], cwd: Path, *args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
+    """The shell as a whole process in a fresh directory and home: no kubeconfig, no config file, no Slack."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_", "CHATOPS_", "KUBECONFIG"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "shell", *args],
+        input="\n".join(lines) + "\n",
+        env={**base, "NO_COLOR": "1", "HOME": str(cwd)},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_the_readmes_walk_through_the_guide_runs_as_shown(tmp_path: Path) -> None:
+    shown = transcript()
+    assert shown[0] == "$ chatops-bot shell --demo"
+    ahead = (date.today() + timedelta(days=40)).isoformat()  # a window starts within a year
+    typed = [re.sub(r"\b\d{4}-\d{2}-\d{2}\b", ahead, m["answer"]) for line in shown[1:] if (m := PROMPT.match(line))]
+    assert "fire 1" in typed and "wait 1d" in typed
+    done = shell(typed, tmp_path, "--demo")
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    actual = [normal(line) for line in done.stdout.splitlines()]
+    at = 0
+    for line in shown[1:]:
+        if line == "…":
+            continue
+        want = normal(line)
+        found = next((i for i in range(at, len(actual)) if actual[i].startswith(want)), None)
+        assert found is not None, f"README line not in the transcript (after line {at}): {line}\n\n" + "\n".join(
+            done.stdout.splitlines()[max(0, at - 5) : at + 40]
+        )
+        at = found + 1
+
+
+def test_with_nothing_to_read_the_shell_runs_on_the_demo_and_stops_it_when_done(tmp_path: Path) -> None:
+    done = shell(["/db snapshots demo-db", "/eks patches demo", "quit"], tmp_path)
+    out = done.stdout
+    assert done.returncode == 0, done.stderr[-3000:] + out[-3000:]
+    assert "Using the demo platform (cluster demo (EKS demo-eks), RDS demo-db, namespace production)" in out
+    assert "demo-db-before-migration-0412" in out  # moto's RDS, seeded
+    assert "vpc-cni" in out and "demo-eks" in out  # the EKS stand-in's add-on, one behind
+    left = subprocess.run(["pgrep", "-f", "--", f"-m demo {tmp_path}"], capture_output=True, text=True, check=False)
+    assert left.returncode == 1 and left.stdout.strip() == "", f"the demo platform outlived the shell: {left}"
+
+
+def test_the_users_own_kubeconfig_keeps_the_demo_away(tmp_path: Path) -> None:
+    (tmp_path / ".kube").mkdir()
+    (tmp_path / ".kube" / "config").write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\n")
+    done = shell(["quit"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Using the built-in demo config" in done.stdout
+    assert "demo platform" not in done.stdout
