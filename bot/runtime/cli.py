@@ -245,7 +245,8 @@ def audit_print() -> int:
             store = SecurityStore(redis.client, redis.description)
         clusters = ClusterSet(settings.config.kubernetes.refs())
         service = SecurityService(config=settings.config, client=None, clusters=clusters, store=store, clock=utcnow)
-        return text.audit_text(await service.audit())
+        sys.stdout.writelines(text.audit_lines(await service.audit()))  # line by line: a large audit is not held
+        return ""
 
     try:
         sys.stdout.write(asyncio.run(_with_optional_store(settings, build)))

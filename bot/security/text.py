@@ -4,7 +4,7 @@ which lists every finding."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from bot.security.model import ClusterVerdict, shown_key
 from runbooks.checklist.security import CHECK_TITLES, CHECKS, AuditFinding
@@ -31,23 +31,28 @@ def summary(verdicts: Sequence[ClusterVerdict]) -> str:
 
 def audit_text(verdicts: Sequence[ClusterVerdict]) -> str:
     """The whole audit as plain text (``chatops-bot audit --print``): nothing cut."""
-    out = [summary(verdicts)]
+    return "".join(audit_lines(verdicts))
+
+
+def audit_lines(verdicts: Sequence[ClusterVerdict]) -> Iterator[str]:
+    """:func:`audit_text` line by line (each with its newline), made as they are written: a large audit is not held
+    as text."""
+    yield summary(verdicts) + "\n"
     for verdict in verdicts:
-        out += ["", f"== {verdict_line(verdict)} ({verdict.seconds:.2f} s)"]
+        yield f"\n== {verdict_line(verdict)} ({verdict.seconds:.2f} s)\n"
         by_check: dict[str, list[AuditFinding]] = {}
         for f in verdict.findings:
             by_check.setdefault(f.check, []).append(f)
         for check in CHECKS:
             found = by_check.get(check, [])
             if found:
-                out.append(f"-- {CHECK_TITLES[check]} ({len(found)})")
-                out += [f"  [{RANK_WORD[f.rank]}] {f.ref} — {f.why}" for f in found]
+                yield f"-- {CHECK_TITLES[check]} ({len(found)})\n"
+                yield from (f"  [{RANK_WORD[f.rank]}] {f.ref} — {f.why}\n" for f in found)
         if not verdict.first:
-            out += [f"  new: {f.ref} — {f.why}" for f in verdict.new]
-            out += [f"  fixed: {shown_key(k)}" for k in verdict.fixed]
-        out += [
-            f"  exception expired on {e.exception.until}: {e.finding.ref} — {e.finding.why}" for e in verdict.expired
-        ]
-        out += [f"  accepted: {a.finding.ref} — {a.finding.why} ({a.exception.reason})" for a in verdict.accepted]
-        out += [f"  not checked: {n}" for n in verdict.notes]
-    return "\n".join(out) + "\n"
+            yield from (f"  new: {f.ref} — {f.why}\n" for f in verdict.new)
+            yield from (f"  fixed: {shown_key(k)}\n" for k in verdict.fixed)
+        yield from (
+            f"  exception expired on {e.exception.until}: {e.finding.ref} — {e.finding.why}\n" for e in verdict.expired
+        )
+        yield from (f"  accepted: {a.finding.ref} — {a.finding.why} ({a.exception.reason})\n" for a in verdict.accepted)
+        yield from (f"  not checked: {n}\n" for n in verdict.notes)

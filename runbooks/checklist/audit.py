@@ -1,5 +1,6 @@
 """Collect the Security Audit from one cluster: pods, Services, the default ServiceAccounts and every binding,
-read concurrently in worker threads, each list reduced to findings page by page as it arrives.
+read concurrently in worker threads, each list reduced to findings page by page as it arrives (the pods decoded into
+``shapes.SecuredPod``: only the fields the audit reads).
 
 A list that cannot be read (forbidden, missing, slow) leaves its checks out with a note naming what is missing and
 the permission; the rest of the audit still stands.
@@ -18,6 +19,7 @@ from runbooks.checklist.security import AuditFinding
 from runbooks.kube.client import Cluster
 from runbooks.kube.errors import API_ERRORS, explain
 from runbooks.kube.lean import ApiException
+from runbooks.kube.shapes import SecuredPod
 
 READ_TIMEOUT = 60.0
 
@@ -73,7 +75,7 @@ async def collect(cluster: Cluster, timeout: float = READ_TIMEOUT) -> ClusterAud
     automount = await accounts()
     pod_checks = ("privileged", "root", "default-sa", "host")
     groups = await asyncio.gather(
-        _read("pods", pod_checks, lambda: security.check_pods(cluster.pods(), automount), timeout, audit),
+        _read("pods", pod_checks, lambda: security.check_pods(cluster.pods_as(SecuredPod), automount), timeout, audit),
         _read("services", ("exposed",), lambda: security.check_services(cluster.services()), timeout, audit),
         _read("rolebindings and clusterrolebindings", ("rbac",), bindings, timeout, audit),
     )

@@ -1,95 +1,119 @@
-"""The operations guide's Morning Checklist as pure functions: raw Kubernetes JSON in, typed findings out.
+"""The operations guide's Morning Checklist as pure functions: Kubernetes objects in, typed findings out.
 
-No I/O here: runbooks/checklist/collect.py reads the cluster and feeds these checks, so each is tested on
+No I/O here: runbooks/checklist/collect.py reads the cluster and feeds these checks. Pods, nodes and events come
+decoded into the typed shapes of ``runbooks.kube.shapes`` (only the fields read here); a plain dict is turned into
+the same shape, so each check is also tested on plain dicts. The smaller lists (PVCs, certificates, HPAs) stay
 plain dicts. Every problem object is named by namespace/name with the reason it was flagged.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from runbooks.checklist.model import Finding, Section
 from runbooks.kube import objects
 from runbooks.kube.objects import Obj, meta, parse_time
+from runbooks.kube.shapes import (
+    ContainerStatus,
+    Event,
+    InvolvedObject,
+    Node,
+    Pod,
+    PodStatus,
+    by_type,
+    each,
+    name_of,
+    shaped,
+)
 
 BAD_WAITING = {"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError"}
 PRESSURES = ("MemoryPressure", "DiskPressure", "PIDPressure")
 RESTART_WINDOW = timedelta(hours=24)
 EVENT_WINDOW = timedelta(minutes=30)
 CERT_WARNING = timedelta(days=14)
+NO_STATUS, NO_OBJECT = PodStatus(), InvolvedObject()
 
 
 def _sorted(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-f.rank, f.ref))
 
 
-def check_nodes(nodes: Iterable[Obj]) -> Section:
+def check_nodes(nodes: Iterable[Node | Obj]) -> Section:
     found = []
-    for node in nodes:
-        _, name = meta(node)
-        conditions = objects.conditions(node)
-        ready = conditions.get("Ready", {})
-        if ready.get("status") != "True":
-            reason = ready.get("reason") or "no Ready condition"
+    for node in each(Node, nodes):
+        _, name = name_of(node.metadata)
+        conditions = by_type(node.status.conditions if node.status is not None else None)
+        ready = conditions.get("Ready")
+        if ready is None or ready.status != "True":
+            reason = (ready.reason if ready is not None else None) or "no Ready condition"
             found.append(Finding(namespace=None, name=name, why=f"NotReady ({reason})", rank=3))
-        pressures = [p for p in PRESSURES if conditions.get(p, {}).get("status") == "True"]
+        pressures = [p for p in PRESSURES if p in conditions and conditions[p].status == "True"]
         if pressures:
             found.append(Finding(namespace=None, name=name, why=", ".join(pressures), rank=2))
-        if (node.get("spec") or {}).get("unschedulable"):
+        if node.spec is not None and node.spec.unschedulable:
             found.append(Finding(namespace=None, name=name, why="cordoned (unschedulable)", rank=1))
     return Section(key="nodes", title="Nodes", findings=_sorted(found))
 
 
-def _last_termination(status: Obj) -> str:
-    terminated = ((status.get("lastState") or {}).get("terminated")) or {}
-    if not terminated:
+def _last_termination(status: ContainerStatus) -> str:
+    terminated = status.last_terminated
+    if terminated is None:
         return ""
-    return f"last exit: {terminated.get('reason', '?')} (code {terminated.get('exitCode', '?')})"
+    reason = "?" if terminated.reason is None else terminated.reason
+    return f"last exit: {reason} (code {'?' if terminated.exitCode is None else terminated.exitCode})"
 
 
-def pod_problem(pod: Obj) -> Finding | None:
+def pod_problem(pod: Pod | Obj) -> Finding | None:
     """Why a pod is not healthy (a container waiting in a bad state, or a phase other than Running/Succeeded)."""
-    ns, name = meta(pod)
-    status = pod.get("status") or {}
-    phase = status.get("phase") or "Unknown"
-    containers = list(status.get("containerStatuses") or []) + list(status.get("initContainerStatuses") or [])
+    return _problem(shaped(Pod, pod))
+
+
+def _problem(pod: Pod) -> Finding | None:
+    status = pod.status or NO_STATUS
+    phase = status.phase or "Unknown"
     bad = []
-    for c in containers:
-        waiting = (c.get("state") or {}).get("waiting") or {}
-        if waiting.get("reason") in BAD_WAITING:
-            parts = [f"{c.get('name')}: {waiting['reason']}", f"{c.get('restartCount', 0)} restarts"]
+    for c in chain(status.containerStatuses or (), status.initContainerStatuses or ()):
+        reason = c.waiting_reason
+        if reason in BAD_WAITING:
+            parts = [f"{c.name}: {reason}", f"{c.restarts} restarts"]
             last = _last_termination(c)
             bad.append(", ".join([*parts, last] if last else parts))
     if bad:
+        ns, name = name_of(pod.metadata)
         return Finding(namespace=ns, name=name, why="; ".join(bad), rank=3)
     if phase in ("Running", "Succeeded"):
         return None
-    reason = status.get("reason") or next(
-        (c.get("reason") for c in (status.get("conditions") or []) if c.get("status") == "False" and c.get("reason")),
+    ns, name = name_of(pod.metadata)
+    reason = status.reason or next(
+        (c.reason for c in status.conditions or () if c.status == "False" and c.reason),
         None,
     )
     rank = 3 if phase == "Failed" else 2
     return Finding(namespace=ns, name=name, why=phase + (f" ({reason})" if reason else ""), rank=rank)
 
 
-def pod_restarts(pod: Obj, now: datetime) -> list[Finding]:
+def pod_restarts(pod: Pod | Obj, now: datetime) -> list[Finding]:
     """Containers whose last termination finished within 24 h (lifetime restart counters are ignored)."""
-    ns, name = meta(pod)
+    return _restarts(shaped(Pod, pod), now)
+
+
+def _restarts(pod: Pod, now: datetime) -> list[Finding]:
     found = []
-    for c in (pod.get("status") or {}).get("containerStatuses") or []:
-        terminated = ((c.get("lastState") or {}).get("terminated")) or {}
-        finished = parse_time(terminated.get("finishedAt"))
-        if finished is None or now - finished > RESTART_WINDOW:
+    for c in (pod.status or NO_STATUS).containerStatuses or ():
+        terminated = c.last_terminated
+        finished = parse_time(terminated.finishedAt) if terminated is not None else None
+        if terminated is None or finished is None or now - finished > RESTART_WINDOW:
             continue
-        reason = terminated.get("reason", "?")
+        reason = "?" if terminated.reason is None else terminated.reason
         ago = int((now - finished).total_seconds() // 60)
         why = (
-            f"{c.get('name')}: restarted ({c.get('restartCount', 0)} total), last {ago} min ago: "
-            f"{reason} (exit {terminated.get('exitCode', '?')})"
+            f"{c.name}: restarted ({c.restarts} total), last {ago} min ago: "
+            f"{reason} (exit {'?' if terminated.exitCode is None else terminated.exitCode})"
         )
+        ns, name = name_of(pod.metadata)
         found.append(Finding(namespace=ns, name=name, why=why, rank=2 if reason in ("OOMKilled", "Error") else 1))
     return found
 
@@ -98,25 +122,25 @@ PODS_TITLE = "Pods not Running or Succeeded"
 RESTARTS_TITLE = "Restarts in the last 24 h"
 
 
-def check_pods(pods: Iterable[Obj]) -> Section:
-    found = [f for f in map(pod_problem, pods) if f is not None]
+def check_pods(pods: Iterable[Pod | Obj]) -> Section:
+    found = [f for f in map(_problem, each(Pod, pods)) if f is not None]
     return Section(key="pods", title=PODS_TITLE, findings=_sorted(found))
 
 
-def check_restarts(pods: Iterable[Obj], now: datetime) -> Section:
-    found = [f for pod in pods for f in pod_restarts(pod, now)]
+def check_restarts(pods: Iterable[Pod | Obj], now: datetime) -> Section:
+    found = [f for pod in each(Pod, pods) for f in _restarts(pod, now)]
     return Section(key="restarts", title=RESTARTS_TITLE, findings=_sorted(found))
 
 
-def check_pod_sections(pods: Iterable[Obj], now: datetime) -> tuple[Section, Section]:
+def check_pod_sections(pods: Iterable[Pod | Obj], now: datetime) -> tuple[Section, Section]:
     """Both pod checks in one pass, so a paginated list is reduced page by page and never held whole."""
     problems: list[Finding] = []
     restarts: list[Finding] = []
-    for pod in pods:
-        problem = pod_problem(pod)
+    for pod in each(Pod, pods):
+        problem = _problem(pod)
         if problem is not None:
             problems.append(problem)
-        restarts += pod_restarts(pod, now)
+        restarts += _restarts(pod, now)
     return (
         Section(key="pods", title=PODS_TITLE, findings=_sorted(problems)),
         Section(key="restarts", title=RESTARTS_TITLE, findings=_sorted(restarts)),
@@ -166,30 +190,33 @@ def check_hpas(hpas: Iterable[Obj]) -> Section:
     return Section(key="hpas", title="HorizontalPodAutoscalers", findings=_sorted(found))
 
 
-def check_events(events: Iterable[Obj], now: datetime) -> Section:
+def check_events(events: Iterable[Event | Obj], now: datetime) -> Section:
     """Warning events of the last 30 minutes, grouped by reason and object."""
-    groups: dict[tuple[str, str | None, str], dict[str, Any]] = defaultdict(lambda: {"count": 0, "message": ""})
-    for event in events:
-        if event.get("type") != "Warning":
+    groups: dict[tuple[str, str | None, str], list[Any]] = {}  # key → [count, message]
+    for event in each(Event, events):
+        if event.type != "Warning":
             continue
         when = (
-            parse_time(event.get("lastTimestamp"))
-            or parse_time(event.get("eventTime"))
-            or parse_time((event.get("metadata") or {}).get("creationTimestamp"))
+            parse_time(event.lastTimestamp)
+            or parse_time(event.eventTime)
+            or parse_time(event.metadata.creationTimestamp if event.metadata is not None else None)
         )
         if when is None or now - when > EVENT_WINDOW:
             continue
-        involved = event.get("involvedObject") or {}
+        involved = event.involvedObject or NO_OBJECT
         key = (
-            str(event.get("reason", "?")),
-            involved.get("namespace"),
-            f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '?')}",
+            "?" if event.reason is None else event.reason,
+            involved.namespace,
+            f"{(involved.kind or '').lower()}/{'?' if involved.name is None else involved.name}",
         )
-        groups[key]["count"] += int(event.get("count") or 1)
-        groups[key]["message"] = str(event.get("message", ""))[:160]
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = [0, ""]
+        group[0] += event.count or 1
+        group[1] = (event.message or "")[:160]
     found = [
-        Finding(namespace=ns, name=obj, why=f"{reason} ×{g['count']}: {g['message']}", rank=1)
-        for (reason, ns, obj), g in groups.items()
+        (count, Finding(namespace=ns, name=obj, why=f"{reason} ×{count}: {message}", rank=1))
+        for (reason, ns, obj), (count, message) in groups.items()
     ]
-    found.sort(key=lambda f: (-int(f.why.split("×")[1].split(":")[0]), f.ref))
-    return Section(key="events", title="Warning events (last 30 min)", findings=found)
+    found.sort(key=lambda f: (-f[0], f[1].ref))
+    return Section(key="events", title="Warning events (last 30 min)", findings=[f for _, f in found])

@@ -1,7 +1,8 @@
 """Collect the Morning Checklist from one or more clusters, concurrently, each check with its own timeout.
 
 Each check reads its list page by page in a worker thread and reduces every page to findings as it arrives,
-so a 10,000-pod cluster never sits in memory whole. A forbidden (403), missing (404) or slow API degrades only
+so a 100,000-pod cluster never sits in memory whole; pods, nodes and events are decoded into typed shapes holding
+only the fields the checks read (``runbooks.kube.shapes``). A forbidden (403), missing (404) or slow API degrades only
 its own section, with a note naming what is missing. A cluster is reachable when its lists answer; its version
 is read beside them and shown as unknown when the answer cannot be read.
 """
@@ -22,7 +23,7 @@ from runbooks.aws import rds
 from runbooks.checklist import checks as health
 from runbooks.checklist.backups import RDS_TITLE, VELERO_TITLE, check_rds, check_velero
 from runbooks.checklist.model import ClusterHealth, Finding, Section
-from runbooks.kube import velero
+from runbooks.kube import shapes, velero
 from runbooks.kube.client import Cluster
 from runbooks.kube.errors import API_ERRORS, explain
 from runbooks.kube.lean import ApiException
@@ -56,7 +57,7 @@ async def _pod_sections(cluster: Cluster, now: datetime, timeout: float) -> list
     """One paginated read of the pods feeds both pod checks."""
     try:
         pods, restarts = await asyncio.wait_for(
-            asyncio.to_thread(health.check_pod_sections, cluster.pods(), now), timeout
+            asyncio.to_thread(health.check_pod_sections, cluster.pods_as(shapes.Pod), now), timeout
         )
     except API_ERRORS as exc:
         return [
@@ -149,14 +150,14 @@ async def collect(
     version_read = asyncio.create_task(_version(cluster, timeout))
     pod_sections, *rest = await asyncio.gather(
         _pod_sections(cluster, now, timeout),
-        _one(_read("nodes", "Nodes", "nodes", lambda: health.check_nodes(cluster.nodes()), timeout)),
+        _one(_read("nodes", "Nodes", "nodes", lambda: health.check_nodes(cluster.nodes_as(shapes.Node)), timeout)),
         _one(_read("persistentvolumeclaims", "PersistentVolumeClaims not Bound", "pvcs",
                    lambda: health.check_pvcs(cluster.pvcs()), timeout)),
         _one(_certificates(cluster, now, timeout)),
         _one(_read("horizontalpodautoscalers", "HorizontalPodAutoscalers", "hpas",
                    lambda: health.check_hpas(cluster.hpas()), timeout)),
         _one(_read("events", "Warning events (last 30 min)", "events",
-                   lambda: health.check_events(cluster.warning_events(), now), timeout)),
+                   lambda: health.check_events(cluster.warning_events_as(shapes.Event), now), timeout)),
         _one(_velero(cluster, velero_namespace, now, timeout)),
     )  # fmt: skip
     version = await version_read

@@ -1,4 +1,7 @@
-"""The operations guide's Security Audit Checklist as pure functions: raw Kubernetes JSON in, findings out.
+"""The operations guide's Security Audit Checklist as pure functions: Kubernetes objects in, findings out.
+
+Pods come decoded into ``runbooks.kube.shapes.SecuredPod`` (their owner, the security settings of their spec, their
+phase; a plain dict is turned into it); Services, bindings and ServiceAccounts are plain dicts.
 
 Pods are judged by the workload that owns them (a Deployment's 40 replicas are one finding, named
 ``namespace/Deployment/name``), so the audit of a large cluster reads like a list of things to fix. Every
@@ -10,11 +13,12 @@ a token mounted for the default ServiceAccount, a LoadBalancer open to the world
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
 
 from runbooks.kube.objects import Obj, meta
+from runbooks.kube.shapes import Container, OwnedMeta, PodSpec, SecuredPod, SecurityContext, name_of, shaped
 
 CHECKS = ("privileged", "root", "default-sa", "exposed", "rbac", "host")
 CHECK_ORDER = {check: i for i, check in enumerate(CHECKS)}
@@ -29,7 +33,9 @@ CHECK_TITLES = {
 DANGEROUS_CAPS = ("SYS_ADMIN", "NET_ADMIN", "ALL")
 OPEN_SUBJECTS = ("system:anonymous", "system:unauthenticated")
 AWS_LB = "service.beta.kubernetes.io/aws-load-balancer"
-CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+NO_META, NO_SPEC, NO_CONTEXT = OwnedMeta(), PodSpec(), SecurityContext()
+FINISHED = ("Succeeded", "Failed")
+Judged = tuple[str, str, int]  # check, why, rank
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +59,33 @@ class AuditFinding:
 
 
 def sort(findings: Iterable[AuditFinding]) -> list[AuditFinding]:
-    return sorted(findings, key=lambda f: (-f.rank, CHECK_ORDER[f.check], f.namespace or "", f.name, f.why))
+    """Most severe first, then by check, namespace, name and reason: one stable sort per key, the least significant
+    first (the same order as one sort by the tuple of them, in a third of the time and without a tuple per finding:
+    a large cluster's worst case has 200,000 findings)."""
+    found = sorted(findings, key=attrgetter("why"))
+    found.sort(key=attrgetter("name"))
+    found.sort(key=lambda f: f.namespace or "")
+    found.sort(key=lambda f: CHECK_ORDER[f.check])
+    found.sort(key=lambda f: -f.rank)
+    return found
 
 
-def workload(pod: Obj) -> tuple[str | None, str]:
+def workload(pod: SecuredPod | Obj) -> tuple[str | None, str]:
     """(namespace, ``Kind/name`` of the owning workload): a ReplicaSet's pods are their Deployment's."""
-    ns, name = meta(pod)
-    data = pod.get("metadata") or {}
-    owners = data.get("ownerReferences") or []
-    owner = next((o for o in owners if o.get("controller")), owners[0] if owners else None)
-    if not owner:
+    return _workload(shaped(SecuredPod, pod).metadata or NO_META)
+
+
+def _workload(data: OwnedMeta) -> tuple[str | None, str]:
+    ns, name = name_of(data)
+    owners = data.ownerReferences
+    if not owners:
         return ns, f"Pod/{name}"
-    kind, owner_name = str(owner.get("kind", "?")), str(owner.get("name", "?"))
-    template_hash = (data.get("labels") or {}).get("pod-template-hash")
+    owner = next((o for o in owners if o.controller), owners[0])
+    if owner.kind is None and owner.name is None and owner.controller is None:  # ``{}``: no owner said
+        return ns, f"Pod/{name}"
+    kind = "?" if owner.kind is None else owner.kind
+    owner_name = "?" if owner.name is None else owner.name
+    template_hash = data.labels.pod_template_hash if data.labels is not None else None
     if kind == "ReplicaSet" and template_hash and owner_name.endswith(f"-{template_hash}"):
         return ns, f"Deployment/{owner_name[: -len(template_hash) - 1]}"
     if kind == "Job" and owner_name.rsplit("-", 1)[-1].isdigit():  # a CronJob's run: name the CronJob
@@ -73,64 +93,79 @@ def workload(pod: Obj) -> tuple[str | None, str]:
     return ns, f"{kind}/{owner_name}"
 
 
-def _containers(spec: Obj) -> Iterator[tuple[str, Obj]]:
-    for field in CONTAINER_LISTS:
-        kind = {"initContainers": "init container ", "ephemeralContainers": "ephemeral container "}.get(field, "")
-        for container in spec.get(field) or []:
-            yield f"{kind}{container.get('name', '?')}", container
+def _label(kind: str, container: Container) -> str:
+    return f"{kind}{'?' if container.name is None else container.name}"
 
 
-def _pod_findings(spec: Obj, default_sa_automount: Mapping[str, bool | None], ns: str | None) -> Iterator[Any]:
-    """(check, why, rank) for one pod spec."""
-    pod_ctx = spec.get("securityContext") or {}
-    for label, container in _containers(spec):
-        ctx = container.get("securityContext") or {}
-        if ctx.get("privileged") is True:
-            yield "privileged", f"{label}: privileged", 3
-        if ctx.get("allowPrivilegeEscalation") is True:
-            yield "privileged", f"{label}: allowPrivilegeEscalation", 2
-        added = [c for c in ((ctx.get("capabilities") or {}).get("add") or []) if str(c).upper() in DANGEROUS_CAPS]
+def _container_findings(kind: str, container: Container, pod_ctx: SecurityContext, found: list[Judged]) -> None:
+    ctx = container.securityContext or NO_CONTEXT
+    if ctx.privileged is True:
+        found.append(("privileged", f"{_label(kind, container)}: privileged", 3))
+    if ctx.allowPrivilegeEscalation is True:
+        found.append(("privileged", f"{_label(kind, container)}: allowPrivilegeEscalation", 2))
+    if ctx.capabilities is not None and ctx.capabilities.add:
+        added = [c for c in ctx.capabilities.add if c.upper() in DANGEROUS_CAPS]
         if added:
-            yield "privileged", f"{label}: adds capability {', '.join(sorted(map(str, added)))}", 3
-        run_as = ctx["runAsUser"] if "runAsUser" in ctx else pod_ctx.get("runAsUser")  # the container's wins
-        non_root = ctx["runAsNonRoot"] if "runAsNonRoot" in ctx else pod_ctx.get("runAsNonRoot")
-        if run_as == 0:
-            where = "container" if "runAsUser" in ctx else "pod"
-            yield "root", f"{label}: runAsUser 0 (set on the {where})", 2
-        elif run_as is None and non_root is not True:
-            yield "root", f"{label}: may run as root: the image decides (no runAsUser, no runAsNonRoot)", 1
-    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+            found.append(("privileged", f"{_label(kind, container)}: adds capability {', '.join(sorted(added))}", 3))
+    # The container's setting wins over the pod's.
+    run_as = ctx.runAsUser if ctx.runAsUser is not None else pod_ctx.runAsUser
+    if run_as == 0:
+        where = "container" if ctx.runAsUser is not None else "pod"
+        found.append(("root", f"{_label(kind, container)}: runAsUser 0 (set on the {where})", 2))
+    elif run_as is None and (ctx.runAsNonRoot if ctx.runAsNonRoot is not None else pod_ctx.runAsNonRoot) is not True:
+        why = f"{_label(kind, container)}: may run as root: the image decides (no runAsUser, no runAsNonRoot)"
+        found.append(("root", why, 1))
+
+
+def _pod_findings(spec: PodSpec, default_sa_automount: Mapping[str, bool | None], ns: str | None) -> list[Judged]:
+    """(check, why, rank) for one pod spec."""
+    found: list[Judged] = []
+    pod_ctx = spec.securityContext or NO_CONTEXT
+    for container in spec.initContainers or ():
+        _container_findings("init container ", container, pod_ctx, found)
+    for container in spec.containers or ():
+        _container_findings("", container, pod_ctx, found)
+    for container in spec.ephemeralContainers or ():
+        _container_findings("ephemeral container ", container, pod_ctx, found)
+    account = spec.serviceAccountName or spec.serviceAccount or "default"
     if account == "default":
-        pod_mount = spec.get("automountServiceAccountToken")
+        pod_mount = spec.automountServiceAccountToken
         account_mount = default_sa_automount.get(ns or "")
         mounted = pod_mount if pod_mount is not None else (account_mount if account_mount is not None else True)
         if mounted:
-            yield "default-sa", "uses the default ServiceAccount, its token mounted", 2
+            found.append(("default-sa", "uses the default ServiceAccount, its token mounted", 2))
         else:
-            yield "default-sa", "uses the default ServiceAccount (token not mounted)", 1
-    hosts = [h for h in ("hostNetwork", "hostPID", "hostIPC") if spec.get(h) is True]
-    if hosts:
-        yield "host", ", ".join(hosts), 3
-    for volume in spec.get("volumes") or []:
-        host_path = volume.get("hostPath")
+            found.append(("default-sa", "uses the default ServiceAccount (token not mounted)", 1))
+    if spec.hostNetwork is True or spec.hostPID is True or spec.hostIPC is True:
+        hosts = [h for h, on in (("hostNetwork", spec.hostNetwork), ("hostPID", spec.hostPID),
+                                 ("hostIPC", spec.hostIPC)) if on is True]  # fmt: skip
+        found.append(("host", ", ".join(hosts), 3))
+    for volume in spec.volumes or ():
+        host_path = volume.hostPath
         if host_path is not None:
-            yield "host", f"hostPath volume {volume.get('name', '?')} ({host_path.get('path', '?')})", 3
+            name = "?" if volume.name is None else volume.name
+            found.append(("host", f"hostPath volume {name} ({'?' if host_path.path is None else host_path.path})", 3))
+    return found
 
 
-def check_pods(pods: Iterable[Obj], default_sa_automount: Mapping[str, bool | None]) -> list[AuditFinding]:
+def check_pods(pods: Iterable[SecuredPod | Obj], default_sa_automount: Mapping[str, bool | None]) -> list[AuditFinding]:
     """Every pod's containers, identity and host access, one finding per workload and reason.
 
     ``default_sa_automount``: per namespace, the ``default`` ServiceAccount's ``automountServiceAccountToken``
     (None or absent: not set, and Kubernetes mounts the token)."""
     found: dict[tuple[str, str | None, str, str], AuditFinding] = {}
+    # One copy of each namespace and reason kept, however many findings share it (every pod decodes its own).
+    shared: dict[str, str] = {}
     for pod in pods:
-        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        shape = pod if isinstance(pod, SecuredPod) else shaped(SecuredPod, pod)
+        if shape.status is not None and shape.status.phase in FINISHED:
             continue  # finished: nothing runs
-        ns, owner = workload(pod)
-        for check, why, rank in _pod_findings(pod.get("spec") or {}, default_sa_automount, ns):
-            key = (check, ns, owner, why)
+        ns, owner = _workload(shape.metadata or NO_META)
+        ns = None if ns is None else shared.setdefault(ns, ns)
+        for check, why, rank in _pod_findings(shape.spec or NO_SPEC, default_sa_automount, ns):
+            key = (check, ns, owner, shared.setdefault(why, why))
             if key not in found:
-                found[key] = AuditFinding(check, ns, owner, why, rank)
+                found[key] = AuditFinding(*key, rank)
     return list(found.values())
 
 

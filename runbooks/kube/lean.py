@@ -10,6 +10,10 @@ namespaces before anything else imports them. The models stay reachable: a model
 
 Every other module of the bot imports the client from here. When the real package was imported first (a
 test that imports ``kubernetes`` itself), this module simply uses it.
+
+Only ``ApiException`` (one small module) is loaded with this one: the API client, its configuration and the
+kubeconfig loaders (with urllib3, requests and oauthlib behind them, about 0.15 s) load on first use, so a process
+that answers a Slack command before it reads a cluster (``chatops-bot shell``'s first answer) does not wait for them.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import importlib.util
 import re
 import sys
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _MARK = "__chatops_lean__"
 
@@ -49,18 +53,38 @@ if "kubernetes" not in sys.modules:
     _client = _stub("kubernetes.client", f"{_root}/client")
     _models = _stub("kubernetes.client.models", f"{_root}/client/models")
     _models.__getattr__ = _model  # type: ignore[method-assign]
-    from kubernetes.client.api_client import ApiClient
-    from kubernetes.client.configuration import Configuration
 
-    _client.ApiClient = ApiClient  # type: ignore[attr-defined]
-    _client.Configuration = Configuration  # type: ignore[attr-defined]
-
-from kubernetes import config  # noqa: E402 - after the namespaces are in place
-from kubernetes.client.api_client import ApiClient  # noqa: E402
-from kubernetes.client.configuration import Configuration  # noqa: E402
-from kubernetes.client.exceptions import ApiException  # noqa: E402
-from kubernetes.config.config_exception import ConfigException  # noqa: E402
+from kubernetes.client.exceptions import ApiException  # noqa: E402 - after the namespaces are in place
 
 LEAN = bool(getattr(sys.modules["kubernetes"], _MARK, False))
+
+if TYPE_CHECKING:
+    from kubernetes import config
+    from kubernetes.client.api_client import ApiClient
+    from kubernetes.client.configuration import Configuration
+    from kubernetes.config.config_exception import ConfigException
+
+_LATER = {
+    "ApiClient": ("kubernetes.client.api_client", "ApiClient"),
+    "Configuration": ("kubernetes.client.configuration", "Configuration"),
+    "ConfigException": ("kubernetes.config.config_exception", "ConfigException"),
+    "config": ("kubernetes.config", None),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``ApiClient``, ``Configuration``, ``ConfigException`` and ``config``, imported on first use (the loaders
+    take the client's two classes from the ``kubernetes.client`` namespace, so those come first)."""
+    if name not in _LATER:
+        raise AttributeError(name)
+    for needed in ("ApiClient", "Configuration", name):
+        if needed not in globals():
+            module_name, attribute = _LATER[needed]
+            module = importlib.import_module(module_name)
+            globals()[needed] = module if attribute is None else getattr(module, attribute)
+            if LEAN and needed in ("ApiClient", "Configuration"):
+                setattr(sys.modules["kubernetes.client"], needed, globals()[needed])
+    return globals()[name]
+
 
 __all__ = ["LEAN", "ApiClient", "ApiException", "ConfigException", "Configuration", "config"]
