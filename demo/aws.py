@@ -27,6 +27,14 @@ DAILY_COST = {
 }
 
 
+# The public parameter of each AMI type's recommended release: (release, days since it was published), oldest first.
+AMI_RELEASES = {
+    "/aws/service/eks/optimized-ami/1.29/amazon-linux-2/recommended/release_version": [
+        ("1.29.0-20240202", 300), ("1.29.3-20240315", 260), ("1.29.8-20241109", 23),
+    ],
+}  # fmt: skip
+
+
 class DemoEks(EksStandIn):
     """The demo's AWS endpoint: EKS's updates, add-ons and versions here (an update is Successful on its third read,
     as a real one ends), every other call forwarded to moto. A call that comes while the account is still being
@@ -38,12 +46,60 @@ class DemoEks(EksStandIn):
         super().__init__(moto_url)
         self.reads: dict[str, int] = {}
         self.seeded = threading.Event()
+        self.clusters: dict[str, dict[str, Any]] = {}  # EKS's clusters and node groups, served here (not by moto)
+        self.nodegroups: dict[tuple[str, str], dict[str, Any]] = {}
 
     def handle(self, request: Request) -> Reply:
         self.seeded.wait(120)
-        if request.headers.get("X-Amz-Target", "").endswith(".GetCostAndUsage"):
+        target = request.headers.get("X-Amz-Target", "")
+        if target.endswith(".GetCostAndUsage"):
             return self.cost_and_usage(request.json())
+        if target in ("AmazonSSM.GetParameter", "AmazonSSM.GetParameterHistory"):
+            return self.parameter(request.json(), history=target.endswith("History"))
         return super().handle(request)
+
+    def parameter(self, body: dict[str, Any], *, history: bool) -> Reply:
+        """The public SSM parameters of the EKS-optimized AMIs' releases (moto's SSM is not started for them)."""
+        name = str(body.get("Name") or "")
+        versions = AMI_RELEASES.get(name)
+        if not versions:
+            return Reply(400, {"__type": "ParameterNotFound", "message": f"Parameter {name} not found."})
+        now = datetime.now(UTC)
+        entries = [
+            {"Name": name, "Type": "String", "Value": value, "Version": i, "DataType": "text",
+             "LastModifiedDate": (now - timedelta(days=age)).timestamp()}
+            for i, (value, age) in enumerate(versions, start=1)
+        ]  # fmt: skip
+        return Reply(200, {"Parameters": entries} if history else {"Parameter": entries[-1]})
+
+    def routes(self) -> list[tuple[str, str, Any]]:
+        return [
+            *super().routes(),
+            (r"/clusters/([^/]+)", "GET", self.describe_cluster),
+            (r"/clusters/([^/]+)/node-groups", "GET", self.list_nodegroups),
+            (r"/clusters/([^/]+)/node-groups/([^/]+)", "GET", self.describe_nodegroup),
+        ]
+
+    def describe_cluster(self, name: str, *, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any]:
+        cluster = self.clusters.get(name)
+        if cluster is None:
+            return 404, {"message": f"No cluster found for name: {name}."}
+        return 200, {"cluster": {**cluster, "version": self.cluster_versions.get(name, cluster["version"])}}
+
+    def list_nodegroups(self, name: str, *, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any]:
+        if name not in self.clusters:
+            return 404, {"message": f"No cluster found for name: {name}."}
+        return 200, {"nodegroups": sorted(group for cluster, group in self.nodegroups if cluster == name)}
+
+    def describe_nodegroup(
+        self, name: str, group: str, *, body: dict[str, Any], query: dict[str, str]
+    ) -> tuple[int, Any]:
+        found = self.nodegroups.get((name, group))
+        if found is None:
+            return 404, {"message": f"No node group found for name: {group}."}
+        version = self.nodegroup_versions.get((name, group), found["version"])
+        release = self.nodegroup_releases.get((name, group), found["releaseVersion"])
+        return 200, {"nodegroup": {**found, "version": version, "releaseVersion": release}}
 
     def cost_and_usage(self, body: dict[str, Any]) -> Reply:
         """Cost Explorer's daily costs for any period asked (moto answers its seeded result to one query only, and a
@@ -102,18 +158,42 @@ def seed_rds(url: str) -> None:
         rds.create_db_snapshot(DBInstanceIdentifier="demo-db", DBSnapshotIdentifier=name)
 
 
-def seed_eks(url: str, eks: EksStandIn) -> None:
-    api = client(url, "eks")
-    api.create_cluster(name="demo-eks", version="1.29", roleArn=ROLE, resourcesVpcConfig={"subnetIds": ["subnet-1"]})
-    api.create_nodegroup(
-        clusterName="demo-eks",
-        nodegroupName="general",
-        nodeRole=ROLE,
-        subnets=["subnet-1"],
-        version="1.29",
-        amiType="AL2_x86_64",
-        releaseVersion="1.29.0-20240202",
-    )
+def seed_eks(eks: DemoEks) -> None:
+    """``demo-eks`` at 1.29 (one minor behind) with its node group ``general`` an AMI release behind, vpc-cni two
+    versions behind, support dates and no insights."""
+    created = datetime.now(UTC) - timedelta(days=400)
+    eks.clusters["demo-eks"] = {
+        "name": "demo-eks",
+        "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/demo-eks",
+        "createdAt": created.timestamp(),
+        "version": "1.29",
+        "endpoint": "https://demo-eks.gr7.us-east-1.eks.amazonaws.com",
+        "roleArn": ROLE,
+        "resourcesVpcConfig": {"subnetIds": ["subnet-1"], "endpointPublicAccess": True, "endpointPrivateAccess": True},
+        "logging": {"clusterLogging": [{"types": ["api", "audit", "authenticator"], "enabled": False}]},
+        "status": "ACTIVE",
+        "platformVersion": "eks.12",
+        "tags": {"team": "platform"},
+    }
+    eks.nodegroups["demo-eks", "general"] = {
+        "nodegroupName": "general",
+        "nodegroupArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/demo-eks/general/1",
+        "clusterName": "demo-eks",
+        "version": "1.29",
+        "releaseVersion": "1.29.0-20240202",
+        "createdAt": created.timestamp(),
+        "modifiedAt": created.timestamp(),
+        "status": "ACTIVE",
+        "capacityType": "ON_DEMAND",
+        "scalingConfig": {"minSize": 3, "maxSize": 8, "desiredSize": 5},
+        "instanceTypes": ["m6i.xlarge"],
+        "subnets": ["subnet-1"],
+        "amiType": "AL2_x86_64",
+        "nodeRole": ROLE,
+        "health": {"issues": []},
+        "labels": {},
+        "tags": {},
+    }
     eks.addons = {
         "demo-eks": {"vpc-cni": AddonState("v1.15.0-eksbuild.1"), "coredns": AddonState("v1.11.1-eksbuild.4")}
     }
@@ -156,7 +236,7 @@ def cost_results(end: date, daily: dict[str, tuple[float, float]], days: int = 1
 
 def seed(url: str, eks: DemoEks) -> None:
     try:
-        seed_eks(url, eks)
+        seed_eks(eks)
         seed_rds(url)
     finally:
         eks.seeded.set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.core.errors import UserError
+from bot.core.settings.teams import namespace_owner
 from bot.core.severity import Severity
 from bot.core.text import escape, user
 from bot.core.timeline import TimelineEntry
@@ -86,6 +87,8 @@ async def incident_command(needs: Needs, cmd: Command) -> Answer:
         case p.Open(severity=severity, title=title, service=service, team=team):
             if team is not None:
                 team, _ = needs.roster.team(team)  # an unknown team is refused, naming the teams
+            else:
+                team = namespace_owner(needs.config.teams, service)  # the team owning the service's namespace
             incident = await needs.incidents.open(
                 title=title, severity=severity, actor=actor.user, service=service, team=team
             )

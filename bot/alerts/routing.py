@@ -4,6 +4,7 @@ Alertmanager, and run on RE2 (label values come from outside)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -82,7 +83,17 @@ def route(payload: Payload, config: Alerts) -> Route:
 
 
 NAMESPACE_LABELS = ("namespace", "exported_namespace")
-RDS_LABELS = ("dbinstance_identifier", "db_instance_identifier", "rds_instance", "dbinstance")
+# The labels naming an RDS instance: prometheus/cloudwatch_exporter's ``dbinstance_identifier``, YACE's
+# ``dimension_DBInstanceIdentifier`` (and its ``name``, the instance's ARN), and the short ones people write.
+RDS_LABELS = ("dbinstance_identifier", "dimension_DBInstanceIdentifier", "db_instance_identifier", "rds_instance",
+              "dbinstance", "rds")  # fmt: skip
+_RDS_ARN = re.compile(r"^arn:aws[a-z-]*:rds:[^:]*:[0-9]*:db:([A-Za-z0-9-]{1,63})$")
+
+
+def rds_instances(labels: Mapping[str, str]) -> set[str]:
+    """The RDS instances an alert's labels name (an ARN in any label counts as its instance)."""
+    found = {labels[k] for k in RDS_LABELS if labels.get(k)}
+    return found | {m.group(1) for v in labels.values() if (m := _RDS_ARN.match(v))}
 
 
 def team_for(labels: Mapping[str, str], config: Alerts, teams: Mapping[str, Team]) -> str | None:
@@ -98,7 +109,7 @@ def team_for(labels: Mapping[str, str], config: Alerts, teams: Mapping[str, Team
     for name, team in teams.items():
         if namespaces & set(team.owns.namespaces):
             return name
-    instances = {labels[k] for k in RDS_LABELS if labels.get(k)}
+    instances = rds_instances(labels)
     for name, team in teams.items():
         if instances & set(team.owns.rds):
             return name

@@ -9,6 +9,7 @@ from bot.changes import render
 from bot.changes.feed import ChangeFeed
 from bot.changes.incident import IncidentChanges
 from bot.core.board import Board
+from bot.core.settings.teams import IMPLICIT, owners
 from bot.incidents.steps import AfterOpened
 from bot.oncall.handoff import HANDOFF_GRACE, HandoffLine
 from bot.oncall.roster import Roster
@@ -27,7 +28,8 @@ def declare(board: Board, feed: ChangeFeed, incident_changes: IncidentChanges, r
     async def review(now: datetime) -> list[str]:
         if not await feed.reachable():
             return ["not connected: no kubeconfig or in-cluster service account (`kubernetes.clusters`)"]
-        return render.handoff_lines(await feed.read(since_previous_handoff(now, roster), now))
+        teams = owners(roster.teams, roster.default) if len(roster.teams) > 1 or IMPLICIT not in roster.teams else None
+        return render.handoff_lines(await feed.read(since_previous_handoff(now, roster), now), teams)
 
     board.declare(
         AfterOpened("changes", incident_changes.opened),

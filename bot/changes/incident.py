@@ -19,6 +19,7 @@ from bot.core import keys, slack
 from bot.core.durations import format_duration
 from bot.core.redis import RedisBacked
 from bot.core.settings.config import BotConfig
+from bot.core.settings.teams import owners
 from bot.core.slack import SLACK_ERRORS
 from bot.core.text import as_text, escape
 from bot.core.timeline import TimelineEntry
@@ -117,8 +118,9 @@ class IncidentChanges(RedisBacked):
             f"🔎 *What changed* in the {format_duration(lookback)} before {incident.ref}, most suspicious first "
             f"(scope: {escape(scope.shown)})"
         )
+        teams = owners(self.config.teams, self.config.default_team)  # grouped by owner team (None: no teams)
         blocks = render.feed_blocks(
-            title, top, feeds, buttons=list(buttons.values()), more=more, start=start, ref=incident.ref
+            title, top, feeds, buttons=list(buttons.values()), more=more, start=start, ref=incident.ref, owners=teams
         )
         head = f"{len(changes)} change(s) in the {format_duration(lookback)} before {incident.ref}"
         return head, blocks, top

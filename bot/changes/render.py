@@ -89,9 +89,10 @@ def feed_blocks(
     return blocks
 
 
-def handoff_lines(feeds: Sequence[Feed]) -> list[str]:
+def handoff_lines(feeds: Sequence[Feed], owners: Owners | None = None) -> list[str]:
     """The hand-off's "Review recent changes/deployments", per cluster: every rollout named (failed or rolled-back
-    ones marked), config changes counted by namespace, nodes joined and removed."""
+    ones marked; with teams configured, ``owners``, under the team owning its namespace), config changes counted by
+    namespace, nodes joined and removed."""
     out = []
     for feed in feeds:
         rollouts = [c for c in feed.changes if c.kind is Kind.ROLLOUT or c.kind is Kind.HELM]
@@ -104,9 +105,18 @@ def handoff_lines(feeds: Sequence[Feed]) -> list[str]:
         if joined or removed:
             parts.append(f"nodes +{joined} −{removed}")
         out.append(" · ".join(parts))
-        for change in rollouts[:12]:
-            out.append(f"    • {line(change)}")
+        out += _rollout_lines(rollouts[:12], owners)
         if len(rollouts) > 12:
             out.append(f"    …and {len(rollouts) - 12} more: `/changes --since=7d`")
         out += [f"    {p}" for p in problems([feed])]
+    return out
+
+
+def _rollout_lines(rollouts: Sequence[Change], owners: Owners | None) -> list[str]:
+    if owners is None:
+        return [f"    • {line(change)}" for change in rollouts]
+    out = []
+    for team, owned in owners.group(rollouts, lambda c: owners.of_namespace(c.namespace)):
+        out.append(f"    _{escape(owners.heading(team))}_ ({len(owned)})")
+        out += [f"      • {line(change)}" for change in owned]
     return out

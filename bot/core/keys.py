@@ -342,7 +342,8 @@ TABLE: tuple[KeyDoc, ...] = (
     ),
     KeyDoc(
         "`oncall:anchor:<team>`, `oncall:covers:<team>`",
-        "string; hash: cover id → JSON (person, start, until, whom it replaces, by, kind)",
+        "string; hash: cover id → JSON (person, start, until, whom it replaces, by, kind, and its shift: schedule, "
+        "number from the anchor, offset and length; resolved with the config of the moment)",
         "a team's rotation anchor (SET NX on first use); its covers and swaps taken or accepted (`/oncall cover`, "
         "`/oncall swap`, a take-over request let), dropped once over",
     ),

@@ -4,6 +4,7 @@ What is taken or accepted becomes a cover of the team (``bot.oncall.schedule.Cov
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Callable
@@ -20,10 +21,11 @@ from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import BackgroundTasks
 from bot.core.text import as_text, user, when
-from bot.oncall import render, schedule
+from bot.oncall import render, schedule, shifts
 from bot.oncall.parse import CoverAsk, SwapAsk, next_local
 from bot.oncall.roster import Roster
-from bot.oncall.schedule import Cover
+from bot.oncall.schedule import Cover, ShiftRef
+from bot.oncall.shifts import Span
 from bot.oncall.store import OnCallStore
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,8 @@ class Covers(RedisBacked):
         else:
             until = shift.ends
         fields = {"team": team, "kind": "cover", "by": requester, "for": ask.person or "",
-                  "start": start.isoformat(), "until": until.isoformat()}  # fmt: skip
+                  "start": start.isoformat(), "until": until.isoformat(),
+                  **await self._shift_field("shift", team, start, until, whole=False)}  # fmt: skip
         request = await self._keep(fields, until)
         where = ask.person or self.config.team_channel(team)
         blocks = render.cover_request_blocks(request, requester, team, (start, until), ask.person)
@@ -106,8 +109,9 @@ class Covers(RedisBacked):
         won, winner = await self._first(request, "taker", taker)
         if not won:
             return f"Already taken by {user(winner)}." if winner != taker else "You took it already."
-        start, until = datetime.fromisoformat(found["start"]), datetime.fromisoformat(found["until"])
-        await self._cover(team, request, Cover(taker, start, until, replaces=by, by=by, kind="cover"))
+        cover = await self._placed(team, Cover(taker, *_span(found), replaces=by, by=by, shift=_ref(found, "shift")))
+        start, until = cover.start, cover.until
+        await self._cover(team, request, cover)
         self._later(self._dm(by, f"✅ {user(taker)} covers you from {when(start)} until {when(until)}."))
         self._later(self._settle(found, f"✅ Covered by {user(taker)} from {when(start)} until {when(until)}."))
         return f"You cover {user(by)} from {when(start)} until {when(until)}."
@@ -122,21 +126,32 @@ class Covers(RedisBacked):
         team = shared[0]
         now = self.clock()
         day = datetime.combine(ask.day, datetime.min.time(), tzinfo=self.roster.tz)
-        mine = await self._shift(team, requester, max(day, now))
-        if mine.started >= day + timedelta(days=1):
+        found = await self._shift(team, requester, max(day, now))
+        if found.started >= day + timedelta(days=1):
             raise UserError(f"You have no shift in team {team} on {ask.day.isoformat()}.")
-        theirs = schedule.shift_of(self.roster.teams[team], ask.person, max(now, mine.ends),
-                                   await self.roster.anchor(team, now))  # fmt: skip
-        if theirs is None:
-            raise UserError(f"{user(ask.person)} has no shift in team {team} to swap in the next weeks.")
+        mine, theirs = await self._swapped(team, found, ask.person)
         fields = {"team": team, "kind": "swap", "by": requester, "for": ask.person,
-                  "start": mine.started.isoformat(), "until": mine.ends.isoformat(),
-                  "their_start": theirs.started.isoformat(), "their_until": theirs.ends.isoformat()}  # fmt: skip
-        request = await self._keep(fields, max(mine.ends, theirs.ends))
+                  "start": mine[0].isoformat(), "until": mine[1].isoformat(),
+                  "their_start": theirs[0].isoformat(), "their_until": theirs[1].isoformat(),
+                  **await self._shift_field("shift", team, *mine, whole=True),
+                  **await self._shift_field("their_shift", team, *theirs, whole=True)}  # fmt: skip
+        request = await self._keep(fields, max(mine[1], theirs[1]))
         blocks = render.swap_request_blocks(request, requester, team, mine, theirs)
         await self._post(request, ask.person, f"{user(requester)} proposes a swap", blocks)
-        return (f"Asked {user(ask.person)} to swap: they take yours ({when(mine.started)} – {when(mine.ends)}), you "
-                f"take theirs ({when(theirs.started)} – {when(theirs.ends)}).")  # fmt: skip
+        return (f"Asked {user(ask.person)} to swap: they take yours ({when(mine[0])} – {when(mine[1])}), you "
+                f"take theirs ({when(theirs[0])} – {when(theirs[1])}).")  # fmt: skip
+
+    async def _swapped(self, team: str, mine: schedule.TeamShift, person: str) -> tuple[Span, Span]:
+        """The requester's whole shift holding ``mine`` and ``person``'s next whole shift as primary after it."""
+        found, anchor = self.roster.teams[team], await self.roster.anchor(team, mine.started)
+        ref = shifts.locate(found, anchor, mine.started, mine.ends, whole=True)
+        span = shifts.span(found, anchor, ref) if ref is not None else None
+        span = span or (mine.started, mine.ends)
+        theirs_ref = shifts.next_primary(found, person, max(self.clock(), span[1]), anchor)
+        theirs = shifts.span(found, anchor, theirs_ref) if theirs_ref is not None else None
+        if theirs is None:
+            raise UserError(f"{user(person)} has no shift in team {team} to swap in the next weeks.")
+        return span, theirs
 
     async def ask_take_over(self, team: str, person: str, duration: timedelta) -> str:
         """Someone not an operator asks the team's primary to take over for ``duration``."""
@@ -176,11 +191,13 @@ class Covers(RedisBacked):
             self._later(self._dm(by, f"{user(person)} declined your {kind} request."))
             self._later(self._settle(found, f"Declined by {user(person)}."))
             return "Declined."
-        start, until = datetime.fromisoformat(found["start"]), datetime.fromisoformat(found["until"])
+        start, until = _span(found)
         if kind == "swap":
-            await self._cover(team, f"{request}:a", Cover(person, start, until, replaces=by, by=by, kind="swap"))
-            theirs = datetime.fromisoformat(found["their_start"]), datetime.fromisoformat(found["their_until"])
-            await self._cover(team, f"{request}:b", Cover(by, *theirs, replaces=person, by=by, kind="swap"))
+            mine = Cover(person, start, until, replaces=by, by=by, kind="swap", shift=_ref(found, "shift"))
+            await self._cover(team, f"{request}:a", await self._placed(team, mine))
+            theirs = Cover(by, *_span(found, "their_"), replaces=person, by=by, kind="swap",
+                           shift=_ref(found, "their_shift"))  # fmt: skip
+            await self._cover(team, f"{request}:b", await self._placed(team, theirs))
         else:
             begin = max(start, self.clock())
             await self._cover(team, request, Cover(by, begin, until, replaces=person, by=person, kind=kind))
@@ -214,9 +231,21 @@ class Covers(RedisBacked):
             raise UserError("This request is over (or was never made).")
         return bool(int(held[0])), as_text(held[1])
 
+    async def _shift_field(
+        self, name: str, team: str, start: datetime, until: datetime, *, whole: bool
+    ) -> dict[str, str]:
+        """The shift holding the span, as a request's field (none when no schedule names anyone then)."""
+        ref = shifts.locate(self.roster.teams[team], await self.roster.anchor(team, start), start, until, whole=whole)
+        return {name: json.dumps(ref.to_json())} if ref is not None else {}
+
+    async def _placed(self, team: str, cover: Cover) -> Cover:
+        """``cover`` at its shift's instants with the config of now."""
+        return shifts.placed(self.roster.teams[team], await self.roster.anchor(team, cover.start), cover)
+
     async def _cover(self, team: str, cover_id: str, cover: Cover) -> None:
         now = self.clock()
-        await self.store.prune_covers(team, now)
+        found, anchor = self.roster.teams[team], await self.roster.anchor(team, now)
+        await self.store.prune_covers(team, now, lambda c: shifts.placed(found, anchor, c).until)
         await self.store.add_cover(team, cover_id, cover, now)
         self.roster.forget_override()
 
@@ -259,3 +288,13 @@ class Covers(RedisBacked):
             await self.client.chat_update(channel=found["channel"], ts=found["ts"], text=text, blocks=[])
         except SLACK_ERRORS as exc:
             slack.failed("chat.update", "a cover request", exc)
+
+
+def _span(found: dict[str, str], prefix: str = "") -> Span:
+    return datetime.fromisoformat(found[f"{prefix}start"]), datetime.fromisoformat(found[f"{prefix}until"])
+
+
+def _ref(found: dict[str, str], field: str) -> ShiftRef | None:
+    """The shift a request's span belongs to (None: a request made before requests kept it)."""
+    raw = found.get(field)
+    return ShiftRef.from_json(json.loads(raw)) if raw else None

@@ -78,7 +78,7 @@ class HandoffChecklist(RedisBacked):
             active = [i for i in active if (i.team or self.config.home_team) == name]
             past_week = [i for i in past_week if (i.team or self.config.home_team) == name]
         open_now = sorted(active, key=lambda i: (i.severity.value, i.number))
-        covers = [c for c in await self.roster.covers(name) if c.until > now]
+        covers = [c for c in await self.roster.covers(name, now) if c.until > now]
         lines = []
         for line in self.board.of(HandoffLine):
             found = await line.lines(now)

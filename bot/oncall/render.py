@@ -23,7 +23,7 @@ from bot.incidents.render import action_id
 from bot.incidents.text import SEVERITY_EMOJI, summary_lines
 from bot.oncall.chain import Target
 from bot.oncall.model import OnCallNow
-from bot.oncall.schedule import Cover, TeamShift
+from bot.oncall.schedule import Cover
 
 HANDOFF_LIST_LIMIT = 15
 TEST_PAGING = "Test paging/alerting"
@@ -198,10 +198,12 @@ def _answer_buttons(request: str, yes: str) -> ActionsBlock:
     )
 
 
-def swap_request_blocks(request: str, requester: str, team: str, mine: TeamShift, theirs: TeamShift) -> list[Block]:
+def swap_request_blocks(
+    request: str, requester: str, team: str, mine: tuple[datetime, datetime], theirs: tuple[datetime, datetime]
+) -> list[Block]:
     text = (
         f"🔁 {user(requester)} proposes a swap in team *{escape(team)}*: you take their shift "
-        f"({when(mine.started)} – {when(mine.ends)}), they take yours ({when(theirs.started)} – {when(theirs.ends)})."
+        f"({when(mine[0])} – {when(mine[1])}), they take yours ({when(theirs[0])} – {when(theirs[1])})."
     )
     return [SectionBlock(text=MarkdownTextObject(text=text)), _answer_buttons(request, "Accept")]
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.core.errors import UserError
 from bot.core.settings.config import OnCallConfig
 from bot.core.settings.teams import IMPLICIT, Team, implicit_team
-from bot.oncall import schedule
+from bot.oncall import schedule, shifts
 from bot.oncall.model import OnCallNow
 from bot.oncall.rotation import Handoff, Shift, anchor_for
 from bot.oncall.schedule import Cover
@@ -69,7 +69,7 @@ class Roster:
     async def now(self, instant: datetime, team: str | None = None) -> OnCallNow:
         name, found = self.team(team)
         anchor = await self.anchor(name, instant)
-        shift = schedule.at(found, name, instant, anchor, await self.covers(name))
+        shift = schedule.at(found, name, instant, anchor, await self.covers(name, instant))
         override = await self._current_override(instant) if name == self.default else None
         primary = override["user"] if override else shift.primary
         secondary = shift.secondary if shift.secondary != primary else shift.primary
@@ -89,11 +89,14 @@ class Roster:
     async def every(self, instant: datetime) -> list[OnCallNow]:
         return [await self.now(instant, name) for name in self.teams]
 
-    async def covers(self, team: str) -> list[Cover]:
+    async def covers(self, team: str, instant: datetime) -> list[Cover]:
+        """The team's covers at the instants of their shifts with this config (a cover follows its shift when the
+        hand-off moves)."""
         cached = self._covers.get(team)
         if cached is None or time.monotonic() - cached[0] > OVERRIDE_CACHE_SECONDS:
             cached = self._covers[team] = (time.monotonic(), await self.store.covers(team))
-        return cached[1]
+        found, anchor = self.teams[team], await self.anchor(team, instant)
+        return [shifts.placed(found, anchor, cover) for cover in cached[1]]
 
     async def _current_override(self, instant: datetime) -> dict[str, Any] | None:
         cached = self._override

@@ -7,9 +7,10 @@ the lead. Covers (overrides with a span) are applied on top: the person covered 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.settings.teams import Layer, Team
@@ -17,9 +18,38 @@ from bot.oncall.rotation import Handoff, last_handoff, next_handoff, shift_at
 
 
 @dataclass(frozen=True)
+class ShiftRef:
+    """Where a cover or swap sits in the schedule, not when: the team's ``schedule`` (``layer``: which of its layers,
+    None for its weekly rotation), the shift's ``number`` counted from the rotation's epoch (week 0 starts at the
+    hand-off on the anchor day; a layer's shift is the ``block``-th run of its hours starting in that week), and the
+    span within it: ``offset`` from its start for ``length`` (None: the whole shift). Resolved to instants with the
+    config of the moment (``bot.oncall.shifts.span``), so a cover follows its shift when the hand-off moves."""
+
+    schedule: str
+    number: int
+    layer: int | None = None
+    block: int = 0
+    offset: timedelta = timedelta(0)
+    length: timedelta | None = None
+
+    def to_json(self) -> dict[str, object]:
+        length = None if self.length is None else self.length.total_seconds()
+        return {"schedule": self.schedule, "number": self.number, "layer": self.layer, "block": self.block,
+                "offset": self.offset.total_seconds(), "length": length}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ShiftRef:
+        length = data.get("length")
+        return cls(schedule=str(data["schedule"]), number=int(data["number"]), layer=data.get("layer"),
+                   block=int(data.get("block") or 0), offset=timedelta(seconds=float(data.get("offset") or 0)),
+                   length=None if length is None else timedelta(seconds=float(length)))  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Cover:
     """``user`` on call instead of ``replaces`` (None: instead of the primary, whoever it is) from ``start`` until
-    ``until``."""
+    ``until``; ``shift``: the shift it belongs to (its instants then follow the shift; None: fixed instants, as
+    covers kept before covers followed their shift, and take-overs)."""
 
     user: str
     start: datetime
@@ -27,6 +57,7 @@ class Cover:
     replaces: str | None = None
     by: str = ""
     kind: str = "cover"
+    shift: ShiftRef | None = None
 
     def active(self, instant: datetime) -> bool:
         return self.start <= instant < self.until
@@ -57,6 +88,11 @@ class TeamShift:
 
 def _week(instant: datetime, handoff: Handoff, tz: ZoneInfo, anchor: date) -> int:
     return (last_handoff(instant, handoff, tz).astimezone(tz).date() - anchor).days // 7
+
+
+def week_number(team: Team, instant: datetime, anchor: date) -> int:
+    """The number of the team's week (its rotations' shift) holding ``instant``, counted from the anchor's week 0."""
+    return _week(instant, Handoff.parse(team.handoff), ZoneInfo(team.timezone), anchor)
 
 
 def _in_layer(layer: Layer, instant: datetime) -> bool:

@@ -13,7 +13,7 @@ page claimed by a process that crashed before sending is taken again once the le
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from bot.core.text import as_text
 from bot.core.timeline import TimelineEntry
 from bot.core.versioned import TIMELINE_MAXLEN
 from bot.incidents.model import Incident
-from bot.oncall.schedule import Cover
+from bot.oncall.schedule import Cover, ShiftRef
 
 _RECORD_PAGE = """
 if redis.call('HSETNX', KEYS[1], 'sent:' .. ARGV[1], ARGV[2]) == 0 then return 0 end
@@ -165,24 +165,20 @@ class OnCallStore(RedisBacked):
         return date.fromisoformat(str(value)) if value else default
 
     async def covers(self, team: str) -> list[Cover]:
-        """The team's covers and swaps (overrides with a span) not yet over, oldest first."""
+        """The team's covers and swaps (overrides with a span) not yet pruned, oldest first, as kept: a cover with
+        its shift is placed by ``bot.oncall.shifts.placed`` (one kept before covers had a shift: its instants)."""
         async with self.io():
             found = await self.redis.hgetall(keys.oncall_covers(team))
         covers = [json.loads(raw) for raw in found.values()]
         covers.sort(key=lambda c: (c["at"], c["id"]))
-        return [
-            Cover(
-                user=c["user"], start=datetime.fromisoformat(c["start"]), until=datetime.fromisoformat(c["until"]),
-                replaces=c.get("replaces"), by=c.get("by", ""), kind=c.get("kind", "cover"),
-            )
-            for c in covers
-        ]  # fmt: skip
+        return [_cover(c) for c in covers]
 
     async def add_cover(self, team: str, cover_id: str, cover: Cover, now: datetime) -> None:
         """Keep ``cover`` (its span ended, it is dropped by the next ``prune``) and note it on the on-call timeline."""
         payload = json.dumps({
             "id": cover_id, "user": cover.user, "start": cover.start.isoformat(), "until": cover.until.isoformat(),
             "replaces": cover.replaces, "by": cover.by, "kind": cover.kind, "at": now.isoformat(),
+            **({"shift": cover.shift.to_json()} if cover.shift is not None else {}),
         })  # fmt: skip
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:
             pipe.hset(keys.oncall_covers(team), cover_id, payload)
@@ -190,11 +186,12 @@ class OnCallStore(RedisBacked):
                                              "text": payload}, maxlen=10_000, approximate=True)  # fmt: skip
             await pipe.execute()
 
-    async def prune_covers(self, team: str, now: datetime) -> None:
-        """Forget the covers whose span is over."""
+    async def prune_covers(self, team: str, now: datetime, until: Callable[[Cover], datetime] | None = None) -> None:
+        """Forget the covers whose span is over (``until``: where it ends with the config of now; default: as kept)."""
+        end = until or (lambda c: c.until)
         async with self.io():
             found = await self.redis.hgetall(keys.oncall_covers(team))
-            over = [k for k, raw in found.items() if datetime.fromisoformat(json.loads(raw)["until"]) <= now]
+            over = [k for k, raw in found.items() if end(_cover(json.loads(raw))) <= now]
             if over:
                 await self.redis.hdel(keys.oncall_covers(team), *over)
 
@@ -236,3 +233,9 @@ class OnCallStore(RedisBacked):
             names = [as_text(f) for f in fields]
             steps[n] = sorted(int(f.split(":", 1)[1]) for f in names if f.startswith("sent:"))
         return steps
+
+
+def _cover(c: dict[str, Any]) -> Cover:
+    shift = ShiftRef.from_json(c["shift"]) if c.get("shift") else None
+    return Cover(user=c["user"], start=datetime.fromisoformat(c["start"]), until=datetime.fromisoformat(c["until"]),
+                 replaces=c.get("replaces"), by=c.get("by", ""), kind=c.get("kind", "cover"), shift=shift)  # fmt: skip

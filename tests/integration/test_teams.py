@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from bot.core.clock import MovableClock
+from tests.integration.test_home import opened, publishes, view_of
 from tests.support.bot_process import SignedSlack, ack_text, run_cli
 from tests.support.escalation import dms
 from tests.support.harness import Bot
@@ -99,7 +100,7 @@ def move_to(bot: Bot, instant: datetime) -> None:
     bot.advance(instant - bot.clock())
 
 
-def fire(bot: Bot, name: str, **labels: str) -> int:
+def fire(bot: Bot, name: str, /, **labels: str) -> int:
     now = datetime.now(UTC)
     alert = {
         "status": "firing",
@@ -156,6 +157,29 @@ def test_alerts_page_the_team_that_owns_them(bot: Bot, slack: SignedSlack, recor
     announcement = next(c for c in recorder.of("chat.postMessage") if f"INC-{labelled}:" in text_of_blocks(
         blocks_of(c)) and c.params.get("channel") == "C0INCIDENTS")  # fmt: skip
     assert "*Team*\ndata" in text_of_blocks(blocks_of(announcement))
+
+
+def test_the_rds_instance_or_service_names_the_owning_team(
+    bot: Bot, slack: SignedSlack, recorder: SlackRecorder
+) -> None:
+    exporter = fire(bot, "RDSCPUHigh", dbinstance_identifier="prod-db")  # cloudwatch_exporter's label
+    yace = fire(bot, "RDSFreeStorageLow", name="arn:aws:rds:eu-west-1:123456789012:db:prod-db")  # YACE: the ARN
+    short = fire(bot, "RDSConnections", rds="prod-db")
+    other = fire(bot, "RDSReplicaLag", dbinstance_identifier="billing-db")  # an instance nobody owns
+    for number in (exporter, yace, short):
+        wait_for(lambda n=number: dms(recorder, n, "U0FAY", [bot]), what=f"INC-{number} at data's primary")
+    wait_for(lambda: dms(recorder, other, "U0DAN", [bot]), what="the default team's primary paged")
+    opened = ack_text(slack.command("open P1 Consumers stuck --service=kafka/consumer", user="U0REPORTER"))
+    assert "team *data*" in opened  # the team owning the namespace
+    number = int(opened.split("*INC-")[1].split("*")[0])
+    wait_for(lambda: dms(recorder, number, "U0FAY", [bot]), what="data's primary paged at open")
+    unowned = ack_text(slack.command("open P1 Checkout slow --service=payments/api", user="U0REPORTER"))
+    assert "team *platform*" in unowned  # nobody owns payments: the default team
+    named = ack_text(slack.command("open P1 Broker disk --service=kafka/broker --team=platform", user="U0REPORTER"))
+    assert "team *platform*" in named  # --team= wins over the service's owner
+    bot.ticked()
+    for number in (exporter, yace, short):
+        assert not dms(recorder, number, "U0DAN", [bot]), number
 
 
 def test_a_handed_over_incident_pages_the_new_team(bot: Bot, slack: SignedSlack, recorder: SlackRecorder) -> None:
@@ -234,6 +258,40 @@ def test_twenty_simultaneous_takers_one_takes_the_cover(
     assert f"primary <@{taker}> (cover)" in oncall(slack, "platform")
     move_to(bot, target + timedelta(hours=18, seconds=10))  # four hours after it was asked (this test's seconds)
     assert "primary <@U0ALICE>, secondary <@U0BOB>" in oncall(slack, "platform")
+
+
+def _home_take(slack: SignedSlack, recorder: SlackRecorder, user: str, team: str) -> None:
+    """``user`` opens the App Home and clicks ``team``'s "Take over for 4h"."""
+    since = len(recorder.of("views.publish"))
+    opened(slack, user)
+    view = view_of(wait_for(lambda: publishes(recorder, user, since), what=f"{user}'s App Home")[0])  # type: ignore[index]
+    (take,) = [e for b in view["blocks"] for e in [b.get("accessory") or {}]
+               if e.get("action_id") == "home_take_over" and e.get("value") == f"team:{team}"]  # fmt: skip
+    slack.click("home_take_over", take["value"], user=user, home=True)
+
+
+def _said_to(recorder: SlackRecorder, channel: str, text: str) -> bool:
+    return any(c.params.get("channel") == channel and text in str(c.params.get("text"))
+               for c in recorder.of("chat.postMessage"))  # fmt: skip
+
+
+def test_take_over_from_the_home_is_one_click_for_operators_a_request_for_others(
+    bot: Bot, slack: SignedSlack, recorder: SlackRecorder
+) -> None:
+    _home_take(slack, recorder, "U0OPS", "platform")  # Wednesday 03:00: Dan is platform's primary
+    wait_for(lambda: _said_to(recorder, "U0OPS", "You are primary of team platform until"), what="taken at once")
+    assert "*platform* — primary <@U0OPS> (cover)" in oncall(slack, "platform")
+    _home_take(slack, recorder, "U0ZED", "data")  # no operator: data's primary is asked
+    wait_for(lambda: _said_to(recorder, "U0ZED", "Asked <@U0FAY> (primary of data) to let you take over"),
+             what="the asker told")  # fmt: skip
+    asked = wait_for(lambda: [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == "U0FAY"
+                              and "oncall_request_accept" in json.dumps(c.params.get("blocks"))], what="asked")  # fmt: skip
+    assert "*data* — primary <@U0FAY>" in oncall(slack, "data")  # nothing changes until Fay lets them
+    since = len(recorder.of("response_url"))
+    slack.click("oncall_request_accept", _request_id(asked[0]), user="U0FAY")  # type: ignore[index]
+    wait_for(lambda: "Accepted." in _responses(recorder, since), what="let")
+    assert "*data* — primary <@U0ZED> (cover)" in oncall(slack, "data")
+    assert "*platform* — primary <@U0OPS> (cover)" in oncall(slack, "platform")
 
 
 def test_check_config_reports_a_schedule_gap(tmp_path: Path) -> None:

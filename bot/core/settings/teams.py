@@ -149,6 +149,13 @@ class Team(Strict):
         return list(dict.fromkeys(people))
 
 
+def namespace_owner(teams: Mapping[str, Team], service: str | None) -> str | None:
+    """The first team owning the namespace of ``service`` (``namespace[/workload]``); None: nobody's (or no
+    service): the default team's."""
+    namespace = (service or "").partition("/")[0]
+    return next((name for name, team in teams.items() if namespace and namespace in team.owns.namespaces), None)
+
+
 def implicit_team(oncall: OnCallConfig) -> Team:
     """The ``oncall`` section as a team (its weekly rotation and lead)."""
     schedules = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.changes.render import feed_blocks, line
+from bot.changes.render import feed_blocks, handoff_lines, line
 from bot.core.settings.teams import Owns, Team, owners
 from runbooks.kube.history.model import Change, Feed, Kind
 
@@ -50,3 +50,16 @@ def test_without_teams_the_feed_is_as_before() -> None:
     assert lines_of(plain) == [line(c) for c in CHANGES]
     empty = [b.to_dict() for b in feed_blocks("t", [], FEEDS, owners=owners(TEAMS, None))]
     assert lines_of(empty) == ["Nothing changed in that time."]
+
+
+def test_the_handoffs_review_groups_rollouts_by_team_and_is_as_before_without_teams() -> None:
+    grouped = handoff_lines(FEEDS, owners(TEAMS, "platform"))
+    assert grouped[1:] == [
+        "    _data_ (2)",
+        f"      • {line(CHANGES[1])}",
+        f"      • {line(CHANGES[4])}",
+        "    _platform (and what no team owns)_ (2)",
+        f"      • {line(CHANGES[0])}",
+        f"      • {line(CHANGES[2])}",
+    ]
+    assert handoff_lines(FEEDS) == [grouped[0], *(f"    • {line(c)}" for c in CHANGES if c.kind is Kind.ROLLOUT)]
