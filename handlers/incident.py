@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.core.errors import UserError
+from bot.core.permissions import Actor
 from bot.core.settings.teams import namespace_owner
 from bot.core.severity import Severity
 from bot.core.text import escape, user
@@ -84,20 +85,8 @@ async def incident_command(needs: Needs, cmd: Command) -> Answer:
             return Answer.form(
                 open_modal(cmd.channel), cmd.trigger_id, instead="Use `/incident open P1 <title>`.", name="open-modal"
             )
-        case p.Open(severity=severity, title=title, service=service, team=team):
-            if team is not None:
-                team, _ = needs.roster.team(team)  # an unknown team is refused, naming the teams
-            else:
-                team = namespace_owner(needs.config.teams, service)  # the team owning the service's namespace
-            incident = await needs.incidents.open(
-                title=title, severity=severity, actor=actor.user, service=service, team=team
-            )
-
-            async def announce(replies: Replies) -> None:
-                await needs.flows.opened(incident)
-
-            return Answer(_opened_text(needs, incident), later=announce, name="incident-announce",
-                          task=f"announce-{incident.ref}")  # fmt: skip
+        case p.Open():
+            return await _open(needs, parsed, actor.user)
         case p.Lifecycle(action=action, number=number, note=note):
             if action is Action.CLOSE:
                 await require_commander(needs.access, await needs.store.get(number), actor, "close")
@@ -133,15 +122,39 @@ async def incident_command(needs: Needs, cmd: Command) -> Answer:
             return await collab.answer(needs, parsed, actor, cmd.trigger_id)
         case p.Escalate(number=number):
             return await _escalate(needs, number, actor.user)
-        case p.HandOver(number=number, team=team):
-            name, _ = needs.roster.team(team)
-            await require_commander(needs.access, await needs.store.get(number), actor, "hand over")
-            try:
-                incident, entry = await needs.incidents.hand_over(number, name, actor.user)
-            except TransitionRefused as exc:
-                raise UserError(f"{exc.incident.ref} is closed; it stays with its team.") from None
-            return _changed(needs, incident, entry, f"{incident.ref} is team *{name}*'s now; its on-call is paged.")
+        case p.HandOver():
+            return await _hand_over(needs, parsed, actor)
     raise AssertionError("every /incident command is handled")
+
+
+async def _open(needs: Needs, parsed: p.Open, actor: str) -> Answer:
+    """``/incident open``: the incident, of the named team (an unknown one refused, naming the teams) or of the team
+    owning its service's namespace; announced after the acknowledgement."""
+    team: str | None
+    if parsed.team is not None:
+        team, _ = needs.roster.team(parsed.team)
+    else:
+        team = namespace_owner(needs.config.teams, parsed.service)
+    incident = await needs.incidents.open(
+        title=parsed.title, severity=parsed.severity, actor=actor, service=parsed.service, team=team
+    )
+
+    async def announce(replies: Replies) -> None:
+        await needs.flows.opened(incident)
+
+    return Answer(_opened_text(needs, incident), later=announce, name="incident-announce",
+                  task=f"announce-{incident.ref}")  # fmt: skip
+
+
+async def _hand_over(needs: Needs, parsed: p.HandOver, actor: Actor) -> Answer:
+    """``/incident team INC-n <team>``: the commander or an operator hands the incident to another team."""
+    name, _ = needs.roster.team(parsed.team)
+    await require_commander(needs.access, await needs.store.get(parsed.number), actor, "hand over")
+    try:
+        incident, entry = await needs.incidents.hand_over(parsed.number, name, actor.user)
+    except TransitionRefused as exc:
+        raise UserError(f"{exc.incident.ref} is closed; it stays with its team.") from None
+    return _changed(needs, incident, entry, f"{incident.ref} is team *{name}*'s now; its on-call is paged.")
 
 
 async def _escalate(needs: Needs, number: int, actor: str) -> Answer:
