@@ -330,10 +330,12 @@ TABLE: tuple[KeyDoc, ...] = (
     ),
     KeyDoc(
         "`inc:{n}:esc`",
-        "hash: `next_step`, `sent:<step>`, `early:<step>`, `paged_as`, `held:<user>`",
+        "hash: `next_step`, `sent:<step>`, `early:<step>`, `paged_as`, `held:<user>`, `gen`",
         "Lua: marks a step done and appends its timeline entry, once; `early` makes the next step due at once; "
         "`paged_as`: the severity of the last page (made more urgent, that step is paged again); `held:<user>`: "
-        "paged while the chain's paging is held (a P1 in a maintenance window's scope pages its owner), once",
+        "paged while the chain's paging is held (a P1 in a maintenance window's scope pages its owner), once; "
+        "`gen`: raised when the incident is handed over to another team (the chain starts again; a page out in the "
+        "old chain is not recorded in the new)",
     ),
     KeyDoc(
         "`oncall:anchor`, `oncall:override`, `oncall:timeline`",

@@ -86,6 +86,9 @@ def _teams(teams: Sequence[OnCallNow]) -> list[Block]:
     for who in teams[:TEAMS_SHOWN]:
         take = ButtonElement(text="Take over for 4h", action_id=TAKE_OVER_ACTION, value=f"team:{who.team}")
         blocks.append(SectionBlock(text=md(team_line(who)), accessory=take))
+    if len(teams) > TEAMS_SHOWN:
+        more = f"…and {len(teams) - TEAMS_SHOWN} more teams: `/oncall <team>` shows one."
+        blocks.append(ContextBlock(elements=[md(more)]))
     return blocks
 
 

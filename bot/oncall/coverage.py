@@ -3,6 +3,7 @@ hours of a day that no layer or weekly schedule of a team covers (its lead takes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from math import lcm
 from zoneinfo import ZoneInfo
@@ -16,8 +17,10 @@ MAX_LISTED = 60
 DAY_MINUTES = 24 * 60
 
 
-def _anchor(team: Team, start: datetime) -> date:
-    return team.rotation_start or anchor_for(start, Handoff.parse(team.handoff), ZoneInfo(team.timezone))
+def _anchor(team: Team, start: datetime, known: date | None = None) -> date:
+    """The team's week 0: its ``rotation_start``, else as the bot fixed it (``known``), else the week of ``start``
+    (as the bot fixes it on its first start)."""
+    return team.rotation_start or known or anchor_for(start, Handoff.parse(team.handoff), ZoneInfo(team.timezone))
 
 
 def _cycle(teams: dict[str, Team]) -> int:
@@ -26,12 +29,13 @@ def _cycle(teams: dict[str, Team]) -> int:
     return min(lcm(*sizes), MAX_WEEKS) if sizes else 1
 
 
-def double_primaries(teams: dict[str, Team], start: datetime) -> list[str]:
+def double_primaries(teams: dict[str, Team], start: datetime, known: Mapping[str, date] | None = None) -> list[str]:
     """Each span (hour by hour, over the rotations' common cycle from ``start``) where one person is primary in
-    two teams, as a line naming the person, the teams and the hours (UTC)."""
+    two teams, as a line naming the person, the teams and the hours (UTC). ``known``: the teams' week 0 as the bot
+    fixed it in Redis."""
     if len(teams) < 2:
         return []
-    anchors = {name: _anchor(team, start) for name, team in teams.items()}
+    anchors = {name: _anchor(team, start, (known or {}).get(name)) for name, team in teams.items()}
     first = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     spans: dict[tuple[str, str, str], list[list[datetime]]] = {}
     for hour in range(_cycle(teams) * 7 * 24):
@@ -68,10 +72,43 @@ def _span(start: datetime, end: datetime) -> str:
 
 
 def gaps(name: str, team: Team, day: date) -> str | None:
-    """The hours of ``day`` (in UTC) that neither a layer nor a weekly schedule of ``team`` covers, as a line; None
-    when every hour is covered."""
+    """The hours (in UTC) that neither a layer nor a weekly schedule of ``team`` covers, as a line; None when every
+    hour is covered. Checked on ``day`` and on a day of each other offset its layers' timezones take in the year
+    from it (summer time moves a layer's hours in UTC)."""
     if team.weekly is not None:
         return None
+    found: dict[str, date] = {}
+    for when in _offset_days(team, day):
+        holes = _holes(team, when)
+        if holes:
+            found.setdefault(", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in holes), when)
+    if not found:
+        return None
+    if list(found.values()) == [day]:  # the same hours all year
+        hours = f"{next(iter(found))} UTC"
+    else:
+        hours = "; ".join(f"{h} UTC on days like {d.isoformat()}" for h, d in found.items())
+    who = f"lead {team.lead}" if team.lead else "nobody (no lead either)"
+    return f"team {name}: {hours} covered by no layer and no weekly schedule ({who} takes them: a gap)"
+
+
+def _offset_days(team: Team, day: date) -> list[date]:
+    """``day``, then the first day of each other combination of UTC offsets the layers' timezones have in the year
+    from it."""
+    zones = [ZoneInfo(z) for z in dict.fromkeys(layer.timezone for _, layer in team.layers)]
+    seen: set[tuple[timedelta | None, ...]] = set()
+    days = []
+    for n in range(366):
+        when = day + timedelta(days=n)
+        midnight = datetime.combine(when, time(0), tzinfo=UTC)
+        offsets = tuple(midnight.astimezone(zone).utcoffset() for zone in zones)
+        if offsets not in seen:
+            seen.add(offsets)
+            days.append(when)
+    return days
+
+
+def _holes(team: Team, day: date) -> list[tuple[int, int]]:
     covered = [False] * DAY_MINUTES
     midnight = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
     for _, layer in team.layers:
@@ -80,12 +117,7 @@ def gaps(name: str, team: Team, day: date) -> str | None:
         begin, end = layer.span.minutes()
         for minute in range(begin, end):
             covered[(minute - offset) % DAY_MINUTES] = True
-    holes = _runs([not c for c in covered])
-    if not holes:
-        return None
-    hours = ", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in holes)
-    who = f"lead {team.lead}" if team.lead else "nobody (no lead either)"
-    return f"team {name}: {hours} UTC covered by no layer and no weekly schedule ({who} takes them: a gap)"
+    return _runs([not c for c in covered])
 
 
 def _runs(flags: list[bool]) -> list[tuple[int, int]]:
@@ -109,8 +141,10 @@ def _clock(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def warnings(teams: dict[str, Team], start: datetime, *, explicit: bool) -> list[str]:
+def warnings(
+    teams: dict[str, Team], start: datetime, *, explicit: bool, anchors: Mapping[str, date] | None = None
+) -> list[str]:
     """Every warning about the schedules, from ``start`` on. ``explicit``: teams from the config's ``teams``
-    (the implicit one of the ``oncall`` section is not said to have gaps)."""
+    (the implicit one of the ``oncall`` section is not said to have gaps); ``anchors``: the week 0 the bot fixed."""
     found = [g for name, team in teams.items() if (g := gaps(name, team, start.date()))] if explicit else []
-    return found + double_primaries(teams, start)
+    return found + double_primaries(teams, start, anchors)

@@ -8,7 +8,8 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
@@ -29,6 +30,8 @@ from bot.oncall.shifts import Span
 from bot.oncall.store import OnCallStore
 
 log = logging.getLogger(__name__)
+
+MAX_SWAP_AHEAD = timedelta(days=90)
 
 # KEYS[1] the request; ARGV[1] the field (taker, answer), ARGV[2] the value. {1, value} when this call set it, {0,
 # the value that stands} when an earlier one did, nil when the request is gone.
@@ -60,33 +63,31 @@ class Covers(RedisBacked):
         self.config, self.tasks, self.clock = config, tasks, clock
         self._claim = redis.register_script(_CLAIM)
 
-    def _team_of(self, person: str, team: str | None = None) -> str:
-        if team is not None:
-            return self.roster.team(team)[0]
-        mine = self.roster.teams_of(person)
-        if not mine:
+    async def _shift_in(self, teams: list[str], person: str, at: datetime) -> tuple[str, schedule.TeamShift]:
+        """The first of ``teams`` where ``person`` has a shift (now or next), and that shift: a lead of one team on a
+        rotation of another asks in the team of the rotation."""
+        if not teams:
             raise UserError("You are in no team's schedule; only people on a rotation ask for cover.")
-        return mine[0]
-
-    async def _shift(self, team: str, person: str, at: datetime) -> schedule.TeamShift:
-        found = self.roster.teams[team]
-        shift = schedule.shift_of(found, person, at, await self.roster.anchor(team, at))
-        if shift is None:
-            raise UserError(f"You have no shift in team {team} in the next weeks.")
-        return shift
+        for team in teams:
+            found = self.roster.teams[team]
+            shift = schedule.shift_of(found, person, at, await self.roster.anchor(team, at))
+            if shift is not None:
+                return team, shift
+        raise UserError(f"You have no shift in team {' or '.join(teams)} in the next weeks.")
 
     async def ask(self, requester: str, ask: CoverAsk) -> str:
         """Cover of ``requester``'s current or next shift, asked in the team's channel (or of ``ask.person``)."""
         now = self.clock()
-        team = self._team_of(requester)
-        shift = await self._shift(team, requester, now)
+        team, shift = await self._shift_in(self.roster.teams_of(requester), requester, now)
         start = max(now, shift.started)
         if ask.duration is not None:
             until = start + ask.duration
         elif ask.until is not None:
-            until = next_local(ask.until, start, self.roster.teams[team].timezone)
+            until = next_local(ask.until, start, self.roster.teams[team].local_timezone)
         else:
             until = shift.ends
+        if ask.person is not None:
+            await self._require_member(team, ask.person, them=True)
         fields = {"team": team, "kind": "cover", "by": requester, "for": ask.person or "",
                   "start": start.isoformat(), "until": until.isoformat(),
                   **await self._shift_field("shift", team, start, until, whole=False)}  # fmt: skip
@@ -106,15 +107,19 @@ class Covers(RedisBacked):
         if wanted is not None and taker != wanted:
             raise UserError(f"This request asks {user(wanted)} only.")
         await self._require_member(team, taker)
-        won, winner = await self._first(request, "taker", taker)
-        if not won:
-            return f"Already taken by {user(winner)}." if winner != taker else "You took it already."
         cover = await self._placed(team, Cover(taker, *_span(found), replaces=by, by=by, shift=_ref(found, "shift")))
         start, until = cover.start, cover.until
-        await self._cover(team, request, cover)
-        self._later(self._dm(by, f"✅ {user(taker)} covers you from {when(start)} until {when(until)}."))
-        self._later(self._settle(found, f"✅ Covered by {user(taker)} from {when(start)} until {when(until)}."))
-        return f"You cover {user(by)} from {when(start)} until {when(until)}."
+        if await self._held(request, "taker") is None:
+            await self._require_change(team, cover)  # before the claim: a refusal leaves the request to the others
+        won, winner = await self._first(request, "taker", taker)
+        if winner != taker:
+            return f"Already taken by {user(winner)}."
+        # The taker's retry redoes the write a failure after the claim left undone (kept once, told once).
+        if await self._cover(team, request, cover):
+            self._later(self._dm(by, f"✅ {user(taker)} covers you from {when(start)} until {when(until)}."))
+            self._later(self._settle(found, f"✅ Covered by {user(taker)} from {when(start)} until {when(until)}."))
+        said = f"cover {user(by)} from {when(start)} until {when(until)}."
+        return f"You {said}" if won else f"You took it already: you {said}"
 
     async def propose_swap(self, requester: str, ask: SwapAsk) -> str:
         """Swap ``requester``'s shift of ``ask.day`` for ``ask.person``'s next one, asked of them by DM."""
@@ -123,12 +128,10 @@ class Covers(RedisBacked):
         shared = [t for t in self.roster.teams_of(requester) if t in self.roster.teams_of(ask.person)]
         if not shared:
             raise UserError(f"You and {user(ask.person)} are in no team together.")
-        team = shared[0]
         now = self.clock()
-        day = datetime.combine(ask.day, datetime.min.time(), tzinfo=self.roster.tz)
-        found = await self._shift(team, requester, max(day, now))
-        if found.started >= day + timedelta(days=1):
-            raise UserError(f"You have no shift in team {team} on {ask.day.isoformat()}.")
+        if not now.date() - timedelta(days=1) <= ask.day <= now.date() + MAX_SWAP_AHEAD:
+            raise UserError(f"Name a day of your shift from today to {MAX_SWAP_AHEAD.days} days ahead.")
+        team, found = await self._shift_on(shared, requester, ask.day, now)
         mine, theirs = await self._swapped(team, found, ask.person)
         fields = {"team": team, "kind": "swap", "by": requester, "for": ask.person,
                   "start": mine[0].isoformat(), "until": mine[1].isoformat(),
@@ -140,6 +143,18 @@ class Covers(RedisBacked):
         await self._post(request, ask.person, f"{user(requester)} proposes a swap", blocks)
         return (f"Asked {user(ask.person)} to swap: they take yours ({when(mine[0])} – {when(mine[1])}), you "
                 f"take theirs ({when(theirs[0])} – {when(theirs[1])}).")  # fmt: skip
+
+    async def _shift_on(
+        self, teams: list[str], person: str, day: date, now: datetime
+    ) -> tuple[str, schedule.TeamShift]:
+        """The first of ``teams`` where ``person``'s shift holds part of ``day`` (in the team's own timezone)."""
+        for team in teams:
+            midnight = datetime.combine(day, time(0), tzinfo=ZoneInfo(self.roster.teams[team].local_timezone))
+            found = self.roster.teams[team]
+            shift = schedule.shift_of(found, person, max(midnight, now), await self.roster.anchor(team, now))
+            if shift is not None and shift.started < midnight + timedelta(days=1):
+                return team, shift
+        raise UserError(f"You have no shift in team {' or '.join(teams)} on {day.isoformat()}.")
 
     async def _swapped(self, team: str, mine: schedule.TeamShift, person: str) -> tuple[Span, Span]:
         """The requester's whole shift holding ``mine`` and ``person``'s next whole shift as primary after it."""
@@ -157,16 +172,18 @@ class Covers(RedisBacked):
         """Someone not an operator asks the team's primary to take over for ``duration``."""
         now = self.clock()
         name, _ = self.roster.team(team)
-        primary = (await self.roster.now(now, name)).primary
-        if primary is None or primary == person:
-            return await self.take_over(name, person, duration) if primary is None else "You are on call already."
+        asked = (await self.roster.now(now, name)).primary  # the lead where no schedule names anyone
+        if asked == person:
+            return "You are on call already."
+        if asked is None:
+            raise UserError(f"Nobody is on call in team {name} to ask (no rotation, no lead): an operator takes over.")
         until = now + duration
-        fields = {"team": name, "kind": "take over", "by": person, "for": primary,
+        fields = {"team": name, "kind": "take over", "by": person, "for": asked,
                   "start": now.isoformat(), "until": until.isoformat()}  # fmt: skip
         request = await self._keep(fields, until)
-        await self._post(request, primary, f"{user(person)} asks to take over", render.takeover_request_blocks(
+        await self._post(request, asked, f"{user(person)} asks to take over", render.takeover_request_blocks(
             request, person, name, until))  # fmt: skip
-        return f"Asked {user(primary)} (primary of {name}) to let you take over until {when(until)}."
+        return f"Asked {user(asked)} (primary of {name}) to let you take over until {when(until)}."
 
     async def take_over(self, team: str, person: str, duration: timedelta) -> str:
         """An operator is primary of ``team`` from now for ``duration``."""
@@ -183,27 +200,54 @@ class Covers(RedisBacked):
         found = await self._read(request)
         if person != found.get("for"):
             raise UserError(f"Only {user(found.get('for'))} answers this request.")
-        won, said = await self._first(request, "answer", "accepted" if yes else "declined")
-        if not won:
-            return f"You {said} it already."
         by, team, kind = found["by"], found["team"], found["kind"]
-        if not yes:
-            self._later(self._dm(by, f"{user(person)} declined your {kind} request."))
-            self._later(self._settle(found, f"Declined by {user(person)}."))
-            return "Declined."
+        covers = await self._answered_covers(request, found)
+        if yes and await self._held(request, "answer") is None:
+            for _, cover in covers:  # before the answer is claimed: a refusal leaves the request open
+                await self._require_change(team, cover)
+        won, said = await self._first(request, "answer", "accepted" if yes else "declined")
+        if said == "declined":
+            if won:
+                self._later(self._dm(by, f"{user(person)} declined your {kind} request."))
+                self._later(self._settle(found, f"Declined by {user(person)}."))
+            return "Declined." if won else "You declined it already."
+        # Accepted: the retry redoes the writes a failure after the claim left undone (each kept once, told once).
+        kept = [await self._cover(team, cover_id, cover) for cover_id, cover in covers]
+        if any(kept):
+            self._later(self._dm(by, f"✅ {user(person)} accepted your {kind} request."))
+            self._later(self._settle(found, f"✅ Accepted by {user(person)}."))
+        return "Accepted." if won else "You accepted it already."
+
+    async def _answered_covers(self, request: str, found: dict[str, str]) -> list[tuple[str, Cover]]:
+        """What accepting the request keeps: a swap's two covers, or the take-over (from when it is accepted)."""
+        by, person, team, kind = found["by"], found["for"], found["team"], found["kind"]
         start, until = _span(found)
-        if kind == "swap":
-            mine = Cover(person, start, until, replaces=by, by=by, kind="swap", shift=_ref(found, "shift"))
-            await self._cover(team, f"{request}:a", await self._placed(team, mine))
-            theirs = Cover(by, *_span(found, "their_"), replaces=person, by=by, kind="swap",
-                           shift=_ref(found, "their_shift"))  # fmt: skip
-            await self._cover(team, f"{request}:b", await self._placed(team, theirs))
-        else:
-            begin = max(start, self.clock())
-            await self._cover(team, request, Cover(by, begin, until, replaces=person, by=person, kind=kind))
-        self._later(self._dm(by, f"✅ {user(person)} accepted your {kind} request."))
-        self._later(self._settle(found, f"✅ Accepted by {user(person)}."))
-        return "Accepted."
+        if kind != "swap":  # a take-over: from when it is accepted (a retry keeps the first)
+            return [(request, Cover(by, max(start, self.clock()), until, replaces=person, by=person, kind=kind))]
+        mine = Cover(person, start, until, replaces=by, by=by, kind="swap", shift=_ref(found, "shift"))
+        theirs = Cover(by, *_span(found, "their_"), replaces=person, by=by, kind="swap",
+                       shift=_ref(found, "their_shift"))  # fmt: skip
+        return [(f"{request}:a", await self._placed(team, mine)), (f"{request}:b", await self._placed(team, theirs))]
+
+    async def _held(self, request: str, field: str) -> str | None:
+        """The taker or answer a request has so far (None: not yet)."""
+        async with self.io():
+            held = await self.redis.hget(keys.cover_request(request), field)
+        return as_text(held) if held else None
+
+    async def _require_change(self, team: str, cover: Cover) -> None:
+        """Refuse (before anything is kept) a cover that would change nobody on call: the taker is on call then
+        already, or the span is covered already."""
+        at = max(cover.start, self.clock())
+        if at >= cover.until:
+            raise UserError("This request is over: its span has passed.")
+        found, anchor = self.roster.teams[team], await self.roster.anchor(team, at)
+        others = await self.roster.covers(team, at)
+        before = schedule.at(found, team, at, anchor, others)
+        after = schedule.at(found, team, at, anchor, [*others, cover])
+        if (before.primary, before.secondary) == (after.primary, after.secondary):
+            raise UserError(f"That changes nobody on call: {user(cover.user)} is on call then already, or the span is "
+                            "covered already.")  # fmt: skip
 
     # Redis and Slack ---------------------------------------------------------------------------------------------
 
@@ -221,7 +265,10 @@ class Covers(RedisBacked):
             found = await self.redis.hgetall(keys.cover_request(request))
         if not found:
             raise UserError("This request is over (or was never made).")
-        return {as_text(k): as_text(v) for k, v in found.items()}
+        fields = {as_text(k): as_text(v) for k, v in found.items()}
+        if fields.get("team") not in self.roster.teams:  # renamed or removed from the config since it was asked
+            raise UserError(f"Team {str(fields.get('team'))[:30]} is no longer in the config: this request is over.")
+        return fields
 
     async def _first(self, request: str, field: str, value: str) -> tuple[bool, str]:
         """Whether this call gave ``field`` its value, and the value that stands."""
@@ -242,20 +289,24 @@ class Covers(RedisBacked):
         """``cover`` at its shift's instants with the config of now."""
         return shifts.placed(self.roster.teams[team], await self.roster.anchor(team, cover.start), cover)
 
-    async def _cover(self, team: str, cover_id: str, cover: Cover) -> None:
+    async def _cover(self, team: str, cover_id: str, cover: Cover) -> bool:
+        """Keep ``cover`` under ``cover_id`` unless it is kept already; whether this call kept it."""
         now = self.clock()
         found, anchor = self.roster.teams[team], await self.roster.anchor(team, now)
         await self.store.prune_covers(team, now, lambda c: shifts.placed(found, anchor, c).until)
-        await self.store.add_cover(team, cover_id, cover, now)
+        kept = await self.store.add_cover(team, cover_id, cover, now)
         self.roster.forget_override()
+        return kept
 
-    async def _require_member(self, team: str, person: str) -> None:
+    async def _require_member(self, team: str, person: str, *, them: bool = False) -> None:
         found = self.roster.teams[team]
         if person in found.members:
             return
         if found.user_group and await self.access.in_group(person, found.user_group):
             return
         group = f" or user group <!subteam^{found.user_group}>" if found.user_group else ""
+        if them:
+            raise UserError(f"{user(person)} is not in team {team} (its rotations{group}): ask one of its members.")
         raise UserError(f"Only members of team {team} (its rotations{group}) take its covers.")
 
     async def _post(self, request: str, where: str, text: str, blocks: list[Block]) -> None:

@@ -33,7 +33,7 @@ from bot.incidents.store import IncidentStore
 from bot.oncall import chain
 from bot.oncall.render import held_page_blocks, held_page_text, page_blocks, page_text
 from bot.oncall.roster import Roster
-from bot.oncall.store import OnCallStore
+from bot.oncall.store import ChainRestarted, OnCallStore
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class Escalator:
             if await self.store.repage(incident.number, incident.severity.value):
                 await self.store.move(incident.number, self.clock())
             else:
-                _, step, _, _ = await self.store.state(incident.number)
+                step = (await self.store.state(incident.number)).step
                 await self.store.move(incident.number, self._due(incident, step, await self._chain_length(incident)))
             self.wake()
 
@@ -208,7 +208,7 @@ class Escalator:
                 log.exception("escalation of INC-%s failed; it is retried when its claim expires", number)
 
     async def process(self, number: int) -> None:
-        incident, step, sent, at_once = await self.store.state(number)
+        incident, step, sent, at_once, generation = await self.store.state(number)
         if incident is None or incident.state is not State.OPEN:
             await self.store.complete(number, None)
             return
@@ -225,22 +225,35 @@ class Escalator:
             await self.store.complete(number, None)
             return
         if not sent:
-            waited = chain.waited(incident, now)
-            error = await self._page(incident, target, step, waited)
-            if error is not None:
-                await self._page_failed(incident, step, targets, waited, error)
-                return
-            # Recorded right after the DM, so a crash can repeat a page only within this narrow gap.
-            entry = TimelineEntry(at=now, actor=target.user, kind="was paged", text=_page_note(step, target, waited))
-            await self._record(number, step, entry)
-            await self.store.paged_as(number, incident.severity.value)
-            await self.store.complete(number, self._next_due(incident, step, len(targets), now))
-            await self._after_paged(incident, target.user, step, now, step == len(targets))
-            mention = asyncio.create_task(self._after_page(incident, target, page_text(incident, target, step, waited)))
-            self._mentions.add(mention)  # off the paging path: it may wait for the announcement
-            mention.add_done_callback(self._mentions.discard)
+            try:
+                await self._send(incident, step, target, targets, now=now, generation=generation)
+            except ChainRestarted:  # handed over while this page was out: the new team's chain starts at once
+                log.info("%s was handed over while step %d was paged; the new team's chain starts", incident.ref, step)
+                await self.store.complete(number, now)
+                self.wake()
             return
         await self.store.complete(number, self._next_due(incident, step, len(targets), now))
+
+    async def _send(
+        self, incident: Incident, step: int, target: chain.Target, targets: list[chain.Target], *, now: datetime,
+        generation: str,
+    ) -> None:  # fmt: skip
+        """Page ``target`` for ``step`` and record it (in the chain's ``generation``), then schedule the next."""
+        number = incident.number
+        waited = chain.waited(incident, now)
+        error = await self._page(incident, target, step, waited)
+        if error is not None:
+            await self._page_failed(incident, step, targets, waited, error, generation=generation)
+            return
+        # Recorded right after the DM, so a crash can repeat a page only within this narrow gap.
+        entry = TimelineEntry(at=now, actor=target.user, kind="was paged", text=_page_note(step, target, waited))
+        await self._record(number, step, entry, generation=generation)
+        await self.store.paged_as(number, incident.severity.value)
+        await self.store.complete(number, self._next_due(incident, step, len(targets), now))
+        await self._after_paged(incident, target.user, step, now, step == len(targets))
+        mention = asyncio.create_task(self._after_page(incident, target, page_text(incident, target, step, waited)))
+        self._mentions.add(mention)  # off the paging path: it may wait for the announcement
+        mention.add_done_callback(self._mentions.discard)
 
     async def _after_paged(self, incident: Incident, user: str, step: int, at: datetime, last: bool) -> None:
         for after in self.board.of(AfterPage) if self.board is not None else ():
@@ -251,8 +264,9 @@ class Escalator:
                               after.key)  # fmt: skip
 
     async def _page_failed(
-        self, incident: Incident, step: int, targets: list[chain.Target], waited: timedelta, error: str
-    ) -> None:
+        self, incident: Incident, step: int, targets: list[chain.Target], waited: timedelta, error: str, *,
+        generation: str,
+    ) -> None:  # fmt: skip
         """Retry later; but when Slack says the person cannot be reached at all, page the next one now."""
         target, after = chain.target_for(step, targets), chain.target_for(step + 1, targets)
         assert target is not None
@@ -261,7 +275,7 @@ class Escalator:
             log.error("%s: %s cannot be paged (%s); paging the %s now", incident.ref, target.user, error, after.role)
             note = f"{_page_note(step, target, waited)}; Slack answered {error}, so the {after.role} is paged now"
             entry = TimelineEntry(at=now, actor=target.user, kind="could not be paged", text=note)
-            await self._record(incident.number, step, entry, next_at_once=True)
+            await self._record(incident.number, step, entry, next_at_once=True, generation=generation)
             await self.store.complete(incident.number, now)
             self.wake()
             return
@@ -275,14 +289,16 @@ class Escalator:
         )
         await self.store.complete(incident.number, now + self.policy.retry_failed_page_after)
 
-    async def _record(self, number: int, step: int, entry: TimelineEntry, *, next_at_once: bool = False) -> None:
+    async def _record(
+        self, number: int, step: int, entry: TimelineEntry, *, next_at_once: bool = False, generation: str = ""
+    ) -> None:
         """Record a page that went out. The DM cannot be taken back, so while the state store is away (a
         failover) keep trying for as long as the claim is kept; only then give up (and the page may repeat)."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.policy.claim_lease.total_seconds()
         while True:
             try:
-                await self.store.record_page(number, step, entry, next_at_once=next_at_once)
+                await self.store.record_page(number, step, entry, next_at_once=next_at_once, generation=generation)
                 return
             except StoreUnavailable:
                 if loop.time() >= give_up:
@@ -353,7 +369,7 @@ class Escalator:
         scheduled = await self.store.is_scheduled([i.number for i in open_incidents])
         for incident in open_incidents:
             if incident.number not in scheduled:
-                _, step, _, _ = await self.store.state(incident.number)
+                step = (await self.store.state(incident.number)).step
                 log.warning("%s had no escalation scheduled; re-arming step %d", incident.ref, step)
                 await self.store.arm(incident.number, self._due(incident, step, await self._chain_length(incident)))
 

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core.blocks import chunked_sections
+from bot.core.blocks import MESSAGE_TEXT, chunked_sections
 from bot.core.durations import format_duration
 from bot.core.text import SECTION_LIMIT, clip, escape, user, when
 from bot.incidents.model import Action, Incident
@@ -26,6 +26,8 @@ from bot.oncall.model import OnCallNow
 from bot.oncall.schedule import Cover
 
 HANDOFF_LIST_LIMIT = 15
+COVERS_SHOWN = 3  # a team's covers in its line of `/oncall`
+MORE_ROOM = 200  # for the line saying how many more teams
 TEST_PAGING = "Test paging/alerting"
 
 
@@ -99,7 +101,9 @@ def team_line(now: OnCallNow) -> str:
     shift = now.shift
     primary = user(now.primary) if now.primary else f"nobody scheduled (lead {user(now.lead)} is paged)"
     why = f" ({escape(now.source)})" if now.source and now.source not in ("weekly", "lead") else ""
-    covered = "".join(f"\n  ↪ {cover_line(c)}" for c in now.covered)
+    covered = "".join(f"\n  ↪ {cover_line(c)}" for c in now.covered[:COVERS_SHOWN])
+    if len(now.covered) > COVERS_SHOWN:
+        covered += f"\n  ↪ …and {len(now.covered) - COVERS_SHOWN} more covers"
     return (
         f"*{escape(now.team)}* — primary {primary}{why}, secondary {user(now.secondary)}, lead {user(now.lead)}; "
         f"until {when(shift.ends)}, then {user(shift.next_primary)} (primary), {user(shift.next_secondary)}"
@@ -113,8 +117,20 @@ def cover_line(cover: Cover) -> str:
 
 
 def teams_blocks(teams: Sequence[OnCallNow]) -> list[Block]:
-    """``/oncall`` with several teams: each team now and next."""
-    return chunked_sections([team_line(t) for t in teams])
+    """``/oncall`` with several teams: each team now and next, as many as one message takes (then how many more)."""
+    lines: list[str] = []
+    size = 0
+    for who in teams:
+        line = clip(team_line(who), SECTION_LIMIT)
+        if lines and size + len(line) + 1 > MESSAGE_TEXT - MORE_ROOM:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    blocks = chunked_sections(lines)
+    if len(teams) > len(lines):
+        more = f"…and {len(teams) - len(lines)} more teams: `/oncall <team>` shows one."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+    return blocks
 
 
 def handoff_blocks(

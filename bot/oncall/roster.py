@@ -3,6 +3,7 @@ covers, and (for the default team) the ``/oncall override``."""
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import date, datetime
 from typing import Any
@@ -18,6 +19,8 @@ from bot.oncall.schedule import Cover
 from bot.oncall.store import OnCallStore
 
 OVERRIDE_CACHE_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
 
 
 class UnknownTeam(UserError):
@@ -46,6 +49,7 @@ class Roster:
         self._anchors: dict[str, date] = {n: t.rotation_start for n, t in self.teams.items() if t.rotation_start}
         self._override: tuple[float, dict[str, Any] | None] | None = None
         self._covers: dict[str, tuple[float, list[Cover]]] = {}
+        self._gone: set[str] = set()
 
     def team(self, name: str | None) -> tuple[str, Team]:
         """The team called ``name`` (None: the default); an unknown name is refused naming the teams."""
@@ -54,6 +58,16 @@ class Roster:
         if found is None:
             raise UnknownTeam(f"`{str(name)[:30]}` is not a team; the teams are: {', '.join(self.teams)}.")
         return key, found
+
+    def owner(self, stored: str | None) -> str:
+        """The team an incident (or anything stored) named: itself, or the default team once the config no longer has
+        it (renamed or removed), so the incident is still paged and shown."""
+        if stored is None or stored in self.teams:
+            return stored or self.default
+        if stored not in self._gone:
+            self._gone.add(stored)
+            log.warning("team %r is no longer in the config; its incidents are team %s's", stored[:30], self.default)
+        return self.default
 
     def teams_of(self, person: str) -> list[str]:
         """The teams ``person`` is in (rotations, layers, lead), in the config's order."""
@@ -67,7 +81,10 @@ class Roster:
         return self._anchors[name]
 
     async def now(self, instant: datetime, team: str | None = None) -> OnCallNow:
-        name, found = self.team(team)
+        """Who is on call in ``team`` (a name chat gave is checked with ``team()`` first; a stored one that is gone
+        from the config is the default team's)."""
+        name = self.owner(team)
+        found = self.teams[name]
         anchor = await self.anchor(name, instant)
         shift = schedule.at(found, name, instant, anchor, await self.covers(name, instant))
         override = await self._current_override(instant) if name == self.default else None

@@ -3,7 +3,8 @@
 Keys (``bot.core.keys``): ``{esc}:due`` (incident → when its next page is due), ``{esc}:pending``
 (incident → lease expiry while a replica pages it), ``inc:{42}:esc`` (``next_step``, ``sent:<step>``
 markers and ``early:<step>``: page that step at once, the person before could not be reached; ``paged_as``: the
-severity of the last page; ``held:<user>``: paged while the chain's paging is held; in the incident's slot),
+severity of the last page; ``held:<user>``: paged while the chain's paging is held; ``gen``: the chain's generation,
+raised by each hand-over to another team; in the incident's slot),
 ``oncall:anchor``, ``oncall:override``, ``oncall:timeline``.
 
 The deadlines are a :class:`bot.core.dueset.DueSet`: each due page is taken by exactly one replica, and a
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.core import keys
 from bot.core.dueset import DueSet
@@ -26,7 +27,11 @@ from bot.core.versioned import TIMELINE_MAXLEN
 from bot.incidents.model import Incident
 from bot.oncall.schedule import Cover, ShiftRef
 
+# KEYS[1] the escalation hash, KEYS[2] the timeline; ARGV[1] the step, ARGV[2..5] the entry, ARGV[6] '1': the next step
+# at once, ARGV[7] the timeline's length, ARGV[8] the chain's generation the page was sent in ('': any). 0 when the
+# step was recorded already, 2 when the chain was restarted since (handed over: the page was the old team's).
 _RECORD_PAGE = """
+if ARGV[8] ~= '' and (redis.call('HGET', KEYS[1], 'gen') or '0') ~= ARGV[8] then return 2 end
 if redis.call('HSETNX', KEYS[1], 'sent:' .. ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'next_step', tonumber(ARGV[1]) + 1)
 if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'early:' .. (tonumber(ARGV[1]) + 1), '1') end
@@ -55,12 +60,33 @@ return 1
 """
 
 
+# KEYS[1] the escalation hash: the chain starts again from step 1, in a new generation (a page sent in the old one
+# is not recorded in the new).
+_RESTART = """
+local gen = tonumber(redis.call('HGET', KEYS[1], 'gen') or '0') + 1
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'gen', gen)
+return gen
+"""
+
 # KEYS[1] the escalation hash: the next step is due at once (someone asked to escalate).
 _EARLY = """
 local step = tonumber(redis.call('HGET', KEYS[1], 'next_step') or '1')
 redis.call('HSET', KEYS[1], 'early:' .. step, '1')
 return step
 """
+
+
+class EscalationState(NamedTuple):
+    incident: Incident | None
+    step: int
+    sent: bool
+    at_once: bool
+    generation: str
+
+
+class ChainRestarted(Exception):
+    """A page went out in a chain that was restarted meanwhile (the incident was handed over to another team)."""
 
 
 class OnCallStore(RedisBacked):
@@ -70,6 +96,7 @@ class OnCallStore(RedisBacked):
         self._record = redis.register_script(_RECORD_PAGE)
         self._repage = redis.register_script(_REPAGE)
         self._early = redis.register_script(_EARLY)
+        self._restart = redis.register_script(_RESTART)
         self._record_held = redis.register_script(_RECORD_HELD_PAGE)
 
     async def arm(self, number: int, due: datetime) -> None:
@@ -97,28 +124,43 @@ class OnCallStore(RedisBacked):
         found = await self.deadlines.scheduled([str(n) for n in numbers])
         return {int(m) for m in found}
 
-    async def state(self, number: int) -> tuple[Incident | None, int, bool, bool]:
-        """The incident, its next step (1 if never paged), whether that step was already sent, and
-        whether it is due at once (the person before could not be reached)."""
+    async def state(self, number: int) -> EscalationState:
+        """The incident, its next step (1 if never paged), whether that step was already sent, whether it is due at
+        once (the person before could not be reached), and the chain's generation (a hand-over starts another)."""
         async with self.io(), self.redis.pipeline(transaction=False) as pipe:
             pipe.hget(keys.doc(number), "doc")
             pipe.hgetall(keys.escalation(number))
             raw, esc = await pipe.execute()
         incident = Incident.model_validate_json(raw) if raw else None
         step = int(esc.get("next_step", 1))
-        return incident, step, f"sent:{step}" in esc, f"early:{step}" in esc
+        return EscalationState(incident, step, f"sent:{step}" in esc, f"early:{step}" in esc, esc.get("gen", "0"))
 
-    async def record_page(self, number: int, step: int, entry: TimelineEntry, *, next_at_once: bool = False) -> bool:
+    async def record_page(
+        self, number: int, step: int, entry: TimelineEntry, *, next_at_once: bool = False, generation: str = ""
+    ) -> bool:
         """Mark ``step`` done and add its timeline entry, once; False if it was already recorded.
 
         ``next_at_once`` makes the following step due immediately (this step's person was unreachable).
+        ``generation``: the chain's generation the page went out in; when the chain was restarted since (handed
+        over to another team), nothing is recorded and :class:`ChainRestarted` is raised.
         """
         flag = "1" if next_at_once else ""
         async with self.io():
             done = await self._record(
                 keys=[keys.escalation(number), keys.timeline(number)],
-                args=[str(step), entry.at.isoformat(), entry.actor, entry.kind, entry.text, flag, TIMELINE_MAXLEN],
+                args=[
+                    str(step),
+                    entry.at.isoformat(),
+                    entry.actor,
+                    entry.kind,
+                    entry.text,
+                    flag,
+                    TIMELINE_MAXLEN,
+                    generation,
+                ],
             )
+        if int(done) == 2:
+            raise ChainRestarted(number)
         return bool(done)
 
     async def paged_while_held(self, number: int, user: str) -> bool:
@@ -136,9 +178,10 @@ class OnCallStore(RedisBacked):
         return bool(done)
 
     async def restart(self, number: int) -> None:
-        """The chain starts again from step 1 (handed over to another team): what was paged is forgotten."""
+        """The chain starts again from step 1 (handed over to another team): what was paged is forgotten, and a
+        page in flight in the old chain is not recorded in the new one."""
         async with self.io():
-            await self.redis.delete(keys.escalation(number))
+            await self._restart(keys=[keys.escalation(number)])
 
     async def paged_as(self, number: int, severity: str) -> None:
         """The severity the last page went out at."""
@@ -173,18 +216,21 @@ class OnCallStore(RedisBacked):
         covers.sort(key=lambda c: (c["at"], c["id"]))
         return [_cover(c) for c in covers]
 
-    async def add_cover(self, team: str, cover_id: str, cover: Cover, now: datetime) -> None:
-        """Keep ``cover`` (its span ended, it is dropped by the next ``prune``) and note it on the on-call timeline."""
+    async def add_cover(self, team: str, cover_id: str, cover: Cover, now: datetime) -> bool:
+        """Keep ``cover`` (its span ended, it is dropped by the next ``prune``) and note it on the on-call timeline,
+        unless a cover is kept under ``cover_id`` already (a retried write changes nothing); whether it was kept."""
         payload = json.dumps({
             "id": cover_id, "user": cover.user, "start": cover.start.isoformat(), "until": cover.until.isoformat(),
             "replaces": cover.replaces, "by": cover.by, "kind": cover.kind, "at": now.isoformat(),
             **({"shift": cover.shift.to_json()} if cover.shift is not None else {}),
         })  # fmt: skip
-        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(keys.oncall_covers(team), cover_id, payload)
-            pipe.xadd(keys.ONCALL_TIMELINE, {"at": now.isoformat(), "actor": cover.by, "kind": cover.kind,
-                                             "text": payload}, maxlen=10_000, approximate=True)  # fmt: skip
-            await pipe.execute()
+        async with self.io():
+            if not await self.redis.hsetnx(keys.oncall_covers(team), cover_id, payload):
+                return False
+            # Two keys in two Redis Cluster slots: the record follows the change.
+            await self.redis.xadd(keys.ONCALL_TIMELINE, {"at": now.isoformat(), "actor": cover.by, "kind": cover.kind,
+                                                         "text": payload}, maxlen=10_000, approximate=True)  # fmt: skip
+        return True
 
     async def prune_covers(self, team: str, now: datetime, until: Callable[[Cover], datetime] | None = None) -> None:
         """Forget the covers whose span is over (``until``: where it ends with the config of now; default: as kept)."""

@@ -70,6 +70,7 @@ class Reliability:
     incidents: list[Incident] = field(default_factory=list)
     pages: int = 0
     escalated: list[int] = field(default_factory=list)  # incidents paged past step 1
+    paged: dict[int, int] = field(default_factory=dict)  # incident → pages sent for it (each team's count)
     backups: Counter[str] = field(default_factory=Counter)
     note: str | None = None
     owners: Owners | None = None  # with ``teams`` configured: the incidents grouped by team
@@ -244,6 +245,7 @@ class WeeklyReports:
         return Reliability(
             incidents=week,
             pages=sum(len(s) for s in steps.values()),
+            paged={n: len(s) for n, s in steps.items()},
             escalated=sorted(n for n, s in steps.items() if any(step > 1 for step in s)),
             owners=owners(self.config.teams, self.config.default_team),
         )
@@ -344,7 +346,8 @@ def reliability_lines(report: Weekly) -> list[str]:
     if week.owners is not None and week.incidents:
         lines = []
         for team, owned in week.owners.group(week.incidents, lambda i: i.team):
-            lines.append(f"_{escape(week.owners.heading(team))}_: {len(owned)} incident(s)")
+            pages = sum(week.paged.get(i.number, 0) for i in owned)
+            lines.append(f"_{escape(week.owners.heading(team))}_: {len(owned)} incident(s), {pages} page(s)")
             lines += [f"    {line}" for line in severity_lines(owned)]
     else:
         lines = severity_lines(week.incidents) or ["✅ No incidents this week."]

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from bot.core.logs import setup_logging
 from bot.core.settings import Settings, SettingsError, load_config_file, load_environment, load_settings
 
 EXIT_BAD_SETTINGS = 2
+ANCHOR_READ_TIMEOUT = 3.0  # seconds check-config waits for Redis to say each team's rotation week 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -116,17 +117,47 @@ def check_config(file_only: bool) -> int:
     if tracker is not None:
         answered = "" if file_only else " (the tracker answered)"
         print(f"  tickets: {tracker}, made on {config.tickets.create_on}{answered}")
-    _schedule_warnings(config)
+    redis_url = None if file_only else env.redis_url
+    _schedule_warnings(config, asyncio.run(_anchors(redis_url, config.team_map())) if redis_url else None)
     return 0
 
 
-def _schedule_warnings(config: Any) -> None:
-    """The teams' schedules: gaps and people primary twice at once, each a warning (the config stands)."""
+async def _anchors(redis_url: str, teams: dict[str, Any]) -> dict[str, date] | str:
+    """Each team's rotation week 0 as the running bot fixed it in Redis (teams it has not fixed yet left out); or
+    why Redis could not say."""
+    from bot.core import keys  # noqa: PLC0415 - only check-config with REDIS_URL reads the anchors
+    from bot.core.redis import open_client  # noqa: PLC0415
+    from bot.core.settings.teams import IMPLICIT  # noqa: PLC0415
+    from bot.core.text import as_text  # noqa: PLC0415
+
+    client = open_client(redis_url)
+    names = list(teams)
+    try:
+        # One GET each: the anchors live in different Redis Cluster slots.
+        read = [client.get(keys.ONCALL_ANCHOR if n == IMPLICIT else keys.oncall_anchor(n)) for n in names]
+        found = await asyncio.wait_for(asyncio.gather(*read), ANCHOR_READ_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - any failure: the warnings assume the anchors, and say so
+        return f"could not be read: Redis did not answer ({type(exc).__name__})"
+    finally:
+        await client.aclose()
+    return {n: date.fromisoformat(as_text(v)) for n, v in zip(names, found, strict=True) if v}
+
+
+def _schedule_warnings(config: Any, anchors: dict[str, date] | str | None) -> None:
+    """The teams' schedules: gaps and people primary twice at once, each a warning (the config stands).
+    ``anchors``: each team's week 0 as the bot fixed it in Redis (or why it could not be read; None: not read)."""
     from bot.oncall.coverage import warnings  # noqa: PLC0415 - only check-config reads the schedules this way
 
     teams = config.team_map()
     print(f"  teams: {', '.join(teams)} (default {config.home_team})")
-    for line in warnings(teams, utcnow(), explicit=bool(config.teams)):
+    known = anchors if isinstance(anchors, dict) else {}
+    lines = warnings(teams, utcnow(), explicit=bool(config.teams), anchors=known)
+    if isinstance(anchors, str) and len(teams) > 1:
+        print(f"  (the rotations' weeks in Redis {anchors}: rotations without rotation_start compared from this week)")
+    elif anchors is None and lines and len(teams) > 1:
+        print("  (rotations without rotation_start compared from this week: the weeks the bot fixed in Redis are read "
+              "only without --file-only, with REDIS_URL)")  # fmt: skip
+    for line in lines:
         print(f"  warning: {line}")
 
 

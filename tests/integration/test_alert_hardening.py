@@ -41,12 +41,13 @@ alerts:
 
 class Rig:
     def __init__(
-        self, tmp: Path, recorder: SlackRecorder, limit: int = 5, extra: str = "", env: dict[str, str] | None = None
-    ) -> None:
+        self, tmp: Path, recorder: SlackRecorder, limit: int = 5, extra: str = "", env: dict[str, str] | None = None,
+        base: str = CONFIG,
+    ) -> None:  # fmt: skip
         self.redis = RedisServer().start()
         self.clock = MovableClock()
         config = tmp / "chatops.yaml"
-        config.write_text(textwrap.dedent(CONFIG % {"limit": limit}) + extra)
+        config.write_text(textwrap.dedent(base % {"limit": limit}) + extra)
         recorder.reset()
         self.recorder = recorder
         self.bot = Bot(redis_url=self.redis.url, slack_api_url=recorder.api_url, config_path=config,

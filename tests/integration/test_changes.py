@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bot.core import keys
-from tests.integration.test_alert_hardening import Rig
+from tests.integration.test_alert_hardening import CONFIG, Rig
 from tests.integration.test_alerts import alert, group
 from tests.support.bot_process import ack_text
 from tests.support.changes_seed import SECRET_KEY, SECRET_VALUE, changes_seed
@@ -30,15 +30,27 @@ kubernetes:
 changes: {secrets: true}
 """
 
+# Teams instead of the one rotation: web owns production, data owns billing (the seeded changes' namespaces).
+TEAMS = (
+    CONFIG.replace("oncall: {timezone: UTC, rotation: [U0ALICE, U0BOB], lead: U0LEAD}\n", "")
+    + """
+default_team: web
+teams:
+  web: {owns: {namespaces: [production]}, schedules: [{rotation: [U0ALICE, U0BOB]}], lead: U0LEAD}
+  data: {owns: {namespaces: [billing]}, schedules: [{rotation: [U0BOB, U0ALICE]}]}
+"""
+)
+
 recorder = pytest.fixture(scope="module", name="recorder")(own_recorder)
 
 
 @pytest.fixture
-def rig(tmp_path: Path, recorder: SlackRecorder) -> Iterator[Rig]:
+def rig(tmp_path: Path, recorder: SlackRecorder, request: pytest.FixtureRequest) -> Iterator[Rig]:
     emulator = KubeEmulator().start()
     emulator.seed(changes_seed())
     kubeconfig = emulator.kubeconfig(tmp_path / "kubeconfig", context="prod")
-    made = Rig(tmp_path, recorder, extra=CLUSTERS, env={"KUBECONFIG": str(kubeconfig)})
+    base = TEAMS if request.node.get_closest_marker("teams") else CONFIG
+    made = Rig(tmp_path, recorder, extra=CLUSTERS, env={"KUBECONFIG": str(kubeconfig)}, base=base)
     made.emulator = emulator  # type: ignore[attr-defined]
     yield made
     made.close()
@@ -149,6 +161,21 @@ def test_a_typed_incident_names_its_service_and_a_bad_one_changes_nothing(rig: R
     assert "scope: billing" in text and "--service" not in rig.doc(1)["title"]
     first = next(line for line in text.splitlines() if line.startswith("<!date^"))
     assert "billing/ledger-settings" in first
+
+
+@pytest.mark.teams
+def test_an_incidents_what_changed_is_grouped_by_the_team_owning_each_namespace(
+    rig: Rig, recorder: SlackRecorder
+) -> None:
+    opened = ack_text(rig.slack.command("open P2 Ledger slow --service=billing", user="U0BOB"))
+    assert "team *data*" in opened  # billing is data's
+    (posted,) = wait_for(lambda: thread_changes(recorder), what="the incident's changes")
+    lines = text_of_blocks(blocks_of(posted)).splitlines()
+    data, web = lines.index("*data* (1)"), next(i for i, ln in enumerate(lines) if ln.startswith("*web (and what no"))
+    assert data < web  # the other teams first, the default team (with what nobody owns) last
+    assert "billing/ledger-settings" in lines[data + 1]
+    assert all("billing/" not in ln for ln in lines[web:])
+    assert any("production/api-gateway" in ln for ln in lines[web:])
 
 
 def test_the_handoff_reviews_the_changes_since_the_last_one(rig: Rig, recorder: SlackRecorder) -> None:

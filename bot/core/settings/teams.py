@@ -17,6 +17,8 @@ from bot.core.settings.incident_response import OnCallConfig, handoff_text
 from bot.core.settings.types import ChannelId, Strict, TimeZoneName, UserId
 
 IMPLICIT = "oncall"  # the one team the ``oncall`` section makes when ``teams`` is not set
+# ``/oncall <word>``'s commands: a team so named could not be shown by ``/oncall <team>``.
+RESERVED = frozenset({"help", "handoff", "cover", "swap", "override", "phone", "test", "team", "teams", "all"})
 TEAM_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
 _HOURS = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])\s*-\s*([01][0-9]|2[0-4]):([0-5][0-9])$")
 DEFAULT_HANDOFF = "mon 09:00"
@@ -136,6 +138,14 @@ class Team(Strict):
         return weekly.timezone if weekly else "UTC"
 
     @property
+    def local_timezone(self) -> str:
+        """Where the team's people read times of day (``until 18:00``, a swap's date): its weekly schedule's
+        timezone, else its first layer's."""
+        weekly = self.weekly
+        layers = self.layers
+        return weekly.timezone if weekly else (layers[0][1].timezone if layers else "UTC")
+
+    @property
     def rotation_start(self) -> date | None:
         weekly = self.weekly
         return weekly.rotation_start if weekly else next((s.rotation_start for s in self.schedules), None)
@@ -174,9 +184,17 @@ def implicit_team(oncall: OnCallConfig) -> Team:
 
 def check_teams(teams: dict[str, Team], default_team: str | None, oncall: OnCallConfig) -> None:
     """The team names, ``default_team`` naming one, and not both ``oncall.rotation`` and ``teams``."""
-    for name in teams:
+    for name, team in teams.items():
         if not TEAM_NAME.match(name):
             raise ValueError(f"teams: {name!r} is not a team name (lowercase letters, digits and -, up to 30)")
+        if name in RESERVED:
+            raise ValueError(f"teams: {name!r} is an /oncall command (`/oncall {name}`); name the team otherwise")
+        for schedule in team.schedules:
+            if sum(s.name == schedule.name for s in team.schedules) > 1:
+                raise ValueError(f"teams.{name}: two schedules are named {schedule.name!r}; give each its own name")
+        if sum(bool(s.rotation) for s in team.schedules) > 1:
+            raise ValueError(f"teams.{name}: one weekly rotation per team (the others would be ignored); "
+                             "make the others layers with hours")  # fmt: skip
     if teams and oncall.rotation:
         raise ValueError("oncall.rotation and teams are both set: move the rotation into a team's schedules")
     if default_team is not None and default_team not in (list(teams) or [IMPLICIT]):

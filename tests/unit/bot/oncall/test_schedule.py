@@ -84,6 +84,13 @@ def test_without_teams_the_oncall_section_is_one_implicit_team() -> None:
         ("teams: {data: {schedules: [{layers: [{rotation: [U0A1], hours: '25:00-02:00'}]}]}}", "not hours"),
         ("teams: {data: {schedules: [{layers: [{rotation: [U0A1], hours: '08:00-08:00'}]}]}}", "covers no hours"),
         ("teams: {data: {user_group: U0NOTAGROUP}}", "not a Slack user group id"),
+        ("teams: {cover: {lead: U0L1}}", "'cover' is an /oncall command"),
+        ("teams: {help: {lead: U0L1}}", "'help' is an /oncall command"),
+        ("teams: {data: {schedules: [{rotation: [U0A1]}, {rotation: [U0B1]}]}}", "two schedules are named 'weekly'"),
+        (
+            "teams: {data: {schedules: [{name: a, rotation: [U0A1]}, {name: b, rotation: [U0B1]}]}}",
+            "one weekly rotation per team",
+        ),
     ],
 )
 def test_bad_team_config_is_refused_clearly(text: str, problem: str) -> None:
@@ -153,6 +160,28 @@ def test_check_config_warns_of_a_gap_with_the_team_hours_and_lead() -> None:
     assert gaps("platform", PLATFORM, date(2026, 3, 25)) is None
     nothing = gaps("empty", team("lead: U0LEAD"), date(2026, 3, 25))
     assert nothing is not None and "00:00-24:00 UTC" in nothing
+
+
+def test_a_gap_in_the_other_half_of_the_year_is_reported_too() -> None:
+    # Berlin's 08:00-20:00 is 07:00-19:00 UTC in winter, 06:00-18:00 UTC in summer; the UTC night layer starts 20:00.
+    sun = team(
+        "schedules: [{name: sun, layers: [{rotation: [U0DAY], hours: '08:00-20:00', timezone: Europe/Berlin},\n"
+        "                                  {rotation: [U0NIGHT], hours: '20:00-07:00', timezone: UTC}]}]\nlead: U0L"
+    )
+    found = gaps("ops", sun, date(2026, 1, 15))
+    assert found == (
+        "team ops: 19:00-20:00 UTC on days like 2026-01-15; 18:00-20:00 UTC on days like 2026-03-30 covered by "
+        "no layer and no weekly schedule (lead U0L takes them: a gap)"
+    )
+    summer_only = team(
+        "schedules: [{name: sun, layers: [{rotation: [U0DAY], hours: '07:00-20:00', timezone: Europe/Berlin},\n"
+        "                                  {rotation: [U0NIGHT], hours: '19:00-06:00', timezone: UTC}]}]"
+    )
+    late = gaps("ops", summer_only, date(2026, 11, 1))  # covered all winter; not 18:00-19:00 UTC in summer
+    assert late == (
+        "team ops: 18:00-19:00 UTC on days like 2027-03-29 covered by no layer and no weekly schedule (nobody (no "
+        "lead either) takes them: a gap)"
+    )
 
 
 def test_check_config_warns_of_a_person_primary_in_two_teams_at_the_same_hour() -> None:

@@ -28,10 +28,12 @@ def report(reliability: Reliability) -> Weekly:
 
 
 def test_reliability_groups_incidents_by_team() -> None:
-    lines = reliability_lines(report(Reliability(incidents=INCIDENTS, pages=3, owners=owners(TEAMS, "platform"))))
-    assert lines[0] == "_data_: 2 incident(s)"
+    paged = {1: 2, 3: 1}  # INC-1 paged twice (the default team's), INC-3 once (data's)
+    week = Reliability(incidents=INCIDENTS, pages=3, paged=paged, owners=owners(TEAMS, "platform"))
+    lines = reliability_lines(report(week))
+    assert lines[0] == "_data_: 2 incident(s), 1 page(s)"
     assert lines[1:2] == [f"    {ln}" for ln in severity_lines(INCIDENTS[1:3])]
-    assert lines[2] == "_platform (and what no team owns)_: 2 incident(s)"
+    assert lines[2] == "_platform (and what no team owns)_: 2 incident(s), 2 page(s)"
     assert lines[3:5] == [f"    {ln}" for ln in severity_lines([INCIDENTS[0], INCIDENTS[3]])]
     assert lines[5].startswith("Pages sent: 3")
 
