@@ -8,6 +8,7 @@ holds calls until then). It serves until its stdin closes (the shell that starte
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 import sys
@@ -67,7 +68,6 @@ def say(event: str, **fields: Any) -> None:
 
 async def serve(directory: Path) -> None:
     import kmock
-    from moto.server import ThreadedMotoServer
 
     from demo import aws, seed
     from demo.alerts import DemoAlertmanager
@@ -79,11 +79,9 @@ async def serve(directory: Path) -> None:
     cluster.load(seed.cluster(datetime.now(UTC)))
     server = kmock.Server(cluster)
     await server.__aenter__()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    moto_url = f"http://{host}:{port}"
-    eks = aws.DemoEks(moto_url)
+    # AWS's endpoint first, moto behind it once it is up: every call waits for the seeding, which follows moto's
+    # start, so moto (its import alone is 0.2 s) starts after the bot has been told where everything listens
+    eks = aws.DemoEks(moto_url="")
     alertmanager = DemoAlertmanager()
     statuspage = StatuspageStandIn()
     urls = {"alertmanager": alertmanager.url, "statuspage": statuspage.url}
@@ -94,15 +92,31 @@ async def serve(directory: Path) -> None:
         "STATUSPAGE_API_KEY": StatuspageStandIn.KEY,
     }
     say("listening", env=env, config=config(urls), alertmanager=alertmanager.url)
+    gc.enable()  # start-up ran without the cyclic collector (see main)
+    moto = None
     try:
-        await asyncio.to_thread(aws.seed, moto_url, eks)
+        moto = await asyncio.to_thread(_moto, eks)
+        await asyncio.to_thread(aws.seed, eks.moto_url, eks)
     except Exception as exc:  # noqa: BLE001 - the cluster and the rest still serve; the shell's log says why
+        eks.seeded.set()  # calls are answered (moto's errors) rather than held
         print(f"demo: seeding AWS failed: {type(exc).__name__}: {exc}", file=sys.stderr)
     await asyncio.to_thread(sys.stdin.read)  # until the shell closes our stdin
     for standin in (eks, alertmanager, statuspage):
         standin.stop()
-    moto.stop()
+    if moto is not None:
+        moto.stop()
     await server.__aexit__(None, None, None)
+
+
+def _moto(eks: Any) -> Any:
+    """moto's server on loopback, behind ``eks`` (the demo's AWS endpoint)."""
+    from moto.server import ThreadedMotoServer
+
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    eks.moto_url = f"http://{host}:{port}"
+    return moto
 
 
 def _version() -> dict[str, str]:
@@ -117,6 +131,7 @@ def main(argv: list[str]) -> int:
         return 2
     directory = Path(argv[0])
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    gc.disable()  # until it listens: start-up allocates what the platform keeps, the collector would free nothing
     try:
         asyncio.run(serve(directory))
     except KeyboardInterrupt:

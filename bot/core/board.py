@@ -70,11 +70,14 @@ class Board:
 class Periodic:
     """A job the poller runs at most every ``every`` (replicas coordinate inside the job, through Redis).
 
-    ``run(now)`` gets the bot's clock; a failure is logged once while it lasts, and the job runs again next time."""
+    ``run(now)`` gets the bot's clock; a failure is logged once while it lasts, and the job runs again next time.
+    ``first_after``: the first run waits that long after the poller starts (by the bot's clock), for a job whose
+    work can wait while start-up answers people first."""
 
     key: str
     every: timedelta
     run: Callable[[datetime], Awaitable[object]]
+    first_after: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)

