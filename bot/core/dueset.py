@@ -31,9 +31,14 @@ end
 return out
 """
 
+# ARGV[3] '1': a due time set while the member was handled (armed again meanwhile) stands when it is earlier.
 _COMPLETE = """
 redis.call('ZREM', KEYS[2], ARGV[1])
-if ARGV[2] ~= '' then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
+if ARGV[2] ~= '' then
+  local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
+  if ARGV[3] == '1' and held and tonumber(held) <= tonumber(ARGV[2]) then return 1 end
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+end
 return 1
 """
 
@@ -83,12 +88,13 @@ class DueSet(RedisBacked):
         async with self.io():
             await self.redis.zadd(self.pending_key, {member: lease_until.timestamp()}, xx=True)
 
-    async def complete(self, member: str, next_due: datetime | None) -> None:
-        """Release a claimed member, scheduling it again at ``next_due`` if given."""
+    async def complete(self, member: str, next_due: datetime | None, *, keep_earlier: bool = False) -> None:
+        """Release a claimed member, scheduling it again at ``next_due`` if given. ``keep_earlier``: when it was armed
+        again while being handled (due at once: someone asked to escalate, a hand-over) and that is sooner, that
+        stands."""
+        due = "" if next_due is None else next_due.timestamp()
         async with self.io():
-            await self._complete(
-                keys=[self.due_key, self.pending_key], args=[member, "" if next_due is None else next_due.timestamp()]
-            )
+            await self._complete(keys=[self.due_key, self.pending_key], args=[member, due, "1" if keep_earlier else ""])
 
     async def scheduled(self, members: Sequence[str]) -> set[str]:
         """Which of ``members`` are due or being handled."""

@@ -351,9 +351,10 @@ TABLE: tuple[KeyDoc, ...] = (
     ),
     KeyDoc(
         "`oncall:cover:{id}`",
-        "hash: `team`, `kind`, `by`, `start`, `until`, `for`, `taker`, `answer`, `channel`, `ts` (TTL: the span's end)",
-        "a cover, swap or take-over request: Lua HSETNX of `taker` (the first of any number of clicks wins; the "
-        "rest are told who took it)",
+        "hash: `team`, `kind`, `by`, `start`, `until`, `for`, `taker`, `answer`, `told`, `channel`, `ts` (TTL: the "
+        "span's end)",
+        "a cover, swap or take-over request: Lua HSETNX of `taker` or `answer` (the first of any number of clicks "
+        "wins; the rest are told who took it); `told`: the requester told, once, after the covers are kept",
     ),
     KeyDoc(
         "`oncall:handoff:<team>:<time>`",

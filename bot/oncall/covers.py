@@ -64,16 +64,19 @@ class Covers(RedisBacked):
         self._claim = redis.register_script(_CLAIM)
 
     async def _shift_in(self, teams: list[str], person: str, at: datetime) -> tuple[str, schedule.TeamShift]:
-        """The first of ``teams`` where ``person`` has a shift (now or next), and that shift: a lead of one team on a
-        rotation of another asks in the team of the rotation."""
+        """``person``'s current shift, else their next, in any of ``teams`` (the soonest; a tie: the first team in
+        the config's order), and its team: a lead of one team on a rotation of another asks in the rotation's."""
         if not teams:
             raise UserError("You are in no team's schedule; only people on a rotation ask for cover.")
+        found = []
         for team in teams:
-            found = self.roster.teams[team]
-            shift = schedule.shift_of(found, person, at, await self.roster.anchor(team, at))
+            shift = schedule.shift_of(self.roster.teams[team], person, at, await self.roster.anchor(team, at))
             if shift is not None:
-                return team, shift
-        raise UserError(f"You have no shift in team {' or '.join(teams)} in the next weeks.")
+                found.append((max(shift.started, at), team, shift))
+        if not found:
+            raise UserError(f"You have no shift in team {' or '.join(teams)} in the next weeks.")
+        soonest = min(found, key=lambda f: f[0])
+        return soonest[1], soonest[2]
 
     async def ask(self, requester: str, ask: CoverAsk) -> str:
         """Cover of ``requester``'s current or next shift, asked in the team's channel (or of ``ask.person``)."""
@@ -115,7 +118,8 @@ class Covers(RedisBacked):
         if winner != taker:
             return f"Already taken by {user(winner)}."
         # The taker's retry redoes the write a failure after the claim left undone (kept once, told once).
-        if await self._cover(team, request, cover):
+        await self._cover(team, [(request, cover)])
+        if await self._tell_once(request):
             self._later(self._dm(by, f"✅ {user(taker)} covers you from {when(start)} until {when(until)}."))
             self._later(self._settle(found, f"✅ Covered by {user(taker)} from {when(start)} until {when(until)}."))
         said = f"cover {user(by)} from {when(start)} until {when(until)}."
@@ -130,7 +134,7 @@ class Covers(RedisBacked):
             raise UserError(f"You and {user(ask.person)} are in no team together.")
         now = self.clock()
         if not now.date() - timedelta(days=1) <= ask.day <= now.date() + MAX_SWAP_AHEAD:
-            raise UserError(f"Name a day of your shift from today to {MAX_SWAP_AHEAD.days} days ahead.")
+            raise UserError(f"Name a day of your shift within the next {MAX_SWAP_AHEAD.days} days.")
         team, found = await self._shift_on(shared, requester, ask.day, now)
         mine, theirs = await self._swapped(team, found, ask.person)
         fields = {"team": team, "kind": "swap", "by": requester, "for": ask.person,
@@ -172,7 +176,8 @@ class Covers(RedisBacked):
         """Someone not an operator asks the team's primary to take over for ``duration``."""
         now = self.clock()
         name, _ = self.roster.team(team)
-        asked = (await self.roster.now(now, name)).primary  # the lead where no schedule names anyone
+        who = await self.roster.now(now, name)
+        asked, role = (who.primary, "primary") if who.primary else (who.lead, "lead")  # the lead: unscheduled hours
         if asked == person:
             return "You are on call already."
         if asked is None:
@@ -183,14 +188,16 @@ class Covers(RedisBacked):
         request = await self._keep(fields, until)
         await self._post(request, asked, f"{user(person)} asks to take over", render.takeover_request_blocks(
             request, person, name, until))  # fmt: skip
-        return f"Asked {user(asked)} (primary of {name}) to let you take over until {when(until)}."
+        return f"Asked {user(asked)} ({role} of {name}) to let you take over until {when(until)}."
 
     async def take_over(self, team: str, person: str, duration: timedelta) -> str:
         """An operator is primary of ``team`` from now for ``duration``."""
         now = self.clock()
         name, _ = self.roster.team(team)
         cover = Cover(person, now, now + duration, replaces=None, by=person, kind="take over")
-        await self._cover(name, secrets.token_hex(8), cover)
+        # One per person and minute: a double click keeps one cover and says it once.
+        if not await self._cover(name, [(f"take-over:{person}:{now:%Y%m%dT%H%M}", cover)]):
+            return f"You took over already: you are primary of team {name}."
         self._later(self._dm(self.config.team_channel(name), f"{user(person)} took over on call of team {name} "
                              f"until {when(cover.until)}."))  # fmt: skip
         return f"You are primary of team {name} until {when(cover.until)}."
@@ -198,6 +205,8 @@ class Covers(RedisBacked):
     async def answer(self, request: str, person: str, yes: bool) -> str:
         """Accept or decline a swap or a take-over request (only the person asked)."""
         found = await self._read(request)
+        if found.get("kind") not in ("swap", "take over"):
+            raise UserError("A cover request is taken with its Take button.")
         if person != found.get("for"):
             raise UserError(f"Only {user(found.get('for'))} answers this request.")
         by, team, kind = found["by"], found["team"], found["kind"]
@@ -212,8 +221,8 @@ class Covers(RedisBacked):
                 self._later(self._settle(found, f"Declined by {user(person)}."))
             return "Declined." if won else "You declined it already."
         # Accepted: the retry redoes the writes a failure after the claim left undone (each kept once, told once).
-        kept = [await self._cover(team, cover_id, cover) for cover_id, cover in covers]
-        if any(kept):
+        await self._cover(team, covers)  # both halves of a swap or neither
+        if await self._tell_once(request):
             self._later(self._dm(by, f"✅ {user(person)} accepted your {kind} request."))
             self._later(self._settle(found, f"✅ Accepted by {user(person)}."))
         return "Accepted." if won else "You accepted it already."
@@ -289,14 +298,19 @@ class Covers(RedisBacked):
         """``cover`` at its shift's instants with the config of now."""
         return shifts.placed(self.roster.teams[team], await self.roster.anchor(team, cover.start), cover)
 
-    async def _cover(self, team: str, cover_id: str, cover: Cover) -> bool:
-        """Keep ``cover`` under ``cover_id`` unless it is kept already; whether this call kept it."""
+    async def _cover(self, team: str, covers: list[tuple[str, Cover]]) -> bool:
+        """Keep ``covers`` (id, cover) all at once, unless they are kept already; whether this call kept them."""
         now = self.clock()
         found, anchor = self.roster.teams[team], await self.roster.anchor(team, now)
         await self.store.prune_covers(team, now, lambda c: shifts.placed(found, anchor, c).until)
-        kept = await self.store.add_cover(team, cover_id, cover, now)
+        kept = await self.store.add_covers(team, covers, now)
         self.roster.forget_override()
         return kept
+
+    async def _tell_once(self, request: str) -> bool:
+        """Whether this call is the one to tell the requester and settle the request's message (after what was
+        taken or accepted is kept: a retry after a failure tells them then)."""
+        return (await self._first(request, "told", "1"))[0]
 
     async def _require_member(self, team: str, person: str, *, them: bool = False) -> None:
         found = self.roster.teams[team]

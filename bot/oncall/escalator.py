@@ -227,10 +227,9 @@ class Escalator:
         if not sent:
             try:
                 await self._send(incident, step, target, targets, now=now, generation=generation)
-            except ChainRestarted:  # handed over while this page was out: the new team's chain starts at once
+            except ChainRestarted:  # handed over while this page was out: the hand-over armed the new team's chain
                 log.info("%s was handed over while step %d was paged; the new team's chain starts", incident.ref, step)
-                await self.store.complete(number, now)
-                self.wake()
+                await self.store.complete(number, None)
             return
         await self.store.complete(number, self._next_due(incident, step, len(targets), now))
 

@@ -75,8 +75,8 @@ class HandoffChecklist(RedisBacked):
         active = await self.incidents.active()
         past_week = await self.incidents.recent(now - timedelta(days=7))
         if several:  # each team reviews its own incidents
-            active = [i for i in active if (i.team or self.config.home_team) == name]
-            past_week = [i for i in past_week if (i.team or self.config.home_team) == name]
+            active = [i for i in active if self.roster.owner(i.team) == name]  # a team gone: the default's
+            past_week = [i for i in past_week if self.roster.owner(i.team) == name]
         open_now = sorted(active, key=lambda i: (i.severity.value, i.number))
         covers = [c for c in await self.roster.covers(name, now) if c.until > now]
         lines = []

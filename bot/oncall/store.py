@@ -77,6 +77,24 @@ return step
 """
 
 
+# KEYS[1] a team's covers; ARGV: id, JSON, id, JSON, …. All kept (1), or none when any id is kept already (0).
+_ADD_COVERS = """
+for i = 1, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then return 0 end
+end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+
+def _cover_json(cover_id: str, cover: Cover, now: datetime) -> str:
+    return json.dumps({
+        "id": cover_id, "user": cover.user, "start": cover.start.isoformat(), "until": cover.until.isoformat(),
+        "replaces": cover.replaces, "by": cover.by, "kind": cover.kind, "at": now.isoformat(),
+        **({"shift": cover.shift.to_json()} if cover.shift is not None else {}),
+    })  # fmt: skip
+
+
 class EscalationState(NamedTuple):
     incident: Incident | None
     step: int
@@ -97,6 +115,7 @@ class OnCallStore(RedisBacked):
         self._repage = redis.register_script(_REPAGE)
         self._early = redis.register_script(_EARLY)
         self._restart = redis.register_script(_RESTART)
+        self._add_covers = redis.register_script(_ADD_COVERS)
         self._record_held = redis.register_script(_RECORD_HELD_PAGE)
 
     async def arm(self, number: int, due: datetime) -> None:
@@ -117,8 +136,9 @@ class OnCallStore(RedisBacked):
         await self.deadlines.renew(str(number), lease_until)
 
     async def complete(self, number: int, next_due: datetime | None) -> None:
-        """Release a claimed number, scheduling its next page if there is one."""
-        await self.deadlines.complete(str(number), next_due)
+        """Release a claimed number, scheduling its next page if there is one (unless it was armed sooner while it
+        was paged: an escalation asked for, a hand-over to another team)."""
+        await self.deadlines.complete(str(number), next_due, keep_earlier=True)
 
     async def is_scheduled(self, numbers: list[int]) -> set[int]:
         found = await self.deadlines.scheduled([str(n) for n in numbers])
@@ -127,7 +147,8 @@ class OnCallStore(RedisBacked):
     async def state(self, number: int) -> EscalationState:
         """The incident, its next step (1 if never paged), whether that step was already sent, whether it is due at
         once (the person before could not be reached), and the chain's generation (a hand-over starts another)."""
-        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+        # One transaction (both keys in the incident's slot): a hand-over cannot land between the two reads.
+        async with self.io(), self.redis.pipeline(transaction=True) as pipe:
             pipe.hget(keys.doc(number), "doc")
             pipe.hgetall(keys.escalation(number))
             raw, esc = await pipe.execute()
@@ -216,20 +237,20 @@ class OnCallStore(RedisBacked):
         covers.sort(key=lambda c: (c["at"], c["id"]))
         return [_cover(c) for c in covers]
 
-    async def add_cover(self, team: str, cover_id: str, cover: Cover, now: datetime) -> bool:
-        """Keep ``cover`` (its span ended, it is dropped by the next ``prune``) and note it on the on-call timeline,
-        unless a cover is kept under ``cover_id`` already (a retried write changes nothing); whether it was kept."""
-        payload = json.dumps({
-            "id": cover_id, "user": cover.user, "start": cover.start.isoformat(), "until": cover.until.isoformat(),
-            "replaces": cover.replaces, "by": cover.by, "kind": cover.kind, "at": now.isoformat(),
-            **({"shift": cover.shift.to_json()} if cover.shift is not None else {}),
-        })  # fmt: skip
+    async def add_covers(self, team: str, covers: Sequence[tuple[str, Cover]], now: datetime) -> bool:
+        """Keep each ``(id, cover)`` (its span ended, it is dropped by the next ``prune``), all or none in one script
+        (a swap's two halves), unless covers are kept under those ids already (a retried write changes nothing); then
+        note each on the on-call timeline. Whether this call kept them."""
+        payloads = [_cover_json(cover_id, cover, now) for cover_id, cover in covers]
         async with self.io():
-            if not await self.redis.hsetnx(keys.oncall_covers(team), cover_id, payload):
+            pairs = [x for (cover_id, _), payload in zip(covers, payloads, strict=True) for x in (cover_id, payload)]
+            kept = await self._add_covers(keys=[keys.oncall_covers(team)], args=pairs)
+            if not int(kept):
                 return False
-            # Two keys in two Redis Cluster slots: the record follows the change.
-            await self.redis.xadd(keys.ONCALL_TIMELINE, {"at": now.isoformat(), "actor": cover.by, "kind": cover.kind,
-                                                         "text": payload}, maxlen=10_000, approximate=True)  # fmt: skip
+            # Another key in another Redis Cluster slot: the record follows the change.
+            for (_, cover), payload in zip(covers, payloads, strict=True):
+                entry = {"at": now.isoformat(), "actor": cover.by, "kind": cover.kind, "text": payload}
+                await self.redis.xadd(keys.ONCALL_TIMELINE, entry, maxlen=10_000, approximate=True)  # type: ignore[arg-type]
         return True
 
     async def prune_covers(self, team: str, now: datetime, until: Callable[[Cover], datetime] | None = None) -> None:

@@ -140,7 +140,11 @@ async def _anchors(redis_url: str, teams: dict[str, Any]) -> dict[str, date] | s
         return f"could not be read: Redis did not answer ({type(exc).__name__})"
     finally:
         await client.aclose()
-    return {n: date.fromisoformat(as_text(v)) for n, v in zip(names, found, strict=True) if v}
+    anchors = {}
+    for name, value in zip(names, found, strict=True):
+        with contextlib.suppress(ValueError):  # not a date (written by hand?): that team's week 0 is assumed
+            anchors[name] = date.fromisoformat(as_text(value)) if value else None
+    return {name: day for name, day in anchors.items() if day is not None}
 
 
 def _schedule_warnings(config: Any, anchors: dict[str, date] | str | None) -> None:
