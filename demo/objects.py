@@ -116,3 +116,27 @@ def event(
         "firstTimestamp": iso(when),
         "involvedObject": {"kind": "Pod", "namespace": namespace, "name": obj},
     }
+
+
+def certificate(name: str, namespace: str, not_after: datetime, revision: int, *, domain: str = "example.com") -> Obj:
+    """A cert-manager Certificate of ``<name>.<domain>``, Ready, from ClusterIssuer ``letsencrypt``: issued 90 days
+    before ``not_after``, renewed 30 days before it."""
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {**meta(name, namespace), "generation": 1},
+        "spec": {
+            "secretName": name,
+            "dnsNames": [f"{name}.{domain}"],
+            "issuerRef": {"kind": "ClusterIssuer", "name": "letsencrypt"},
+        },
+        "status": {
+            "conditions": [
+                {"type": "Ready", "status": "True", "reason": "Ready", "message": "Certificate is up to date"}
+            ],
+            "notAfter": iso(not_after),
+            "notBefore": iso(not_after - timedelta(days=90)),
+            "renewalTime": iso(not_after - timedelta(days=30)),
+            "revision": revision,
+        },
+    }

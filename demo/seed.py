@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from demo.objects import Obj, container, event, iso, meta, node, pod
+from demo.objects import Obj, certificate, container, event, iso, meta, node, pod
 
 NS = "production"
 VELERO = "velero"
@@ -256,36 +256,14 @@ def platform(now: datetime) -> dict[str, list[Obj]]:
         "v1/services": [storefront],
         "v1/namespaces": [{"apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns)} for ns in (NS, VELERO)],
         "cert-manager.io/v1/certificates": [
-            certificate("api-tls", now + timedelta(days=5, hours=6), 3),
-            certificate("web-tls", now + timedelta(days=62), 5),
+            certificate("api-tls", NS, now + timedelta(days=5, hours=6), 3, domain="demo.example.com"),
+            certificate("web-tls", NS, now + timedelta(days=62), 5, domain="demo.example.com"),
         ],
         "v1/events": [
             event("payments-oom", NS, "BackOff", "payments-pay1x7f-b0q", now - timedelta(minutes=2), count=31),
             event("node-14-notready", NS, "NodeNotReady", "ip-10-0-1-14.ec2.internal", now - timedelta(minutes=40)),
             event("orders-data-pending", NS, "ProvisioningFailed", "orders-data", now - timedelta(minutes=20), 9),
         ],
-    }
-
-
-def certificate(name: str, not_after: datetime, revision: int) -> Obj:
-    return {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": {**meta(name, NS), "generation": 1},
-        "spec": {
-            "secretName": name,
-            "dnsNames": [f"{name.removesuffix('-tls')}.demo.example.com"],
-            "issuerRef": {"kind": "ClusterIssuer", "name": "letsencrypt"},
-        },
-        "status": {
-            "conditions": [
-                {"type": "Ready", "status": "True", "reason": "Ready", "message": "Certificate is up to date"}
-            ],
-            "notAfter": iso(not_after),
-            "notBefore": iso(not_after - timedelta(days=90)),
-            "renewalTime": iso(not_after - timedelta(days=30)),
-            "revision": revision,
-        },
     }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from tests.support.cluster_seed import iso
+from demo.objects import certificate
 
 Obj = dict[str, Any]
 NS = "shop"
@@ -96,28 +96,6 @@ def bindings() -> dict[str, list[Obj]]:
     }
 
 
-def certificate(name: str, not_after: datetime, revision: int, now: datetime) -> Obj:
-    return {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": _meta(name, NS),
-        "spec": {
-            "secretName": name,
-            "dnsNames": [f"{name}.example.com"],
-            "issuerRef": {"kind": "ClusterIssuer", "name": "letsencrypt"},
-        },
-        "status": {
-            "conditions": [
-                {"type": "Ready", "status": "True", "reason": "Ready", "message": "Certificate is up to date"}
-            ],
-            "notAfter": iso(not_after),
-            "notBefore": iso(not_after - timedelta(days=90)),
-            "renewalTime": iso(not_after - timedelta(days=30)),
-            "revision": revision,
-        },
-    }
-
-
 def seed(now: datetime) -> dict[str, list[Obj]]:
     return {
         "v1/pods": pods(),
@@ -128,9 +106,9 @@ def seed(now: datetime) -> dict[str, list[Obj]]:
         ],
         **bindings(),
         "cert-manager.io/v1/certificates": [
-            certificate("api-tls", now + timedelta(days=5), 1, now),
-            certificate("web-tls", now + timedelta(days=60), 2, now),
-            certificate("broken-tls", now + timedelta(days=3), 3, now),
+            certificate("api-tls", NS, now + timedelta(days=5), 1),
+            certificate("web-tls", NS, now + timedelta(days=60), 2),
+            certificate("broken-tls", NS, now + timedelta(days=3), 3),
         ],
         "cert-manager.io/v1/certificaterequests": [],
     }
