@@ -108,25 +108,6 @@ def test_every_oncall_and_operations_store_method(redis_url: str) -> None:
         _, step, sent, early, _ = await oncall.state(number)
         assert (step, sent, early) == (2, False, True)
         await oncall.complete(number, NOW + timedelta(minutes=5))
-        # Handed over while step 2 is out: the chain restarts in a new generation and is armed at once; the old
-        # page is not recorded in the new chain, and its sooner due time outlives the old chain's next.
-        await oncall.arm(number, NOW)
-        assert number in await oncall.claim_due(NOW, NOW + timedelta(seconds=60))
-        old = (await oncall.state(number)).generation
-        await oncall.restart(number)
-        await oncall.arm(number, NOW)
-        with pytest.raises(ChainRestarted):
-            await oncall.record_page(number, 2, page, generation=old)
-        await oncall.complete(number, NOW + timedelta(minutes=30))
-        assert number in await oncall.claim_due(NOW, NOW + timedelta(seconds=60))
-        fresh = await oncall.state(number)
-        assert (fresh.step, fresh.sent, fresh.generation) == (1, False, str(int(old) + 1))
-        assert await oncall.record_page(number, 1, page, generation=fresh.generation)
-        # A swap's two halves are kept together or not at all.
-        one = Cover("U2", NOW, NOW + timedelta(hours=4), replaces="U1", by="U1", kind="swap")
-        assert await oncall.add_covers("web", [("r:a", one)], NOW)
-        assert not await oncall.add_covers("web", [("r:a", one), ("r:b", one)], NOW)
-        assert [c.user for c in await oncall.covers("web")] == ["U2"]
         await oncall.cancel(number)
         assert await oncall.is_scheduled([number]) == set()
         assert await oncall.anchor(date(2026, 11, 23)) == await oncall.anchor(date(2030, 1, 7))
@@ -150,6 +131,36 @@ def test_every_oncall_and_operations_store_method(redis_url: str) -> None:
         assert await offers.take(offer, "U2", NOW, "t2") is None
         await AuditLog(conn.client, conn.description).record({"kind": "runbook", "actor": "U1", "n": 1})
         assert await conn.client.xlen(keys.AUDIT) >= 1
+
+    run(redis_url, body)
+
+
+def test_a_hand_over_while_a_page_is_out_and_a_swaps_two_halves(redis_url: str) -> None:
+    async def body(conn: RedisConnection) -> None:
+        store = IncidentStore(conn.client, conn.description)
+        oncall = OnCallStore(conn.client, conn.description)
+        number = await opened(store, "handed over")
+        page = TimelineEntry(at=NOW, actor="U1", kind="was paged", text="step 1")
+        # Handed over while a page is out: the chain restarts in a new generation and is armed at once; the old
+        # page is not recorded in the new chain, and its sooner due time outlives the old chain's next.
+        await oncall.arm(number, NOW)
+        assert number in await oncall.claim_due(NOW, NOW + timedelta(seconds=60))
+        old = (await oncall.state(number)).generation
+        await oncall.restart(number)
+        await oncall.arm(number, NOW)
+        with pytest.raises(ChainRestarted):
+            await oncall.record_page(number, 1, page, generation=old)
+        await oncall.complete(number, NOW + timedelta(minutes=30))
+        assert number in await oncall.claim_due(NOW, NOW + timedelta(seconds=60))
+        fresh = await oncall.state(number)
+        assert (fresh.step, fresh.sent, fresh.generation) == (1, False, str(int(old) + 1))
+        assert await oncall.record_page(number, 1, page, generation=fresh.generation)
+        # A swap's two halves are kept together or not at all.
+        one = Cover("U2", NOW, NOW + timedelta(hours=4), replaces="U1", by="U1", kind="swap")
+        assert await oncall.add_covers("web", [("r:a", one)], NOW)
+        assert not await oncall.add_covers("web", [("r:a", one), ("r:b", one)], NOW)
+        assert [c.user for c in await oncall.covers("web")] == ["U2"]
+        await oncall.cancel(number)
 
     run(redis_url, body)
 
