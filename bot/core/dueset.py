@@ -2,9 +2,10 @@
 being handled (each with a lease), moved between them by Lua scripts.
 
 A claim moves due members (and pending ones whose lease ran out: their replica died) into ``pending`` in one
-script, so each is taken by exactly one replica; the holder renews its lease while it works and completes the
-member (with its next due time, or none). Nothing lives in process memory: a restart loses no deadline. The two
-keys share a hash tag (``{esc}:due``, ``{esc}:pending``) so the scripts run on Redis Cluster.
+script, so each is taken by exactly one replica; one armed again while it is handled stays due until it is
+released. The holder renews its lease while it works and completes the member (with its next due time, or none).
+Nothing lives in process memory: a restart loses no deadline. The two keys share a hash tag (``{esc}:due``,
+``{esc}:pending``) so the scripts run on Redis Cluster.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from datetime import datetime
 from bot.core.redis import Client, RedisBacked
 from bot.core.text import as_text
 
+# A member due again while a replica handles it (armed meanwhile: an escalation asked for, a hand-over) stays due
+# until that replica completes it: one replica at a time handles a member.
 _CLAIM = """
 local out = {}
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
@@ -22,11 +25,17 @@ for _, m in ipairs(expired) do
   redis.call('ZADD', KEYS[2], ARGV[2], m)
   table.insert(out, m)
 end
+local taken = {}
+for _, m in ipairs(out) do taken[m] = true end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
 for _, m in ipairs(due) do
-  redis.call('ZREM', KEYS[1], m)
-  redis.call('ZADD', KEYS[2], ARGV[2], m)
-  table.insert(out, m)
+  if taken[m] then
+    redis.call('ZREM', KEYS[1], m)
+  elseif not redis.call('ZSCORE', KEYS[2], m) then
+    redis.call('ZREM', KEYS[1], m)
+    redis.call('ZADD', KEYS[2], ARGV[2], m)
+    table.insert(out, m)
+  end
 end
 return out
 """

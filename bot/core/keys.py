@@ -334,8 +334,9 @@ TABLE: tuple[KeyDoc, ...] = (
         "Lua: marks a step done and appends its timeline entry, once; `early` makes the next step due at once; "
         "`paged_as`: the severity of the last page (made more urgent, that step is paged again); `held:<user>`: "
         "paged while the chain's paging is held (a P1 in a maintenance window's scope pages its owner), once; "
-        "`gen`: raised when the incident is handed over to another team (the chain starts again; a page out in the "
-        "old chain is not recorded in the new)",
+        "`gen`: the chain's generation, the incident's `handovers` (a hand-over to another team starts the chain "
+        "again, by the hand-over or by the first page after it, once; a page out in an older chain is not recorded "
+        "in the new)",
     ),
     KeyDoc(
         "`oncall:anchor`, `oncall:override`, `oncall:timeline`",
@@ -351,10 +352,12 @@ TABLE: tuple[KeyDoc, ...] = (
     ),
     KeyDoc(
         "`oncall:cover:{id}`",
-        "hash: `team`, `kind`, `by`, `start`, `until`, `for`, `taker`, `answer`, `told`, `channel`, `ts` (TTL: the "
-        "span's end)",
+        "hash: `team`, `kind`, `by`, `start`, `until`, `for`, `taker`, `answer`, `told`, `channel`, `ts` (TTL: a "
+        "day past the span's end)",
         "a cover, swap or take-over request: Lua HSETNX of `taker` or `answer` (the first of any number of clicks "
-        "wins; the rest are told who took it); `told`: the requester told, once, after the covers are kept",
+        "wins; the rest are told who took it); `told`: the requester told and the covers noted on "
+        "`oncall:timeline`, once, after they are kept (given back when the note fails); an operator's take-over "
+        "(`take-over:<person>:<minute>`, kind `operator take-over`) keeps only its `told`",
     ),
     KeyDoc(
         "`oncall:handoff:<team>:<time>`",

@@ -229,7 +229,7 @@ def hand_over(
     before = incident.team or default
     if before == team:
         raise NoChange(incident, f"{incident.ref} is team {team}'s already")
-    changes: dict[str, object] = {"team": team, "version": incident.version + 1}
+    changes: dict[str, object] = {"team": team, "handovers": incident.handovers + 1, "version": incident.version + 1}
     if incident.state is State.OPEN:
         changes["respond_by"] = respond_by
     return incident.model_copy(update=changes), TimelineEntry(

@@ -134,6 +134,7 @@ class Incident(BaseModel):
     ticket_key: str | None = Field(default=None, description="its ticket in the issue tracker (OPS-1234, org/repo#5)")
     ticket_url: str | None = Field(default=None, description="that ticket's page")
     team: str | None = Field(default=None, description="the team it belongs to (None: the default team)")
+    handovers: int = Field(default=0, description="times handed over to another team: its paging chain's generation")
     version: int = 1
 
     @model_validator(mode="before")

@@ -4,6 +4,7 @@ What is taken or accepted becomes a cover of the team (``bot.oncall.schedule.Cov
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -17,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import keys, slack
 from bot.core.errors import UserError
 from bot.core.permissions import Access
-from bot.core.redis import Client, RedisBacked
+from bot.core.redis import Client, RedisBacked, StoreUnavailable
 from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import BackgroundTasks
@@ -32,6 +33,8 @@ from bot.oncall.store import OnCallStore
 log = logging.getLogger(__name__)
 
 MAX_SWAP_AHEAD = timedelta(days=90)
+REQUESTS = ("cover", "swap", "take over")  # what a request's kind may be
+TOOK_OVER = "operator take-over"  # the kind of an operator's take-over's claim (told once), not a request
 
 # KEYS[1] the request; ARGV[1] the field (taker, answer), ARGV[2] the value. {1, value} when this call set it, {0,
 # the value that stands} when an earlier one did, nil when the request is gone.
@@ -119,7 +122,7 @@ class Covers(RedisBacked):
             return f"Already taken by {user(winner)}."
         # The taker's retry redoes the write a failure after the claim left undone (kept once, told once).
         await self._cover(team, [(request, cover)])
-        if await self._tell_once(request):
+        if await self._tell_once(request, [(request, cover)]):
             self._later(self._dm(by, f"✅ {user(taker)} covers you from {when(start)} until {when(until)}."))
             self._later(self._settle(found, f"✅ Covered by {user(taker)} from {when(start)} until {when(until)}."))
         said = f"cover {user(by)} from {when(start)} until {when(until)}."
@@ -195,11 +198,16 @@ class Covers(RedisBacked):
         now = self.clock()
         name, _ = self.roster.team(team)
         cover = Cover(person, now, now + duration, replaces=None, by=person, kind="take over")
-        # One per person and minute: a double click keeps one cover and says it once.
-        if not await self._cover(name, [(f"take-over:{person}:{now:%Y%m%dT%H%M}", cover)]):
+        # One per person and minute: a double click keeps one cover and says it once; a retry after a failure says
+        # it then (a claim of its own, as a request's, that nobody can answer).
+        taken = f"take-over:{person}:{now:%Y%m%dT%H%M}"
+        await self._keep({"team": name, "kind": TOOK_OVER, "by": person}, cover.until, request=taken)
+        kept = await self._cover(name, [(taken, cover)])
+        if await self._tell_once(taken, [(taken, cover)]):
+            self._later(self._dm(self.config.team_channel(name), f"{user(person)} took over on call of team "
+                                 f"{name} until {when(cover.until)}."))  # fmt: skip
+        if not kept:
             return f"You took over already: you are primary of team {name}."
-        self._later(self._dm(self.config.team_channel(name), f"{user(person)} took over on call of team {name} "
-                             f"until {when(cover.until)}."))  # fmt: skip
         return f"You are primary of team {name} until {when(cover.until)}."
 
     async def answer(self, request: str, person: str, yes: bool) -> str:
@@ -222,7 +230,7 @@ class Covers(RedisBacked):
             return "Declined." if won else "You declined it already."
         # Accepted: the retry redoes the writes a failure after the claim left undone (each kept once, told once).
         await self._cover(team, covers)  # both halves of a swap or neither
-        if await self._tell_once(request):
+        if await self._tell_once(request, covers):
             self._later(self._dm(by, f"✅ {user(person)} accepted your {kind} request."))
             self._later(self._settle(found, f"✅ Accepted by {user(person)}."))
         return "Accepted." if won else "You accepted it already."
@@ -260,8 +268,9 @@ class Covers(RedisBacked):
 
     # Redis and Slack ---------------------------------------------------------------------------------------------
 
-    async def _keep(self, fields: dict[str, str], until: datetime) -> str:
-        request = secrets.token_hex(8)
+    async def _keep(self, fields: dict[str, str], until: datetime, *, request: str | None = None) -> str:
+        """Keep a request (``request``: under that id; default: a new one) a day past its span."""
+        request = request or secrets.token_hex(8)
         ttl = max(int((until - self.clock()).total_seconds()) + 86400, 60)
         async with self.io(), self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.cover_request(request), mapping=fields)  # type: ignore[arg-type]
@@ -275,6 +284,8 @@ class Covers(RedisBacked):
         if not found:
             raise UserError("This request is over (or was never made).")
         fields = {as_text(k): as_text(v) for k, v in found.items()}
+        if fields.get("kind") not in REQUESTS:  # an operator's take-over: no request to take or answer
+            raise UserError("This request is over (or was never made).")
         if fields.get("team") not in self.roster.teams:  # renamed or removed from the config since it was asked
             raise UserError(f"Team {str(fields.get('team'))[:30]} is no longer in the config: this request is over.")
         return fields
@@ -307,10 +318,20 @@ class Covers(RedisBacked):
         self.roster.forget_override()
         return kept
 
-    async def _tell_once(self, request: str) -> bool:
+    async def _tell_once(self, request: str, covers: list[tuple[str, Cover]]) -> bool:
         """Whether this call is the one to tell the requester and settle the request's message (after what was
-        taken or accepted is kept: a retry after a failure tells them then)."""
-        return (await self._first(request, "told", "1"))[0]
+        taken or accepted is kept: a retry after a failure tells them then). That call notes ``covers`` on the
+        on-call timeline first; when that fails, the claim is given back, for the retry."""
+        if not (await self._first(request, "told", "1"))[0]:
+            return False
+        try:
+            await self.store.log_covers(covers, self.clock())
+        except StoreUnavailable:
+            with contextlib.suppress(StoreUnavailable):
+                async with self.io():
+                    await self.redis.hdel(keys.cover_request(request), "told")
+            raise
+        return True
 
     async def _require_member(self, team: str, person: str, *, them: bool = False) -> None:
         found = self.roster.teams[team]

@@ -109,7 +109,7 @@ class Escalator:
         if incident.paging_held:
             return
         if incident.state is State.OPEN:
-            await self.store.restart(incident.number)
+            await self.store.restart(incident.number, incident.handovers)  # unless a page after it was first
             await self.store.arm(incident.number, self.clock())
             self.wake()
             return
@@ -212,6 +212,12 @@ class Escalator:
         if incident is None or incident.state is not State.OPEN:
             await self.store.complete(number, None)
             return
+        if incident.handovers > int(generation):  # handed over, its chain not restarted yet: that is done here
+            await self.store.restart(number, incident.handovers)
+            incident, step, sent, at_once, generation = await self.store.state(number)
+            if incident is None or incident.state is not State.OPEN:
+                await self.store.complete(number, None)
+                return
         now = self.clock()
         who = await self.roster.now(now, incident.team)
         targets = chain.targets(who.primary, who.secondary, who.lead)
@@ -227,9 +233,9 @@ class Escalator:
         if not sent:
             try:
                 await self._send(incident, step, target, targets, now=now, generation=generation)
-            except ChainRestarted:  # handed over while this page was out: the hand-over armed the new team's chain
+            except ChainRestarted:  # handed over while this page was out: the new team's chain starts at once
                 log.info("%s was handed over while step %d was paged; the new team's chain starts", incident.ref, step)
-                await self.store.complete(number, None)
+                await self.store.complete(number, self.clock())
             return
         await self.store.complete(number, self._next_due(incident, step, len(targets), now))
 
@@ -246,7 +252,12 @@ class Escalator:
             return
         # Recorded right after the DM, so a crash can repeat a page only within this narrow gap.
         entry = TimelineEntry(at=now, actor=target.user, kind="was paged", text=_page_note(step, target, waited))
-        await self._record(number, step, entry, generation=generation)
+        try:
+            await self._record(number, step, entry, generation=generation)
+        except ChainRestarted:  # the DM reached the team before: the timeline says so, outside the new chain
+            note = f"{entry.text}, as it was handed over to another team (not a step of the new team's chain)"
+            await self.store.record_entry(number, entry.model_copy(update={"text": note}))
+            raise
         await self.store.paged_as(number, incident.severity.value)
         await self.store.complete(number, self._next_due(incident, step, len(targets), now))
         await self._after_paged(incident, target.user, step, now, step == len(targets))

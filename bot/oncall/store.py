@@ -4,7 +4,7 @@ Keys (``bot.core.keys``): ``{esc}:due`` (incident → when its next page is due)
 (incident → lease expiry while a replica pages it), ``inc:{42}:esc`` (``next_step``, ``sent:<step>``
 markers and ``early:<step>``: page that step at once, the person before could not be reached; ``paged_as``: the
 severity of the last page; ``held:<user>``: paged while the chain's paging is held; ``gen``: the chain's generation,
-raised by each hand-over to another team; in the incident's slot),
+the incident's ``handovers``; in the incident's slot),
 ``oncall:anchor``, ``oncall:override``, ``oncall:timeline``.
 
 The deadlines are a :class:`bot.core.dueset.DueSet`: each due page is taken by exactly one replica, and a
@@ -60,13 +60,13 @@ return 1
 """
 
 
-# KEYS[1] the escalation hash: the chain starts again from step 1, in a new generation (a page sent in the old one
-# is not recorded in the new).
+# KEYS[1] the escalation hash; ARGV[1] the generation (the incident's hand-overs). The chain starts again from
+# step 1 in that generation, unless it is there already (a page sent in an older one is not recorded in it); 1 when so.
 _RESTART = """
-local gen = tonumber(redis.call('HGET', KEYS[1], 'gen') or '0') + 1
+if tonumber(redis.call('HGET', KEYS[1], 'gen') or '0') >= tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'gen', gen)
-return gen
+redis.call('HSET', KEYS[1], 'gen', ARGV[1])
+return 1
 """
 
 # KEYS[1] the escalation hash: the next step is due at once (someone asked to escalate).
@@ -198,11 +198,18 @@ class OnCallStore(RedisBacked):
             )
         return bool(done)
 
-    async def restart(self, number: int) -> None:
-        """The chain starts again from step 1 (handed over to another team): what was paged is forgotten, and a
-        page in flight in the old chain is not recorded in the new one."""
+    async def restart(self, number: int, generation: int) -> bool:
+        """The chain starts again from step 1 in ``generation`` (the incident's hand-overs to another team), unless
+        it is in that one already (whoever is first, the hand-over or the page it raced); whether this call did.
+        What was paged is forgotten, and a page in flight in an older chain is not recorded in the new one."""
         async with self.io():
-            await self._restart(keys=[keys.escalation(number)])
+            return bool(await self._restart(keys=[keys.escalation(number)], args=[generation]))
+
+    async def record_entry(self, number: int, entry: TimelineEntry) -> None:
+        """An entry on the incident's timeline that changes nothing else (a page the chain did not count)."""
+        fields = {"at": entry.at.isoformat(), "actor": entry.actor, "kind": entry.kind, "text": entry.text}
+        async with self.io():
+            await self.redis.xadd(keys.timeline(number), fields, maxlen=TIMELINE_MAXLEN, approximate=True)  # type: ignore[arg-type]
 
     async def paged_as(self, number: int, severity: str) -> None:
         """The severity the last page went out at."""
@@ -239,19 +246,22 @@ class OnCallStore(RedisBacked):
 
     async def add_covers(self, team: str, covers: Sequence[tuple[str, Cover]], now: datetime) -> bool:
         """Keep each ``(id, cover)`` (its span ended, it is dropped by the next ``prune``), all or none in one script
-        (a swap's two halves), unless covers are kept under those ids already (a retried write changes nothing); then
-        note each on the on-call timeline. Whether this call kept them."""
-        payloads = [_cover_json(cover_id, cover, now) for cover_id, cover in covers]
+        (a swap's two halves), unless covers are kept under those ids already (a retried write changes nothing).
+        Whether this call kept them. Their record on the on-call timeline is ``log_covers``' (once: its caller's
+        claim decides)."""
+        pairs = [x for cover_id, cover in covers for x in (cover_id, _cover_json(cover_id, cover, now))]
         async with self.io():
-            pairs = [x for (cover_id, _), payload in zip(covers, payloads, strict=True) for x in (cover_id, payload)]
-            kept = await self._add_covers(keys=[keys.oncall_covers(team)], args=pairs)
-            if not int(kept):
-                return False
-            # Another key in another Redis Cluster slot: the record follows the change.
-            for (_, cover), payload in zip(covers, payloads, strict=True):
-                entry = {"at": now.isoformat(), "actor": cover.by, "kind": cover.kind, "text": payload}
-                await self.redis.xadd(keys.ONCALL_TIMELINE, entry, maxlen=10_000, approximate=True)  # type: ignore[arg-type]
-        return True
+            return bool(await self._add_covers(keys=[keys.oncall_covers(team)], args=pairs))
+
+    async def log_covers(self, covers: Sequence[tuple[str, Cover]], now: datetime) -> None:
+        """Note each kept cover on the on-call timeline (another key in another Redis Cluster slot: the record follows
+        the change)."""
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+            for cover_id, cover in covers:
+                entry = {"at": now.isoformat(), "actor": cover.by, "kind": cover.kind,
+                         "text": _cover_json(cover_id, cover, now)}  # fmt: skip
+                pipe.xadd(keys.ONCALL_TIMELINE, entry, maxlen=10_000, approximate=True)  # type: ignore[arg-type]
+            await pipe.execute()
 
     async def prune_covers(self, team: str, now: datetime, until: Callable[[Cover], datetime] | None = None) -> None:
         """Forget the covers whose span is over (``until``: where it ends with the config of now; default: as kept)."""

@@ -141,20 +141,25 @@ def test_a_hand_over_while_a_page_is_out_and_a_swaps_two_halves(redis_url: str) 
         oncall = OnCallStore(conn.client, conn.description)
         number = await opened(store, "handed over")
         page = TimelineEntry(at=NOW, actor="U1", kind="was paged", text="step 1")
-        # Handed over while a page is out: the chain restarts in a new generation and is armed at once; the old
-        # page is not recorded in the new chain, and its sooner due time outlives the old chain's next.
+        # Handed over while a page is out: the chain restarts in the next generation (once, whoever is first) and is
+        # armed at once, but not taken by another replica while this one holds it; the old page is not recorded in
+        # the new chain, and the sooner due time outlives the old chain's next.
         await oncall.arm(number, NOW)
         assert number in await oncall.claim_due(NOW, NOW + timedelta(seconds=60))
         old = (await oncall.state(number)).generation
-        await oncall.restart(number)
+        assert old == "0"
+        assert await oncall.restart(number, 1)
         await oncall.arm(number, NOW)
+        assert await oncall.claim_due(NOW, NOW + timedelta(seconds=60)) == []
         with pytest.raises(ChainRestarted):
             await oncall.record_page(number, 1, page, generation=old)
         await oncall.complete(number, NOW + timedelta(minutes=30))
         assert number in await oncall.claim_due(NOW, NOW + timedelta(seconds=60))
         fresh = await oncall.state(number)
-        assert (fresh.step, fresh.sent, fresh.generation) == (1, False, str(int(old) + 1))
+        assert (fresh.step, fresh.sent, fresh.generation) == (1, False, "1")
         assert await oncall.record_page(number, 1, page, generation=fresh.generation)
+        assert not await oncall.restart(number, 1)  # the hand-over's own restart, after the page: nothing forgotten
+        assert (await oncall.state(number)).step == 2
         # A swap's two halves are kept together or not at all.
         one = Cover("U2", NOW, NOW + timedelta(hours=4), replaces="U1", by="U1", kind="swap")
         assert await oncall.add_covers("web", [("r:a", one)], NOW)

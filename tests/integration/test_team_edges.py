@@ -1,5 +1,6 @@
 """Teams at their edges (over the real wire, a real Redis, the Slack stand-in, the movable clock): an incident whose
-team left the config is still paged (the default team's); a hand-over racing a page in flight; a cover taken by
+team left the config is still paged (the default team's); a hand-over racing a page in flight, or whose replica died
+before it restarted the chain; a cover taken by
 someone on call already, taken again by its taker, or whose write was lost; a take-over with nobody to ask; a cover
 asked of someone outside the team; a swap's day out of reach."""
 
@@ -104,8 +105,34 @@ def test_a_hand_over_while_a_page_is_out_starts_the_new_teams_chain(
     wait_for(lambda: dms(recorder, number, "U0FAY", [bot]), what="data's primary paged at once")
     bot.ticked()
     assert len(dms(recorder, number, "U0FAY", [bot])) == 1
+    assert len(dms(recorder, number, "U0DAN", [bot])) == 1
     timeline = ack_text(slack.command(f"timeline INC-{number}"))
     assert "team platform → team data" in timeline and "<@U0FAY>" in timeline
+    assert "as it was handed over to another team" in timeline  # Dan's page, on the record outside data's chain
+
+
+def test_a_hand_over_whose_replica_died_before_restarting_the_chain_is_restarted_by_the_next_page(
+    replicas: Replicas, recorder: SlackRecorder, target: datetime
+) -> None:
+    bot, slack = replicas.start(CONFIG, target)  # Wednesday 03:00: Dan platform's primary, Fay data's
+    number = _opened(ack_text(slack.command("open P1 Disk full", user="U0REPORTER")))
+    wait_for(lambda: dms(recorder, number, "U0DAN", [bot]), what="platform's primary paged at open")
+    store = redis.Redis.from_url(replicas.server.url, decode_responses=True)
+    try:  # handed over at 03:19: its document was kept, and its replica died before it restarted the chain
+        doc = json.loads(store.hget(keys.doc(number), "doc"))  # type: ignore[arg-type]
+        respond_by = (target + timedelta(minutes=19 + 15)).isoformat()  # a P1's 15 minutes, from the hand-over
+        doc.update(team="data", handovers=1, respond_by=respond_by, version=doc["version"] + 1)
+        store.hset(keys.doc(number), mapping={"doc": json.dumps(doc), "version": str(doc["version"])})
+    finally:
+        store.close()
+    move_to(bot, target + timedelta(minutes=20))  # past the response deadline: the chain's next page is due
+    wait_for(lambda: dms(recorder, number, "U0FAY", [bot]), what="data's primary paged, from step 1")
+    bot.ticked()
+    paged = {str(c.params["channel"]) for c in dms(recorder, number, bots=[bot])}
+    assert paged == {"D0DAN", "D0FAY"}  # no step 2 of the old chain (data's secondary): data's chain, from step 1
+    assert len(dms(recorder, number, "U0FAY", [bot])) == 1
+    move_to(bot, target + timedelta(minutes=35))
+    wait_for(lambda: dms(recorder, number, "U0GUS", [bot]), what="data's secondary, when data's deadline passed")
 
 
 def test_a_cover_that_changes_nobody_is_refused_and_a_retry_finishes_a_lost_write(
@@ -190,3 +217,36 @@ def test_check_config_compares_rotations_from_the_weeks_the_bot_fixed_in_redis(t
         server.cleanup()
     gone = run_cli("check-config", env={**env, "REDIS_URL": server.url}, cwd=tmp_path)  # Redis is down now
     assert gone.returncode == 0 and "weeks in Redis could not be read: Redis did not answer" in gone.stdout
+
+
+def test_a_take_over_whose_record_failed_is_announced_by_its_retry_once(
+    replicas: Replicas, recorder: SlackRecorder, target: datetime
+) -> None:
+    bot, slack = replicas.start(CONFIG, target)  # Wednesday 03:00: Dan is platform's primary
+    store = redis.Redis.from_url(replicas.server.url, decode_responses=True)
+
+    def announced() -> list[object]:
+        return [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == "C0PLATFORM"
+                and "took over on call of team platform" in str(c.params.get("text"))]  # fmt: skip
+
+    try:
+        store.execute_command("ACL", "SETUSER", "default", "-xadd")  # the on-call timeline refuses its record
+        _home_take(slack, recorder, "U0OPS", "platform")
+        wait_for(lambda: _said_to(recorder, "U0OPS", "state store"), what="the operator told the store failed")
+        store.execute_command("ACL", "SETUSER", "default", "+xadd")
+        assert "*platform* — primary <@U0OPS> (cover)" in oncall(slack, "platform")  # the cover itself was kept
+        bot.ticked()
+        assert not announced() and store.xlen(keys.ONCALL_TIMELINE) == 0
+        _home_take(slack, recorder, "U0OPS", "platform")  # the retry, within the minute: the same take-over
+        wait_for(lambda: _said_to(recorder, "U0OPS", "You took over already"), what="the retry answered")
+        wait_for(announced, what="the take-over announced in the team's channel")
+        _home_take(slack, recorder, "U0OPS", "platform")  # once more: nothing twice
+        bot.ticked()
+        wait_for(lambda: len([c for c in recorder.of("chat.postMessage") if c.params.get("channel") == "U0OPS"
+                              and "You took over already" in str(c.params.get("text"))]) == 2, what="answered")  # fmt: skip
+        assert len(announced()) == 1
+        entries = [e for _, e in store.xrange(keys.ONCALL_TIMELINE) if e["kind"] == "take over"]
+        assert len(entries) == 1 and entries[0]["actor"] == "U0OPS"
+    finally:
+        store.execute_command("ACL", "SETUSER", "default", "+xadd")
+        store.close()
