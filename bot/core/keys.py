@@ -330,13 +330,13 @@ TABLE: tuple[KeyDoc, ...] = (
     ),
     KeyDoc(
         "`inc:{n}:esc`",
-        "hash: `next_step`, `sent:<step>`, `early:<step>`, `paged_as`, `held:<user>`, `gen`",
+        "hash: `next_step`, `sent:<step>`, `early:<step>`, `paged_as`, `held:<user>`, `gen`, `since`",
         "Lua: marks a step done and appends its timeline entry, once; `early` makes the next step due at once; "
         "`paged_as`: the severity of the last page (made more urgent, that step is paged again); `held:<user>`: "
         "paged while the chain's paging is held (a P1 in a maintenance window's scope pages its owner), once; "
         "`gen`: the chain's generation, the incident's `handovers` (a hand-over to another team starts the chain "
         "again, by the hand-over or by the first page after it, once; a page out in an older chain is not recorded "
-        "in the new)",
+        "in the new); `since`: when it started again (each person paged then has their full time to respond)",
     ),
     KeyDoc(
         "`oncall:anchor`, `oncall:override`, `oncall:timeline`",

@@ -122,7 +122,7 @@ class Covers(RedisBacked):
             return f"Already taken by {user(winner)}."
         # The taker's retry redoes the write a failure after the claim left undone (kept once, told once).
         await self._cover(team, [(request, cover)])
-        if await self._tell_once(request, [(request, cover)]):
+        if await self._tell_once(team, request, [request]):
             self._later(self._dm(by, f"✅ {user(taker)} covers you from {when(start)} until {when(until)}."))
             self._later(self._settle(found, f"✅ Covered by {user(taker)} from {when(start)} until {when(until)}."))
         said = f"cover {user(by)} from {when(start)} until {when(until)}."
@@ -203,7 +203,7 @@ class Covers(RedisBacked):
         taken = f"take-over:{person}:{now:%Y%m%dT%H%M}"
         await self._keep({"team": name, "kind": TOOK_OVER, "by": person}, cover.until, request=taken)
         kept = await self._cover(name, [(taken, cover)])
-        if await self._tell_once(taken, [(taken, cover)]):
+        if await self._tell_once(name, taken, [taken]):
             self._later(self._dm(self.config.team_channel(name), f"{user(person)} took over on call of team "
                                  f"{name} until {when(cover.until)}."))  # fmt: skip
         if not kept:
@@ -230,7 +230,7 @@ class Covers(RedisBacked):
             return "Declined." if won else "You declined it already."
         # Accepted: the retry redoes the writes a failure after the claim left undone (each kept once, told once).
         await self._cover(team, covers)  # both halves of a swap or neither
-        if await self._tell_once(request, covers):
+        if await self._tell_once(team, request, [cover_id for cover_id, _ in covers]):
             self._later(self._dm(by, f"✅ {user(person)} accepted your {kind} request."))
             self._later(self._settle(found, f"✅ Accepted by {user(person)}."))
         return "Accepted." if won else "You accepted it already."
@@ -318,14 +318,14 @@ class Covers(RedisBacked):
         self.roster.forget_override()
         return kept
 
-    async def _tell_once(self, request: str, covers: list[tuple[str, Cover]]) -> bool:
+    async def _tell_once(self, team: str, request: str, ids: list[str]) -> bool:
         """Whether this call is the one to tell the requester and settle the request's message (after what was
-        taken or accepted is kept: a retry after a failure tells them then). That call notes ``covers`` on the
-        on-call timeline first; when that fails, the claim is given back, for the retry."""
+        taken or accepted is kept: a retry after a failure tells them then). That call notes the covers kept under
+        ``ids`` on the on-call timeline first; when that fails, the claim is given back, for the retry."""
         if not (await self._first(request, "told", "1"))[0]:
             return False
         try:
-            await self.store.log_covers(covers, self.clock())
+            await self.store.log_covers(team, ids, self.clock())
         except StoreUnavailable:
             with contextlib.suppress(StoreUnavailable):
                 async with self.io():

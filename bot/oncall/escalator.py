@@ -109,7 +109,7 @@ class Escalator:
         if incident.paging_held:
             return
         if incident.state is State.OPEN:
-            await self.store.restart(incident.number, incident.handovers)  # unless a page after it was first
+            await self.store.restart(incident.number, incident.handovers, self.clock())  # unless a page was first
             await self.store.arm(incident.number, self.clock())
             self.wake()
             return
@@ -208,16 +208,18 @@ class Escalator:
                 log.exception("escalation of INC-%s failed; it is retried when its claim expires", number)
 
     async def process(self, number: int) -> None:
-        incident, step, sent, at_once, generation = await self.store.state(number)
+        incident, step, sent, at_once, generation, since = await self.store.state(number)
         if incident is None or incident.state is not State.OPEN:
             await self.store.complete(number, None)
             return
         if incident.handovers > int(generation):  # handed over, its chain not restarted yet: that is done here
-            await self.store.restart(number, incident.handovers)
-            incident, step, sent, at_once, generation = await self.store.state(number)
+            await self.store.restart(number, incident.handovers, self.clock())
+            incident, step, sent, at_once, generation, since = await self.store.state(number)
             if incident is None or incident.state is not State.OPEN:
                 await self.store.complete(number, None)
                 return
+        if since is not None:  # a chain started again gives each person their time from then
+            incident = chain.restarted(incident, since, self._window(incident))
         now = self.clock()
         who = await self.roster.now(now, incident.team)
         targets = chain.targets(who.primary, who.secondary, who.lead)
@@ -256,7 +258,10 @@ class Escalator:
             await self._record(number, step, entry, generation=generation)
         except ChainRestarted:  # the DM reached the team before: the timeline says so, outside the new chain
             note = f"{entry.text}, as it was handed over to another team (not a step of the new team's chain)"
-            await self.store.record_entry(number, entry.model_copy(update={"text": note}))
+            try:
+                await self.store.record_entry(number, entry.model_copy(update={"text": note}))
+            except StoreUnavailable as exc:  # the new chain goes on regardless
+                log.warning("%s: the page before the hand-over not noted: %s", incident.ref, exc)
             raise
         await self.store.paged_as(number, incident.severity.value)
         await self.store.complete(number, self._next_due(incident, step, len(targets), now))
@@ -355,10 +360,13 @@ class Escalator:
         except SLACK_ERRORS as exc:
             slack.failed("chat.postMessage", f"the page mention of {incident.ref}", exc)
 
-    def _due(self, incident: Incident, step: int, chain_length: int) -> datetime:
+    def _window(self, incident: Incident) -> timedelta:
+        """The time each person of the chain gets."""
         window = self.config.severities[incident.severity].ack_within
-        per_step = window if isinstance(window, timedelta) else self.policy.repeat_every
-        return chain.step_due(incident, step, chain_length, per_step, self.policy.repeat_every)
+        return window if isinstance(window, timedelta) else self.policy.repeat_every
+
+    def _due(self, incident: Incident, step: int, chain_length: int) -> datetime:
+        return chain.step_due(incident, step, chain_length, self._window(incident), self.policy.repeat_every)
 
     def _next_due(self, incident: Incident, step: int, chain_length: int, now: datetime) -> datetime:
         """When the step after ``step`` is due. Paging the last person again never comes sooner than

@@ -4,7 +4,7 @@ Keys (``bot.core.keys``): ``{esc}:due`` (incident → when its next page is due)
 (incident → lease expiry while a replica pages it), ``inc:{42}:esc`` (``next_step``, ``sent:<step>``
 markers and ``early:<step>``: page that step at once, the person before could not be reached; ``paged_as``: the
 severity of the last page; ``held:<user>``: paged while the chain's paging is held; ``gen``: the chain's generation,
-the incident's ``handovers``; in the incident's slot),
+the incident's ``handovers``, and ``since``, when it started again; in the incident's slot),
 ``oncall:anchor``, ``oncall:override``, ``oncall:timeline``.
 
 The deadlines are a :class:`bot.core.dueset.DueSet`: each due page is taken by exactly one replica, and a
@@ -60,12 +60,13 @@ return 1
 """
 
 
-# KEYS[1] the escalation hash; ARGV[1] the generation (the incident's hand-overs). The chain starts again from
-# step 1 in that generation, unless it is there already (a page sent in an older one is not recorded in it); 1 when so.
+# KEYS[1] the escalation hash; ARGV[1] the generation (the incident's hand-overs), ARGV[2] the instant. The chain
+# starts again from step 1 in that generation, from that instant, unless it is there already (a page sent in an older
+# one is not recorded in it); 1 when so.
 _RESTART = """
 if tonumber(redis.call('HGET', KEYS[1], 'gen') or '0') >= tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'gen', ARGV[1])
+redis.call('HSET', KEYS[1], 'gen', ARGV[1], 'since', ARGV[2])
 return 1
 """
 
@@ -101,6 +102,7 @@ class EscalationState(NamedTuple):
     sent: bool
     at_once: bool
     generation: str
+    since: datetime | None  # when the chain started again (handed over); None: at the incident's open
 
 
 class ChainRestarted(Exception):
@@ -154,7 +156,10 @@ class OnCallStore(RedisBacked):
             raw, esc = await pipe.execute()
         incident = Incident.model_validate_json(raw) if raw else None
         step = int(esc.get("next_step", 1))
-        return EscalationState(incident, step, f"sent:{step}" in esc, f"early:{step}" in esc, esc.get("gen", "0"))
+        since = datetime.fromisoformat(esc["since"]) if esc.get("since") else None
+        return EscalationState(
+            incident, step, f"sent:{step}" in esc, f"early:{step}" in esc, esc.get("gen", "0"), since
+        )
 
     async def record_page(
         self, number: int, step: int, entry: TimelineEntry, *, next_at_once: bool = False, generation: str = ""
@@ -198,12 +203,13 @@ class OnCallStore(RedisBacked):
             )
         return bool(done)
 
-    async def restart(self, number: int, generation: int) -> bool:
-        """The chain starts again from step 1 in ``generation`` (the incident's hand-overs to another team), unless
-        it is in that one already (whoever is first, the hand-over or the page it raced); whether this call did.
-        What was paged is forgotten, and a page in flight in an older chain is not recorded in the new one."""
+    async def restart(self, number: int, generation: int, now: datetime) -> bool:
+        """The chain starts again from step 1 in ``generation`` (the incident's hand-overs to another team) at
+        ``now``, unless it is in that one already (whoever is first, the hand-over or the page it raced); whether
+        this call did. What was paged is forgotten, and a page in flight in an older chain is not recorded in the
+        new one."""
         async with self.io():
-            return bool(await self._restart(keys=[keys.escalation(number)], args=[generation]))
+            return bool(await self._restart(keys=[keys.escalation(number)], args=[generation, now.isoformat()]))
 
     async def record_entry(self, number: int, entry: TimelineEntry) -> None:
         """An entry on the incident's timeline that changes nothing else (a page the chain did not count)."""
@@ -253,15 +259,17 @@ class OnCallStore(RedisBacked):
         async with self.io():
             return bool(await self._add_covers(keys=[keys.oncall_covers(team)], args=pairs))
 
-    async def log_covers(self, covers: Sequence[tuple[str, Cover]], now: datetime) -> None:
-        """Note each kept cover on the on-call timeline (another key in another Redis Cluster slot: the record follows
-        the change)."""
-        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
-            for cover_id, cover in covers:
-                entry = {"at": now.isoformat(), "actor": cover.by, "kind": cover.kind,
-                         "text": _cover_json(cover_id, cover, now)}  # fmt: skip
-                pipe.xadd(keys.ONCALL_TIMELINE, entry, maxlen=10_000, approximate=True)  # type: ignore[arg-type]
-            await pipe.execute()
+    async def log_covers(self, team: str, ids: Sequence[str], now: datetime) -> None:
+        """Note the covers kept under ``ids`` on the on-call timeline, as kept, all in one transaction (another key in
+        another Redis Cluster slot: the record follows the change)."""
+        async with self.io():
+            kept = [json.loads(raw) for raw in await self.redis.hmget(keys.oncall_covers(team), list(ids)) if raw]
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for cover in kept:
+                    entry = {"at": now.isoformat(), "actor": cover["by"], "kind": cover["kind"],
+                             "text": json.dumps(cover)}  # fmt: skip
+                    pipe.xadd(keys.ONCALL_TIMELINE, entry, maxlen=10_000, approximate=True)  # type: ignore[arg-type]
+                await pipe.execute()
 
     async def prune_covers(self, team: str, now: datetime, until: Callable[[Cover], datetime] | None = None) -> None:
         """Forget the covers whose span is over (``until``: where it ends with the config of now; default: as kept)."""

@@ -100,12 +100,12 @@ def test_every_oncall_and_operations_store_method(redis_url: str) -> None:
         await oncall.move(number, NOW - timedelta(seconds=1))
         assert await oncall.is_scheduled([number]) == {number}
         assert number in await oncall.claim_due(NOW, NOW + timedelta(seconds=60))
-        incident, step, sent, early, _ = await oncall.state(number)
+        incident, step, sent, early, _, _ = await oncall.state(number)
         assert incident is not None and (step, sent, early) == (1, False, False)
         page = TimelineEntry(at=NOW, actor="U1", kind="was paged", text="step 1")
         assert await oncall.record_page(number, 1, page, next_at_once=True)
         assert not await oncall.record_page(number, 1, page)
-        _, step, sent, early, _ = await oncall.state(number)
+        _, step, sent, early, _, _ = await oncall.state(number)
         assert (step, sent, early) == (2, False, True)
         await oncall.complete(number, NOW + timedelta(minutes=5))
         await oncall.cancel(number)
@@ -148,7 +148,7 @@ def test_a_hand_over_while_a_page_is_out_and_a_swaps_two_halves(redis_url: str) 
         assert number in await oncall.claim_due(NOW, NOW + timedelta(seconds=60))
         old = (await oncall.state(number)).generation
         assert old == "0"
-        assert await oncall.restart(number, 1)
+        assert await oncall.restart(number, 1, NOW)
         await oncall.arm(number, NOW)
         assert await oncall.claim_due(NOW, NOW + timedelta(seconds=60)) == []
         with pytest.raises(ChainRestarted):
@@ -156,9 +156,11 @@ def test_a_hand_over_while_a_page_is_out_and_a_swaps_two_halves(redis_url: str) 
         await oncall.complete(number, NOW + timedelta(minutes=30))
         assert number in await oncall.claim_due(NOW, NOW + timedelta(seconds=60))
         fresh = await oncall.state(number)
-        assert (fresh.step, fresh.sent, fresh.generation) == (1, False, "1")
+        assert (fresh.step, fresh.sent, fresh.generation, fresh.since) == (1, False, "1", NOW)
         assert await oncall.record_page(number, 1, page, generation=fresh.generation)
-        assert not await oncall.restart(number, 1)  # the hand-over's own restart, after the page: nothing forgotten
+        assert not await oncall.restart(
+            number, 1, NOW + timedelta(minutes=1)
+        )  # the hand-over's own restart, after the page: nothing forgotten
         assert (await oncall.state(number)).step == 2
         # A swap's two halves are kept together or not at all.
         one = Cover("U2", NOW, NOW + timedelta(hours=4), replaces="U1", by="U1", kind="swap")

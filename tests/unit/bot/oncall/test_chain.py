@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.severity import Severity
 from bot.incidents.model import Incident
-from bot.oncall.chain import Target, step_due, target_for, targets
+from bot.oncall.chain import Target, restarted, step_due, target_for, targets
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 INC = Incident(
@@ -44,3 +44,12 @@ def test_due_times_primary_only_repeats_after_deadline() -> None:
 def test_severity_change_moves_the_due_time() -> None:
     later = INC.model_copy(update={"respond_by": T0 + timedelta(hours=1)})
     assert step_due(later, 2, 3, timedelta(hours=1), R) - T0 == timedelta(hours=1)
+
+
+def test_a_chain_started_again_gives_the_first_person_their_window_from_then() -> None:
+    late = restarted(INC, T0 + timedelta(hours=2), W)  # handed over while mitigated, firing again two hours on
+    assert [step_due(late, s, 3, W, R) - T0 for s in (2, 3)] == [
+        timedelta(hours=2, minutes=15),
+        timedelta(hours=2, minutes=30),
+    ]
+    assert restarted(INC, T0, W) is INC  # restarted at once: its deadline stands
