@@ -2,8 +2,9 @@
 controllers), AWS (moto, and the EKS calls moto lacks), Alertmanager and Statuspage.
 
 It writes one JSON line when it listens (``{"event": "listening", "env": …, "config": …}``: what the bot is to be
-pointed at, as the environment and the config file would), with the cluster seeded; AWS is seeded next (its endpoint
-holds calls until then). It serves until its stdin closes (the shell that started it quit, or died)."""
+pointed at, as the environment and the config file would), with the cluster seeded; moto, in a process of its own
+(``demo.moto_process``), is seeded meanwhile (the AWS endpoint holds a call for it until then). It serves until its
+stdin closes (the shell that started it quit, or died)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import asyncio
 import gc
 import json
 import re
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,9 +81,8 @@ async def serve(directory: Path) -> None:
     cluster.load(seed.cluster(datetime.now(UTC)))
     server = kmock.Server(cluster)
     await server.__aenter__()
-    # AWS's endpoint first, moto behind it once it is up: every call waits for the seeding, which follows moto's
-    # start, so moto (its import alone is 0.2 s) starts after the bot has been told where everything listens
-    eks = aws.DemoEks(moto_url="")
+    eks = aws.DemoEks(moto_url="")  # moto behind it once seeded
+    aws.seed_eks(eks)
     alertmanager = DemoAlertmanager()
     statuspage = StatuspageStandIn()
     urls = {"alertmanager": alertmanager.url, "statuspage": statuspage.url}
@@ -93,30 +94,38 @@ async def serve(directory: Path) -> None:
     }
     say("listening", env=env, config=config(urls), alertmanager=alertmanager.url)
     gc.enable()  # start-up ran without the cyclic collector (see main)
-    moto = None
+    # moto in a process of its own (demo.moto_process), once the bot has been told where everything listens: its
+    # start (about 1 s of CPU) does not hold up this process's answers to the bot, and the AWS endpoint holds a call
+    # for moto until it has said it is seeded
+    moto = subprocess.Popen(
+        [sys.executable, "-P", "-m", "demo.moto_process", str(directory)],  # the directory names it (for ps)
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     try:
-        moto = await asyncio.to_thread(_moto, eks)
-        await asyncio.to_thread(aws.seed, eks.moto_url, eks)
-    except Exception as exc:  # noqa: BLE001 - the cluster and the rest still serve; the shell's log says why
-        eks.seeded.set()  # calls are answered (moto's errors) rather than held
-        print(f"demo: seeding AWS failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-    await asyncio.to_thread(sys.stdin.read)  # until the shell closes our stdin
+        assert moto.stdout is not None
+        seeded = await asyncio.to_thread(moto.stdout.readline)
+        try:
+            eks.moto_url = str(json.loads(seeded)["url"])
+        except (ValueError, KeyError, TypeError):  # the cluster and the rest still serve; the shell's log says why
+            print(f"demo: moto did not start or was not seeded (exit {moto.poll()}); AWS calls fail", file=sys.stderr)
+        eks.seeded.set()  # calls held until now go on (to moto's errors, if it is not there)
+        await asyncio.to_thread(sys.stdin.read)  # until the shell closes our stdin
+    finally:
+        _stop(moto)
     for standin in (eks, alertmanager, statuspage):
         standin.stop()
-    if moto is not None:
-        moto.stop()
     await server.__aexit__(None, None, None)
 
 
-def _moto(eks: Any) -> Any:
-    """moto's server on loopback, behind ``eks`` (the demo's AWS endpoint)."""
-    from moto.server import ThreadedMotoServer
-
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    eks.moto_url = f"http://{host}:{port}"
-    return moto
+def _stop(moto: subprocess.Popen[str]) -> None:
+    """moto's process ends when its stdin closes; killed if it does not within 5 s."""
+    if moto.stdin is not None:
+        moto.stdin.close()
+    try:
+        moto.wait(5)
+    except subprocess.TimeoutExpired:
+        moto.kill()
+        moto.wait()
 
 
 def _version() -> dict[str, str]:

@@ -60,6 +60,7 @@ class DemoPlatform:
         self.process: asyncio.subprocess.Process | None = None
         self._listening: asyncio.Future[dict[str, Any]] | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> DemoPlatform:
         loop = asyncio.get_running_loop()
@@ -67,7 +68,7 @@ class DemoPlatform:
         self.process = await asyncio.create_subprocess_exec(
             # -P: the installed demo, not a demo/ of the directory the shell runs in; its own session: Ctrl-C at the
             # prompt is the shell's, and the platform stops when its stdin closes
-            sys.executable, "-P", "-m", "demo", str(self.directory),
+            sys.executable, "-P", "-m", "demo", str(self.directory.resolve()),  # absolute: it names the process
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=self.log, start_new_session=True,
         )  # fmt: skip
         self._reader = asyncio.create_task(self._read())
@@ -82,7 +83,9 @@ class DemoPlatform:
                 if isinstance(message, dict) and message.get("event") == "listening" and not self._listening.done():
                     self._listening.set_result(message)
         if self._listening.done():
-            log.error("the demo platform stopped (exit %s); see its lines above", await self.process.wait())
+            code = await self.process.wait()
+            if not self._stopping:  # not the shell's own quit
+                log.error("the demo platform stopped (exit %s); see its lines above", code)
         else:
             self._listening.set_exception(RuntimeError("the demo platform stopped; see .chatops/shell.log"))
             self._listening.exception()  # said where it is awaited; not again when the shell ends
@@ -100,6 +103,7 @@ class DemoPlatform:
             return dict(await resp.json()) if resp.status == 200 else None
 
     async def stop(self) -> None:
+        self._stopping = True
         if self.process is None or self.process.returncode is not None:
             return
         if self.process.stdin is not None:
