@@ -101,20 +101,26 @@ async def serve(directory: Path) -> None:
         [sys.executable, "-P", "-m", "demo.moto_process", str(directory)],  # the directory names it (for ps)
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
+    seeding = asyncio.create_task(_seeded(moto, eks))
     try:
-        assert moto.stdout is not None
-        seeded = await asyncio.to_thread(moto.stdout.readline)
-        try:
-            eks.moto_url = str(json.loads(seeded)["url"])
-        except (ValueError, KeyError, TypeError):  # the cluster and the rest still serve; the shell's log says why
-            print(f"demo: moto did not start or was not seeded (exit {moto.poll()}); AWS calls fail", file=sys.stderr)
-        eks.seeded.set()  # calls held until now go on (to moto's errors, if it is not there)
-        await asyncio.to_thread(sys.stdin.read)  # until the shell closes our stdin
+        await asyncio.to_thread(sys.stdin.read)  # until the shell closes our stdin (moto seeded or not)
     finally:
+        seeding.cancel()
         _stop(moto)
     for standin in (eks, alertmanager, statuspage):
         standin.stop()
     await server.__aexit__(None, None, None)
+
+
+async def _seeded(moto: subprocess.Popen[str], eks: Any) -> None:
+    """Once moto's process says it is seeded, the AWS endpoint lets calls through to it."""
+    assert moto.stdout is not None
+    seeded = await asyncio.to_thread(moto.stdout.readline)
+    try:
+        eks.moto_url = str(json.loads(seeded)["url"])
+    except (ValueError, KeyError, TypeError):  # the cluster and the rest still serve; the shell's log says why
+        print(f"demo: moto did not start or was not seeded (exit {moto.poll()}); AWS calls fail", file=sys.stderr)
+    eks.seeded.set()  # calls held until now go on (to moto's errors, if it is not there)
 
 
 def _stop(moto: subprocess.Popen[str]) -> None:

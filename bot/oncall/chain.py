@@ -54,12 +54,13 @@ def step_due(incident: Incident, step: int, chain_length: int, window: timedelta
     return base + (step - last_distinct) * repeat_every
 
 
-def restarted(incident: Incident, since: datetime, window: timedelta) -> Incident:
-    """``incident`` as its chain sees it when it started again at ``since`` (handed over to another team): the
-    first person paged then has ``window`` to respond, however long ago it opened or was meant to be answered."""
-    if incident.respond_by >= since + window:
+def restarted(incident: Incident, respond_by: datetime) -> Incident:
+    """``incident`` as its chain sees it when it started again (handed over to another team): the first person
+    paged then has until ``respond_by`` (the severity's deadline from the restart), however long ago it opened or
+    was meant to be answered."""
+    if incident.respond_by >= respond_by:
         return incident
-    return incident.model_copy(update={"respond_by": since + window})
+    return incident.model_copy(update={"respond_by": respond_by})
 
 
 def waited(incident: Incident, now: datetime) -> timedelta:

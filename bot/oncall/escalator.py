@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -27,6 +28,7 @@ from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import renewing
 from bot.core.timeline import TimelineEntry
+from bot.incidents.deadline import respond_by
 from bot.incidents.model import Incident, State
 from bot.incidents.rooms import IncidentRooms
 from bot.incidents.store import IncidentStore
@@ -83,6 +85,7 @@ class Escalator:
         self.rooms = rooms  # whoever is paged joins the incident's own channel
         self.wake = wake  # the poller looks again at once (a page due now)
         self.policy = config.escalation
+        self.tz = ZoneInfo(config.oncall.timezone)  # as the incidents' deadlines are read
         self._dm_channels: dict[str, str] = {}
         self._limit = asyncio.Semaphore(MAX_CONCURRENT_PAGES)
         self._mentions: set[asyncio.Task[None]] = set()
@@ -219,7 +222,8 @@ class Escalator:
                 await self.store.complete(number, None)
                 return
         if since is not None:  # a chain started again gives each person their time from then
-            incident = chain.restarted(incident, since, self._window(incident))
+            ack_within = self.config.severities[incident.severity].ack_within
+            incident = chain.restarted(incident, respond_by(since, ack_within, self.tz))
         now = self.clock()
         who = await self.roster.now(now, incident.team)
         targets = chain.targets(who.primary, who.secondary, who.lead)
@@ -360,13 +364,10 @@ class Escalator:
         except SLACK_ERRORS as exc:
             slack.failed("chat.postMessage", f"the page mention of {incident.ref}", exc)
 
-    def _window(self, incident: Incident) -> timedelta:
-        """The time each person of the chain gets."""
-        window = self.config.severities[incident.severity].ack_within
-        return window if isinstance(window, timedelta) else self.policy.repeat_every
-
     def _due(self, incident: Incident, step: int, chain_length: int) -> datetime:
-        return chain.step_due(incident, step, chain_length, self._window(incident), self.policy.repeat_every)
+        window = self.config.severities[incident.severity].ack_within
+        per_step = window if isinstance(window, timedelta) else self.policy.repeat_every
+        return chain.step_due(incident, step, chain_length, per_step, self.policy.repeat_every)
 
     def _next_due(self, incident: Incident, step: int, chain_length: int, now: datetime) -> datetime:
         """When the step after ``step`` is due. Paging the last person again never comes sooner than

@@ -96,6 +96,14 @@ def _cover_json(cover_id: str, cover: Cover, now: datetime) -> str:
     })  # fmt: skip
 
 
+def _instant(raw: str | None) -> datetime | None:
+    """A stored instant; None when absent or unreadable (the chain then runs from the incident's own times)."""
+    try:
+        return datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
 class EscalationState(NamedTuple):
     incident: Incident | None
     step: int
@@ -156,7 +164,7 @@ class OnCallStore(RedisBacked):
             raw, esc = await pipe.execute()
         incident = Incident.model_validate_json(raw) if raw else None
         step = int(esc.get("next_step", 1))
-        since = datetime.fromisoformat(esc["since"]) if esc.get("since") else None
+        since = _instant(esc.get("since"))
         return EscalationState(
             incident, step, f"sent:{step}" in esc, f"early:{step}" in esc, esc.get("gen", "0"), since
         )

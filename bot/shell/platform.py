@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -110,8 +111,9 @@ class DemoPlatform:
             self.process.stdin.close()
         try:
             await asyncio.wait_for(self.process.wait(), 5)
-        except TimeoutError:
-            self.process.kill()
+        except TimeoutError:  # the platform's whole session: moto's process with it
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             await self.process.wait()
         if self._reader is not None:
             self._reader.cancel()

@@ -82,11 +82,23 @@ def test_with_nothing_to_read_the_shell_runs_on_the_demo_and_stops_it_when_done(
     assert "demo-db-before-migration-0412" in out  # moto's RDS, seeded
     assert "vpc-cni" in out and "demo-eks" in out  # the EKS stand-in's add-on, one behind
     assert "Last 7 days $4,124.40, the 7 before $3,713.50" in out  # Cost Explorer, for the days the report asks
-    for name in ("demo", "demo.moto_process"):  # the platform, and moto's process beside it
+    assert_nothing_left(tmp_path)
+
+
+def assert_nothing_left(tmp_path: Path) -> None:
+    """Neither the demo platform nor moto's process beside it outlived the shell."""
+    for name in ("demo", "demo.moto_process"):
         left = subprocess.run(
             ["pgrep", "-f", "--", f"-m {name} {tmp_path}"], capture_output=True, text=True, check=False
         )
         assert left.returncode == 1 and left.stdout.strip() == "", f"{name} outlived the shell: {left}"
+
+
+def test_a_quit_while_the_demo_is_still_starting_leaves_nothing_running(tmp_path: Path) -> None:
+    done = shell(["quit"], tmp_path)  # moto's process is still loading or seeding
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Using the demo platform" in done.stdout
+    assert_nothing_left(tmp_path)
 
 
 def test_the_users_own_kubeconfig_keeps_the_demo_away(tmp_path: Path) -> None:

@@ -47,9 +47,9 @@ def test_severity_change_moves_the_due_time() -> None:
 
 
 def test_a_chain_started_again_gives_the_first_person_their_window_from_then() -> None:
-    late = restarted(INC, T0 + timedelta(hours=2), W)  # handed over while mitigated, firing again two hours on
+    late = restarted(INC, T0 + timedelta(hours=2, minutes=15))  # handed over while mitigated, firing again 2 h on
     assert [step_due(late, s, 3, W, R) - T0 for s in (2, 3)] == [
         timedelta(hours=2, minutes=15),
         timedelta(hours=2, minutes=30),
     ]
-    assert restarted(INC, T0, W) is INC  # restarted at once: its deadline stands
+    assert restarted(INC, T0) is INC  # a deadline later than the one from the restart stands
