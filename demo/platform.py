@@ -107,6 +107,7 @@ async def serve(directory: Path) -> None:
     finally:
         seeding.cancel()
         _stop(moto)
+        eks.seeded.set()  # a call still held for moto is answered (its error), not kept until its wait ends
     for standin in (eks, alertmanager, statuspage):
         standin.stop()
     await server.__aexit__(None, None, None)
