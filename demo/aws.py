@@ -4,7 +4,6 @@ updates (finished a few reads after they start), add-ons and versions, and Cost 
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -56,10 +55,11 @@ class DemoEks(EksStandIn):
             return self.cost_and_usage(request.json())
         if target in ("AmazonSSM.GetParameter", "AmazonSSM.GetParameterHistory"):
             return self.parameter(request.json(), history=target.endswith("History"))
-        ours = any(re.fullmatch(path, request.path) and verb == request.method for path, verb, _ in self.routes())
-        if not ours:
-            self.seeded.wait(120)  # for moto
         return super().handle(request)
+
+    def forward(self, request: Request) -> Any:
+        self.seeded.wait(120)  # moto's answers wait for its seeding; this stand-in's own do not
+        return super().forward(request)
 
     def parameter(self, body: dict[str, Any], *, history: bool) -> Reply:
         """The public SSM parameters of the EKS-optimized AMIs' releases (moto's SSM is not started for them)."""

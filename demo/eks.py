@@ -105,9 +105,13 @@ class EksStandIn(StandIn):
                     status, document = answer(*match.groups(), body=body, query=query)
                 headers = {"x-amzn-ErrorType": "ResourceNotFoundException"} if status >= 400 else {}
                 return Reply(status, document, headers)
-        forwarded = forward(request, self.moto_url)
+        forwarded = self.forward(request)
         kind = forwarded.headers.get("Content-Type") or forwarded.headers.get("content-type") or "application/json"
         return Reply(forwarded.status, self._rewrite(forwarded.body), {"Content-Type": kind})
+
+    def forward(self, request: Request) -> Any:
+        """What this stand-in does not answer, moto's answer."""
+        return forward(request, self.moto_url)
 
     def routes(self) -> list[tuple[str, str, Any]]:
         return [

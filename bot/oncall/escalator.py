@@ -211,16 +211,16 @@ class Escalator:
                 log.exception("escalation of INC-%s failed; it is retried when its claim expires", number)
 
     async def process(self, number: int) -> None:
-        incident, step, sent, at_once, generation, since = await self.store.state(number)
+        state = await self.store.state(number)
+        read = state.incident
+        if read is not None and read.state is State.OPEN and read.handovers > int(state.generation):
+            # handed over, its chain not restarted yet: that is done here
+            await self.store.restart(number, read.handovers, self.clock())
+            state = await self.store.state(number)
+        incident, step, sent, at_once, generation, since = state
         if incident is None or incident.state is not State.OPEN:
             await self.store.complete(number, None)
             return
-        if incident.handovers > int(generation):  # handed over, its chain not restarted yet: that is done here
-            await self.store.restart(number, incident.handovers, self.clock())
-            incident, step, sent, at_once, generation, since = await self.store.state(number)
-            if incident is None or incident.state is not State.OPEN:
-                await self.store.complete(number, None)
-                return
         if since is not None:  # a chain started again gives each person their time from then
             ack_within = self.config.severities[incident.severity].ack_within
             incident = chain.restarted(incident, respond_by(since, ack_within, self.tz))
