@@ -23,6 +23,7 @@ from bot.backups.render import (
     snapshots_blocks,
 )
 from bot.core.errors import DependencyError, UserError
+from bot.core.outbox import Outbox
 from bot.incidents.service import IncidentService
 from bot.operations.audit import AuditLog
 from bot.operations.follow import Follower, Sink
@@ -82,9 +83,11 @@ class BackupService:
         audit: AuditLog,
         incidents: IncidentService,
         follower: Follower,
+        outbox: Outbox,
         clock: Callable[[], datetime],
         namespaces: Sequence[str] = (),
     ) -> None:
+        self.outbox = outbox
         self.clusters = clusters
         self.allowed = list(namespaces)  # kubernetes.namespaces: backups and restores stay inside (empty: any)
         self.aws = aws
@@ -271,8 +274,14 @@ class BackupService:
         return Offered(now=now, ids={"restore": offer_id}, changes={"restore": change}, refusals={}), None
 
     async def _record(self, actor: str, channel: str, kind: str, what: str, entry: dict[str, Any]) -> None:
-        """Audit a backup or snapshot taken, and note it on the incident of the channel."""
-        await self.audit.record({**entry, "actor": actor, "target": what, "result": "done"})
-        incident = await self.incidents.store.room_of(channel)
-        if incident is not None:
-            await self.incidents.note(incident, kind, what, actor)
+        """Audit a backup or snapshot taken, and note it on the incident of the channel. It is taken: its records are
+        kept (retried while the state store is away), and the asker is never told "Nothing was changed"."""
+        done = {**entry, "actor": actor, "target": what, "result": "done"}
+        await self.outbox.deliver(f"audit entry of the {what}", lambda: self.audit.record(done))
+
+        async def note() -> None:
+            incident = await self.incidents.store.room_of(channel)
+            if incident is not None:
+                await self.incidents.note(incident, kind, what, actor)
+
+        await self.outbox.deliver(f"timeline note of the {what}", note)

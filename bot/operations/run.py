@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from bot.core.errors import DependencyError, UserError
+from bot.core.outbox import Outbox
 from bot.core.words import cluster_name
 from bot.incidents.service import IncidentService
 from bot.operations.audit import AuditLog
@@ -67,9 +68,11 @@ class RunbookRunner:
         offers: Offers,
         audit: AuditLog,
         incidents: IncidentService,
+        outbox: Outbox,
         clock: Callable[[], datetime],
     ) -> None:
         self.books = registry()
+        self.outbox = outbox
         self.clusters = clusters
         self.namespaces = list(namespaces)
         self.share_logs = share_logs
@@ -124,9 +127,16 @@ class RunbookRunner:
         # Pod logs can hold anything (customer data, tokens printed by mistake): a report quoting them goes to
         # the person who asked unless kubernetes.share_logs says the channel may see it.
         await publish(list(blocks), summary, self.share_logs or not book.shows_logs)
+        # The report is posted: its records are kept (retried while the state store is away), and the asker is
+        # never told "Nothing was changed" about a report they can read.
         if incident is not None:
-            await self.incidents.note(incident, f"ran runbook {book.name}", summary, user)
-        await self.audit.record({"kind": "runbook", "runbook": book.name, "actor": user, "summary": summary})
+            number = incident
+            await self.outbox.deliver(
+                f"timeline note on INC-{number}: ran runbook {book.name}",
+                lambda: self.incidents.note(number, f"ran runbook {book.name}", summary, user),
+            )
+        entry = {"kind": "runbook", "runbook": book.name, "actor": user, "summary": summary}
+        await self.outbox.deliver(f"audit entry of runbook {book.name} run by {user}", lambda: self.audit.record(entry))
 
     async def render_offers(
         self, book: Runbook, report: BaseModel, cluster: str | None, origin: dict[str, object]

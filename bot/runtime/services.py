@@ -200,6 +200,7 @@ def build(
     offers = Offers(redis, where)
     audit = AuditLog(redis, where, is_operator=access.is_operator)
     follower = Follower(config.kubernetes.rollout_timeout)
+    outbox = Outbox(tasks)  # the records of what already happened (a report posted, a change made), never lost
     runner = RunbookRunner(
         clusters=clusters,
         namespaces=config.kubernetes.namespaces,
@@ -207,6 +208,7 @@ def build(
         offers=offers,
         audit=audit,
         incidents=incidents,
+        outbox=outbox,
         clock=clock,
     )
     executor = ChangeExecutor(
@@ -215,7 +217,7 @@ def build(
         audit=audit,
         access=access,
         incidents=incidents,
-        outbox=Outbox(tasks),
+        outbox=outbox,
         clock=clock,
         aws=aws,
         board=board,
@@ -230,6 +232,7 @@ def build(
         audit=audit,
         incidents=incidents,
         follower=follower,
+        outbox=outbox,
         clock=clock,
     )
 

@@ -4,6 +4,8 @@ Restores go through the offer path: operators only, once, re-checked at the clic
 
 from __future__ import annotations
 
+import os
+import signal
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import kmock
 import pytest
 import redis
 
@@ -198,6 +201,46 @@ def test_backup_create_is_followed_in_one_reply_until_it_completes(
     assert len(mine) <= 5  # Slack takes five messages per response_url
     audit = [f for _, f in state.xrange(keys.AUDIT) if f.get("backup") == name]
     assert [(a["kind"], a["actor"], a["result"]) for a in audit] == [("backup-create", "U0BOB", "done")]
+
+
+def test_a_backup_taken_as_redis_stalls_is_followed_and_its_audit_entry_lands_later(
+    tmp_path: Path, recorder: SlackRecorder, kube: tuple[KubeEmulator, Path], moto: Moto
+) -> None:
+    """Redis stops answering the instant Velero's API takes the Backup: the asker is told of the backup and follows
+    it (never "Nothing was changed" about a backup that exists); its audit entry is written once Redis is back."""
+    emulator, kubeconfig = kube
+    own = RedisServer().start()
+    bot = start_bot(tmp_path, recorder, own, kubeconfig, moto.env(), "stall")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    client = redis.Redis.from_url(own.url, decode_responses=True)
+    assert own.proc is not None
+    pid, stalled = own.proc.pid, []
+
+    def stall_redis() -> None:  # when the POST arrives, once; kmock then stores the Backup as usual
+        if not stalled:
+            os.kill(pid, signal.SIGSTOP)
+            stalled.append(pid)
+
+    emulator.call(lambda: emulator.emulator["post", kmock.resource(BACKUPS)] << stall_redis)
+    since = len(recorder.of("response_url"))
+    try:
+        try:
+            ack_text(slack.command("create while-redis-stalls --namespace=production", command="/backup", user="U0BOB"))
+            wait_reply(recorder, since, "Backup `while-redis-stalls`")
+            assert stalled and "while-redis-stalls" in velero_objects(emulator, BACKUPS)
+            assert not [r for r in replies(recorder, since) if "Nothing was changed" in str(r.get("text"))]
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        wait_for(
+            lambda: [f for _, f in client.xrange(keys.AUDIT) if f.get("backup") == "while-redis-stalls"],
+            timeout=30,
+            what="the backup's audit entry, written once Redis answers again",
+        )
+    finally:
+        client.close()
+        slack.close()
+        bot.terminate()
+        own.cleanup()
 
 
 def test_a_failed_backup_reports_its_errors(

@@ -17,6 +17,7 @@ import kmock
 import pytest
 import redis
 
+from bot.shell.slack import Event
 from tests.support.bot_process import SignedSlack, ack_text
 from tests.support.harness import Bot
 from tests.support.kube import KubeEmulator
@@ -499,6 +500,7 @@ def test_a_change_made_is_reported_made_when_redis_stalls_after_it(
             slack, recorder, "restart api-gateway production", "Restart:", channel="C0STALL", user="U0OPS"
         )
         (button,) = buttons_of(message, "offer_restart")
+        bot.settled()  # the report's own records are written: what stalls below is the click's alone
         assert own.proc is not None
         pid = own.proc.pid
 
@@ -524,6 +526,60 @@ def test_a_change_made_is_reported_made_when_redis_stalls_after_it(
             timeout=30,
             what="the timeline note",
         )
+    finally:
+        client.close()
+        slack.close()
+        bot.terminate()
+        own.cleanup()
+
+
+def test_a_report_posted_as_redis_stalls_is_not_said_undone_and_its_records_land_later(
+    tmp_path: Path, recorder: SlackRecorder, cluster: tuple[KubeEmulator, Path]
+) -> None:
+    """Redis stops answering the instant the runbook's report reaches Slack: the asker has the report and is never
+    told "Nothing was changed"; its timeline note and audit entry are kept and land once Redis answers again."""
+    _, kubeconfig = cluster
+    own = RedisServer().start()
+    bot = start_bot(tmp_path, recorder, own, "[{name: emu, context: emu}]", str(kubeconfig), "stall-report")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    client = redis.Redis.from_url(own.url, decode_responses=True)
+    assert own.proc is not None
+    pid, stalled = own.proc.pid, []
+
+    def stall_at_the_report(event: Event) -> None:  # on the stand-in's thread, before Slack answers the post
+        said = f"{event.message.text} {text_of_blocks(event.message.blocks)}" if event.message else ""
+        if not stalled and "Rollout history" in said:
+            os.kill(pid, signal.SIGSTOP)
+            stalled.append(event)
+
+    try:
+        number = int(ack_text(slack.command("open P1 Gateway 500s", user="U0OPS")).split("*INC-")[1].split("*")[0])
+        client.set("chan:C0STALLR", str(number))
+        bot.settled()
+        listener, recorder.listener = recorder.listener, stall_at_the_report
+        since = len(recorder.of("response_url"))
+        try:
+            ack_text(slack.command("api-gateway production", command="/rollback", channel="C0STALLR", user="U0OPS"))
+            wait_reply(recorder, since, "Rollout history")
+            wait_for(
+                lambda: "not written yet" in bot.log_path.read_text(errors="replace"),
+                what="the bot finding Redis away after the report",
+            )
+        finally:
+            recorder.listener = listener
+            os.kill(pid, signal.SIGCONT)
+        wait_for(
+            lambda: any(f.get("kind") == "runbook" for _, f in client.xrange("audit")),
+            timeout=30,
+            what="the report's audit entry, written once Redis answers again",
+        )
+        wait_for(
+            lambda: "ran runbook rollback" in ack_text(slack.command(f"timeline INC-{number}")),
+            timeout=30,
+            what="the report's timeline note",
+        )
+        bot.settled()
+        assert not [r for r in replies(recorder, since) if "Nothing was changed" in str(r.get("text"))]
     finally:
         client.close()
         slack.close()

@@ -57,7 +57,9 @@ def test_an_action_item_becomes_a_linked_issue_listed_live_in_the_postmortem_and
     assert isinstance(found, list) and len(found) == 1
     item = found[0]
     assert item.fields["issuetype"] == {"name": "Task"} and item.fields["summary"] == "Alert on pool saturation"
-    assert item.links == [incident_issue.key] and incident_issue.key in item.links  # "relates to" the incident's
+    # "relates to" the incident's: linked once the issue exists, a step of its own
+    wait_for(lambda: item.links, what="the action item's link to the incident's issue")
+    assert item.links == [incident_issue.key] and item.key in incident_issue.links
     wait_for(lambda: thread_lines(recorder, f"Action item INC-{number}-A1 is Jira ticket"), what="its ticket, said")
     ack_text(slack.command(f"action INC-{number} Write the runbook for pool resizing", user=BOB))
     wait_for(lambda: jira.labelled(f"chatops-INC-{number}-A2"), what="the second item's issue")
