@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -61,6 +62,7 @@ class StandIn:
         self.lock = threading.Lock()
         self.requests: list[tuple[Request, int]] = []  # each request and the status it was answered with
         self.faults: list[Fault] = []
+        self.arrived: Callable[[Request], None] = lambda _: None  # run as each request arrives, before its answer
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -106,6 +108,7 @@ class StandIn:
             self.faults.extend(faults)
 
     def _answer(self, request: Request) -> Reply:
+        self.arrived(request)
         with self.lock:
             fault = self.faults.pop(0) if self.faults else None
         if fault is not None and fault.delay:

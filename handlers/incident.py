@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.core.errors import UserError
+from bot.core.errors import DependencyError, UserError
 from bot.core.permissions import Actor
 from bot.core.settings.teams import namespace_owner
 from bot.core.severity import Severity
@@ -182,9 +182,15 @@ async def _escalate(needs: Needs, number: int, actor: str) -> Answer:
     names = ", ".join(user(person) for person in people)
 
     async def reach(replies: Replies) -> None:
-        updated, entry = await needs.incidents.note(number, "escalated", f"to the emergency contacts: {names}", actor)
-        await needs.flows.changed(updated, entry)
-        said = await emergency.reach(updated, f"escalated by {user(actor)}")
+        # The calls first (what matters at 03:00), then the timeline: Redis away must not keep anyone from being
+        # called, the claim above being taken already (so a second try would say "called already").
+        said = await emergency.reach(incident, f"escalated by {user(actor)}")
+        try:
+            updated, entry = await needs.incidents.note(number, "escalated", f"to the emergency contacts: {names}",
+                                                        actor)  # fmt: skip
+            await needs.flows.changed(updated, entry)
+        except DependencyError as exc:
+            said.append(f":warning: Not on the timeline: {exc}.")
         await replies.private("\n".join(said))
 
     return Answer(f"Calling the emergency contacts of {incident.ref} ({sev}) now: {names}.", later=reach,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.core.errors import DependencyError
 from bot.incidents.render import RUNBOOKS_ACTION
 from bot.operations.follow import ThreadSink
 from bot.operations.offered import CHANGE_ACTION_PREFIX, LEGACY_CHANGE_ACTION_PREFIX
@@ -62,7 +63,14 @@ async def carry_out(needs: Needs, click: Click, replies: Replies) -> None:
     # followed in the clicked message's thread (the thread it is a reply in, for a report posted in an incident's)
     sink = ThreadSink(needs.client, click.channel or "", click.thread_ts or click.message_ts or "", replies.public)
     outcome = await needs.follower.follow_change(done.change, done.site, sink)
-    following = await needs.executor.follow_ups(done, outcome)
+    try:
+        following = await needs.executor.follow_ups(done, outcome)
+    except DependencyError as exc:  # the change is made and said; only what it offers next is missing
+        await replies.private(
+            f":warning: The {done.change.label} is made, but what it offers next could not be prepared: {exc}. "
+            "Run the command again to have it offered."
+        )
+        return
     if following:
         blocks = next_offers_blocks(done.change, following)
         await sink.post(f"Next, after the {done.change.label}: {len(following)} offer(s)", blocks)

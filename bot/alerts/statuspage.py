@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import keys, slack, telemetry
 from bot.core.errors import DependencyError, UserError
+from bot.core.outbox import Outbox
 from bot.core.settings.config import Statuspage as StatuspageSettings
 from bot.core.severity import Severity
 from bot.core.slack import SLACK_ERRORS
@@ -159,7 +160,9 @@ class PublicStatus:
         incidents: IncidentService,
         client: AsyncWebClient,
         refresh: Callable[[int], Awaitable[object]],
+        outbox: Outbox,
     ) -> None:
+        self.outbox = outbox
         self.settings = settings
         self.api = api
         self.incidents = incidents
@@ -240,9 +243,11 @@ class PublicStatus:
         page_id = str(created.get("id") or "")
         named = ", ".join(self.named(components))
         what = f"posted “{name}”: {body}" + (f" (components {named}: {down})" if components else "")
-        await self.incidents.published(number, page_id, status, what, actor=actor, components=components)
-        await self.refresh(number)
-        await self._say(incident, f"📣 Posted to the status page as *{escape(name)}*.")
+        await self._kept(
+            incident,
+            lambda: self.incidents.published(number, page_id, status, what, actor=actor, components=components),
+            f"📣 Posted to the status page as *{escape(name)}*.",
+        )
 
     async def update(self, number: int, body: str, actor: str) -> None:
         """An update of its public incident. The first public post is only ever the reviewed form's (``post``):
@@ -275,10 +280,25 @@ class PublicStatus:
         except StatuspageFailed as exc:
             await self._say(incident, f"⚠️ The status page was not updated: {exc}.")
             return
-        assert incident.statuspage_id is not None
-        await self.incidents.published(incident.number, incident.statuspage_id, status, what, actor=actor)
-        await self.refresh(incident.number)
-        await self._say(incident, f"📣 Status page: {escape(what)}")
+        page_id = incident.statuspage_id
+        assert page_id is not None
+        await self._kept(
+            incident,
+            lambda: self.incidents.published(incident.number, page_id, status, what, actor=actor),
+            f"📣 Status page: {escape(what)}",
+        )
+
+    async def _kept(self, incident: Incident, record: Callable[[], Awaitable[object]], said: str) -> None:
+        """After the public post or update is made: its record (the public incident's id and status, the timeline
+        entry) kept through the outbox while the state store is away, never lost (a lost id would make the next
+        submit a second public incident); then the announcement refreshed and the post said, where the store lets."""
+        if not await self.outbox.deliver(f"status page record of {incident.ref}", record):
+            return  # said once the record lands would be late and out of order; the outbox logs it
+        try:
+            await self.refresh(incident.number)
+            await self._say(incident, said)
+        except DependencyError as exc:
+            log.warning("%s: status page posted, the announcement not refreshed: %s", incident.ref, exc)
 
     async def ask_to_resolve(self, incident: Incident, entry: TimelineEntry) -> None:
         """After a resolve: "Resolve on the status page?" in the incident's thread (the announcement has the button)."""

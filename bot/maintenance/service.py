@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.backups.service import BackupService
 from bot.core import slack
 from bot.core.errors import UserError
+from bot.core.outbox import Outbox
 from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
 from bot.core.severity import Severity
@@ -62,6 +63,7 @@ class MaintenanceService:
         clusters: ClusterSet,
         follower: Follower,
         tasks: BackgroundTasks,
+        outbox: Outbox,
         holds_ended: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.client = client
@@ -74,7 +76,7 @@ class MaintenanceService:
         self.messages = WindowMessages(client=client, store=store, config=config, offers=offers, clock=clock)
         self.work = WindowWork(
             store=store, messages=self.messages, config=config, clock=clock, audit=audit, backups=backups,
-            runner=runner, clusters=clusters, follower=follower, tasks=tasks,
+            runner=runner, clusters=clusters, follower=follower, tasks=tasks, outbox=outbox,
         )  # fmt: skip
         self.reminders = Reminders(client=client, store=store, config=config, clock=clock)
         self._active: tuple[float, list[Window]] = (0.0, [])

@@ -17,6 +17,7 @@ from bot.backups import parse as backup_parse
 from bot.backups.service import BackupService, default_name
 from bot.core.blocks import md
 from bot.core.errors import DependencyError, UserError
+from bot.core.outbox import Outbox
 from bot.core.settings.config import BotConfig
 from bot.core.tasks import BackgroundTasks
 from bot.core.text import escape, user
@@ -42,6 +43,13 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, list[Block] | None], Awaitable[None]]
 
 
+Start = Callable[[], None]
+
+
+def _ticked_already(key: str, tick: Tick) -> UserError:
+    return UserError(f"“{STEPS[key].text}” was ticked by {user(tick.by)} already.")
+
+
 class WindowWork:
     def __init__(
         self,
@@ -56,7 +64,9 @@ class WindowWork:
         clusters: ClusterSet,
         follower: Follower,
         tasks: BackgroundTasks,
+        outbox: Outbox,
     ) -> None:
+        self.outbox = outbox
         self.store = store
         self.messages = messages
         self.config = config
@@ -76,51 +86,56 @@ class WindowWork:
         if window.state in OVER:
             raise UserError(f"{window.ref} is {window.state.value}; its checklist is closed.")
         if key in window.ticks:
-            tick = window.ticks[key]
-            raise UserError(f"“{STEPS[key].text}” was ticked by {user(tick.by)} already.")
-        note = ""
+            raise _ticked_already(key, window.ticks[key])
+        note, start = "", list[Start]()
         if key == "backup":
-            note = await self._backup(window, actor)
+            note, start = self._backup(window, actor)
         elif key == "ready":
             note = await self._rollback_readiness(window)
         now = self.clock()
         tick = Tick(by=actor, at=now, note=note)
-        window, _ = await self.store.change(
-            number,
-            lambda w: (
-                w.model_copy(update={"ticks": {**w.ticks, key: tick}}),
-                TimelineEntry(
-                    at=now, actor=actor, kind="ticked", text=f"{STEPS[key].text}{': ' + note if note else ''}"
-                ),
-            ),
-        )
+
+        def ticked(w: Window) -> tuple[Window, TimelineEntry]:
+            if key in w.ticks:  # a second click, ticked meanwhile: nothing started twice
+                raise _ticked_already(key, w.ticks[key])
+            text = f"{STEPS[key].text}{': ' + note if note else ''}"
+            return w.model_copy(update={"ticks": {**w.ticks, key: tick}}), TimelineEntry(
+                at=now, actor=actor, kind="ticked", text=text
+            )
+
+        window, _ = await self.store.change(number, ticked)
+        for begin in start:  # once the tick is kept: a state store away leaves nothing started ("Nothing was changed")
+            begin()
         await self.messages.refresh(window)
         return f"{STEPS[key].text}: ticked{': ' + note if note else ''}."
 
-    async def _backup(self, window: Window, actor: str) -> str:
+    def _backup(self, window: Window, actor: str) -> tuple[str, list[Start]]:
         """ "Backup critical data": a Velero backup of the window's namespaces and a snapshot of each configured RDS
-        instance, each followed in the window's thread."""
+        instance, each followed in the window's thread; what to say, and how to start each (once the tick is kept)."""
         namespaces = self.backups.scope(window.namespaces)  # kubernetes.namespaces: refused before anything starts
         channel = window.message[0] if window.message else self.config.channels.incidents
-        started = []
         cmd = backup_parse.BackupCreate(namespaces=namespaces)
         name = f"{window.ref.lower()}-{default_name(cmd, self.clock())}"[:63].rstrip("-")
         cmd = backup_parse.BackupCreate(name=name, namespaces=namespaces)
-        self._background(
-            window,
-            self.backups.create(window.cluster, cmd, actor, channel, self.messages.sink(window)),
-            f"backup {name}",
-        )
-        started.append(f"Velero backup {name} of {', '.join(namespaces) or 'every namespace'}")
+
+        def backup() -> None:
+            work = self.backups.create(window.cluster, cmd, actor, channel, self.messages.sink(window))
+            self._background(window, work, f"backup {name}")
+
+        start = [backup]
+        started = [f"Velero backup {name} of {', '.join(namespaces) or 'every namespace'}"]
         aws = self.config.aws
-        instances = aws.rds.wanted if aws is not None else []
-        for instance in instances or []:
-            work = self.backups.db_snapshot(
-                backup_parse.DbSnapshot(instance), actor, channel, self.messages.sink(window)
-            )
-            self._background(window, work, f"snapshot of {instance}")
+        for instance in (aws.rds.wanted if aws is not None else []) or []:
+
+            def snapshot(instance: str = instance) -> None:
+                work = self.backups.db_snapshot(
+                    backup_parse.DbSnapshot(instance), actor, channel, self.messages.sink(window)
+                )
+                self._background(window, work, f"snapshot of {instance}")
+
+            start.append(snapshot)
             started.append(f"RDS snapshot of {instance}")
-        return "started " + "; ".join(started) + " (progress in the thread)"
+        return "started " + "; ".join(started) + " (progress in the thread)", start
 
     def _background(self, window: Window, work: Awaitable[Any], what: str) -> None:
         async def run() -> None:
@@ -194,11 +209,10 @@ class WindowWork:
         await self.messages.thread(
             window, head, [SectionBlock(text=md("\n".join([f"*{head}*", *render.smoke_lines(results)])))]
         )
-        await self.audit.record(
-            {"kind": "maintenance-smoke", "actor": actor, "target": window.ref, "result": f"{len(failed)} failed"}
-        )
         if failed and window.services:
             await self._offer_rollbacks(window, actor)
+        entry = {"kind": "maintenance-smoke", "actor": actor, "target": window.ref, "result": f"{len(failed)} failed"}
+        await self.outbox.deliver(f"audit entry of the smoke tests of {window.ref}", lambda: self.audit.record(entry))
         return results
 
     async def _offer_rollbacks(self, window: Window, actor: str) -> None:

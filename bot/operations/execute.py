@@ -255,10 +255,10 @@ class ChangeExecutor:
             if not answered(exc):
                 # The request may or may not have reached the API: the offer stays used, so a second
                 # click cannot apply it twice; the reply says to check and offer again.
-                await self.offers.settle(claim.offer_id, claim.token, "unknown")
                 written = _written(made[0].written) if made and made[0].written else ""
                 done = {"done": written} if written else {}
-                await self.audit.record({**audit, "result": f"unknown: {type(exc).__name__}", **done})
+                unknown = {**audit, "result": f"unknown: {type(exc).__name__}", **done}
+                await self._keep(claim, "unknown", unknown)
                 before = f" (made before it: {written})" if written else ""
                 raise DependencyError(
                     f"{label} of `{change.target}`: {change.explain(exc)}{before}; check it and run the command again "
@@ -292,12 +292,21 @@ class ChangeExecutor:
             await self.audit.record({**audit, "result": result})
             return type(error)(f"{error}. Nothing was changed.")
         done = _written(written)
-        await self.offers.settle(claim.offer_id, claim.token, "partial")
-        await self.audit.record({**audit, "result": f"partial: {result}", "done": done})
+        await self._keep(claim, "partial", {**audit, "result": f"partial: {result}", "done": done})
         return type(error)(
             f"{error}, partway: already made, and not undone: {done}. Check `{change.target}` and run the command "
             "again if needed."
         )
+
+    async def _keep(self, claim: Claimed, state: str, entry: dict[str, Any]) -> None:
+        """A change that may have been made, or was made in part: the offer settled as ``state`` and audited through
+        the outbox (a network cut that took the API's answer may take Redis too), so the reply still says what may
+        have been made, never "Nothing was changed"."""
+        offer = claim.offer_id
+        await self.outbox.deliver(
+            f"{state} settlement of offer {offer}", lambda: self.offers.settle(offer, claim.token, state)
+        )
+        await self.outbox.deliver(f"audit entry {entry}", lambda: self.audit.record(entry))
 
     def _cluster_of(
         self, name: str | None, identity: Identity | None, audit: dict[str, Any], made: list[Recorded]

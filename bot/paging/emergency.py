@@ -91,7 +91,7 @@ class Emergency:
         for person in contacts_of(self.pager, incident):
             await self._dm(incident, person, reason)
             try:
-                said.append(await self.pager.call_now(incident, person, WHY))
+                said.append(f"{user(person)}: {await self.pager.call_now(incident, person, WHY)}")
             except DependencyError as exc:
                 log.warning("%s: the emergency call to %s not made: %s", incident.ref, person, exc)
                 said.append(f"{user(person)}: not called ({exc})")

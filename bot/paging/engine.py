@@ -24,12 +24,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import keys
 from bot.core.dueset import DueSet
 from bot.core.errors import DependencyError
+from bot.core.outbox import Outbox
 from bot.core.redis import Client, RedisBacked
 from bot.core.settings.config import BotConfig
 from bot.core.settings.paging import Step, mask
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import BackgroundTasks
-from bot.core.text import as_text, escape, user, when
+from bot.core.text import as_text, escape, when
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.machine import TransitionRefused
 from bot.incidents.model import Action, Incident, State
@@ -74,6 +75,7 @@ class Pager(RedisBacked):
         flows: IncidentFlows,
         client: AsyncWebClient,
         tasks: BackgroundTasks,
+        outbox: Outbox,
         clock: Callable[[], datetime],
         public_url: str | None,
         tests: TestPages | None = None,
@@ -91,6 +93,7 @@ class Pager(RedisBacked):
         self.flows = flows
         self.client = client
         self.tasks = tasks
+        self.outbox = outbox
         self.clock = clock
         self.public_url = public_url
         self.due = DueSet(redis, description, keys.PAGING_DUE, keys.PAGING_PENDING)
@@ -107,14 +110,14 @@ class Pager(RedisBacked):
 
     async def call_now(self, incident: Incident, person: str, why: str) -> str:
         """One call to ``person`` at once, outside any rule (an emergency contact): what happened, in words (on the
-        timeline). Once per incident and person across replicas (HSETNX before the call: a crash loses the call
-        rather than make it twice)."""
+        timeline, as the person's; the caller names them). Once per incident and person across replicas (HSETNX
+        before the call: a crash loses the call rather than make it twice)."""
         field = f"now:{person}:{why}"
         async with self.io():
             first = await self.redis.hsetnx(keys.paging_attempts(incident.number), field, "calling")
             await self.redis.expire(keys.paging_attempts(incident.number), KEPT)
         if not first:
-            return f"{user(person)}: called already ({why})"
+            return f"called already ({why})"
         phone = await self.contacts.verified(person)
         if phone is None:
             return await self._note(incident, person, f"no call ({why}), no verified number")
@@ -125,9 +128,23 @@ class Pager(RedisBacked):
             log.error("%s: the %s call to %s for %s not made: %s", incident.ref, why, mask(phone), person, exc)
             return await self._note(incident, person, f"{why}: {exc}")
         if sent.sid:
-            async with self.io():
-                await self.redis.set(keys.paging_sid(sent.sid), member(incident.number, 0, person, 0), ex=LAST_KEPT)
+            await self._sent(sent.sid, member(incident.number, 0, person, 0))
         return await self._note(incident, person, f"{why} call placed to {mask(phone)} ({sent.provider})")
+
+    async def _sent(self, sid: str, attempt: str, person: str | None = None) -> None:
+        """What a page that went out is kept as (its provider id, so a reply "1" or the call's status finds it; the
+        person's last page, so a bare "1" does): through the outbox while the state store is away. The page is
+        made: a lost answer of Redis must not have it said "not called" or made again."""
+
+        async def write() -> None:
+            async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+                if sid:
+                    pipe.set(keys.paging_sid(sid), attempt, ex=LAST_KEPT)
+                if person is not None:
+                    pipe.set(keys.paging_last(person), attempt.split(":", 1)[0], ex=LAST_KEPT)
+                await pipe.execute()
+
+        await self.outbox.deliver(f"the record of page {attempt}", write)
 
     # On each tick of the poller -------------------------------------------------------------------------------------
     async def tick(self, now: datetime) -> int:
@@ -210,11 +227,7 @@ class Pager(RedisBacked):
                     await self.redis.hset(keys.PAGING_DOWN, provider, down)
                 await self.redis.expire(keys.PAGING_DOWN, DOWN_KEPT)
             return await self._note(incident, person, text) if first else text
-        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
-            if sent.sid:
-                pipe.set(keys.paging_sid(sent.sid), attempt, ex=LAST_KEPT)
-            pipe.set(keys.paging_last(person), str(incident.number), ex=LAST_KEPT)
-            await pipe.execute()
+        await self._sent(sent.sid or "", attempt, person)
         verb = "sent" if method.method == "sms" else "placed"
         return await self._note(incident, person, f"{what} {verb} to {mask(phone)} ({sent.provider})")
 

@@ -253,6 +253,7 @@ def build(
         clusters=clusters,
         follower=follower,
         tasks=tasks,
+        outbox=outbox,
         holds_ended=holds.sweep,
     )
     security = SecurityService(
@@ -300,6 +301,7 @@ def build(
             incidents=incidents,
             client=client,
             refresh=announcer.refresh,
+            outbox=outbox,
         )
     home = HomeService(
         config=config, client=client, store=store, roster=roster, access=access, digest=digest, clock=clock,
@@ -316,7 +318,7 @@ def build(
         )  # fmt: skip
         pager = Pager(
             redis=redis, description=where, config=config, contacts=contacts, providers=providers,
-            incidents=incidents, store=store, flows=flows, client=client, tasks=tasks, clock=clock,
+            incidents=incidents, store=store, flows=flows, client=client, tasks=tasks, outbox=outbox, clock=clock,
             public_url=public_url, tests=tests, escalate=escalator.escalate_now,
         )  # fmt: skip
 

@@ -553,6 +553,52 @@ def test_a_create_answered_after_the_timeout_is_looked_up_and_adopted_not_made_t
     assert patch.path.endswith(f"/incidents/{made[0]['id']}")  # the one adopted is the one tracked
 
 
+def test_a_public_post_made_as_redis_stalls_is_kept_and_the_next_submit_updates_it(
+    recorder: SlackRecorder, tmp_path: Path, statuspage: StatuspageStandIn, alertmanager: AlertmanagerStandIn
+) -> None:
+    """Redis stops answering the instant Statuspage takes the post: the public incident's id is kept once Redis is
+    back (through the outbox), so the next submit updates that public incident instead of making a second one."""
+    own = RedisServer().start()
+    client = redis.Redis.from_url(own.url, decode_responses=True)
+    client.set(keys.SEQ, 9000)  # INC numbers of its own: this module's recorder finds messages by number
+    proc = start_bot(tmp_path, recorder, own.url, config_file(tmp_path, alertmanager.url, statuspage.url), "stall")
+    slack = SignedSlack(proc.base_url, recorder.response_url)
+
+    def stall_at_the_post(request: Any) -> None:  # on the stand-in's thread, before the post is made and answered
+        if request.method == "POST" and request.path.endswith("/incidents"):
+            own.stall()
+
+    try:
+        number = int(ack_text(slack.command("open P1 Search down", user=BOB)).split("*INC-")[1].split("*")[0])
+        announcement(recorder, number)
+        proc.settled()
+        posts = len(statuspage.of("POST"))
+        statuspage.arrived = stall_at_the_post
+        try:
+            slack.submit_view("incident_public_modal", str(number),
+                              public_values("Search degraded", "Search is slow.", []), user=BOB)  # fmt: skip
+            wait_for(lambda: len(statuspage.of("POST")) == posts + 1, what="the public post")
+            wait_for(lambda: "not written yet" in proc.log_path.read_text(errors="replace"),
+                     what="the bot finding Redis away after the post")  # fmt: skip
+        finally:
+            statuspage.arrived = lambda _: None
+            own.resume()
+        wait_for(lambda: "*status page*" in timeline(slack, number), timeout=30, what="the post, kept")
+        slack.submit_view("incident_public_modal", str(number),
+                          public_values("Search degraded", "Search recovers.", []), user=BOB)  # fmt: skip
+        wait_for(lambda: [c for c in statuspage.of("PATCH") if c.body["incident"]["body"] == "Search recovers."],
+                 what="the second submit, an update")  # fmt: skip
+        assert len(statuspage.of("POST")) == posts + 1  # one public incident
+        (made,) = [i for i in statuspage.incidents.values() if i["name"] == "Search degraded"]
+        (patch,) = [c for c in statuspage.of("PATCH") if c.body["incident"]["body"] == "Search recovers."]
+        assert patch.path.endswith(f"/incidents/{made['id']}")
+    finally:
+        slack.close()
+        proc.terminate()
+        client.close()
+        own.cleanup()
+
+
 def test_the_group_claim_is_a_compare_and_set(redis_server: RedisServer) -> None:
     """What makes two replicas (or a retry) open one incident: of two requests that read the same holder, only the
     first swap wins, and a token is replaced only by its own request."""

@@ -4,8 +4,6 @@ Restores go through the offer path: operators only, once, re-checked at the clic
 
 from __future__ import annotations
 
-import os
-import signal
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -213,24 +211,17 @@ def test_a_backup_taken_as_redis_stalls_is_followed_and_its_audit_entry_lands_la
     bot = start_bot(tmp_path, recorder, own, kubeconfig, moto.env(), "stall")
     slack = SignedSlack(bot.base_url, recorder.response_url)
     client = redis.Redis.from_url(own.url, decode_responses=True)
-    assert own.proc is not None
-    pid, stalled = own.proc.pid, []
-
-    def stall_redis() -> None:  # when the POST arrives, once; kmock then stores the Backup as usual
-        if not stalled:
-            os.kill(pid, signal.SIGSTOP)
-            stalled.append(pid)
-
-    emulator.call(lambda: emulator.emulator["post", kmock.resource(BACKUPS)] << stall_redis)
+    stall = own.stall  # when the POST arrives (once: the emulator is the module's); kmock then stores the Backup
+    emulator.call(lambda: emulator.emulator["post", kmock.resource(BACKUPS)] << stall)
     since = len(recorder.of("response_url"))
     try:
         try:
             ack_text(slack.command("create while-redis-stalls --namespace=production", command="/backup", user="U0BOB"))
             wait_reply(recorder, since, "Backup `while-redis-stalls`")
-            assert stalled and "while-redis-stalls" in velero_objects(emulator, BACKUPS)
+            assert own.stalled and "while-redis-stalls" in velero_objects(emulator, BACKUPS)
             assert not [r for r in replies(recorder, since) if "Nothing was changed" in str(r.get("text"))]
         finally:
-            os.kill(pid, signal.SIGCONT)
+            own.resume()
         wait_for(
             lambda: [f for _, f in client.xrange(keys.AUDIT) if f.get("backup") == "while-redis-stalls"],
             timeout=30,

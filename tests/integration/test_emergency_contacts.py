@@ -8,15 +8,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.core import keys
 from tests.integration.test_alert_hardening import Rig
 from tests.integration.test_lifecycle import wait_announcement
 from tests.integration.test_paging import PUBLIC, moved, open_p1, recorder, twilio
 from tests.support.bot_process import ack_text
 from tests.support.escalation import dms, open_p
 from tests.support.net import wait_for
+from tests.support.replies import reply_text, wait_reply
 from tests.support.slack_recorder import SlackRecorder, blocks_of, text_of_blocks
 from tests.support.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, TwilioStandIn
 
@@ -103,6 +106,34 @@ def test_incident_escalate_emergency_by_an_operator_calls_at_once_and_by_others_
     rig.bot.ticked()
     assert len(twilio.calls()) == 2 and len(emergency_dms(recorder, number, "U0ENGLEAD")) == 1
     assert "emergency" in rig.timeline(number)
+
+
+def test_an_emergency_call_placed_as_redis_stalls_is_said_placed_and_its_id_kept(
+    rig: Rig, recorder: SlackRecorder, twilio: TwilioStandIn
+) -> None:
+    """Redis stops answering the instant Twilio takes the first call: that call is said placed (never "not called"
+    about a phone that rings), its id is kept once Redis is back (so its status and key presses find the incident),
+    and the contacts after it are said not called, with the reason."""
+    number = open_p1(rig, recorder)
+    rig.bot.settled()
+
+    def stall_at_the_call(request: Any) -> None:  # on the stand-in's thread, before Twilio makes and answers it
+        if request.method == "POST" and request.path.endswith("/Calls.json"):
+            rig.redis.stall()
+
+    since = len(recorder.of("response_url"))
+    twilio.arrived = stall_at_the_call
+    try:
+        ack_text(rig.slack.command(f"escalate INC-{number} emergency", user="U0OPS"))
+        said = reply_text(wait_reply(recorder, since, "call placed", timeout=60))
+    finally:
+        twilio.arrived = lambda _: None
+        rig.redis.resume()
+    (placed,) = [c for c in twilio.calls() if c.status == 201]
+    assert placed.fields["To"] == ENGLEAD_PHONE and placed.sid is not None
+    assert "<@U0ENGLEAD>: emergency contact call placed to" in said and ENGLEAD_PHONE not in said
+    assert "<@U0ENGLEAD>: not called" not in said and "<@U0DEVOPSLEAD>: not called" in said
+    wait_for(lambda: rig.state.get(keys.paging_sid(placed.sid or "")), timeout=30, what="the call's id, kept")
 
 
 def test_the_p1_announcement_carries_the_vendor_line_and_a_p3_does_not(rig: Rig, recorder: SlackRecorder) -> None:

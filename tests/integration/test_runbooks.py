@@ -4,8 +4,6 @@ crashloop and high-error-rate diagnosis, readable API errors."""
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,10 +15,13 @@ import kmock
 import pytest
 import redis
 
+from bot.core import keys
 from bot.shell.slack import Event
+from tests.integration.test_maintenance import button, latest, message_of, schedule
 from tests.support.bot_process import SignedSlack, ack_text
 from tests.support.harness import Bot
 from tests.support.kube import KubeEmulator
+from tests.support.maintenance_seed import seed as maintenance_seed
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
 from tests.support.replies import buttons_of, replies, wait_reply
@@ -501,20 +502,17 @@ def test_a_change_made_is_reported_made_when_redis_stalls_after_it(
         )
         (button,) = buttons_of(message, "offer_restart")
         bot.settled()  # the report's own records are written: what stalls below is the click's alone
-        assert own.proc is not None
-        pid = own.proc.pid
-
-        def stall_redis() -> None:  # runs when the PATCH arrives; kmock then applies it as usual
-            os.kill(pid, signal.SIGSTOP)
-
-        emulator.call(lambda: emulator.emulator["patch", kmock.resource("apps/v1/deployments")] << stall_redis)
+        # when the PATCH arrives, Redis stalls; kmock then applies it as usual
+        emulator.call(lambda: emulator.emulator["patch", kmock.resource("apps/v1/deployments")] << own.stall)
         since = len(recorder.of("response_url"))
         slack.click("offer_restart", button["value"], user="U0OPS")
         try:
             done = wait_reply(recorder, since, "restarted `production/api-gateway`")
-            assert not [r for r in replies(recorder, since) if "Nothing was changed" in str(r.get("text"))]
+            assert own.stalled and not [
+                r for r in replies(recorder, since) if "Nothing was changed" in str(r.get("text"))
+            ]
         finally:
-            os.kill(pid, signal.SIGCONT)
+            own.resume()
         assert done["response_type"] == "in_channel" and patch_count(emulator) == 1
         wait_for(
             lambda: any(f.get("kind") == "restart" and f.get("result") == "done" for _, f in client.xrange("audit")),
@@ -543,14 +541,11 @@ def test_a_report_posted_as_redis_stalls_is_not_said_undone_and_its_records_land
     bot = start_bot(tmp_path, recorder, own, "[{name: emu, context: emu}]", str(kubeconfig), "stall-report")
     slack = SignedSlack(bot.base_url, recorder.response_url)
     client = redis.Redis.from_url(own.url, decode_responses=True)
-    assert own.proc is not None
-    pid, stalled = own.proc.pid, []
 
     def stall_at_the_report(event: Event) -> None:  # on the stand-in's thread, before Slack answers the post
         said = f"{event.message.text} {text_of_blocks(event.message.blocks)}" if event.message else ""
-        if not stalled and "Rollout history" in said:
-            os.kill(pid, signal.SIGSTOP)
-            stalled.append(event)
+        if "Rollout history" in said:
+            own.stall()
 
     try:
         number = int(ack_text(slack.command("open P1 Gateway 500s", user="U0OPS")).split("*INC-")[1].split("*")[0])
@@ -567,7 +562,7 @@ def test_a_report_posted_as_redis_stalls_is_not_said_undone_and_its_records_land
             )
         finally:
             recorder.listener = listener
-            os.kill(pid, signal.SIGCONT)
+            own.resume()
         wait_for(
             lambda: any(f.get("kind") == "runbook" for _, f in client.xrange("audit")),
             timeout=30,
@@ -580,6 +575,54 @@ def test_a_report_posted_as_redis_stalls_is_not_said_undone_and_its_records_land
         )
         bot.settled()
         assert not [r for r in replies(recorder, since) if "Nothing was changed" in str(r.get("text"))]
+    finally:
+        client.close()
+        slack.close()
+        bot.terminate()
+        own.cleanup()
+
+
+def test_a_change_made_partway_as_redis_stalls_is_said_partway_and_audited_later(
+    tmp_path: Path, recorder: SlackRecorder, cluster: tuple[KubeEmulator, Path]
+) -> None:
+    """A cordon of two nodes: Redis stops answering as node-a's PATCH arrives, and the API refuses node-b's. The
+    operator is told what was made ("partway … patched nodes/node-a"), never "Nothing was changed"; its audit entry
+    lands once Redis is back."""
+    emulator, kubeconfig = cluster
+    emulator.seed(maintenance_seed(datetime.now(UTC), {"node-a": "v1.29.3-eks-1", "node-b": "v1.29.3-eks-1"}))
+    own = RedisServer().start()
+    client = redis.Redis.from_url(own.url, decode_responses=True)
+    client.set(keys.MW_SEQ, 9000)  # window numbers of its own: the session's recorder finds messages by number
+    bot = start_bot(tmp_path, recorder, own, "[{name: emu, context: emu}]", str(kubeconfig), "partway")
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+    refused = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "nodes is forbidden", "code": 403}
+    try:
+        number = schedule(slack, "2h Kernel patching --nodes=node-a,node-b", user="U0OPS")
+        message_of(recorder, number)
+        slack.click("mw_start", str(number), user="U0OPS")
+        cordon = button(latest(recorder, number, "In progress"), "offer_cordon")
+        bot.settled()
+
+        def faults() -> None:
+            emulator.emulator["patch", kmock.resource("v1/nodes"), kmock.name("node-a")] << own.stall
+            emulator.emulator["patch", kmock.resource("v1/nodes"), kmock.name("node-b")] << 403 << refused
+
+        emulator.call(faults)
+        since = len(recorder.of("response_url"))
+        slack.click("offer_cordon", cordon["value"], user="U0OPS")
+        try:
+            said = str(wait_reply(recorder, since, "partway", timeout=30)["text"])
+            assert own.stalled and "already made, and not undone: patched nodes/node-a" in said
+            assert not [r for r in replies(recorder, since) if "Nothing was changed" in str(r.get("text"))]
+        finally:
+            own.resume()
+        wait_for(
+            lambda: [f for _, f in client.xrange("audit") if f.get("kind") == "cordon"],
+            timeout=30,
+            what="the cordon's audit entry, written once Redis answers again",
+        )
+        (entry,) = [f for _, f in client.xrange("audit") if f.get("kind") == "cordon"]
+        assert entry["result"].startswith("partial: failed: 403") and entry["done"] == "patched nodes/node-a"
     finally:
         client.close()
         slack.close()

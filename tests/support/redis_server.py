@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -36,6 +38,7 @@ class RedisServer:
         self.appendonly = appendonly
         self.extra = extra or []
         self.proc: subprocess.Popen[bytes] | None = None
+        self.stalled = False
 
     @property
     def url(self) -> str:
@@ -72,6 +75,19 @@ class RedisServer:
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
 
+    def stall(self) -> None:
+        """SIGSTOP, once: the server stops answering (connections stay open, every command times out) as a host in a
+        network cut or a long pause would. Safe from any thread (a stand-in's hook at the instant a request arrives);
+        undone by ``resume``."""
+        if self.proc is not None and not self.stalled:
+            self.stalled = True
+            os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.proc is not None and self.stalled:
+            os.kill(self.proc.pid, signal.SIGCONT)
+            self.stalled = False
+
     def kill(self) -> None:
         """SIGKILL: the server dies as a crashed host would, without a goodbye."""
         if self.proc and self.proc.poll() is None:
@@ -80,6 +96,7 @@ class RedisServer:
         self.proc = None
 
     def stop(self) -> None:
+        self.resume()
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
