@@ -19,6 +19,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import keys, slack
+from bot.core.errors import DependencyError
+from bot.core.outbox import Outbox
 from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
 from bot.core.tasks import renewing
@@ -47,7 +49,9 @@ class DrService:
         clusters: ClusterSet,
         aws: AwsSession | None,
         clock: Callable[[], datetime],
+        outbox: Outbox,
     ) -> None:
+        self.outbox = outbox
         self.config = config
         self.settings = config.dr
         self.client = client
@@ -69,9 +73,14 @@ class DrService:
         try:
             async with renewing(lambda: self._renew(held), LOCK_TTL / 4, "the DR drill's lock"):
                 drill = await self._drill(held)
-                await self.store.keep(drill)
+            # Restored, verified and cleaned up: the drill's record is kept through the outbox while the state
+            # store is away, and its report still posted (never lost to a Redis stall at the end of an hour's work).
+            await self.outbox.deliver(f"the record of DR drill {drill.id}", lambda: self.store.keep(drill))
         finally:
-            await self.store.unlock(held)
+            try:
+                await self.store.unlock(held)
+            except DependencyError as exc:  # the lock's time to live ends it
+                log.warning("DR drill %s: its lock not released (it lapses by itself): %s", held.drill, exc)
         log.info("%s", render.verdict(drill))
         return drill
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.board import Board
+from bot.core.outbox import Outbox
 from bot.core.redis import StoreUnavailable
 from bot.core.settings.config import BotConfig
 from bot.core.timeline import TimelineEntry
@@ -67,7 +68,9 @@ class IncidentFlows:
         updates: StatusUpdates,
         primary_on_call: PrimaryOnCall,
         board: Board,
+        outbox: Outbox,
     ) -> None:
+        self.outbox = outbox
         self.client = client
         self.incidents = incidents
         self.store = incidents.store
@@ -130,7 +133,8 @@ class IncidentFlows:
     async def postmortem(self, number: int, actor: str, tz: ZoneInfo) -> tuple[Incident, str]:
         """Build the draft in ``tz``, upload it to the incident (files upload v2), record it on the timeline.
 
-        Returns the incident and the channel it went to; raises StoreUnavailable or a Slack error.
+        Returns the incident and the channel it went to; raises StoreUnavailable (before the upload: nothing was
+        posted) or a Slack error. Once uploaded, its record on the timeline goes through the outbox.
         """
         incident, markdown = await draft(self.store, self.config, number, tz, self.board)
         channel, thread = await self.store.where_to_reply(incident) or (self.config.channels.incidents, None)
@@ -143,6 +147,10 @@ class IncidentFlows:
             initial_comment=f"📝 Post-mortem draft for {incident.ref}, built from its timeline. Fill in root cause "
             "and action items.",
         )
-        updated, entry = await self.incidents.postmortem_drafted(number, actor)
-        await self._after(updated, entry)  # tickets: the Action items button under the draft
+
+        async def record() -> None:  # the draft is uploaded: its record kept while the state store is away
+            updated, entry = await self.incidents.postmortem_drafted(number, actor)
+            await self._after(updated, entry)  # tickets: the Action items button under the draft
+
+        await self.outbox.deliver(f"the post-mortem draft of {incident.ref} on its timeline", record)
         return incident, channel

@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import slack
+from bot.core.outbox import Outbox
 from bot.core.settings.config import BotConfig
 from bot.core.slack import SLACK_ERRORS
 from bot.core.timeline import TimelineEntry
@@ -53,7 +54,9 @@ class WindowMessages:
         config: BotConfig,
         offers: Offers,
         clock: Callable[[], datetime],
+        outbox: Outbox,
     ) -> None:
+        self.outbox = outbox
         self.client = client
         self.store = store
         self.config = config
@@ -84,10 +87,13 @@ class WindowMessages:
             entry = TimelineEntry(at=self.clock(), actor="bot", kind="announced", text=where)
             return w.model_copy(update=places), entry
 
-        updated, _ = await self.store.change(window.number, record)
-        if seen[-1] != window.version:  # changed while it was being posted (a tick): show that too
-            await self.refresh(updated)
-        return updated
+        async def keep() -> None:  # posted: where it is kept while the state store is away (so it can be edited)
+            updated, _ = await self.store.change(window.number, record)
+            if seen[-1] != window.version:  # changed while it was being posted (a tick): show that too
+                await self.refresh(updated)
+
+        await self.outbox.deliver(f"where the message of {window.ref} is", keep)
+        return window.model_copy(update=places)
 
     def blocks(self, window: Window) -> list[Block]:
         return render.announcement(window, node_changes(window), len(self.config.maintenance.smoke_tests))

@@ -66,6 +66,7 @@ class MaintenanceService:
         outbox: Outbox,
         holds_ended: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
+        self.outbox = outbox
         self.client = client
         self.holds_ended = holds_ended  # a window closed: the holds on paging it gave are released at once
         self.store = store
@@ -73,7 +74,9 @@ class MaintenanceService:
         self.clock = clock
         self.audit = audit
         self.clusters = clusters
-        self.messages = WindowMessages(client=client, store=store, config=config, offers=offers, clock=clock)
+        self.messages = WindowMessages(
+            client=client, store=store, config=config, offers=offers, clock=clock, outbox=outbox
+        )
         self.work = WindowWork(
             store=store, messages=self.messages, config=config, clock=clock, audit=audit, backups=backups,
             runner=runner, clusters=clusters, follower=follower, tasks=tasks, outbox=outbox,
@@ -94,11 +97,14 @@ class MaintenanceService:
             suppress=cmd.suppress,
         )
         stored = await self.store.create(window, actor)
-        await self.audit.record(
-            {"kind": "maintenance-schedule", "actor": actor, "target": stored.ref, "result": "done"}
-        )
         self._active = (0.0, [])
+        await self._audited({"kind": "maintenance-schedule", "actor": actor, "target": stored.ref, "result": "done"})
         return stored
+
+    async def _audited(self, entry: dict[str, object]) -> None:
+        """The window is kept (scheduled, started, closed): its audit entry follows through the outbox, so a state
+        store stalling right after never has the person told "Nothing was changed" about a window that exists."""
+        await self.outbox.deliver(f"audit entry {entry}", lambda: self.audit.record(entry))
 
     async def listing(self) -> tuple[list[Block], str]:
         windows = await self.store.upcoming()
@@ -125,7 +131,7 @@ class MaintenanceService:
 
         window, _ = await self.store.change(cmd.number, mutate)
         self._active = (0.0, [])
-        await self.audit.record(
+        await self._audited(
             {
                 "kind": f"maintenance-{cmd.verb}",
                 "actor": actor,

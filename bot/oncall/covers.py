@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import keys, slack
 from bot.core.errors import UserError
+from bot.core.outbox import Outbox
 from bot.core.permissions import Access
 from bot.core.redis import Client, RedisBacked, StoreUnavailable
 from bot.core.settings.config import BotConfig
@@ -59,11 +60,12 @@ class Covers(RedisBacked):
         access: Access,
         config: BotConfig,
         tasks: BackgroundTasks,
+        outbox: Outbox,
         clock: Callable[[], datetime],
     ) -> None:
         super().__init__(redis, description)
         self.roster, self.store, self.client, self.access = roster, store, client, access
-        self.config, self.tasks, self.clock = config, tasks, clock
+        self.config, self.tasks, self.outbox, self.clock = config, tasks, outbox, clock
         self._claim = redis.register_script(_CLAIM)
 
     async def _shift_in(self, teams: list[str], person: str, at: datetime) -> tuple[str, schedule.TeamShift]:
@@ -350,12 +352,13 @@ class Covers(RedisBacked):
         except SLACK_ERRORS as exc:
             slack.failed("chat.postMessage", "a cover request", exc)
             raise UserError("Slack did not take the request; nothing was asked. Try again shortly.") from None
-        async with self.io():
-            place: dict[str | bytes, str] = {
-                "channel": str(posted.get("channel") or ""),
-                "ts": str(posted.get("ts") or ""),
-            }
-            await self.redis.hset(keys.cover_request(request), mapping=place)  # type: ignore[arg-type]
+        place: dict[str | bytes, str] = {"channel": str(posted.get("channel") or ""), "ts": str(posted.get("ts") or "")}
+
+        async def keep() -> None:  # posted: where it is, kept while the state store is away (its answer edits it)
+            async with self.io():
+                await self.redis.hset(keys.cover_request(request), mapping=place)  # type: ignore[arg-type]
+
+        await self.outbox.deliver(f"where cover request {request} is", keep)
 
     def _later(self, work: object) -> None:
         self.tasks.spawn(work, name="oncall-cover")  # type: ignore[arg-type]

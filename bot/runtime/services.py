@@ -155,6 +155,7 @@ def build(
 ) -> Services:
     board = Board()
     tasks = BackgroundTasks()
+    outbox = Outbox(tasks)  # the records of what already happened (a report posted, a change made), never lost
     wake = asyncio.Event()
     redis, where = store.redis, store.description
 
@@ -172,6 +173,7 @@ def build(
 
     flows = IncidentFlows(
         client=client,
+        outbox=outbox,
         incidents=incidents,
         announcer=announcer,
         rooms=rooms,
@@ -194,13 +196,12 @@ def build(
     # Operations: runbooks, offers and the one path that carries them out
     access = Access(client, config.permissions, home_team=home_team)
     covers = Covers(redis, where, roster=roster, store=oncall, client=client, access=access, config=config,
-                    tasks=tasks, clock=clock)  # fmt: skip
+                    tasks=tasks, outbox=outbox, clock=clock)  # fmt: skip
     clusters = ClusterSet(config.kubernetes.refs())
     aws = AwsSession(config.aws.region) if config.aws else None
     offers = Offers(redis, where)
     audit = AuditLog(redis, where, is_operator=access.is_operator)
     follower = Follower(config.kubernetes.rollout_timeout)
-    outbox = Outbox(tasks)  # the records of what already happened (a report posted, a change made), never lost
     runner = RunbookRunner(
         clusters=clusters,
         namespaces=config.kubernetes.namespaces,
@@ -322,7 +323,8 @@ def build(
             public_url=public_url, tests=tests, escalate=escalator.escalate_now,
         )  # fmt: skip
 
-    dr = DrService(config=config, client=client, store=DrStore(redis, where), clusters=clusters, aws=aws, clock=clock)
+    dr = DrService(config=config, client=client, store=DrStore(redis, where), clusters=clusters, aws=aws, clock=clock,
+                   outbox=outbox)  # fmt: skip
 
     # What each domain adds to the shared surfaces
     oncall_contributions.declare(board, escalator, handoff)
