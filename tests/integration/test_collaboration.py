@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.clock import MovableClock
+from bot.shell.slack import Event
 from tests.support.bot_process import SignedSlack, ack_text, run_cli
 from tests.support.collab import collab_config, number_of, posts_to, start
 from tests.support.net import wait_for
@@ -168,6 +169,44 @@ def test_update_reminder_fires_once_per_interval_across_replicas(
         slack.close()
         a.terminate()
         b.terminate()
+
+
+def test_a_postmortem_uploaded_as_redis_stalls_is_not_said_undone_and_lands_on_the_timeline(
+    tmp_path: Path, recorder: SlackRecorder, fresh_redis: RedisServer
+) -> None:
+    """Redis stops answering the instant Slack completes the draft's upload: nobody is told "Nothing was changed"
+    about a draft in the channel, and its timeline entry is written once Redis answers again (one upload)."""
+    recorder.reset()
+    bot = start(tmp_path, recorder, fresh_redis, collab_config(tmp_path / "c.yaml"))
+    slack = SignedSlack(bot.base_url, recorder.response_url)
+
+    def stall_at_the_upload(event: Event) -> None:  # on the stand-in's thread, before Slack answers
+        if event.kind == "file":
+            fresh_redis.stall()
+
+    try:
+        number = number_of(ack_text(slack.command("open P2 Queue backlog", user="U0REPORTER")))
+        ack_text(slack.command(f"resolve INC-{number}", user="U0ALICE"))
+        bot.settled()
+        since = len(recorder.of("response_url"))
+        listener, recorder.listener = recorder.listener, stall_at_the_upload
+        try:
+            ack_text(slack.command(f"postmortem INC-{number}", user="U0ALICE"))
+            recorder.wait_for_calls("files.completeUploadExternal", 1)
+            wait_for(lambda: "not written yet" in bot.log_path.read_text(errors="replace"),
+                     what="the bot finding Redis away after the upload")  # fmt: skip
+        finally:
+            recorder.listener = listener
+            fresh_redis.resume()
+        wait_for(lambda: "*post-mortem drafted*" in ack_text(slack.command(f"timeline INC-{number}")), timeout=30,
+                 what="the draft on the timeline")  # fmt: skip
+        bot.settled()
+        said = [str(c.params.get("text")) for c in recorder.of("response_url")[since:]]
+        assert not [t for t in said if "Nothing was changed" in t or "went wrong" in t], said
+        assert len(recorder.of("upload")) == 1
+    finally:
+        slack.close()
+        bot.terminate()
 
 
 def test_postmortem_uploaded_and_written_locally(

@@ -21,6 +21,7 @@ import redis
 import yaml
 
 from bot.core.clock import MovableClock
+from bot.shell.slack import Event
 from tests.support.aws import Moto
 from tests.support.bot_process import SignedSlack, ack_text
 from tests.support.eks import AddonState, EksStandIn
@@ -29,7 +30,7 @@ from tests.support.kube import KubeEmulator, plain
 from tests.support.maintenance_seed import seed
 from tests.support.net import wait_for
 from tests.support.redis_server import RedisServer
-from tests.support.replies import buttons_of, reply_text, thread_posts, wait_reply
+from tests.support.replies import buttons_of, replies, reply_text, thread_posts, wait_reply
 from tests.support.slack_recorder import Call, SlackRecorder, blocks_of, text_of_blocks
 from tests.support.standin import Reply, Request, StandIn
 
@@ -563,6 +564,36 @@ def test_the_checklist_ticks_with_who_and_checks_rollback_readiness(
     wait_for(lambda: progress(recorder, f"Backup `{name}`: Completed, 9/9 items"), what="the backup completed")
     listing = ack_text(slack.command("list", command="/maintenance"))
     assert f"*MW-{number}*" in listing and "checklist 3/5" in listing
+
+
+def test_a_window_announced_as_redis_stalls_keeps_where_its_message_is(
+    slack: SignedSlack, recorder: SlackRecorder, bot: Bot, redis_server: RedisServer
+) -> None:
+    """Redis stops answering the instant the window's message is posted: where it is, is kept once Redis is back,
+    so the message still follows the window (started: edited in place), and nobody is told "Nothing was changed"."""
+
+    def stall_at_the_message(event: Event) -> None:  # on the stand-in's thread, before Slack answers the post
+        message = event.message
+        if event.kind == "posted" and message and not message.thread_ts and "Disk swap on builders" in message.text:
+            redis_server.stall()
+
+    def deferred() -> int:
+        return bot.log_path.read_text(errors="replace").count("not written yet")
+
+    before, since = deferred(), len(recorder.of("response_url"))
+    listener, recorder.listener = recorder.listener, stall_at_the_message
+    try:
+        number = schedule(slack, "1h Disk swap on builders")
+        message_of(recorder, number)
+        wait_for(lambda: deferred() > before, what="the bot finding Redis away after the post")
+    finally:
+        recorder.listener = listener
+        redis_server.resume()
+    ack_text(slack.command(f"start MW-{number}", command="/maintenance", user=OPS))
+    latest(recorder, number, "In progress")  # the message of the window, edited: where it is was kept
+    said = [str(r.get("text")) for r in replies(recorder, since)]
+    assert not [t for t in said if "Nothing was changed" in t], said
+    ack_text(slack.command(f"done MW-{number}", command="/maintenance", user=OPS))  # no window left running
 
 
 def test_cordon_drain_and_uncordon_from_the_window(
