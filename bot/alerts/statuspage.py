@@ -245,6 +245,7 @@ class PublicStatus:
         what = f"posted “{name}”: {body}" + (f" (components {named}: {down})" if components else "")
         await self._kept(
             incident,
+            page_id,
             lambda: self.incidents.published(number, page_id, status, what, actor=actor, components=components),
             f"📣 Posted to the status page as *{escape(name)}*.",
         )
@@ -284,15 +285,16 @@ class PublicStatus:
         assert page_id is not None
         await self._kept(
             incident,
+            page_id,
             lambda: self.incidents.published(incident.number, page_id, status, what, actor=actor),
             f"📣 Status page: {escape(what)}",
         )
 
-    async def _kept(self, incident: Incident, record: Callable[[], Awaitable[object]], said: str) -> None:
+    async def _kept(self, incident: Incident, page_id: str, record: Callable[[], Awaitable[object]], said: str) -> None:
         """After the public post or update is made: its record (the public incident's id and status, the timeline
         entry) kept through the outbox while the state store is away, never lost (a lost id would make the next
         submit a second public incident); then the announcement refreshed and the post said, where the store lets."""
-        if not await self.outbox.deliver(f"status page record of {incident.ref}", record):
+        if not await self.outbox.deliver(f"status page record of {incident.ref} (public incident {page_id})", record):
             return  # said once the record lands would be late and out of order; the outbox logs it
         try:
             await self.refresh(incident.number)

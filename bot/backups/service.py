@@ -277,7 +277,7 @@ class BackupService:
         """Audit a backup or snapshot taken, and note it on the incident of the channel. It is taken: its records are
         kept (retried while the state store is away), and the asker is never told "Nothing was changed"."""
         done = {**entry, "actor": actor, "target": what, "result": "done"}
-        await self.outbox.deliver(f"audit entry of the {what}", lambda: self.audit.record(done))
+        await self.audit.keep(self.outbox, done)
 
         async def note() -> None:
             incident = await self.incidents.store.room_of(channel)

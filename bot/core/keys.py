@@ -268,6 +268,11 @@ ACTIONS_INDEX = "actions:index"
 AUDIT = "audit"
 
 
+def audit_once(entry_id: str) -> str:
+    """An audit entry written once however often its write is tried (the outbox's retries); in ``audit``'s slot."""
+    return f"{{audit}}:once:{entry_id}"
+
+
 def offer(offer_id: str) -> str:
     return f"offer:{{{offer_id}}}"
 
@@ -387,6 +392,11 @@ TABLE: tuple[KeyDoc, ...] = (
         "offers made before the rename, read and carried out until they expire; never written",
     ),
     KeyDoc("`audit`", "stream (capped ~100k)", "every runbook run and mutating action, with actor and result"),
+    KeyDoc(
+        "`{audit}:once:<id>`",
+        "string (1 day)",
+        "an audit entry kept through the outbox: written once, however often its write is tried",
+    ),
     KeyDoc(
         "`inc:{n}:room`, `inc:{n}:remind:<since>:<k>`",
         "string with TTL",

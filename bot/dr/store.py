@@ -90,9 +90,12 @@ class DrStore(RedisBacked):
         return Running.load(raw) if raw is not None else None
 
     async def keep(self, drill: Drill) -> None:
+        """Newest first; kept once however often it is tried (the outbox's retries after a Redis that paused)."""
+        report = drill.model_dump_json()
         async with self.io():
             pipe = self.redis.pipeline(transaction=False)
-            pipe.lpush(keys.DR_REPORTS, drill.model_dump_json())
+            pipe.lrem(keys.DR_REPORTS, 0, report)
+            pipe.lpush(keys.DR_REPORTS, report)
             pipe.ltrim(keys.DR_REPORTS, 0, KEPT - 1)
             pipe.expire(keys.DR_REPORTS, REPORTS_TTL)
             await pipe.execute()

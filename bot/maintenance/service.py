@@ -98,13 +98,11 @@ class MaintenanceService:
         )
         stored = await self.store.create(window, actor)
         self._active = (0.0, [])
-        await self._audited({"kind": "maintenance-schedule", "actor": actor, "target": stored.ref, "result": "done"})
+        # The window is kept: its audit entry follows through the outbox, so a state store stalling right after never
+        # has the person told "Nothing was changed" about a window that exists.
+        await self.audit.keep(self.outbox, {"kind": "maintenance-schedule", "actor": actor, "target": stored.ref,
+                                            "result": "done"})  # fmt: skip
         return stored
-
-    async def _audited(self, entry: dict[str, object]) -> None:
-        """The window is kept (scheduled, started, closed): its audit entry follows through the outbox, so a state
-        store stalling right after never has the person told "Nothing was changed" about a window that exists."""
-        await self.outbox.deliver(f"audit entry {entry}", lambda: self.audit.record(entry))
 
     async def listing(self) -> tuple[list[Block], str]:
         windows = await self.store.upcoming()
@@ -131,15 +129,8 @@ class MaintenanceService:
 
         window, _ = await self.store.change(cmd.number, mutate)
         self._active = (0.0, [])
-        await self._audited(
-            {
-                "kind": f"maintenance-{cmd.verb}",
-                "actor": actor,
-                "target": window.ref,
-                "result": "done",
-                "note": cmd.note,
-            }
-        )
+        entry = {"kind": f"maintenance-{cmd.verb}", "actor": actor, "target": window.ref, "result": "done"}
+        await self.audit.keep(self.outbox, {**entry, "note": cmd.note})
         return window
 
     async def transitioned(self, window: Window, actor: str, cmd: Transition) -> None:

@@ -212,7 +212,7 @@ class WindowWork:
         if failed and window.services:
             await self._offer_rollbacks(window, actor)
         entry = {"kind": "maintenance-smoke", "actor": actor, "target": window.ref, "result": f"{len(failed)} failed"}
-        await self.outbox.deliver(f"audit entry of the smoke tests of {window.ref}", lambda: self.audit.record(entry))
+        await self.audit.keep(self.outbox, entry)
         return results
 
     async def _offer_rollbacks(self, window: Window, actor: str) -> None:

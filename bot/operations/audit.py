@@ -7,17 +7,28 @@ Each entry with an actor is stamped ``operator: yes|no``: whether that person wa
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from bot.core import keys
+from bot.core.outbox import Outbox
 from bot.core.redis import Client, RedisBacked
 from bot.core.text import as_text
 
 STREAM_BATCH = 1000
 
 AUDIT_MAXLEN = 100_000
+ONCE_KEPT = 86400  # a retried entry's mark: far longer than the outbox retries it
+
+# XADD unless this entry's id was written already: a Redis that paused runs the buffered first try and the retry both.
+_ONCE = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
+  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+end
+return false
+"""
 
 
 class AuditLog(RedisBacked):
@@ -26,18 +37,31 @@ class AuditLog(RedisBacked):
     ) -> None:
         super().__init__(redis, description)
         self.is_operator = is_operator
+        self._once = redis.register_script(_ONCE)
 
     async def _operator(self, actor: str) -> str:
         if self.is_operator is None:
             return "unknown"
         return "yes" if await self.is_operator(actor) else "no"
 
-    async def record(self, entry: dict[str, Any]) -> None:
+    async def record(self, entry: dict[str, Any], *, once: str | None = None) -> None:
+        """Append ``entry``; with ``once`` (an id), only if no entry of that id was appended before."""
         if entry.get("actor") and "operator" not in entry:
             entry = {**entry, "operator": await self._operator(str(entry["actor"]))}
         fields: dict[Any, Any] = {k: v if isinstance(v, str) else json.dumps(v) for k, v in entry.items()}
         async with self.io():
-            await self.redis.xadd(keys.AUDIT, fields, maxlen=AUDIT_MAXLEN, approximate=True)
+            if once is None:
+                await self.redis.xadd(keys.AUDIT, fields, maxlen=AUDIT_MAXLEN, approximate=True)
+                return
+            flat = [part for pair in fields.items() for part in pair]
+            await self._once(keys=[keys.AUDIT, keys.audit_once(once)], args=[ONCE_KEPT, AUDIT_MAXLEN, *flat])
+
+    async def keep(self, outbox: Outbox, entry: dict[str, Any]) -> bool:
+        """The audit entry of something that already happened: through ``outbox`` (retried while the state store is
+        away), written once however many of its tries reach Redis. True when written now."""
+        entry_id = secrets.token_hex(8)
+        what = f"audit entry {entry}"  # in full: what the outbox logs if it gives up
+        return await outbox.deliver(what, lambda: self.record(entry, once=entry_id))
 
     async def entries(self, since: datetime, until: datetime) -> list[dict[str, str]]:
         """The stream's entries between two instants (stream ids are their times), oldest first, read in batches."""

@@ -185,7 +185,7 @@ class ChangeExecutor:
         await self.outbox.deliver(
             f"completion of offer {offer_id}", lambda: self.offers.settle(offer_id, token, "done")
         )
-        await self.outbox.deliver(f"audit entry {done_entry}", lambda: self.audit.record(done_entry))
+        await self.audit.keep(self.outbox, done_entry)
         if pending.get("incident"):
             number = int(pending["incident"])
             await self.outbox.deliver(
@@ -306,7 +306,7 @@ class ChangeExecutor:
         await self.outbox.deliver(
             f"{state} settlement of offer {offer}", lambda: self.offers.settle(offer, claim.token, state)
         )
-        await self.outbox.deliver(f"audit entry {entry}", lambda: self.audit.record(entry))
+        await self.audit.keep(self.outbox, entry)
 
     def _cluster_of(
         self, name: str | None, identity: Identity | None, audit: dict[str, Any], made: list[Recorded]

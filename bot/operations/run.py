@@ -136,7 +136,7 @@ class RunbookRunner:
                 lambda: self.incidents.note(number, f"ran runbook {book.name}", summary, user),
             )
         entry = {"kind": "runbook", "runbook": book.name, "actor": user, "summary": summary}
-        await self.outbox.deliver(f"audit entry of runbook {book.name} run by {user}", lambda: self.audit.record(entry))
+        await self.audit.keep(self.outbox, entry)
 
     async def render_offers(
         self, book: Runbook, report: BaseModel, cluster: str | None, origin: dict[str, object]

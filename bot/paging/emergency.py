@@ -94,7 +94,7 @@ class Emergency:
                 said.append(f"{user(person)}: {await self.pager.call_now(incident, person, WHY)}")
             except DependencyError as exc:
                 log.warning("%s: the emergency call to %s not made: %s", incident.ref, person, exc)
-                said.append(f"{user(person)}: not called ({exc})")
+                said.append(f"{user(person)}: not called ({exc}): phone them directly")
         return said
 
     async def _dm(self, incident: Incident, person: str, reason: str) -> None:

@@ -217,7 +217,7 @@ def test_a_backup_taken_as_redis_stalls_is_followed_and_its_audit_entry_lands_la
     try:
         try:
             ack_text(slack.command("create while-redis-stalls --namespace=production", command="/backup", user="U0BOB"))
-            wait_reply(recorder, since, "Backup `while-redis-stalls`")
+            wait_reply(recorder, since, "Backup `while-redis-stalls`", timeout=40)  # its calls meet the stall first
             assert own.stalled and "while-redis-stalls" in velero_objects(emulator, BACKUPS)
             assert not [r for r in replies(recorder, since) if "Nothing was changed" in str(r.get("text"))]
         finally:
