@@ -11,7 +11,7 @@ Nothing lives in process memory: a restart loses no deadline. The two keys share
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bot.core.redis import Client, RedisBacked
 from bot.core.text import as_text
@@ -104,6 +104,12 @@ class DueSet(RedisBacked):
         due = "" if next_due is None else next_due.timestamp()
         async with self.io():
             await self._complete(keys=[self.due_key, self.pending_key], args=[member, due, "1" if keep_earlier else ""])
+
+    async def earliest(self) -> datetime | None:
+        """When the soonest member falls due (None: nothing is scheduled)."""
+        async with self.io():
+            first = await self.redis.zrange(self.due_key, 0, 0, withscores=True)
+        return datetime.fromtimestamp(float(first[0][1]), UTC) if first else None
 
     async def scheduled(self, members: Sequence[str]) -> set[str]:
         """Which of ``members`` are due or being handled."""

@@ -1,6 +1,8 @@
 """The bot behind the shell, as far as the shell needs to know it: whether it is still at work after answering, its
-poller (which ``wait`` wakes, and waits for), and the moments a ``wait`` has to stop at so that every scheduled post
-due in the interval goes out as it would have (the digest at 08:00, the hand-off, the weekly report)."""
+poller (which ``wait`` wakes, and waits for), and the moments a ``wait`` has to stop at so that everything due in
+the interval goes out as it would have: each scheduled post (the digest at 08:00, the hand-off, the weekly report)
+and each deadline of the bot's due sets (an escalation's next page, a page's next try, a maintenance reminder),
+including those that fall due because of what happened earlier in the same wait."""
 
 from __future__ import annotations
 
@@ -10,13 +12,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.clock import MovableClock
+from bot.core.dueset import DueSet
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
 
 SETTLE_MAX = 6.0
-STEP = timedelta(hours=1)  # between scheduled posts, the clock still moves an hour at a time (reminders, escalation)
+LATE = timedelta(seconds=1)  # a stop just after the moment, so that the moment has come for whoever looks
+STEP = timedelta(hours=1)  # between posts and deadlines the clock still moves an hour at a time (what each tick checks)
 MAX_STOPS = 24 * 31 + 200
+MAX_DEADLINE_STOPS = 1000  # a week of an unacknowledged incident re-paged every 10 minutes; beyond, hourly stops only
 
 
 class Running:
@@ -45,7 +50,7 @@ class Running:
             for _ in range(MAX_STOPS):  # each post's own: a frequent one does not crowd out the daily digest
                 if fire is None or fire > end:
                     break
-                moments.add(fire + timedelta(seconds=1))
+                moments.add(fire + LATE)
                 fire = post.trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
         step = start + STEP
         while step < end:
@@ -53,12 +58,35 @@ class Running:
             step += STEP
         return [*sorted(m for m in moments if start < m < end), end]
 
-    async def wait(self, clock: MovableClock, step: timedelta, settle: Callable[[], Awaitable[None]]) -> None:
-        """Move ``clock`` on by ``step``, stopping at each of :meth:`stops` until what fell due there is done."""
+    def due_sets(self) -> list[DueSet]:
+        """The deadlines a moving clock reaches: escalation, paging's tries, maintenance reminders."""
+        services = self.services
+        found = [services.oncall.deadlines, services.maintenance.store.reminders]
+        return [*found, services.pager.due] if services.pager is not None else found
+
+    async def next_due(self, now: datetime) -> datetime | None:
+        """The soonest deadline still ahead of ``now`` in any due set (one due already is the poller's to take)."""
+        ahead = [t for s in self.due_sets() if (t := await s.earliest()) is not None and t > now]
+        return min(ahead) if ahead else None
+
+    async def wait(self, clock: MovableClock, step: timedelta, settle: Callable[[], Awaitable[None]]) -> bool:
+        """Move ``clock`` on by ``step``, stopping at each of :meth:`stops`, and at each deadline that comes before the
+        next of them (asked again at every stop: what went out may have armed another), until what fell due is done.
+        False when there were more deadlines than ``MAX_DEADLINE_STOPS``: the rest went out at the hourly stops."""
         start = clock()
-        for moment in self.stops(start, start + step):
+        planned = self.stops(start, start + step)
+        followed = 0
+        while planned:
             now = clock()
+            moment = planned[0]
+            due = await self.next_due(now) if followed < MAX_DEADLINE_STOPS else None
+            if due is not None and due + LATE < moment:
+                moment = due + LATE
+                followed += 1
+            else:
+                planned.pop(0)
             if moment > now:
                 clock.advance(moment - now)
             await self.ticked()
             await settle()
+        return followed < MAX_DEADLINE_STOPS

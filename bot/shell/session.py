@@ -25,7 +25,7 @@ from bot.core.clock import MovableClock
 from bot.core.durations import parse_duration
 from bot.shell import render, wire
 from bot.shell.asking import Ask, Questions
-from bot.shell.running import SETTLE_MAX, Running
+from bot.shell.running import MAX_DEADLINE_STOPS, SETTLE_MAX, Running
 from bot.shell.slack import TEAM, Event, Message, SlackStandIn
 
 HELP = """Type what you would type in Slack, one line at a time:
@@ -211,8 +211,11 @@ class Shell:
             self.say("Wait between 1s and 30d.")
             return
         running = await self._up()
-        await running.wait(self.clock, step, self.settle)  # what falls due meanwhile goes out, as it would have
+        every = await running.wait(self.clock, step, self.settle)  # what falls due meanwhile goes out, as it would
         self.say(f"⏩ The bot's clock is now {self.clock():%a %d %b %H:%M UTC} ({text} later).")
+        if not every:
+            self.say(f"After {MAX_DEADLINE_STOPS} deadlines the clock moved an hour at a time: later pages and "
+                     "reminders went out at the hour after they fell due.")  # fmt: skip
 
     # Requests as Slack sends them --------------------------------------------------------------------------------
     async def post(self, body: str, content_type: str) -> tuple[int, str]:

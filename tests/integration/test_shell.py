@@ -10,6 +10,7 @@ import string
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,36 @@ def test_a_p1_opened_acknowledged_and_escalated_from_the_terminal(tmp_path: Path
     assert "You are paged as secondary for INC-2" in escalated and "DM with @bob" in escalated
     assert "Traceback" not in out + done.stderr
     assert (tmp_path / ".chatops").is_dir()  # the state lives in the embedded Redis there
+
+
+def test_a_wait_stops_at_every_deadline_it_passes_even_those_armed_during_it(tmp_path: Path) -> None:
+    """Nobody acknowledges: each escalation step is paged at its own deadline (15 min apart), not at the wait's end
+    nor at the next hour, and the step armed by the first is reached in the same wait."""
+    done = shell(["/incident open P1 Search is down", "wait 35m", "/incident timeline INC-1", "quit"], tmp_path)
+    out = done.stdout
+    assert done.returncode == 0, done.stderr + out
+    timeline = out[out.index("Timeline of INC-1") :]
+    assert "@bob was paged — step 2: secondary, after 15m 1s unacknowledged" in timeline
+    assert "@lead was paged — step 3: lead, after 30m 1s unacknowledged" in timeline
+    assert "(35m later)" in out and "Traceback" not in out + done.stderr
+
+
+def test_a_week_of_wait_posts_what_falls_due_in_it_in_order(tmp_path: Path) -> None:
+    """A window 40 minutes ahead, then eight days: its reminders in order, each weekday's digest, the Monday hand-off
+    and the weekly report."""
+    start = (datetime.now(UTC) + timedelta(minutes=40)).strftime("%Y-%m-%d %H:%MZ")
+    done = shell([f"/maintenance schedule {start} 1h Node group upgrade", "wait 8d", "quit"], tmp_path)
+    out = done.stdout
+    assert done.returncode == 0, done.stderr + out
+    waited = out[out.index("wait 8d") :]
+    order = ["starts in 15 minutes", "is due to start now", "should have ended at", "(8d later)"]
+    assert [waited.find(p) for p in order] == sorted(waited.find(p) for p in order) and -1 not in map(
+        waited.find, order
+    )
+    mondays = waited.count("📋 On-call hand-off")  # two when the wait starts on a Monday before 09:00
+    assert mondays in (1, 2) and waited.count("Weekly report:") == mondays
+    assert 5 <= waited.count("Morning health digest") <= 6  # the weekdays of eight days
+    assert "Traceback" not in out + done.stderr
 
 
 @pytest.fixture
