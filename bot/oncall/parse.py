@@ -36,7 +36,7 @@ class SwapAsk:
 def cover(args: list[str]) -> CoverAsk:
     person = None
     rest = list(args)
-    if rest and rest[0].startswith(("<@", "@", "U", "W")) and not _CLOCK.match(rest[0]):
+    if rest and rest[0].startswith(("<@", "@", "U", "W")) and rest[0].lower() != "until":
         person = mentioned_user(rest[0])
         if person is None:
             raise UserError(f"`{rest[0][:30]}` is not a person. Write it as {COVER_FORM}.")

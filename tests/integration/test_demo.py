@@ -75,13 +75,25 @@ def parts(lines: list[str]) -> list[tuple[str, list[str]]]:
 
 
 def test_with_nothing_to_read_the_shell_runs_on_the_demo_and_stops_it_when_done(tmp_path: Path) -> None:
-    done = shell(["/db snapshots demo-db", "/eks patches demo", "/report weekly", "quit"], tmp_path)
+    typed = ["/db snapshots demo-db", "/eks patches demo", "/report weekly", "/cert list", "/alerts", "/eks check demo",
+             "/backup list", "/health", "quit"]  # fmt: skip
+    done = shell(typed, tmp_path)
     out = done.stdout
     assert done.returncode == 0, done.stderr[-3000:] + out[-3000:]
     assert "Using the demo platform (cluster demo (EKS demo-eks), RDS demo-db, namespace production)" in out
-    assert "demo-db-before-migration-0412" in out  # moto's RDS, seeded
-    assert "vpc-cni" in out and "demo-eks" in out  # the EKS stand-in's add-on, one behind
-    assert "Last 7 days $4,124.40, the 7 before $3,713.50" in out  # Cost Explorer, for the days the report asks
+    answers = dict(zip(typed, out.split("you@#incidents> ")[1:], strict=True))
+    assert "demo-db-before-migration-0412" in answers["/db snapshots demo-db"]  # moto's RDS, seeded
+    assert "vpc-cni" in answers["/eks patches demo"] and "demo-eks" in out  # the EKS stand-in's add-on, one behind
+    assert "Last 7 days $4,124.40, the 7 before $3,713.50" in answers["/report weekly"]  # Cost Explorer's seeded days
+    assert "production/api-tls: Ready, 🟠 expires" in answers["/cert list"]  # the certificate due in 5 days
+    assert "KubePodCrashLooping (critical): 1 firing" in answers["/alerts"]  # the Alertmanager stand-in's groups
+    assert "🔴 blocked by add-on vpc-cni" in answers["/eks check demo"]
+    backups = answers["/backup list"]
+    assert "✅ before-payments-migration Completed" in backups and "production-volumes 0 3 * * *" in backups
+    health = answers["/health"]
+    assert "payments: CrashLoopBackOff" in health and "OOMKilled" in health and "NotReady" in health
+    assert "production/orders-data — Pending" in health and "at max replicas" in health
+    assert "Something went wrong" not in out and "no usable kubeconfig" not in out
     assert_nothing_left(tmp_path)
 
 

@@ -1,6 +1,8 @@
 """Teams over the real wire (signed requests, a real Redis, the Slack stand-in, the bot's movable clock): two teams
 with overlapping hours and a follow-the-sun layer, `/oncall` at given instants, alerts routed to the team that owns
-them, an incident handed over, a cover request taken by one of twenty simultaneous clicks, and check-config's gap."""
+them, an incident handed over (by its commander or an operator only), a cover request taken by one of twenty simultaneous
+clicks, a cover asked of one person until a time, a swap accepted or declined, each team's hand-off at its own time,
+and check-config's gap."""
 
 from __future__ import annotations
 
@@ -333,3 +335,83 @@ def test_a_swap_is_accepted_by_the_other_person_only(
     assert "primary <@U0BOB> (cover), secondary <@U0ALICE>" in oncall(slack, "platform")
     wait_for(lambda: any(c.params.get("channel") == "U0ALICE" and "accepted your swap" in str(c.params.get("text"))
                          for c in recorder.of("chat.postMessage")), what="the proposer told")  # fmt: skip
+
+
+def test_a_swap_declined_changes_nothing_and_the_proposer_is_told(
+    bot: Bot, slack: SignedSlack, recorder: SlackRecorder, target: datetime
+) -> None:
+    move_to(bot, target + timedelta(hours=14))  # 17:00: Alice primary, Bob secondary
+    assert "Asked <@U0BOB> to swap" in oncall(slack, "swap <@U0BOB> " + target.date().isoformat(), user="U0ALICE")
+    proposal = wait_for(lambda: [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == "U0BOB"
+                                 and "oncall_request_decline" in json.dumps(c.params.get("blocks"))], what="asked")  # fmt: skip
+    request = _request_id(proposal[0])  # type: ignore[index]
+    since = len(recorder.of("response_url"))
+    slack.click("oncall_request_decline", request, user="U0BOB")
+    wait_for(lambda: "Declined." in _responses(recorder, since), what="declined")
+    wait_for(lambda: _said_to(recorder, "U0ALICE", "<@U0BOB> declined your swap request."), what="the proposer told")
+    wait_for(lambda: any("Declined by <@U0BOB>" in str(c.params.get("text")) for c in recorder.of("chat.update")),
+             what="the proposal says it was declined")  # fmt: skip
+    slack.click("oncall_request_accept", request, user="U0BOB")  # a second thought: the answer stands
+    wait_for(lambda: "You declined it already." in _responses(recorder, since), what="the late accept answered")
+    assert "primary <@U0ALICE>, secondary <@U0BOB>" in oncall(slack, "platform")
+
+
+def test_a_cover_asked_of_one_person_until_a_time_is_theirs_alone_and_ends_then(
+    bot: Bot, slack: SignedSlack, recorder: SlackRecorder, target: datetime
+) -> None:
+    move_to(bot, target + timedelta(hours=14))  # Wednesday 17:00 UTC: Alice is platform's primary
+    asked = oncall(slack, "cover <@U0CAROL> until 19:00", user="U0ALICE")
+    assert "Asked <@U0CAROL> to cover you" in asked and "19:00" in asked, asked
+    assert not [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == "C0PLATFORM"]  # not the team
+    request = _request_id(wait_for(lambda: _request(recorder, "U0CAROL"), what="Carol asked by DM"))  # type: ignore[arg-type]
+    since = len(recorder.of("response_url"))
+    slack.click("oncall_cover_take", request, user="U0BOB")  # of the team, but not the person asked
+    wait_for(lambda: any("This request asks <@U0CAROL> only" in t for t in _responses(recorder, since)), what="refused")
+    assert "primary <@U0ALICE>" in oncall(slack, "platform")
+    slack.click("oncall_cover_take", request, user="U0CAROL")
+    wait_for(lambda: any(t.startswith("You cover <@U0ALICE>") for t in _responses(recorder, since)), what="taken")
+    assert "primary <@U0CAROL> (cover)" in oncall(slack, "platform")
+    move_to(bot, target + timedelta(hours=15, minutes=59))  # 18:59
+    assert "primary <@U0CAROL> (cover)" in oncall(slack, "platform")
+    move_to(bot, target + timedelta(hours=16, seconds=1))  # 19:00: the cover is over
+    assert "primary <@U0ALICE>" in oncall(slack, "platform")
+
+
+def test_only_the_commander_or_an_operator_hands_an_incident_over(bot: Bot, slack: SignedSlack) -> None:
+    text = ack_text(slack.command("open P2 Kafka consumer lag", user="U0REPORTER"))
+    number = int(text.split("*INC-")[1].split("*")[0])
+    assigned = ack_text(slack.command(f"assign INC-{number} <@U0ALICE>", user="U0OPS"))
+    assert "<@U0ALICE>" in assigned, assigned
+    refused = ack_text(slack.command(f"team INC-{number} data", user="U0ZED"))
+    assert f"Only the commander (<@U0ALICE>) or an operator may hand over INC-{number}" in refused
+    assert "→ team data" not in ack_text(slack.command(f"timeline INC-{number}"))  # the refusal changed nothing
+    assert f"INC-{number} is team *data*'s now" in ack_text(slack.command(f"team INC-{number} data", user="U0OPS"))
+
+
+def test_each_teams_hand_off_checklist_goes_out_at_its_own_time_in_its_channel(
+    bot: Bot, recorder: SlackRecorder, target: datetime
+) -> None:
+    def checklists(channel: str) -> list[Call]:
+        return [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == channel
+                and str(c.params.get("text")).startswith("On-call hand-off checklist")]  # fmt: skip
+
+    monday = target + timedelta(days=5, hours=6)  # Monday 09:00 UTC: platform's hand-off
+    move_to(bot, monday + timedelta(seconds=5))
+    posted = wait_for(lambda: checklists("C0PLATFORM"), what="platform's checklist")
+    assert posted[0].params.get("text") == "On-call hand-off checklist: platform"  # type: ignore[index]
+    assert not checklists("C0DATA")  # data hands off on Tuesdays at 10:00
+    move_to(bot, monday + timedelta(days=1, hours=1, seconds=5))  # Tuesday 10:00
+    wait_for(lambda: checklists("C0DATA"), what="data's checklist")
+    assert len(checklists("C0PLATFORM")) == 1 and len(checklists("C0DATA")) == 1
+
+
+def test_the_app_home_shows_the_viewers_own_teams_first(slack: SignedSlack, recorder: SlackRecorder) -> None:
+    def order(user: str) -> list[str]:
+        since = len(recorder.of("views.publish"))
+        opened(slack, user)
+        view = view_of(wait_for(lambda: publishes(recorder, user, since), what=f"{user}'s App Home")[0])  # type: ignore[index]
+        return [e["value"] for b in view["blocks"] for e in [b.get("accessory") or {}]
+                if e.get("action_id") == "home_take_over"]  # fmt: skip
+
+    assert order("U0FAY") == ["team:data", "team:platform"]  # Fay is of data
+    assert order("U0ALICE") == ["team:platform", "team:data"]
