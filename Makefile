@@ -36,6 +36,7 @@ unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
 bench: $(STAMP)
+	@$(BIN)/python -m compileall -q bot handlers runbooks demo  # whole processes read bytecode, as after make run
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.escalation
 	$(BIN)/python -m bench.digest

@@ -20,6 +20,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,7 @@ from bench.kubeapi import PODS, StaticApi, scaled
 from bench.results import machine_info, write_section
 
 RUNS = 3
+BOT_RUNS = 5  # the whole process the user waits for: its median is shown too
 SIZES = (PODS, 3 * PODS, 10 * PODS)
 REPO = Path(__file__).resolve().parents[1]
 
@@ -137,7 +139,8 @@ def child(mode: str, url: str) -> None:
 
 
 def best(runs: list[dict[str, float]]) -> dict[str, float]:
-    return {**min(runs, key=lambda r: r["seconds"]), "rss_mb": min(r["rss_mb"] for r in runs)}
+    """The fastest run, with its own peak RSS, and the median time of all of them."""
+    return {**min(runs, key=lambda r: r["seconds"]), "median": statistics.median(r["seconds"] for r in runs)}
 
 
 def run(size: int, *, models: bool) -> dict[str, dict[str, float]]:
@@ -158,7 +161,7 @@ def run(size: int, *, models: bool) -> dict[str, dict[str, float]]:
         subprocess.run(bot, env=env, capture_output=True, check=True, timeout=300)  # the API's pages cut once
         if guide:  # kubectl's discovery cache warm, as on an engineer's laptop
             subprocess.run(["kubectl", "api-resources"], env=env, capture_output=True, check=True, timeout=60)
-        results["bot"] = best([measure(bot, env) for _ in range(RUNS)])
+        results["bot"] = best([measure(bot, env) for _ in range(BOT_RUNS)])
         if guide:
             results["guide"] = best([measure(guide, env) for _ in range(RUNS if size <= PODS else 1)])
         for mode in ("build", "raw3", "shapes3", *(["typed"] if models else [])):
@@ -176,10 +179,11 @@ def run(size: int, *, models: bool) -> dict[str, dict[str, float]]:
     return results
 
 
-def cell(r: dict[str, float] | None, requests: bool = False) -> str:
+def cell(r: dict[str, float] | None, requests: bool = False, median: bool = False) -> str:
     if r is None:
         return "not run"
-    return f"{r['seconds']:.2f} s, {r['rss_mb']:.0f} MB" + (f", {r['requests']:.0f} req." if requests else "")
+    return (f"{r['seconds']:.2f} s, {r['rss_mb']:.0f} MB" + (f", {r['requests']:.0f} req." if requests else "")
+            + (f" (median {r['median']:.2f} s)" if median else ""))  # fmt: skip
 
 
 def main(sizes: tuple[int, ...] = SIZES) -> None:
@@ -189,7 +193,8 @@ def main(sizes: tuple[int, ...] = SIZES) -> None:
     first, last = curve[sizes[0]], curve[sizes[-1]]
 
     def row(label: str, key: str, target: str = "—", requests: bool = False) -> str:
-        return f"| {label} | " + " | ".join(cell(curve[s].get(key), requests) for s in sizes) + f" | {target} |"
+        median = key == "bot"
+        return f"| {label} | " + " | ".join(cell(curve[s].get(key), requests, median) for s in sizes) + f" | {target} |"
 
     counts = [scaled(s) for s in sizes]
     lines = [
@@ -202,8 +207,9 @@ def main(sizes: tuple[int, ...] = SIZES) -> None:
         "each with 200 PVCs and 100 HPAs, honouring `limit`/`continue` (500 per page) and answering kubectl's "
         "discovery. 1 % of the",
         "pods crash-loop (OOMKilled), 1 % of the nodes are NotReady, every event is recent.",
-        f"Each cell is the best of {RUNS} runs in fresh processes (the guide's script: of {RUNS} at "
-        f"{sizes[0]:,} pods, one run above); peak RSS is the largest process's (ru_maxrss). The whole-process rows",
+        f"Each cell is the fastest of {RUNS} runs in fresh processes, with that run's peak RSS (the bot's digest: of "
+        f"{BOT_RUNS}, its median beside; the guide's script: of {RUNS} at {sizes[0]:,} pods, one run above); peak RSS "
+        "is the largest process's (ru_maxrss). The whole-process rows",
         "include interpreter start-up and imports; kubectl's discovery cache was warm. Pods, nodes and events are "
         "decoded by msgspec into",
         "typed shapes holding only the fields the checks read (`runbooks.kube.shapes`), each page reduced to findings "
@@ -241,13 +247,16 @@ def main(sizes: tuple[int, ...] = SIZES) -> None:
     verdicts = []
     if PODS in curve:
         b = curve[PODS]["bot"]
-        verdicts.append(f"{PODS:,} pods ≤ 0.6 s {'met' if b['seconds'] <= 0.6 else 'not met'} ({b['seconds']:.2f} s)")
+        verdicts.append(
+            f"{PODS:,} pods ≤ 0.6 s {'met' if b['seconds'] <= 0.6 else 'not met'} by the fastest run ({b['seconds']:.2f} "
+            f"s), {'met' if b['median'] <= 0.6 else 'not met'} by the median ({b['median']:.2f} s)"
+        )
     if 10 * PODS in curve:
         b = curve[10 * PODS]["bot"]
         met = b["seconds"] <= 2.5 and b["rss_mb"] <= 90
         verdicts.append(
             f"{10 * PODS:,} pods ≤ 2.5 s and ≤ 90 MB {'met' if met else 'not met'} ({b['seconds']:.2f} s, "
-            f"{b['rss_mb']:.0f} MB)"
+            f"{b['rss_mb']:.0f} MB; median {b['median']:.2f} s)"
         )
     if verdicts:
         lines += ["", "Targets, whole process: " + "; ".join(verdicts) + "."]

@@ -66,10 +66,10 @@ def blocks(digest: Digest) -> list[Block]:
             continue
         if full:
             for s in cluster.sections:
-                out.append(SectionBlock(text=MarkdownTextObject(text=section_text(s))))
+                out.append(SectionBlock(text=MarkdownTextObject(text=section_text(s, digest.owners))))
                 out.extend(renew_buttons(cluster, s))
         else:  # many clusters: one block each, problem sections only
-            text = "\n".join(section_text(s) for s in cluster.sections if not s.clear) or "✅ all clear"
+            text = "\n".join(section_text(s, digest.owners) for s in cluster.sections if not s.clear) or "✅ all clear"
             out.append(SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT))))
     for part in digest.parts:
         out.append(DividerBlock())

@@ -12,7 +12,7 @@ from bot.core.text import clip, escape
 from bot.digest.model import Digest
 from bot.incidents.model import Incident
 from bot.incidents.text import summary_lines
-from runbooks.checklist.model import ClusterHealth, Section
+from runbooks.checklist.model import ClusterHealth, Finding, Section
 from runbooks.prometheus.model import KeyMetrics
 
 MAX_LINES = 12
@@ -29,20 +29,41 @@ def verdict(digest: Digest) -> str:
     return f"🔴 {digest.problems} problem(s) need attention{degraded}{incidents}"
 
 
-def _section_lines(section: Section, limit: int = MAX_LINES) -> list[str]:
+def _section_lines(
+    section: Section, limit: int = MAX_LINES, owners: Owners | None = None, *, bold: bool = True
+) -> list[str]:
+    """The section's findings, most severe first, cut at ``limit``. With teams configured and findings in namespaces
+    (a section with an owner), those shown are under a heading per team owning the namespace (what no team owns,
+    and findings of no namespace, the default team's), each heading counting all of that team's findings."""
     if section.failed:
         return [f"⚠️ {section.note}"]
     if not section.findings:
         return ["✅ all clear" + (f" ({section.note})" if section.note else "")]
-    lines = [f"• `{escape(f.ref)}` — {escape(f.why)}" for f in section.findings[:limit]]
-    if len(section.findings) > limit:
-        lines.append(f"…and {len(section.findings) - limit} more")
-    return lines
+    shown = section.findings[:limit]
+    more = [f"…and {len(section.findings) - limit} more"] if len(section.findings) > limit else []
+    if owners is None or not any(f.namespace for f in section.findings):
+        return [_finding_line(f) for f in shown] + more
+    known = owners
+
+    def team_of(finding: Finding) -> str:
+        return known.of_namespace(finding.namespace)
+
+    counts = {team: len(found) for team, found in owners.group(section.findings, team_of)}
+    lines = []
+    for team, found in owners.group(shown, team_of):
+        heading = escape(owners.heading(team))
+        lines.append(f"*{heading}* ({counts[team]})" if bold else f"{heading} ({counts[team]})")
+        lines += [_finding_line(f) for f in found]
+    return lines + more
 
 
-def section_text(section: Section) -> str:
+def _finding_line(finding: Finding) -> str:
+    return f"• `{escape(finding.ref)}` — {escape(finding.why)}"
+
+
+def section_text(section: Section, owners: Owners | None = None) -> str:
     count = f" ({len(section.findings)})" if section.findings else ""
-    body = clip("\n".join(_section_lines(section)), SECTION_LIMIT - len(section.title) - 20)
+    body = clip("\n".join(_section_lines(section, owners=owners)), SECTION_LIMIT - len(section.title) - 20)
     return f"*{section.title}*{count}\n{body}"
 
 
@@ -130,7 +151,7 @@ def text(digest: Digest) -> str:
         for section in cluster.sections if cluster.reachable else []:
             count = f" ({len(section.findings)})" if section.findings else ""
             lines.append(f"  {section.title}{count}")
-            lines += [f"    {line}" for line in _section_lines(section, limit=50)]
+            lines += [f"    {line}" for line in _section_lines(section, limit=50, owners=digest.owners, bold=False)]
         lines.append("")
     for part in digest.parts:
         lines.append(part.title)

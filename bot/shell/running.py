@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.clock import MovableClock
-from bot.core.dueset import DueSet
 
 if TYPE_CHECKING:
+    from bot.core.dueset import DueSet
     from bot.runtime.services import Services
 
 SETTLE_MAX = 6.0

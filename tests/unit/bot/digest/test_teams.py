@@ -1,4 +1,5 @@
-"""The digest's open incidents grouped by team when ``teams`` is configured; unchanged without (pure)."""
+"""The digest grouped by team when ``teams`` is configured (its open incidents, and each cluster section's findings in
+namespaces); unchanged without (pure)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from bot.core.severity import Severity
 from bot.digest import render, text
 from bot.digest.model import Digest
 from bot.incidents.model import Incident
+from runbooks.checklist.model import ClusterHealth, Finding, Section
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 TEAMS = {"platform": Team(owns=Owns(namespaces=["kube-system"])), "data": Team(owns=Owns(namespaces=["kafka"]))}
@@ -49,3 +51,49 @@ def test_without_teams_the_open_incidents_are_as_before() -> None:
     assert section(grouped) == "*Open incidents*\n✅ none open"  # nothing open: no headings
     unread = Digest(at=NOW, clusters=[], incidents_note="down", owners=owners(TEAMS, None))
     assert section(unread) == "*Open incidents*\n⚠️ down"
+
+
+def cluster(*sections: Section) -> ClusterHealth:
+    return ClusterHealth(name="prod", reachable=True, version="1.29", sections=list(sections))
+
+
+PODS = Section(key="pods", title="Pods not Running or Succeeded", findings=[
+    Finding(namespace="kafka", name="broker-0", why="CrashLoopBackOff", rank=3),
+    Finding(namespace="production", name="api-1", why="CrashLoopBackOff", rank=3),
+    Finding(namespace="kube-system", name="coredns-1", why="Pending", rank=2),
+    Finding(namespace="kafka", name="broker-1", why="Pending", rank=2),
+])  # fmt: skip
+NODES = Section(key="nodes", title="Nodes", findings=[Finding(namespace=None, name="ip-10-0-1-14", why="NotReady")])
+
+
+def test_a_clusters_findings_in_namespaces_group_by_the_team_that_owns_them() -> None:
+    digest = Digest(at=NOW, clusters=[cluster(PODS, NODES)], incidents=[], owners=owners(TEAMS, "platform"))
+    shown = [b.to_dict()["text"]["text"] for b in render.blocks(digest) if b.to_dict().get("type") == "section"]
+    pods = next(t for t in shown if t.startswith("*Pods not Running"))
+    assert pods.split("\n") == [
+        "*Pods not Running or Succeeded* (4)",
+        "*data* (2)",
+        "• `kafka/broker-0` — CrashLoopBackOff",
+        "• `kafka/broker-1` — Pending",
+        "*platform (and what no team owns)* (2)",  # kube-system is platform's; production is nobody's
+        "• `production/api-1` — CrashLoopBackOff",
+        "• `kube-system/coredns-1` — Pending",
+    ]
+    nodes = next(t for t in shown if t.startswith("*Nodes*"))
+    assert nodes == "*Nodes* (1)\n• `ip-10-0-1-14` — NotReady"  # no namespace: no owner, no headings
+    plain = text.text(digest)
+    assert "  Pods not Running or Succeeded (4)\n    data (2)\n    • kafka/broker-0 — CrashLoopBackOff\n" in plain
+
+
+def test_a_cut_section_counts_each_teams_findings_in_full() -> None:
+    many = Section(key="pods", title="Pods", findings=[
+        Finding(namespace="kafka" if i % 2 else "kube-system", name=f"p{i}", why="Pending") for i in range(30)
+    ])  # fmt: skip
+    lines = text.section_text(many, owners(TEAMS, "platform")).split("\n")
+    assert "*data* (15)" in lines and "*platform (and what no team owns)* (15)" in lines
+    assert sum(line.startswith("• ") for line in lines) == text.MAX_LINES and lines[-1] == "…and 18 more"
+
+
+def test_without_teams_a_clusters_findings_are_as_before() -> None:
+    lines = text.section_text(PODS).split("\n")
+    assert lines[1:] == [f"• `{f.ref}` — {f.why}" for f in PODS.findings]
