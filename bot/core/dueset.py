@@ -105,11 +105,17 @@ class DueSet(RedisBacked):
         async with self.io():
             await self._complete(keys=[self.due_key, self.pending_key], args=[member, due, "1" if keep_earlier else ""])
 
-    async def earliest(self) -> datetime | None:
-        """When the soonest member falls due (None: nothing is scheduled)."""
-        async with self.io():
-            first = await self.redis.zrange(self.due_key, 0, 0, withscores=True)
-        return datetime.fromtimestamp(float(first[0][1]), UTC) if first else None
+    async def earliest(self, after: datetime) -> datetime | None:
+        """The soonest moment after ``after`` that something here falls due: a member's due time, or the end of a
+        lease (a member being handled whose replica died, or a try that waits out its lease, is taken again then).
+        None: nothing is ahead."""
+        bound = f"({after.timestamp()}"
+        async with self.io(), self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrangebyscore(self.due_key, bound, "+inf", start=0, num=1, withscores=True)
+            pipe.zrangebyscore(self.pending_key, bound, "+inf", start=0, num=1, withscores=True)
+            heads = await pipe.execute()
+        ahead = [float(found[0][1]) for found in heads if found]
+        return datetime.fromtimestamp(min(ahead), UTC) if ahead else None
 
     async def scheduled(self, members: Sequence[str]) -> set[str]:
         """Which of ``members`` are due or being handled."""

@@ -25,18 +25,19 @@ class Outbox:
         self.retry_for = retry_for
         self.waiting = 0
 
-    async def deliver(self, what: str, write: Callable[[], Awaitable[object]]) -> bool:
-        """Write now; if a dependency fails, keep retrying in the background. True when written now."""
+    async def deliver(self, what: str, write: Callable[[], Awaitable[object]], *, lost: str | None = None) -> bool:
+        """Write now; if a dependency fails, keep retrying in the background. True when written now. ``what`` names
+        the record in the log; ``lost``, if given, is what the log says of it (in full) only when it is given up."""
         try:
             await write()
             return True
         except DependencyError as exc:
             log.warning("%s not written yet (%s); retrying every %.0f s", what, exc, self.retry_every)
         self.waiting += 1
-        self.tasks.spawn(self._retry(what, write), name=f"outbox: {what}")
+        self.tasks.spawn(self._retry(what, write, lost or what), name=f"outbox: {what}")
         return False
 
-    async def _retry(self, what: str, write: Callable[[], Awaitable[object]]) -> None:
+    async def _retry(self, what: str, write: Callable[[], Awaitable[object]], lost: str) -> None:
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.retry_for
         try:
@@ -48,10 +49,10 @@ class Outbox:
                     return
                 except DependencyError as exc:
                     if loop.time() >= give_up:
-                        log.error("LOST after %.0f s of retries: %s (%s)", self.retry_for, what, exc)
+                        log.error("LOST after %.0f s of retries: %s (%s)", self.retry_for, lost, exc)
                         return
         except asyncio.CancelledError:
-            log.error("LOST at shutdown, never written: %s", what)
+            log.error("LOST at shutdown, never written: %s", lost)
             raise
         finally:
             self.waiting -= 1

@@ -34,7 +34,8 @@ def _section_lines(
 ) -> list[str]:
     """The section's findings, most severe first, cut at ``limit``. With teams configured and findings in namespaces
     (a section with an owner), those shown are under a heading per team owning the namespace (what no team owns,
-    and findings of no namespace, the default team's), each heading counting all of that team's findings."""
+    and findings of no namespace, the default team's; most severe first within each team), each heading counting
+    all of that team's findings, and the cut naming whose the rest are."""
     if section.failed:
         return [f"⚠️ {section.note}"]
     if not section.findings:
@@ -54,6 +55,9 @@ def _section_lines(
         heading = escape(owners.heading(team))
         lines.append(f"*{heading}* ({counts[team]})" if bold else f"{heading} ({counts[team]})")
         lines += [_finding_line(f) for f in found]
+    if more:  # whose the rest are, so that a team none of whose findings made the cut is still named
+        rest = owners.group(section.findings[limit:], team_of)
+        more = [more[0] + " (" + ", ".join(f"{escape(team)} {len(found)}" for team, found in rest) + ")"]
     return lines + more
 
 

@@ -23,11 +23,12 @@ AUDIT_MAXLEN = 100_000
 ONCE_KEPT = 86400  # a retried entry's mark: far longer than the outbox retries it
 
 # XADD unless this entry's id was written already: a Redis that paused runs the buffered first try and the retry both.
+# The mark is set after the XADD, so an XADD that fails leaves the entry to its retry.
 _ONCE = """
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
-  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
-end
-return false
+if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
+return id
 """
 
 
@@ -60,8 +61,10 @@ class AuditLog(RedisBacked):
         """The audit entry of something that already happened: through ``outbox`` (retried while the state store is
         away), written once however many of its tries reach Redis. True when written now."""
         entry_id = secrets.token_hex(8)
-        what = f"audit entry {entry}"  # in full: what the outbox logs if it gives up
-        return await outbox.deliver(what, lambda: self.record(entry, once=entry_id))
+        named = " ".join(str(entry[k]) for k in ("kind", "runbook", "target") if entry.get(k))
+        return await outbox.deliver(
+            f"audit entry {entry_id} ({named})", lambda: self.record(entry, once=entry_id), lost=f"{entry}"
+        )  # the entry in full only if it is lost
 
     async def entries(self, since: datetime, until: datetime) -> list[dict[str, str]]:
         """The stream's entries between two instants (stream ids are their times), oldest first, read in batches."""

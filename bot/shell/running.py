@@ -12,16 +12,18 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.clock import MovableClock
+from bot.core.errors import DependencyError
 
 if TYPE_CHECKING:
     from bot.core.dueset import DueSet
     from bot.runtime.services import Services
 
-SETTLE_MAX = 6.0
+SETTLE_MAX = 6.0  # typed at a terminal: the next prompt comes after this at most; later answers still show
+SCRIPTED_SETTLE_MAX = 60.0  # lines from a pipe or file: each answer is waited for before the next line is read
 LATE = timedelta(seconds=1)  # a stop just after the moment, so that the moment has come for whoever looks
 STEP = timedelta(hours=1)  # between posts and deadlines the clock still moves an hour at a time (what each tick checks)
 MAX_STOPS = 24 * 31 + 200
-MAX_DEADLINE_STOPS = 1000  # a week of an unacknowledged incident re-paged every 10 minutes; beyond, hourly stops only
+MAX_DEADLINE_STOPS = 500  # three days of an unacknowledged incident re-paged every 10 minutes; beyond, hourly stops
 
 
 class Running:
@@ -65,21 +67,33 @@ class Running:
         return [*found, services.pager.due] if services.pager is not None else found
 
     async def next_due(self, now: datetime) -> datetime | None:
-        """The soonest deadline still ahead of ``now`` in any due set (one due already is the poller's to take)."""
-        ahead = [t for s in self.due_sets() if (t := await s.earliest()) is not None and t > now]
+        """The soonest deadline after ``now`` in any due set (one due already is the poller's to take). None also
+        when the state store does not answer: the hourly stops still come."""
+        ahead = []
+        for due_set in self.due_sets():
+            try:
+                found = await due_set.earliest(now)
+            except DependencyError:
+                return None
+            if found is not None:
+                ahead.append(found)
         return min(ahead) if ahead else None
 
     async def wait(self, clock: MovableClock, step: timedelta, settle: Callable[[], Awaitable[None]]) -> bool:
         """Move ``clock`` on by ``step``, stopping at each of :meth:`stops`, and at each deadline that comes before the
         next of them (asked again at every stop: what went out may have armed another), until what fell due is done.
-        False when there were more deadlines than ``MAX_DEADLINE_STOPS``: the rest went out at the hourly stops."""
+        False when a deadline was passed over because ``MAX_DEADLINE_STOPS`` were followed already: it went out at
+        the next hourly stop."""
         start = clock()
         planned = self.stops(start, start + step)
         followed = 0
+        capped = False
         while planned:
             now = clock()
             moment = planned[0]
-            due = await self.next_due(now) if followed < MAX_DEADLINE_STOPS else None
+            due = await self.next_due(now)
+            if due is not None and due + LATE < moment and followed >= MAX_DEADLINE_STOPS:
+                capped, due = True, None
             if due is not None and due + LATE < moment:
                 moment = due + LATE
                 followed += 1
@@ -89,4 +103,4 @@ class Running:
                 clock.advance(moment - now)
             await self.ticked()
             await settle()
-        return followed < MAX_DEADLINE_STOPS
+        return not capped

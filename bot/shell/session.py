@@ -63,8 +63,10 @@ class Shell:
         console: Console,
         ask: Ask,
         extra: Mapping[str, Callable[[Shell, str], Awaitable[None]]] | None = None,
+        settle_max: float = SETTLE_MAX,
     ) -> None:
         self.slack = slack
+        self.settle_max = settle_max  # how long a line's answer is waited for before the next line is read
         self.extra = dict(extra or {})  # more words, such as the demo platform's ``fire``
         self._bot = bot  # the bot starts behind the prompt: its URL and itself, once it is up
         self.bot_url = ""
@@ -214,8 +216,8 @@ class Shell:
         every = await running.wait(self.clock, step, self.settle)  # what falls due meanwhile goes out, as it would
         self.say(f"⏩ The bot's clock is now {self.clock():%a %d %b %H:%M UTC} ({text} later).")
         if not every:
-            self.say(f"After {MAX_DEADLINE_STOPS} deadlines the clock moved an hour at a time: later pages and "
-                     "reminders went out at the hour after they fell due.")  # fmt: skip
+            self.say(f"After {MAX_DEADLINE_STOPS} deadlines in this wait the clock moved an hour at a time: later "
+                     "pages and reminders went out at the hour after they fell due.")  # fmt: skip
 
     # Requests as Slack sends them --------------------------------------------------------------------------------
     async def post(self, body: str, content_type: str) -> tuple[int, str]:
@@ -366,7 +368,7 @@ class Shell:
     async def settle(self, quiet: float = QUIET) -> None:
         """Until the bot has no work left and Slack has heard nothing from it for ``quiet`` (its work after the
         acknowledgement shows up meanwhile)."""
-        deadline = time.monotonic() + SETTLE_MAX
+        deadline = time.monotonic() + self.settle_max
         await asyncio.sleep(0.01)
         while time.monotonic() < deadline:
             idle = self.running is None or not self.running.busy()

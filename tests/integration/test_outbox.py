@@ -4,9 +4,15 @@ first try when it wakes, and the outbox tries again) leaves one drill report and
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
-from bot.core.redis import open_client
+import pytest
+
+from bot.core import keys
+from bot.core.outbox import Outbox
+from bot.core.redis import StoreUnavailable, open_client
+from bot.core.tasks import BackgroundTasks
 from bot.dr.model import Drill
 from bot.dr.store import DrStore
 from bot.operations.audit import AuditLog
@@ -54,3 +60,50 @@ def test_an_audit_entry_written_twice_under_one_id_is_in_the_stream_once() -> No
         assert asyncio.run(main()) == ["crashloop", "crashloop"]
     finally:
         server.cleanup()
+
+
+def test_an_audit_entry_whose_write_failed_is_written_by_its_retry() -> None:
+    """The mark comes after the XADD: a write Redis refused (here the stream's key holds a string) leaves nothing
+    that would make the retry skip the entry."""
+    server = RedisServer().start()
+
+    async def main() -> list[str]:
+        client = open_client(server.url)
+        audit = AuditLog(client, "Redis at test")
+        entry = {"kind": "maintenance-schedule", "actor": "U0ALICE", "target": "MW-1", "result": "done"}
+        try:
+            await client.set(keys.AUDIT, "not a stream")
+            with pytest.raises(StoreUnavailable):
+                await audit.record(entry, once="e1")
+            await client.delete(keys.AUDIT)
+            await audit.record(entry, once="e1")  # the retry
+            now = datetime.now(UTC)
+            return [e["target"] for e in await audit.entries(now - timedelta(minutes=1), now + timedelta(minutes=1))]
+        finally:
+            await client.aclose()
+
+    try:
+        assert asyncio.run(main()) == ["MW-1"]
+    finally:
+        server.cleanup()
+
+
+def test_the_outbox_names_a_record_briefly_while_it_retries_and_in_full_only_when_it_is_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def main() -> None:
+        tasks = BackgroundTasks()
+        outbox = Outbox(tasks, retry_every=0.01, retry_for=0.05)
+
+        async def refused() -> None:
+            raise StoreUnavailable("the state store (Redis at test) is unavailable: ConnectionError")
+
+        assert not await outbox.deliver("audit entry ab12 (runbook crashloop)", refused, lost="{'summary': 'in full'}")
+        await tasks.drain(timeout=5)
+        assert outbox.waiting == 0
+
+    with caplog.at_level(logging.INFO, logger="bot.core.outbox"):
+        asyncio.run(main())
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.core.outbox"]
+    assert said[0].startswith("audit entry ab12 (runbook crashloop) not written yet") and "in full" not in said[0]
+    assert said[-1].startswith("LOST after 0 s of retries: {'summary': 'in full'}")

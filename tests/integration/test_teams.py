@@ -362,8 +362,8 @@ def test_a_cover_asked_of_one_person_until_a_time_is_theirs_alone_and_ends_then(
     move_to(bot, target + timedelta(hours=14))  # Wednesday 17:00 UTC: Alice is platform's primary
     asked = oncall(slack, "cover <@U0CAROL> until 19:00", user="U0ALICE")
     assert "Asked <@U0CAROL> to cover you" in asked and "19:00" in asked, asked
-    assert not [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == "C0PLATFORM"]  # not the team
     request = _request_id(wait_for(lambda: _request(recorder, "U0CAROL"), what="Carol asked by DM"))  # type: ignore[arg-type]
+    assert not [c for c in recorder.of("chat.postMessage") if c.params.get("channel") == "C0PLATFORM"]  # not the team
     since = len(recorder.of("response_url"))
     slack.click("oncall_cover_take", request, user="U0BOB")  # of the team, but not the person asked
     wait_for(lambda: any("This request asks <@U0CAROL> only" in t for t in _responses(recorder, since)), what="refused")
@@ -399,9 +399,10 @@ def test_each_teams_hand_off_checklist_goes_out_at_its_own_time_in_its_channel(
     move_to(bot, monday + timedelta(seconds=5))
     posted = wait_for(lambda: checklists("C0PLATFORM"), what="platform's checklist")
     assert posted[0].params.get("text") == "On-call hand-off checklist: platform"  # type: ignore[index]
-    assert not checklists("C0DATA")  # data hands off on Tuesdays at 10:00
-    move_to(bot, monday + timedelta(days=1, hours=1, seconds=5))  # Tuesday 10:00
-    wait_for(lambda: checklists("C0DATA"), what="data's checklist")
+    on_monday = len(recorder.of("chat.postMessage"))
+    move_to(bot, monday + timedelta(days=1, hours=1, seconds=5))  # Tuesday 10:00: data's hand-off
+    (data,) = wait_for(lambda: checklists("C0DATA"), what="data's checklist")  # type: ignore[misc]
+    assert recorder.of("chat.postMessage").index(data) >= on_monday  # posted on Tuesday, not with platform's
     assert len(checklists("C0PLATFORM")) == 1 and len(checklists("C0DATA")) == 1
 
 

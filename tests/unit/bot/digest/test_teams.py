@@ -85,13 +85,20 @@ def test_a_clusters_findings_in_namespaces_group_by_the_team_that_owns_them() ->
     assert "  Pods not Running or Succeeded (4)\n    data (2)\n    • kafka/broker-0 — CrashLoopBackOff\n" in plain
 
 
-def test_a_cut_section_counts_each_teams_findings_in_full() -> None:
+def test_a_cut_section_counts_each_teams_findings_in_full_and_names_whose_the_rest_are() -> None:
     many = Section(key="pods", title="Pods", findings=[
         Finding(namespace="kafka" if i % 2 else "kube-system", name=f"p{i}", why="Pending") for i in range(30)
-    ])  # fmt: skip
+    ] + [Finding(namespace="kafka", name="late", why="Pending", rank=1)])  # fmt: skip
     lines = text.section_text(many, owners(TEAMS, "platform")).split("\n")
-    assert "*data* (15)" in lines and "*platform (and what no team owns)* (15)" in lines
-    assert sum(line.startswith("• ") for line in lines) == text.MAX_LINES and lines[-1] == "…and 18 more"
+    assert "*data* (16)" in lines and "*platform (and what no team owns)* (15)" in lines
+    assert sum(line.startswith("• ") for line in lines) == text.MAX_LINES
+    assert lines[-1] == "…and 19 more (data 10, platform 9)"
+    only_platform_shown = Section(key="pods", title="Pods", findings=[
+        *(Finding(namespace="kube-system", name=f"p{i}", why="Pending") for i in range(12)),
+        Finding(namespace="kafka", name="broker-0", why="Pending"),
+    ])  # fmt: skip
+    cut = text.section_text(only_platform_shown, owners(TEAMS, "platform")).split("\n")
+    assert "*data* (1)" not in cut and cut[-1] == "…and 1 more (data 1)"  # data's one finding is still named
 
 
 def test_without_teams_a_clusters_findings_are_as_before() -> None:
