@@ -1,7 +1,7 @@
 """Teams over the real wire (signed requests, a real Redis, the Slack stand-in, the bot's movable clock): two teams
 with overlapping hours and a follow-the-sun layer, `/oncall` at given instants, alerts routed to the team that owns
 them, an incident handed over (by its commander or an operator only), a cover request taken by one of twenty simultaneous
-clicks, a cover asked of one person until a time, a swap accepted or declined, each team's hand-off at its own time,
+clicks (or by a member of its user group), a cover asked of one person until a time, a swap accepted or declined, each team's hand-off at its own time,
 and check-config's gap."""
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ alerts:
 teams:
   platform:
     channel: C0PLATFORM
+    user_group: S0PLATFORM
     owns: {namespaces: [kube-system, ingress], labels: {team: platform}}
     schedules:
       - {name: weekly, rotation: [U0ALICE, U0BOB, U0CAROL], handoff: "mon 09:00", timezone: UTC, rotation_start: %(mon)s}
@@ -416,3 +417,22 @@ def test_the_app_home_shows_the_viewers_own_teams_first(slack: SignedSlack, reco
 
     assert order("U0FAY") == ["team:data", "team:platform"]  # Fay is of data
     assert order("U0ALICE") == ["team:platform", "team:data"]
+
+
+def test_a_member_of_the_teams_user_group_may_take_its_cover(
+    bot: Bot, slack: SignedSlack, recorder: SlackRecorder, target: datetime
+) -> None:
+    recorder.usergroups["S0PLATFORM"] = ["U0GRP"]  # in platform's Slack user group, in none of its rotations
+    try:
+        move_to(bot, target + timedelta(hours=14))  # 17:00: Alice is platform's primary
+        assert "Asked team platform" in oncall(slack, "cover 2h", user="U0ALICE")
+        request = _request_id(wait_for(lambda: _request(recorder, "C0PLATFORM"), what="the request posted"))  # type: ignore[arg-type]
+        since = len(recorder.of("response_url"))
+        slack.click("oncall_cover_take", request, user="U0ZED")  # in neither
+        wait_for(lambda: any("or user group <!subteam^S0PLATFORM>" in t for t in _responses(recorder, since)),
+                 what="refused, the group named")  # fmt: skip
+        slack.click("oncall_cover_take", request, user="U0GRP")
+        wait_for(lambda: any(t.startswith("You cover <@U0ALICE>") for t in _responses(recorder, since)), what="taken")
+        assert "primary <@U0GRP> (cover)" in oncall(slack, "platform")
+    finally:
+        recorder.usergroups.pop("S0PLATFORM", None)
