@@ -1,8 +1,8 @@
 """Teams over the real wire (signed requests, a real Redis, the Slack stand-in, the bot's movable clock): two teams
 with overlapping hours and a follow-the-sun layer, `/oncall` at given instants, alerts routed to the team that owns
-them, an incident handed over (by its commander or an operator only), a cover request taken by one of twenty simultaneous
-clicks (or by a member of its user group), a cover asked of one person until a time, a swap accepted or declined, each team's hand-off at its own time,
-and check-config's gap."""
+them, an incident handed over (by its commander or an operator only), a cover request taken by one of twenty
+simultaneous clicks (or by a member of its user group), a cover asked of one person until a time, a swap accepted or
+declined, each team's hand-off at its own time, and check-config's gap."""
 
 from __future__ import annotations
 
