@@ -44,6 +44,23 @@ def shell(lines: list[str], cwd: Path, *args: str, timeout: float = 150) -> subp
     )
 
 
+def test_make_runs_command_with_no_slack_token_and_no_cluster_is_the_shell_on_the_demo(tmp_path: Path) -> None:
+    """What ``make run`` runs (``chatops-bot run``) on a machine with no Slack token, no KUBECONFIG and no
+    ~/.kube/config: the shell, on the demo platform, saying both."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_", "CHATOPS_", "KUBECONFIG"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], input="/db snapshots demo-db\nquit\n",
+        env={**base, "NO_COLOR": "1", "HOME": str(tmp_path)}, cwd=tmp_path, capture_output=True, text=True,
+        timeout=150, check=False,
+    )  # fmt: skip
+    out = done.stdout
+    assert done.returncode == 0, done.stderr[-3000:] + out[-3000:]
+    assert out.startswith("no SLACK_BOT_TOKEN: starting the local shell")
+    assert "Using the demo platform (cluster demo (EKS demo-eks), RDS demo-db, namespace production)" in out
+    assert "demo-db-before-migration-0412" in out
+    assert_nothing_left(tmp_path)
+
+
 def test_the_readmes_walk_through_the_guide_runs_as_shown(tmp_path: Path) -> None:
     shown = transcript()
     assert shown[0] == "$ chatops-bot shell --demo"
