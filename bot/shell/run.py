@@ -194,7 +194,7 @@ async def _run(
     import aiohttp  # noqa: PLC0415
 
     from bot.core.clock import MovableClock  # noqa: PLC0415
-    from bot.shell.running import SCRIPTED_SETTLE_MAX, SETTLE_MAX, Running  # noqa: PLC0415
+    from bot.shell.running import Running  # noqa: PLC0415
     from bot.shell.session import Shell  # noqa: PLC0415
     from bot.shell.slack import SlackStandIn  # noqa: PLC0415
 
@@ -227,7 +227,6 @@ async def _run(
             console=console,
             ask=ask,
             extra={"fire": _firing(demo, keys.alerts)} if demo is not None else None,
-            settle_max=SETTLE_MAX if interactive else SCRIPTED_SETTLE_MAX,
         )
         holder["shell"] = shell
         try:

@@ -18,8 +18,7 @@ if TYPE_CHECKING:
     from bot.core.dueset import DueSet
     from bot.runtime.services import Services
 
-SETTLE_MAX = 6.0  # typed at a terminal: the next prompt comes after this at most; later answers still show
-SCRIPTED_SETTLE_MAX = 60.0  # lines from a pipe or file: each answer is waited for before the next line is read
+SETTLE_MAX = 6.0
 LATE = timedelta(seconds=1)  # a stop just after the moment, so that the moment has come for whoever looks
 STEP = timedelta(hours=1)  # between posts and deadlines the clock still moves an hour at a time (what each tick checks)
 MAX_STOPS = 24 * 31 + 200

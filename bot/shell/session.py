@@ -63,10 +63,8 @@ class Shell:
         console: Console,
         ask: Ask,
         extra: Mapping[str, Callable[[Shell, str], Awaitable[None]]] | None = None,
-        settle_max: float = SETTLE_MAX,
     ) -> None:
         self.slack = slack
-        self.settle_max = settle_max  # how long a line's answer is waited for before the next line is read
         self.extra = dict(extra or {})  # more words, such as the demo platform's ``fire``
         self._bot = bot  # the bot starts behind the prompt: its URL and itself, once it is up
         self.bot_url = ""
@@ -368,7 +366,7 @@ class Shell:
     async def settle(self, quiet: float = QUIET) -> None:
         """Until the bot has no work left and Slack has heard nothing from it for ``quiet`` (its work after the
         acknowledgement shows up meanwhile)."""
-        deadline = time.monotonic() + self.settle_max
+        deadline = time.monotonic() + SETTLE_MAX
         await asyncio.sleep(0.01)
         while time.monotonic() < deadline:
             idle = self.running is None or not self.running.busy()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import textwrap
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -400,10 +401,13 @@ def test_each_teams_hand_off_checklist_goes_out_at_its_own_time_in_its_channel(
     move_to(bot, monday + timedelta(seconds=5))
     posted = wait_for(lambda: checklists("C0PLATFORM"), what="platform's checklist")
     assert posted[0].params.get("text") == "On-call hand-off checklist: platform"  # type: ignore[index]
-    on_monday = len(recorder.of("chat.postMessage"))
-    move_to(bot, monday + timedelta(days=1, hours=1, seconds=5))  # Tuesday 10:00: data's hand-off
+    tuesday = monday + timedelta(days=1, hours=1)
+    move_to(bot, tuesday + timedelta(seconds=5))  # Tuesday 10:00: data's hand-off
     (data,) = wait_for(lambda: checklists("C0DATA"), what="data's checklist")  # type: ignore[misc]
-    assert recorder.of("chat.postMessage").index(data) >= on_monday  # posted on Tuesday, not with platform's
+    # Made on Tuesday, not with platform's on Monday: the shift it shows ends after Tuesday 10:00 (one shown on Monday
+    # would end by then, at the latest).
+    ends = re.search(r"until <!date\^(\d+)\^", json.dumps(blocks_of(data)))
+    assert ends is not None and int(ends.group(1)) > tuesday.timestamp(), blocks_of(data)
     assert len(checklists("C0PLATFORM")) == 1 and len(checklists("C0DATA")) == 1
 
 
