@@ -11,81 +11,59 @@ import pytest
 
 from bot.core import keys
 from bot.core.outbox import Outbox
-from bot.core.redis import StoreUnavailable, open_client
+from bot.core.redis import Client, StoreUnavailable
 from bot.core.tasks import BackgroundTasks
 from bot.dr.model import Drill
 from bot.dr.store import DrStore
 from bot.operations.audit import AuditLog
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import with_client
+
+
+async def recent(audit: AuditLog, field: str) -> list[str]:
+    """``field`` of each audit entry of the last minute, oldest first."""
+    now = datetime.now(UTC)
+    return [e[field] for e in await audit.entries(now - timedelta(minutes=1), now + timedelta(minutes=1))]
 
 
 def test_a_drill_kept_twice_is_listed_once() -> None:
-    server = RedisServer().start()
-
-    async def main() -> list[str]:
-        client = open_client(server.url)
+    async def use(client: Client) -> list[str]:
         store = DrStore(client, "Redis at test")
         drill = Drill(id="dr-20261203-0300-ab12", by="schedule", started=datetime(2026, 12, 3, 3, tzinfo=UTC),
                       rto_target=3600.0)  # fmt: skip
-        try:
-            await store.keep(drill)
-            await store.keep(drill)  # a retry after a lost answer
-            return [d.id for d in await store.recent()]
-        finally:
-            await client.aclose()
+        await store.keep(drill)
+        await store.keep(drill)  # a retry after a lost answer
+        return [d.id for d in await store.recent()]
 
-    try:
-        assert asyncio.run(main()) == ["dr-20261203-0300-ab12"]
-    finally:
-        server.cleanup()
+    assert with_client(use) == ["dr-20261203-0300-ab12"]
 
 
 def test_an_audit_entry_written_twice_under_one_id_is_in_the_stream_once() -> None:
-    server = RedisServer().start()
-
-    async def main() -> list[str]:
-        client = open_client(server.url)
+    async def use(client: Client) -> list[str]:
         audit = AuditLog(client, "Redis at test")
         entry = {"kind": "runbook", "runbook": "crashloop", "actor": "U0ALICE", "summary": "payments: OOMKilled"}
-        try:
-            await audit.record(entry, once="e1")
-            await audit.record(entry, once="e1")  # the outbox's retry after the first try's answer was lost
-            await audit.record(entry, once="e2")  # another run of the same runbook: its own entry
-            now = datetime.now(UTC)
-            return [e["runbook"] for e in await audit.entries(now - timedelta(minutes=1), now + timedelta(minutes=1))]
-        finally:
-            await client.aclose()
+        await audit.record(entry, once="e1")
+        await audit.record(entry, once="e1")  # the outbox's retry after the first try's answer was lost
+        await audit.record(entry, once="e2")  # another run of the same runbook: its own entry
+        return await recent(audit, "runbook")
 
-    try:
-        assert asyncio.run(main()) == ["crashloop", "crashloop"]
-    finally:
-        server.cleanup()
+    assert with_client(use) == ["crashloop", "crashloop"]
 
 
 def test_an_audit_entry_whose_write_failed_is_written_by_its_retry() -> None:
     """The mark comes after the XADD: a write Redis refused (here the stream's key holds a string) leaves nothing
     that would make the retry skip the entry."""
-    server = RedisServer().start()
 
-    async def main() -> list[str]:
-        client = open_client(server.url)
+    async def use(client: Client) -> list[str]:
         audit = AuditLog(client, "Redis at test")
         entry = {"kind": "maintenance-schedule", "actor": "U0ALICE", "target": "MW-1", "result": "done"}
-        try:
-            await client.set(keys.AUDIT, "not a stream")
-            with pytest.raises(StoreUnavailable):
-                await audit.record(entry, once="e1")
-            await client.delete(keys.AUDIT)
-            await audit.record(entry, once="e1")  # the retry
-            now = datetime.now(UTC)
-            return [e["target"] for e in await audit.entries(now - timedelta(minutes=1), now + timedelta(minutes=1))]
-        finally:
-            await client.aclose()
+        await client.set(keys.AUDIT, "not a stream")
+        with pytest.raises(StoreUnavailable):
+            await audit.record(entry, once="e1")
+        await client.delete(keys.AUDIT)
+        await audit.record(entry, once="e1")  # the retry
+        return await recent(audit, "target")
 
-    try:
-        assert asyncio.run(main()) == ["MW-1"]
-    finally:
-        server.cleanup()
+    assert with_client(use) == ["MW-1"]
 
 
 def test_the_outbox_names_a_record_briefly_while_it_retries_and_in_full_only_when_it_is_lost(

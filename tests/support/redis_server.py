@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
+from bot.core.redis import Client, open_client
 from tests.support.net import free_port, wait_for
+
+T = TypeVar("T")
 
 
 def redis_binary() -> str:
@@ -105,3 +111,20 @@ class RedisServer:
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def with_client(use: Callable[[Client], Awaitable[T]]) -> T:
+    """``use`` run with the bot's own client of a throwaway server (started here, then stopped and removed)."""
+    server = RedisServer().start()
+
+    async def main() -> T:
+        client = open_client(server.url)
+        try:
+            return await use(client)
+        finally:
+            await client.aclose()
+
+    try:
+        return asyncio.run(main())
+    finally:
+        server.cleanup()
